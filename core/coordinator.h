@@ -1,0 +1,222 @@
+// Coordinator: the use cases of the sweep service, free of gRPC and SQLite.
+//
+// It turns sweep specs into trials, hands trials to workers under leases, and
+// records what workers report. Every state change goes through a SweepStore in
+// one transaction, so a coordinator killed at any moment and restarted on the
+// same store continues every sweep with nothing acknowledged lost.
+//
+// Leases (see ARCHITECTURE.md, "Trial lifecycle"):
+//   AcquireTrial gives a PENDING trial a fresh lease id, attempt + 1 and a
+//   deadline now + lease_ttl. RenewLease and ReportCheckpoints extend the
+//   deadline. A lease past its deadline is expired: its trial goes back to
+//   PENDING, or to FAILED once it has used max_attempts. Every call that
+//   carries a lease id that is not the trial's current lease returns ABORTED
+//   and changes nothing, so late, zombie or duplicated workers cannot
+//   overwrite results. Checkpoints are keyed (trial, attempt, step); a repeated
+//   report is a no-op.
+//
+// Status codes: INVALID_ARGUMENT (bad spec or request; the message names the
+// field), NOT_FOUND (unknown sweep or trial), ABORTED (lease not current),
+// FAILED_PRECONDITION (e.g. cancel a finished sweep), RESOURCE_EXHAUSTED (a
+// limit, e.g. too many trials), UNAVAILABLE / INTERNAL (store failure).
+//
+// Time: every decision uses clock->Now(); tests drive a FakeClock.
+// Thread-safety: all methods are safe to call concurrently.
+#ifndef DEEPSWEEP_CORE_COORDINATOR_H_
+#define DEEPSWEEP_CORE_COORDINATOR_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "common/clock.h"
+#include "core/trial.h"
+
+namespace deepsweep {
+
+class SweepStore;
+
+enum class SweepState { kActive, kCancelled, kFinished };
+std::string_view SweepStateName(SweepState state);  // active, cancelled, finished
+
+// Number of trials of a sweep in each state.
+struct TrialCounts {
+  int64_t pending = 0, leased = 0, succeeded = 0, diverged = 0, failed = 0, cancelled = 0;
+  int64_t total() const { return pending + leased + succeeded + diverged + failed + cancelled; }
+  int64_t done() const { return succeeded + diverged + failed + cancelled; }
+};
+
+struct SweepRecord {
+  SweepId id = 0;
+  std::string name;
+  std::string spec_yaml;  // as submitted
+  SweepState state = SweepState::kActive;
+  int max_attempts = 3;
+  absl::Time created_at;
+  std::optional<absl::Time> finished_at;
+  TrialCounts counts;
+};
+
+struct TrialRecord {
+  TrialId id = 0;
+  SweepId sweep_id = 0;
+  int index = 0;  // position in the sweep's deterministic expansion
+  TrialSpec spec;
+  TrialState state = TrialState::kPending;
+  int attempt = 0;         // attempts started so far (0 before the first lease)
+  std::string worker_id;   // current or last worker
+  std::string reason;      // why it failed / diverged / was cancelled
+  // From the last checkpoint of the final attempt.
+  std::optional<double> final_test_error;
+  std::optional<double> final_test_nll;
+  std::optional<double> final_validation_error;
+  int64_t steps_done = 0;
+  absl::Time updated_at;
+};
+
+// What a worker says about itself; kept by the coordinator for `deepsweep workers`.
+struct WorkerInfo {
+  std::string worker_id;  // unique per worker process, chosen by the worker
+  std::string host;
+  int64_t pid = 0;
+  std::string version;
+  int cores = 0;
+};
+
+struct WorkerRecord {
+  WorkerInfo info;
+  absl::Time first_seen;
+  absl::Time last_seen;
+  std::optional<TrialId> current_trial;
+};
+
+struct Lease {
+  TrialId trial_id = 0;
+  std::string lease_id;
+  int attempt = 0;
+  absl::Time deadline;
+};
+
+// AcquireTrial's answer: a trial with its lease, or nothing now.
+struct Acquisition {
+  std::optional<TrialRecord> trial;
+  std::optional<Lease> lease;
+  absl::Duration retry_after = absl::ZeroDuration();  // when trial is empty
+};
+
+struct RenewResult {
+  absl::Time deadline;
+  bool cancelled = false;  // the sweep was cancelled: stop and drop the trial
+};
+
+// How a trial ended, as the worker saw it.
+struct TrialOutcome {
+  TrialState state = TrialState::kSucceeded;  // kSucceeded or kDiverged
+  std::string reason;                          // e.g. "loss became NaN at step 1200"
+};
+
+// A filter condition on a trial column, e.g. {"depth", kGe, "3"}. Fields:
+// id, sweep_id, state, dataset, activation, init, depth, width, learning_rate,
+// batch_size, loss, momentum, seed, seed_index, attempt, final_test_error,
+// steps_done, worker_id. Unknown fields or unparsable values: INVALID_ARGUMENT.
+struct TrialCondition {
+  enum class Op { kEq, kNe, kLt, kLe, kGt, kGe };
+  std::string field;
+  Op op = Op::kEq;
+  std::string value;
+};
+
+struct TrialQuery {
+  std::optional<SweepId> sweep_id;
+  std::vector<TrialCondition> conditions;  // all must hold
+  std::string order_by = "id";             // any condition field
+  bool descending = false;
+  int64_t limit = 0;  // 0 = no limit
+  int64_t offset = 0;
+};
+
+struct CoordinatorOptions {
+  // How long a lease lives without a heartbeat or report.
+  absl::Duration lease_ttl = absl::Seconds(30);
+  // What AcquireTrial tells a worker to wait when nothing is pending.
+  absl::Duration idle_retry_after = absl::Seconds(1);
+  // Default when the spec has no limits.max_attempts.
+  int default_max_attempts = 3;
+  // Spec limits; a spec beyond them is rejected with RESOURCE_EXHAUSTED.
+  int64_t max_trials_per_sweep = 100000;
+  int max_depth = 64;
+  int max_width = 16384;
+  // Reports beyond these are rejected with RESOURCE_EXHAUSTED.
+  int64_t max_checkpoints_per_report = 1000;
+};
+
+class Coordinator {
+ public:
+  // `store` and `clock` must outlive the coordinator. Loads nothing eagerly
+  // beyond what the store needs to resume.
+  Coordinator(SweepStore* store, const Clock* clock, CoordinatorOptions options = {});
+  ~Coordinator();
+  Coordinator(const Coordinator&) = delete;
+  Coordinator& operator=(const Coordinator&) = delete;
+
+  // --- Users ---------------------------------------------------------------
+  // Parses, validates and expands `spec_yaml`, then stores the sweep and all
+  // its trials in one transaction.
+  absl::StatusOr<SweepRecord> CreateSweep(std::string_view spec_yaml);
+  absl::StatusOr<SweepRecord> GetSweep(SweepId id);
+  absl::StatusOr<std::vector<SweepRecord>> ListSweeps();
+  // PENDING trials become CANCELLED at once; LEASED ones learn it at their next
+  // RenewLease and become CANCELLED when they stop or their lease expires.
+  absl::Status CancelSweep(SweepId id);
+  // Puts trials of `sweep` in any of `states` (FAILED, DIVERGED, CANCELLED)
+  // back to PENDING with a fresh attempt budget. Returns how many.
+  absl::StatusOr<int64_t> RetryTrials(SweepId sweep, absl::Span<const TrialState> states);
+  absl::StatusOr<std::vector<TrialRecord>> ListTrials(const TrialQuery& query);
+  absl::StatusOr<TrialRecord> GetTrial(TrialId id);
+  // Checkpoints of the trial's latest attempt (or `attempt` if given), ordered
+  // by step, with their layer statistics when `with_layer_stats`.
+  absl::StatusOr<std::vector<Checkpoint>> GetCheckpoints(TrialId id, std::optional<int> attempt,
+                                                          bool with_layer_stats);
+  absl::StatusOr<std::vector<WorkerRecord>> ListWorkers();
+
+  // --- Workers ---------------------------------------------------------------
+  // Registers or refreshes `worker` and leases it the next PENDING trial,
+  // fairly across active sweeps (round-robin by sweep, then trial index).
+  absl::StatusOr<Acquisition> AcquireTrial(const WorkerInfo& worker);
+  absl::StatusOr<RenewResult> RenewLease(TrialId trial, std::string_view lease_id);
+  // Stores checkpoints (idempotent by (trial, attempt, step)) and renews.
+  absl::StatusOr<RenewResult> ReportCheckpoints(TrialId trial, std::string_view lease_id,
+                                                absl::Span<const Checkpoint> checkpoints);
+  absl::Status CompleteTrial(TrialId trial, std::string_view lease_id,
+                             const TrialOutcome& outcome);
+  // retryable: back to PENDING if attempts remain, else FAILED. Not retryable:
+  // FAILED at once. The reason is kept either way.
+  absl::Status FailTrial(TrialId trial, std::string_view lease_id, std::string_view reason,
+                         bool retryable);
+  // The worker gives the trial back (e.g. on SIGTERM): PENDING at once.
+  absl::Status ReleaseTrial(TrialId trial, std::string_view lease_id);
+
+  // --- Housekeeping ----------------------------------------------------------
+  // Expires every lease whose deadline is before now. Returns how many. Also
+  // done lazily by AcquireTrial; the server calls it periodically.
+  absl::StatusOr<int64_t> ExpireLeases();
+  // A counter bumped by every mutation; lets WatchSweep wait for change.
+  // Blocks until the version differs from `seen` or `max_wait` passes (real
+  // time; used only by streaming adapters). Returns the current version.
+  uint64_t WaitForChange(uint64_t seen, absl::Duration max_wait);
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace deepsweep
+
+#endif  // DEEPSWEEP_CORE_COORDINATOR_H_
