@@ -58,8 +58,8 @@ void BM_Product(benchmark::State& state) {
       case kAddOuter:
         // A tiny rate keeps W bounded over millions of iterations.
         if (backend == kBlas) {
-          cblas_sgemm(CblasColMajor, CblasNoTrans, CblasTrans, kWidth, kWidth, n, -1e-9f,
-                      x.data(), kWidth, x.data(), kWidth, 1.0f, w.data(), kWidth);
+          cblas_sgemm(CblasColMajor, CblasNoTrans, CblasTrans, kWidth, kWidth, n, -1e-9f, x.data(),
+                      kWidth, x.data(), kWidth, 1.0f, w.data(), kWidth);
         } else {
           AddOuter(-1e-9f, x, x, w, ours);
         }
@@ -68,8 +68,8 @@ void BM_Product(benchmark::State& state) {
     benchmark::ClobberMemory();
   }
   const double flops = 2.0 * kWidth * kWidth * n;
-  state.counters["GFLOP/s"] =
-      benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
+  state.counters["GFLOP/s"] = benchmark::Counter(
+      flops, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
 }
 
 const char* kOpNames[] = {"multiply", "multiply_at", "add_outer"};
@@ -79,11 +79,10 @@ void RegisterAll() {
   for (int op = 0; op < 3; ++op) {
     for (int backend = 0; backend < 3; ++backend) {
       for (int n : {10, 32, 64, 128}) {
-        benchmark::RegisterBenchmark(
-            (std::string("BM_Product/") + kOpNames[op] + "/" + kBackendNames[backend] + "/batch:" +
-             std::to_string(n))
-                .c_str(),
-            BM_Product)
+        benchmark::RegisterBenchmark((std::string("BM_Product/") + kOpNames[op] + "/" +
+                                      kBackendNames[backend] + "/batch:" + std::to_string(n))
+                                         .c_str(),
+                                     BM_Product)
             ->Args({op, backend, n})
             ->Unit(benchmark::kMicrosecond);
       }

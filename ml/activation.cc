@@ -16,16 +16,14 @@ constexpr double kSeluAlpha = 1.6732632423543772;
 constexpr double kSaturationMargin = 0.02;
 
 constexpr Activation kAll[] = {
-    Activation::kSigmoid, Activation::kTanh, Activation::kSoftsign,
+    Activation::kSigmoid, Activation::kTanh,      Activation::kSoftsign,
     Activation::kRelu,    Activation::kLeakyRelu, Activation::kElu,
-    Activation::kSelu,    Activation::kGelu, Activation::kIdentity,
+    Activation::kSelu,    Activation::kGelu,      Activation::kIdentity,
 };
 
 // Standard normal cdf Phi and density phi, for gelu.
 double NormalCdf(double s) { return 0.5 * (1.0 + std::erf(s / std::numbers::sqrt2)); }
-double NormalPdf(double s) {
-  return std::exp(-0.5 * s * s) / std::sqrt(2.0 * std::numbers::pi);
-}
+double NormalPdf(double s) { return std::exp(-0.5 * s * s) / std::sqrt(2.0 * std::numbers::pi); }
 
 }  // namespace
 

@@ -1,17 +1,18 @@
 // Activation: the hidden-unit nonlinearities f, their derivatives f', and what
 // "saturated" means for each (the statistic LayerProbe reports).
 //
-//   name        f(s)                                 f'(s)                       saturated when
-//   sigmoid     1 / (1 + e^-s)                       f (1 - f)                   f < 0.02 or f > 0.98
-//   tanh        tanh s                               1 - f^2                     |f| > 0.98
-//   softsign    s / (1 + |s|)                        1 / (1 + |s|)^2             |f| > 0.98
-//   relu        max(s, 0)                            [s > 0]                     f == 0 (dead)
-//   leaky_relu  s > 0 ? s : 0.01 s                   s > 0 ? 1 : 0.01            s <= 0 (slope 0.01 side)
-//   elu         s > 0 ? s : e^s - 1                  s > 0 ? 1 : f + 1           f < -0.98
-//   selu        L (s > 0 ? s : A (e^s - 1))          s > 0 ? L : f + L A         f < -0.98 L A
-//   gelu        s Phi(s) = s/2 (1 + erf(s/sqrt 2))   Phi(s) + s phi(s)           |f'(s)| < 0.02
-//   identity    s                                    1                           never
-// with L = 1.0507009873554805, A = 1.6732632423543772 (Klambauer et al. 2017).
+//   name        f(s)                         f'(s)                 saturated when
+//   sigmoid     1 / (1 + e^-s)               f (1 - f)             f < 0.02 or f > 0.98
+//   tanh        tanh s                       1 - f^2               |f| > 0.98
+//   softsign    s / (1 + |s|)                1 / (1 + |s|)^2       |f| > 0.98
+//   relu        max(s, 0)                    [s > 0]               f == 0 (dead)
+//   leaky_relu  s > 0 ? s : 0.01 s           s > 0 ? 1 : 0.01      s <= 0 (the 0.01 side)
+//   elu         s > 0 ? s : e^s - 1          s > 0 ? 1 : f + 1     f < -0.98
+//   selu        L (s > 0 ? s : A (e^s - 1))  s > 0 ? L : f + L A   f < -0.98 L A
+//   gelu        s Phi(s)                     Phi(s) + s phi(s)     |f'(s)| < 0.02
+//   identity    s                            1                     never
+// with Phi(s) = (1 + erf(s / sqrt 2)) / 2, phi its density,
+//      L = 1.0507009873554805, A = 1.6732632423543772 (Klambauer et al. 2017).
 //
 // Saturation is "within 2% of an asymptote, measured on the output": for the
 // bounded sigmoid/tanh/softsign that is the paper's notion (tanh at +-0.98 has

@@ -12,8 +12,8 @@ namespace deepsweep::ml {
 namespace {
 
 constexpr Init kAll[] = {
-    Init::kStandard,   Init::kNormalized, Init::kGlorotNormal, Init::kLecunUniform,
-    Init::kLecunNormal, Init::kHeUniform, Init::kHeNormal,     Init::kOrthogonal,
+    Init::kStandard,    Init::kNormalized, Init::kGlorotNormal, Init::kLecunUniform,
+    Init::kLecunNormal, Init::kHeUniform,  Init::kHeNormal,     Init::kOrthogonal,
 };
 
 bool IsUniform(Init init) {

@@ -136,12 +136,24 @@ DS_AVX2 void AddOuterTile(Index n, const float* a, Index lda, const float* bt, f
 template <template <int, int> class Tile, int MV, typename... Args>
 void DispatchColumns(int cols, Args... args) {
   switch (cols) {
-    case 1: Tile<MV, 1>::Run(args...); break;
-    case 2: Tile<MV, 2>::Run(args...); break;
-    case 3: Tile<MV, 3>::Run(args...); break;
-    case 4: Tile<MV, 4>::Run(args...); break;
-    case 5: Tile<MV, 5>::Run(args...); break;
-    default: Tile<MV, 6>::Run(args...); break;
+    case 1:
+      Tile<MV, 1>::Run(args...);
+      break;
+    case 2:
+      Tile<MV, 2>::Run(args...);
+      break;
+    case 3:
+      Tile<MV, 3>::Run(args...);
+      break;
+    case 4:
+      Tile<MV, 4>::Run(args...);
+      break;
+    case 5:
+      Tile<MV, 5>::Run(args...);
+      break;
+    default:
+      Tile<MV, 6>::Run(args...);
+      break;
   }
 }
 

@@ -28,7 +28,8 @@ absl::StatusOr<Loss> ParseLoss(std::string_view name) {
 
 template <typename Scalar>
 BatchLoss EvaluateLoss(
-    Loss loss, const Eigen::Ref<const Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>>& logits,
+    Loss loss,
+    const Eigen::Ref<const Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>>& logits,
     const int32_t* labels, Scalar grad_scale,
     Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>* grad) {
   using Vector = Eigen::Matrix<Scalar, Eigen::Dynamic, 1>;

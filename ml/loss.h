@@ -39,7 +39,8 @@ struct BatchLoss {
 // grad_scale * dL/do (same shape as logits; may not alias it).
 template <typename Scalar>
 BatchLoss EvaluateLoss(
-    Loss loss, const Eigen::Ref<const Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>>& logits,
+    Loss loss,
+    const Eigen::Ref<const Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>>& logits,
     const int32_t* labels, Scalar grad_scale,
     Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>* grad);
 

@@ -41,8 +41,8 @@ absl::Status ValidateShape(const MlpShape& shape) {
         absl::StrCat("output_dim (classes) must be >= 2, got ", shape.output_dim));
   }
   if (shape.hidden.size() > static_cast<size_t>(kMaxHiddenLayers)) {
-    return absl::InvalidArgumentError(absl::StrCat("at most ", kMaxHiddenLayers,
-                                                   " hidden layers, got ", shape.hidden.size()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("at most ", kMaxHiddenLayers, " hidden layers, got ", shape.hidden.size()));
   }
   for (size_t i = 0; i < shape.hidden.size(); ++i) {
     if (shape.hidden[i] <= 0) {
@@ -122,8 +122,8 @@ BatchLoss Backward(const Mlp<Scalar>& net, Loss loss, const int32_t* labels, Pas
   const Eigen::Index n = pass.s.back().cols();
   pass.delta.resize(layers);
   // delta_{L-1} = dL/do / n (the cost is the batch mean).
-  const BatchLoss out = EvaluateLoss<Scalar>(loss, pass.s.back(), labels,
-                                             Scalar(1) / static_cast<Scalar>(n), &pass.delta.back());
+  const BatchLoss out = EvaluateLoss<Scalar>(
+      loss, pass.s.back(), labels, Scalar(1) / static_cast<Scalar>(n), &pass.delta.back());
   for (int l = layers - 1; l > 0; --l) PropagateDelta(net, l, pass, backend);
   return out;
 }
@@ -173,8 +173,8 @@ BatchLoss Sgd<Scalar>::Step(Mlp<Scalar>& net, Loss loss,
   const bool momentum = options_.momentum != 0.0;
   if (momentum && weight_velocity_.empty()) {
     for (int l = 0; l < layers; ++l) {
-      weight_velocity_.push_back(Mlp<Scalar>::Matrix::Zero(net.weights(l).rows(),
-                                                           net.weights(l).cols()));
+      weight_velocity_.push_back(
+          Mlp<Scalar>::Matrix::Zero(net.weights(l).rows(), net.weights(l).cols()));
       bias_velocity_.push_back(Mlp<Scalar>::Vector::Zero(net.biases(l).size()));
     }
   }
@@ -184,8 +184,8 @@ BatchLoss Sgd<Scalar>::Step(Mlp<Scalar>& net, Loss loss,
 
   Forward(net, x, pass, backend_);
   pass.delta.resize(layers);
-  const BatchLoss out = EvaluateLoss<Scalar>(loss, pass.s.back(), labels,
-                                             Scalar(1) / static_cast<Scalar>(n), &pass.delta.back());
+  const BatchLoss out = EvaluateLoss<Scalar>(
+      loss, pass.s.back(), labels, Scalar(1) / static_cast<Scalar>(n), &pass.delta.back());
   for (int l = layers - 1; l >= 0; --l) {
     auto& w = net.weights(l);
     // delta_{l-1} must come from W_l before the update below overwrites it.
@@ -213,17 +213,16 @@ template class Mlp<double>;
 template class Sgd<float>;
 template class Sgd<double>;
 
-#define DS_INSTANTIATE_PASSES(Scalar)                                                           \
-  template void Forward<Scalar>(const Mlp<Scalar>&,                                             \
-                                const Eigen::Ref<const Mlp<Scalar>::Matrix>&, Pass<Scalar>&,    \
-                                GemmBackend);                                                   \
-  template BatchLoss Backward<Scalar>(const Mlp<Scalar>&, Loss, const int32_t*, Pass<Scalar>&,  \
-                                      GemmBackend);                                             \
-  template void ComputeGradients<Scalar>(const Mlp<Scalar>&,                                    \
-                                         const Eigen::Ref<const Mlp<Scalar>::Matrix>&,          \
-                                         const Pass<Scalar>&, Gradients<Scalar>&, GemmBackend); \
-  template BatchLoss EvaluateSet<Scalar>(const Mlp<Scalar>&, Loss,                              \
-                                         const Eigen::Ref<const Mlp<Scalar>::Matrix>&,          \
+#define DS_INSTANTIATE_PASSES(Scalar)                                                             \
+  template void Forward<Scalar>(const Mlp<Scalar>&, const Eigen::Ref<const Mlp<Scalar>::Matrix>&, \
+                                Pass<Scalar>&, GemmBackend);                                      \
+  template BatchLoss Backward<Scalar>(const Mlp<Scalar>&, Loss, const int32_t*, Pass<Scalar>&,    \
+                                      GemmBackend);                                               \
+  template void ComputeGradients<Scalar>(const Mlp<Scalar>&,                                      \
+                                         const Eigen::Ref<const Mlp<Scalar>::Matrix>&,            \
+                                         const Pass<Scalar>&, Gradients<Scalar>&, GemmBackend);   \
+  template BatchLoss EvaluateSet<Scalar>(const Mlp<Scalar>&, Loss,                                \
+                                         const Eigen::Ref<const Mlp<Scalar>::Matrix>&,            \
                                          const int32_t*, Pass<Scalar>&, int, GemmBackend);
 
 DS_INSTANTIATE_PASSES(float)

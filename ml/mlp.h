@@ -35,9 +35,9 @@ namespace deepsweep::ml {
 inline constexpr int kMaxHiddenLayers = 64;
 
 struct MlpShape {
-  int input_dim = 0;                   // features per example, > 0
-  std::vector<int> hidden;             // widths of 0 .. 64 hidden layers, each > 0
-  int output_dim = 0;                  // classes, >= 2
+  int input_dim = 0;                          // features per example, > 0
+  std::vector<int> hidden;                    // widths of 0 .. 64 hidden layers, each > 0
+  int output_dim = 0;                         // classes, >= 2
   Activation activation = Activation::kTanh;  // every hidden layer
 };
 
@@ -138,8 +138,9 @@ class Sgd {
 
   // One update on the minibatch (x, labels). Returns the batch's loss sums,
   // measured before the update.
-  BatchLoss Step(Mlp<Scalar>& net, Loss loss, const Eigen::Ref<const typename Mlp<Scalar>::Matrix>& x,
-                 const int32_t* labels, Pass<Scalar>& pass);
+  BatchLoss Step(Mlp<Scalar>& net, Loss loss,
+                 const Eigen::Ref<const typename Mlp<Scalar>::Matrix>& x, const int32_t* labels,
+                 Pass<Scalar>& pass);
 
   int64_t updates() const { return updates_; }
 

@@ -10,9 +10,9 @@
 namespace deepsweep::ml {
 namespace {
 
-constexpr Init kAllInits[] = {Init::kStandard,    Init::kNormalized, Init::kGlorotNormal,
+constexpr Init kAllInits[] = {Init::kStandard,     Init::kNormalized,  Init::kGlorotNormal,
                               Init::kLecunUniform, Init::kLecunNormal, Init::kHeUniform,
-                              Init::kHeNormal,    Init::kOrthogonal};
+                              Init::kHeNormal,     Init::kOrthogonal};
 
 struct Moments {
   double mean = 0, var = 0, kurtosis = 0, max_abs = 0;

@@ -26,8 +26,7 @@ void ExpectNear(const MatrixF& got, const MatrixD& want, double tol) {
 
 // (m, k, n) shapes covering full 16-row tiles, the 8-row tile, scalar
 // remainders, every column-chunk width and the BLAS range.
-class ProductTest
-    : public ::testing::TestWithParam<std::tuple<GemmBackend, int, int, int>> {};
+class ProductTest : public ::testing::TestWithParam<std::tuple<GemmBackend, int, int, int>> {};
 
 TEST_P(ProductTest, MatchesDoubleReference) {
   const auto [backend, m, k, n] = GetParam();

@@ -12,9 +12,9 @@ namespace deepsweep::ml {
 namespace {
 
 constexpr Activation kAllActivations[] = {
-    Activation::kSigmoid, Activation::kTanh, Activation::kSoftsign,
+    Activation::kSigmoid, Activation::kTanh,      Activation::kSoftsign,
     Activation::kRelu,    Activation::kLeakyRelu, Activation::kElu,
-    Activation::kSelu,    Activation::kGelu, Activation::kIdentity};
+    Activation::kSelu,    Activation::kGelu,      Activation::kIdentity};
 
 template <typename Scalar>
 Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> RandomInputs(int rows, int cols,
@@ -51,7 +51,8 @@ TEST_P(GradientCheck, BackpropMatchesFiniteDifferences) {
   net->Initialize(Init::kHeNormal, 1.0, rng);
   // Non-zero biases so the check also covers their path.
   for (int l = 0; l < net->num_layers(); ++l) {
-    for (Eigen::Index i = 0; i < net->biases(l).size(); ++i) net->biases(l)(i) = rng.Uniform(-0.3, 0.3);
+    for (Eigen::Index i = 0; i < net->biases(l).size(); ++i)
+      net->biases(l)(i) = rng.Uniform(-0.3, 0.3);
   }
   const Eigen::MatrixXd x = RandomInputs<double>(5, 7, 3);
   const std::vector<int32_t> y = RandomLabels(7, 3, 4);
@@ -72,7 +73,8 @@ TEST_P(GradientCheck, BackpropMatchesFiniteDifferences) {
     const double down = Cost(*net, loss, x, y);
     param = saved;
     const double numeric = (up - down) / (2 * h);
-    const double err = std::abs(numeric - analytic) / std::max(1e-4, std::abs(numeric) + std::abs(analytic));
+    const double err =
+        std::abs(numeric - analytic) / std::max(1e-4, std::abs(numeric) + std::abs(analytic));
     worst = std::max(worst, err);
   };
   for (int l = 0; l < net->num_layers(); ++l) {
@@ -100,8 +102,8 @@ class SgdStepTest : public ::testing::TestWithParam<std::tuple<GemmBackend, int>
 
 TEST_P(SgdStepTest, FusedFloatStepMatchesDoubleGradientStep) {
   const auto [backend, batch] = GetParam();
-  MlpShape shape{.input_dim = 37, .hidden = {50, 41, 20}, .output_dim = 10,
-                 .activation = Activation::kTanh};
+  MlpShape shape{
+      .input_dim = 37, .hidden = {50, 41, 20}, .output_dim = 10, .activation = Activation::kTanh};
   auto net_f = Mlp<float>::Create(shape);
   auto net_d = Mlp<double>::Create(shape);
   Rng rf(1), rd(1);
@@ -131,16 +133,16 @@ TEST_P(SgdStepTest, FusedFloatStepMatchesDoubleGradientStep) {
   EXPECT_EQ(sgd.updates(), 1);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, SgdStepTest,
-                         ::testing::Combine(::testing::Values(GemmBackend::kAuto,
-                                                              GemmBackend::kEigen,
-                                                              GemmBackend::kSmallBatch,
-                                                              GemmBackend::kBlas),
-                                            ::testing::Values(1, 10, 128)));
+INSTANTIATE_TEST_SUITE_P(
+    Backends, SgdStepTest,
+    ::testing::Combine(::testing::Values(GemmBackend::kAuto, GemmBackend::kEigen,
+                                         GemmBackend::kSmallBatch, GemmBackend::kBlas),
+                       ::testing::Values(1, 10, 128)));
 
 TEST(Sgd, MomentumAccumulatesVelocity) {
   // With mu and a fixed minibatch, the second update is eta g2 + mu eta g1.
-  MlpShape shape{.input_dim = 4, .hidden = {5}, .output_dim = 2, .activation = Activation::kIdentity};
+  MlpShape shape{
+      .input_dim = 4, .hidden = {5}, .output_dim = 2, .activation = Activation::kIdentity};
   auto net = Mlp<double>::Create(shape);
   Rng rng(1);
   net->Initialize(Init::kLecunNormal, 1.0, rng);
@@ -188,13 +190,18 @@ TEST(Mlp, DepthZeroIsSoftmaxRegressionAndDepth64Works) {
 
 TEST(Mlp, RejectsBadShapesNamingTheField) {
   EXPECT_NE(Mlp<float>::Create({.input_dim = 0, .hidden = {}, .output_dim = 2})
-                .status().message().find("input_dim"),
+                .status()
+                .message()
+                .find("input_dim"),
             std::string::npos);
   EXPECT_NE(Mlp<float>::Create({.input_dim = 3, .hidden = {4, 0}, .output_dim = 2})
-                .status().message().find("hidden layer 2"),
+                .status()
+                .message()
+                .find("hidden layer 2"),
             std::string::npos);
   EXPECT_EQ(Mlp<float>::Create({.input_dim = 3, .hidden = std::vector<int>(65, 2), .output_dim = 2})
-                .status().code(),
+                .status()
+                .code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_FALSE(Mlp<float>::Create({.input_dim = 3, .hidden = {}, .output_dim = 1}).ok());
 }
