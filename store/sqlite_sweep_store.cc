@@ -503,12 +503,7 @@ absl::Status SqliteSweepStore::Read(const std::function<absl::Status(SqliteDb&)>
 
 absl::StatusOr<CreatedSweep> SqliteSweepStore::CreateSweep(const NewSweep& sweep,
                                                            absl::Span<const TrialSpec> trials) {
-  for (const TrialSpec& t : trials) {
-    if (t.seed > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("trial seed ", t.seed, " does not fit the store's 63 bits"));
-    }
-  }
+  RETURN_IF_ERROR(CheckStorable(trials));
   absl::MutexLock lock(&write_mu_);
   SqliteDb& db = *writer_;
   CreatedSweep created;
