@@ -168,10 +168,10 @@ seeds: 3
   // Table 1 takes the better learning rate (0.1) in every cell.
   EXPECT_EQ(Shell("SELECT label, depth, shapeset, mnist, fashion_mnist, cifar10 FROM table1"),
             (std::vector<std::vector<std::string>>{
-                {"Softsign N", "5", "25.0", "7.0", "", ""},
                 {"Softsign", "5", "33.0", "15.0", "", ""},
-                {"Tanh N", "5", "21.0", "3.0", "", ""},
+                {"Softsign N", "5", "25.0", "7.0", "", ""},
                 {"Tanh", "5", "28.5", "11.0", "", ""},
+                {"Tanh N", "5", "21.0", "3.0", "", ""},
             }));
 }
 
