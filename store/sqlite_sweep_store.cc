@@ -102,12 +102,11 @@ absl::Status FillCounts(SqliteDb& db, SweepRecord& sweep) {
       db.Prepare("SELECT state, COUNT(*) FROM trials WHERE sweep_id = ?1 GROUP BY state"));
   s.Bind(1, sweep.id);
   sweep.counts = {};
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) return absl::OkStatus();
+  return s.ForEachRow([&]() -> absl::Status {
     const std::optional<TrialState> state = ParseTrialState(s.Text(0));
     if (state.has_value()) AddToCounts(*state, s.Int(1), sweep.counts);
-  }
+    return absl::OkStatus();
+  });
 }
 
 absl::StatusOr<std::vector<SweepRecord>> QuerySweeps(SqliteDb& db, const std::string& sql,
@@ -116,12 +115,11 @@ absl::StatusOr<std::vector<SweepRecord>> QuerySweeps(SqliteDb& db, const std::st
   {
     ASSIGN_OR_RETURN(SqliteStatement s, db.Prepare(sql));
     if (id.has_value()) s.Bind(1, *id);
-    while (true) {
-      ASSIGN_OR_RETURN(bool row, s.Step());
-      if (!row) break;
+    RETURN_IF_ERROR(s.ForEachRow([&]() -> absl::Status {
       ASSIGN_OR_RETURN(SweepRecord r, ReadSweep(s));
       sweeps.push_back(std::move(r));
-    }
+      return absl::OkStatus();
+    }));
   }
   for (SweepRecord& r : sweeps) RETURN_IF_ERROR(FillCounts(db, r));
   return sweeps;
@@ -584,9 +582,7 @@ absl::StatusOr<UnfinishedWork> SqliteSweepStore::LoadUnfinished() {
                    "t.attempt_limit, t.worker_id, l.lease_id, l.deadline_us FROM trials AS t "
                    "LEFT JOIN leases AS l ON t.state = 'leased' AND l.trial_id = t.id AND "
                    "l.attempt = t.attempt WHERE t.state IN ('pending', 'leased') ORDER BY t.id"));
-    while (true) {
-      ASSIGN_OR_RETURN(bool row, s.Step());
-      if (!row) return absl::OkStatus();
+    return s.ForEachRow([&]() -> absl::Status {
       UnfinishedTrial u{.id = s.Int(0),
                         .sweep_id = s.Int(1),
                         .index = static_cast<int>(s.Int(2)),
@@ -601,7 +597,8 @@ absl::StatusOr<UnfinishedWork> SqliteSweepStore::LoadUnfinished() {
                         .deadline = FromUs(s.Int(8))};
       }
       work.trials.push_back(std::move(u));
-    }
+      return absl::OkStatus();
+    });
   }));
   return work;
 }
@@ -661,12 +658,11 @@ absl::StatusOr<std::vector<TrialRecord>> SqliteSweepStore::ListTrials(const Tria
     }
     s.Bind(static_cast<int>(limit_param), q.limit > 0 ? q.limit : int64_t{-1});
     s.Bind(static_cast<int>(limit_param + 1), q.offset);
-    while (true) {
-      ASSIGN_OR_RETURN(bool row, s.Step());
-      if (!row) return absl::OkStatus();
+    return s.ForEachRow([&]() -> absl::Status {
       ASSIGN_OR_RETURN(TrialRecord t, ReadTrial(s));
       trials.push_back(std::move(t));
-    }
+      return absl::OkStatus();
+    });
   }));
   return trials;
 }
@@ -689,9 +685,7 @@ absl::StatusOr<std::vector<Checkpoint>> SqliteSweepStore::GetCheckpoints(TrialId
                                   "ORDER BY step"));
       s.Bind(1, trial);
       s.Bind(2, attempt);
-      while (true) {
-        ASSIGN_OR_RETURN(bool row, s.Step());
-        if (!row) break;
+      RETURN_IF_ERROR(s.ForEachRow([&]() -> absl::Status {
         checkpoints.push_back({.step = s.Int(0),
                                .examples_seen = s.Int(1),
                                .train_nll = s.Real(2),
@@ -700,7 +694,8 @@ absl::StatusOr<std::vector<Checkpoint>> SqliteSweepStore::GetCheckpoints(TrialId
                                .validation_error = s.Real(5),
                                .validation_nll = s.Real(6),
                                .wall_seconds = s.Real(7)});
-      }
+        return absl::OkStatus();
+      }));
     }
     if (!with_layer_stats || checkpoints.empty()) return absl::OkStatus();
     ASSIGN_OR_RETURN(SqliteStatement s,
@@ -711,12 +706,10 @@ absl::StatusOr<std::vector<Checkpoint>> SqliteSweepStore::GetCheckpoints(TrialId
     s.Bind(1, trial);
     s.Bind(2, attempt);
     size_t c = 0;  // both lists are ordered by step
-    while (true) {
-      ASSIGN_OR_RETURN(bool row, s.Step());
-      if (!row) return absl::OkStatus();
+    return s.ForEachRow([&]() -> absl::Status {
       const int64_t step = s.Int(0);
       while (c < checkpoints.size() && checkpoints[c].step < step) ++c;
-      if (c == checkpoints.size() || checkpoints[c].step != step) continue;
+      if (c == checkpoints.size() || checkpoints[c].step != step) return absl::OkStatus();
       const std::optional<LayerQuantity> quantity = ParseLayerQuantity(s.Text(2));
       if (!quantity.has_value()) {
         return absl::InternalError(absl::StrCat("unknown quantity \"", s.Text(2), "\""));
@@ -733,7 +726,8 @@ absl::StatusOr<std::vector<Checkpoint>> SqliteSweepStore::GetCheckpoints(TrialId
                                             .hist_lo = s.Real(10),
                                             .hist_hi = s.Real(11),
                                             .histogram = s.Floats(12)});
-    }
+      return absl::OkStatus();
+    });
   }));
   return checkpoints;
 }
@@ -744,9 +738,7 @@ absl::StatusOr<std::vector<WorkerRecord>> SqliteSweepStore::ListWorkers() {
     ASSIGN_OR_RETURN(SqliteStatement s,
                      db.Prepare("SELECT worker_id, host, pid, version, cores, first_seen_us, "
                                 "last_seen_us, current_trial FROM workers ORDER BY worker_id"));
-    while (true) {
-      ASSIGN_OR_RETURN(bool row, s.Step());
-      if (!row) return absl::OkStatus();
+    return s.ForEachRow([&]() -> absl::Status {
       WorkerRecord w{.info = {.worker_id = s.Text(0),
                               .host = s.Text(1),
                               .pid = s.Int(2),
@@ -756,7 +748,8 @@ absl::StatusOr<std::vector<WorkerRecord>> SqliteSweepStore::ListWorkers() {
                      .last_seen = FromUs(s.Int(6))};
       if (!s.IsNull(7)) w.current_trial = s.Int(7);
       workers.push_back(std::move(w));
-    }
+      return absl::OkStatus();
+    });
   }));
   return workers;
 }
