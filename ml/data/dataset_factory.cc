@@ -209,6 +209,21 @@ absl::StatusOr<Dataset> BuildImageDataset(std::shared_ptr<const RawImageSet> set
   return dataset;
 }
 
+namespace {
+
+// Scenes kept for a whole run (a fixed training set, the standardization
+// sample) are stored as grey levels and read back as [-1, 1] values.
+std::unique_ptr<const ImageSource> StoredShapesetSource(Rng rng, int64_t count) {
+  auto set = std::make_shared<RawImageSet>();
+  set->name = std::string(kShapeset);
+  set->train = GenerateShapesetTable(rng, count);
+  const ImageTable& table = set->train;
+  return std::make_unique<const ImageSource>(std::move(set), table, 0, count, ColorMode::kGrey,
+                                             ShapesetPixelLevels());
+}
+
+}  // namespace
+
 absl::StatusOr<Dataset> BuildShapesetDataset(const DatasetOptions& options, uint64_t seed) {
   RETURN_IF_ERROR(CheckSizes(options));
   const uint64_t data_seed = DeriveSeed(seed, kDataSeedLabel);
@@ -217,18 +232,15 @@ absl::StatusOr<Dataset> BuildShapesetDataset(const DatasetOptions& options, uint
   dataset.input_dim = kShapesetInputDim;
   dataset.num_classes = kShapesetClasses;
 
-  std::unique_ptr<const StoredSource> fixed_train;
+  std::unique_ptr<const ImageSource> fixed_train;
   if (options.train_examples > 0) {
-    Rng train_rng(data_seed, kTrainStream);
-    fixed_train = std::make_unique<const StoredSource>(
-        GenerateShapesetExamples(train_rng, options.train_examples));
+    fixed_train = StoredShapesetSource(Rng(data_seed, kTrainStream), options.train_examples);
   }
   const FeatureTransform transform =
       MakeTransform(options.preprocess, kShapesetInputDim, /*base_is_pm1=*/true, [&] {
         if (fixed_train != nullptr) return MomentsOf(*fixed_train);
-        Rng moments_rng(data_seed, kMomentsStream);
         const int64_t sample = std::max<int64_t>(1, options.standardize_sample);
-        return MomentsOf(StoredSource(GenerateShapesetExamples(moments_rng, sample)));
+        return MomentsOf(*StoredShapesetSource(Rng(data_seed, kMomentsStream), sample));
       });
 
   auto fixed_set = [&](DataStream stream, int64_t count) {

@@ -5,34 +5,39 @@
 
 namespace deepsweep::ml {
 
+const PixelLevels& UnitPixelLevels() {
+  static const PixelLevels kLevels = [] {
+    PixelLevels levels;
+    for (int v = 0; v < 256; ++v) levels[v] = static_cast<float>(v) / 255.0f;
+    return levels;
+  }();
+  return kLevels;
+}
+
 ImageSource::ImageSource(std::shared_ptr<const RawImageSet> set, const ImageTable& table,
-                         int64_t first, int64_t count, ColorMode color)
+                         int64_t first, int64_t count, ColorMode color, const PixelLevels& levels)
     : set_(std::move(set)),
       table_(table),
       first_(first),
       count_(count),
       to_grey_(table.shape.channels == 3 && color == ColorMode::kGrey),
-      input_dim_(static_cast<int>(to_grey_ ? table.shape.pixels() / 3 : table.shape.pixels())) {}
+      input_dim_(static_cast<int>(to_grey_ ? table.shape.pixels() / 3 : table.shape.pixels())),
+      levels_(levels) {}
 
 void ImageSource::CopyFeatures(int64_t i, float* column) const {
   const uint8_t* image = table_.image(first_ + i);
-  constexpr float kInv255 = 1.0f / 255.0f;
   if (to_grey_) {
-    // Luminance (ITU-R BT.601): y = (0.299 R + 0.587 G + 0.114 B) / 255.
+    // Luminance (ITU-R BT.601): y = 0.299 R + 0.587 G + 0.114 B.
     const int plane = input_dim_;
     const uint8_t* red = image;
     const uint8_t* green = image + plane;
     const uint8_t* blue = image + 2 * plane;
     for (int p = 0; p < plane; ++p) {
-      column[p] = (0.299f * red[p] + 0.587f * green[p] + 0.114f * blue[p]) * kInv255;
+      column[p] = 0.299f * levels_[red[p]] + 0.587f * levels_[green[p]] + 0.114f * levels_[blue[p]];
     }
     return;
   }
-  for (int p = 0; p < input_dim_; ++p) column[p] = image[p] * kInv255;
-}
-
-void StoredSource::CopyFeatures(int64_t i, float* column) const {
-  Eigen::Map<Eigen::VectorXf>(column, examples_.x.rows()) = examples_.x.col(i);
+  for (int p = 0; p < input_dim_; ++p) column[p] = levels_[image[p]];
 }
 
 Examples GatherExamples(const ExampleSource& source, std::span<const int64_t> indices,

@@ -12,6 +12,7 @@
 #ifndef DEEPSWEEP_ML_DATA_EPOCH_STREAM_H_
 #define DEEPSWEEP_ML_DATA_EPOCH_STREAM_H_
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -30,6 +31,11 @@ enum class ColorMode {
   kRgb,   // the three channel planes one after the other
 };
 
+// Input value of each byte value 0..255.
+using PixelLevels = std::array<float, 256>;
+// v / 255: pixels in [0, 1].
+const PixelLevels& UnitPixelLevels();
+
 // A finite, indexed set of labelled examples, before preprocessing.
 class ExampleSource {
  public:
@@ -41,12 +47,14 @@ class ExampleSource {
   virtual void CopyFeatures(int64_t i, float* column) const = 0;
 };
 
-// Images [first, first + count) of one table of a shared RawImageSet, with
-// pixels scaled to [0, 1] (v / 255). Single-channel tables ignore `color`.
+// Images [first, first + count) of one table of a shared RawImageSet, each
+// byte v becoming levels[v] (default v / 255). Single-channel tables ignore
+// `color`; grey from RGB is 0.299 levels[R] + 0.587 levels[G] + 0.114 levels[B]
+// (with affine levels, the levels of the luminance).
 class ImageSource final : public ExampleSource {
  public:
   ImageSource(std::shared_ptr<const RawImageSet> set, const ImageTable& table, int64_t first,
-              int64_t count, ColorMode color);
+              int64_t count, ColorMode color, const PixelLevels& levels = UnitPixelLevels());
   int input_dim() const override { return input_dim_; }
   int64_t size() const override { return count_; }
   int32_t label(int64_t i) const override { return table_.labels[first_ + i]; }
@@ -59,19 +67,7 @@ class ImageSource final : public ExampleSource {
   int64_t count_;
   bool to_grey_;
   int input_dim_;
-};
-
-// Examples already in memory as floats.
-class StoredSource final : public ExampleSource {
- public:
-  explicit StoredSource(Examples examples) : examples_(std::move(examples)) {}
-  int input_dim() const override { return static_cast<int>(examples_.x.rows()); }
-  int64_t size() const override { return examples_.size(); }
-  int32_t label(int64_t i) const override { return examples_.y[i]; }
-  void CopyFeatures(int64_t i, float* column) const override;
-
- private:
-  Examples examples_;
+  const PixelLevels& levels_;
 };
 
 // The examples at `indices` of `source`, transformed.

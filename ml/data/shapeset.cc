@@ -44,16 +44,22 @@ const RegularPolygon& RegularPolygonOf(ShapeKind kind) {
   return kIcosagon;
 }
 
-// Draws a pose for `shape.kind` and fills in its vertices and mask.
-void PlaceShape(Rng& rng, Shape& shape) {
+// Draws the orientation of `shape.kind`: the pre-rotation within one vertex
+// sector and the rotation over the full circle.
+void DrawOrientation(Rng& rng, Shape& shape) {
+  shape.pose.pre_rotation = rng.Uniform(0.0, kTwoPi / RegularPolygonOf(shape.kind).n);
+  shape.pose.rotation = rng.Uniform(0.0, kTwoPi);
+}
+
+// Draws the size and position of a shape whose orientation is set, and fills
+// in its vertices and mask.
+void DrawSizeAndPosition(Rng& rng, Shape& shape) {
   const RegularPolygon& polygon = RegularPolygonOf(shape.kind);
   ShapePose& pose = shape.pose;
-  pose.pre_rotation = rng.Uniform(0.0, kTwoPi / polygon.n);
   const double scale_a = rng.Uniform(kMinScale, kMaxScale);
   const double scale_b = rng.Uniform(kMinScale, kMaxScale);
   pose.scale_x = std::max(scale_a, scale_b);
   pose.scale_y = std::min(scale_a, scale_b);
-  pose.rotation = rng.Uniform(0.0, kTwoPi);
 
   // Vertex k, centred at the origin:
   //   p_k = R(rotation) diag(scale_x, scale_y) 0.5 (cos(t_k + pre), sin(t_k + pre)),
@@ -100,8 +106,6 @@ bool OverlapAllowed(const Shape& first, const Shape& second) {
   return hidden <= kShapesetMaxHiddenFraction * first.mask.Area();
 }
 
-float ToPm1(uint8_t grey) { return static_cast<float>(grey) / 127.5f - 1.0f; }
-
 }  // namespace
 
 int VertexCount(ShapeKind kind) { return RegularPolygonOf(kind).n; }
@@ -147,38 +151,78 @@ ShapesetScene DrawShapesetScene(Rng& rng) {
 
   Shape& first = scene.shapes[0];
   if (scene.shape_count == 1) {
-    PlaceShape(rng, first);
+    DrawOrientation(rng, first);
+    DrawSizeAndPosition(rng, first);
     scene.label = ShapesetLabel(first.kind);
     return scene;
   }
   Shape& second = scene.shapes[1];
   scene.label = ShapesetLabel(first.kind, second.kind);
   for (;;) {
-    PlaceShape(rng, first);
+    DrawOrientation(rng, first);
+    DrawSizeAndPosition(rng, first);
+    DrawOrientation(rng, second);
     for (int attempt = 0; attempt < kShapesetOverlapTries; ++attempt) {
-      PlaceShape(rng, second);
+      DrawSizeAndPosition(rng, second);
       if (OverlapAllowed(first, second)) return scene;
     }
   }
 }
 
-void RenderShapesetScene(const ShapesetScene& scene, float* pixels) {
-  const float background = ToPm1(scene.background);
-  const float first_grey = ToPm1(scene.shapes[0].grey);
-  const float second_grey = ToPm1(scene.shapes[1].grey);
+namespace {
+
+// Paints the scene: background, then the first shape, then the second over
+// it, each pixel converted by `level` (grey byte -> output value).
+template <typename Pixel, typename Level>
+void Paint(const ShapesetScene& scene, Pixel* pixels, Level level) {
+  const Pixel background = level(scene.background);
+  const Pixel first_grey = level(scene.shapes[0].grey);
+  const Pixel second_grey = level(scene.shapes[1].grey);
   const PixelMask& first = scene.shapes[0].mask;
   static const PixelMask kEmpty;
   const PixelMask& second = scene.shape_count == 2 ? scene.shapes[1].mask : kEmpty;
   for (int r = 0; r < kShapesetSide; ++r) {
     const uint32_t first_row = first.rows[r];
     const uint32_t second_row = second.rows[r];
-    float* out = pixels + r * kShapesetSide;
+    Pixel* out = pixels + r * kShapesetSide;
     for (int c = 0; c < kShapesetSide; ++c) {
       const bool in_second = (second_row >> c) & 1u;
       const bool in_first = (first_row >> c) & 1u;
       out[c] = in_second ? second_grey : (in_first ? first_grey : background);
     }
   }
+}
+
+}  // namespace
+
+const PixelLevels& ShapesetPixelLevels() {
+  static const PixelLevels kLevels = [] {
+    PixelLevels levels;
+    for (int v = 0; v < 256; ++v) levels[v] = ShapesetPixelValue(static_cast<uint8_t>(v));
+    return levels;
+  }();
+  return kLevels;
+}
+
+void RenderShapesetScene(const ShapesetScene& scene, float* pixels) {
+  Paint(scene, pixels, ShapesetPixelValue);
+}
+
+void RenderShapesetSceneBytes(const ShapesetScene& scene, uint8_t* pixels) {
+  Paint(scene, pixels, [](uint8_t grey) { return grey; });
+}
+
+ImageTable GenerateShapesetTable(Rng& rng, int64_t count) {
+  ImageTable table;
+  table.shape = ImageShape{.rows = kShapesetSide, .cols = kShapesetSide, .channels = 1};
+  table.pixels.resize(static_cast<size_t>(count) * kShapesetInputDim);
+  table.labels.resize(static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; ++i) {
+    const ShapesetScene scene = DrawShapesetScene(rng);
+    RenderShapesetSceneBytes(scene, table.pixels.data() + i * kShapesetInputDim);
+    table.labels[i] = scene.label;
+  }
+  return table;
 }
 
 Examples GenerateShapesetExamples(Rng& rng, int64_t count) {

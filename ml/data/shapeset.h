@@ -14,8 +14,8 @@
 //      whole polygon inside the image;
 //   3. the second shape may hide at most 50% of the first one's pixels
 //      (measured on the rasterized masks); a second shape that hides more is
-//      redrawn (scale, pre-rotation, rotation and position; its kind stays),
-//      up to 50 tries. When all 50 fail the first shape is redrawn too and the
+//      redrawn (its size and position; kind and orientation stay), up to 50
+//      tries. When all 50 fail the first shape is redrawn too and the
 //      tries start over, so the scene keeps its class (class frequencies stay
 //      exact) and the overlap rule always holds;
 //   4. grey levels: background uniform on the integers [0, 114], each shape
@@ -38,6 +38,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "ml/data/epoch_stream.h"
+#include "ml/data/image_set.h"
 #include "ml/data/polygon_raster.h"
 #include "ml/dataset.h"
 #include "ml/random.h"
@@ -94,8 +96,19 @@ std::string_view ShapesetClassName(int label);
 // Draws one scene (geometry, masks, grey levels, label) from `rng`.
 ShapesetScene DrawShapesetScene(Rng& rng);
 
+// Grey level (0..255) to input value: v / 127.5 - 1, in [-1, 1].
+inline float ShapesetPixelValue(uint8_t grey) { return static_cast<float>(grey) / 127.5f - 1.0f; }
+// ShapesetPixelValue for every byte, for ImageSource over stored scenes.
+const PixelLevels& ShapesetPixelLevels();
+
 // Writes the scene's 1024 pixels, in [-1, 1], to `pixels` (row-major).
 void RenderShapesetScene(const ShapesetScene& scene, float* pixels);
+// The same scene as 1024 grey levels (0..255): a quarter of the memory, for
+// fixed sets kept for a whole training run.
+void RenderShapesetSceneBytes(const ShapesetScene& scene, uint8_t* pixels);
+
+// `count` fresh scenes stored as grey levels (32 x 32 x 1) with labels.
+ImageTable GenerateShapesetTable(Rng& rng, int64_t count);
 
 // `count` fresh scenes rendered into a 1024 x count matrix with labels.
 Examples GenerateShapesetExamples(Rng& rng, int64_t count);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <filesystem>
 #include <string>
 
@@ -100,6 +101,22 @@ TEST(ShapesetDatasetTest, UnitScalingMapsToZeroOne) {
   EXPECT_LE(batch.x.maxCoeff(), 1.0f);
   EXPECT_GE(dataset->validation.x.minCoeff(), 0.0f);
   EXPECT_LE(dataset->validation.x.maxCoeff(), 1.0f);
+}
+
+TEST(ShapesetDatasetTest, FixedTrainingSetHoldsPaperPixels) {
+  DatasetOptions options = SmallShapeset();
+  options.train_examples = 40;
+  auto dataset = BuildShapesetDataset(options, 5);
+  ASSERT_TRUE(dataset.ok());
+  const Examples epoch = Draw(*dataset->train, 40);
+  // Stored as grey levels, read back as v / 127.5 - 1 exactly.
+  for (Eigen::Index j = 0; j < epoch.x.cols(); ++j) {
+    for (Eigen::Index p = 0; p < epoch.x.rows(); ++p) {
+      const float value = epoch.x(p, j);
+      const long grey = std::lround((value + 1.0f) * 127.5f);
+      ASSERT_EQ(value, ShapesetPixelValue(static_cast<uint8_t>(grey)));
+    }
+  }
 }
 
 TEST(ShapesetDatasetTest, FixedTrainingSetIsStandardizedOnItselfAndReshuffled) {

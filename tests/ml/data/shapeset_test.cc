@@ -169,6 +169,21 @@ TEST(ShapesetTest, RenderedPixelsFollowMasksGreyLevelsAndPolarity) {
   EXPECT_NEAR(static_cast<double>(dark) / scenes, 0.5, 4.5 * sigma);
 }
 
+TEST(ShapesetTest, ByteRenderingStoresTheSameImages) {
+  Rng a(21), b(21);
+  const Examples floats = GenerateShapesetExamples(a, 100);
+  const ImageTable bytes = GenerateShapesetTable(b, 100);
+  ASSERT_EQ(bytes.count(), 100);
+  EXPECT_EQ(bytes.shape.pixels(), kShapesetInputDim);
+  for (int64_t i = 0; i < 100; ++i) {
+    ASSERT_EQ(bytes.labels[i], floats.y[i]);
+    for (int p = 0; p < kShapesetInputDim; ++p) {
+      ASSERT_EQ(ShapesetPixelValue(bytes.image(i)[p]), floats.x(p, i));
+      ASSERT_EQ(ShapesetPixelLevels()[bytes.image(i)[p]], floats.x(p, i));
+    }
+  }
+}
+
 TEST(ShapesetTest, GreyLevelsCoverTheirWholeRanges) {
   Rng rng(17);
   int min_background = 255, max_background = 0;
