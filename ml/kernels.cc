@@ -30,17 +30,25 @@ using Index = Eigen::Index;
 constexpr int kRows = 16;  // rows of C per full tile (two ymm vectors)
 constexpr int kCols = 6;   // columns of C per tile
 
-// C[0:8MV, 0:N] = A[0:8MV, 0:k] B[0:k, 0:N].
+// Multiply walks A (= W) in blocks of kDepth columns: within a block, the row
+// panels go down kDepth contiguous column streams that the hardware prefetcher
+// follows, where walking one row panel across all k columns would touch a new
+// page per column and miss in cache on every load once W outgrows the cache.
+constexpr Index kDepth = 16;
+
+// C[0:8MV, 0:N] (+)= A[0:8MV, 0:k] B[0:k, 0:N]  (+= when `accumulate`).
 // For each p: c(:, j) += a(:, p) * b(p, j), a(:, p) loaded once, b(p, j)
-// broadcast; the tile of C never leaves registers until the end.
+// broadcast; the tile of C stays in registers for the whole k loop.
 template <int MV, int N>
 DS_AVX2 void MultiplyTile(Index k, const float* a, Index lda, const float* b, Index ldb, float* c,
-                          Index ldc) {
+                          Index ldc, bool accumulate) {
   __m256 acc[MV][N];
 #pragma GCC unroll 8
   for (int v = 0; v < MV; ++v) {
 #pragma GCC unroll 8
-    for (int j = 0; j < N; ++j) acc[v][j] = _mm256_setzero_ps();
+    for (int j = 0; j < N; ++j) {
+      acc[v][j] = accumulate ? _mm256_loadu_ps(c + j * ldc + 8 * v) : _mm256_setzero_ps();
+    }
   }
   for (Index p = 0; p < k; ++p, a += lda) {
     __m256 av[MV];
@@ -160,15 +168,8 @@ void DispatchColumns(int cols, Args... args) {
 template <int MV, int N>
 struct MultiplyTileFn {
   static void Run(Index k, const float* a, Index lda, const float* b, Index ldb, float* c,
-                  Index ldc) {
-    MultiplyTile<MV, N>(k, a, lda, b, ldb, c, ldc);
-  }
-};
-template <int J, int N>
-struct MultiplyAtTileFn {
-  static void Run(Index m, const float* a, Index lda, const float* b, Index ldb, float* c,
-                  Index ldc) {
-    MultiplyAtTile<J, N>(m, a, lda, b, ldb, c, ldc);
+                  Index ldc, bool accumulate) {
+    MultiplyTile<MV, N>(k, a, lda, b, ldb, c, ldc, accumulate);
   }
 };
 template <int MV, int N>
@@ -191,43 +192,63 @@ void MultiplySmallBatch(const Eigen::Ref<const MatrixF>& a, const Eigen::Ref<con
   const Index m = a.rows(), k = a.cols(), n = b.cols();
   const Index lda = a.outerStride(), ldb = b.outerStride(), ldc = c.outerStride();
   const Index width = ChunkWidth(n);
-  Index i = 0;
-  for (; i + kRows <= m; i += kRows) {
+  const Index m16 = m - m % kRows;
+  const bool has8 = m - m16 >= 8;
+  for (Index p0 = 0; p0 < k; p0 += kDepth) {
+    const Index depth = std::min(kDepth, k - p0);
+    const bool accumulate = p0 > 0;
+    const float* ap = a.data() + p0 * lda;
+    const float* bp = b.data() + p0;
     for (Index j = 0; j < n; j += width) {
-      DispatchColumns<MultiplyTileFn, 2>(static_cast<int>(std::min<Index>(width, n - j)), k,
-                                         a.data() + i, lda, b.data() + j * ldb, ldb,
-                                         c.data() + i + j * ldc, ldc);
+      const int cols = static_cast<int>(std::min<Index>(width, n - j));
+      for (Index i = 0; i < m16; i += kRows) {
+        DispatchColumns<MultiplyTileFn, 2>(cols, depth, ap + i, lda, bp + j * ldb, ldb,
+                                           c.data() + i + j * ldc, ldc, accumulate);
+      }
+      if (has8) {
+        DispatchColumns<MultiplyTileFn, 1>(cols, depth, ap + m16, lda, bp + j * ldb, ldb,
+                                           c.data() + m16 + j * ldc, ldc, accumulate);
+      }
     }
   }
-  if (i + 8 <= m) {
-    for (Index j = 0; j < n; j += width) {
-      DispatchColumns<MultiplyTileFn, 1>(static_cast<int>(std::min<Index>(width, n - j)), k,
-                                         a.data() + i, lda, b.data() + j * ldb, ldb,
-                                         c.data() + i + j * ldc, ldc);
-    }
-    i += 8;
-  }
-  if (i < m) c.bottomRows(m - i).noalias() = a.bottomRows(m - i) * b;
+  const Index done = m16 + (has8 ? 8 : 0);
+  if (done < m) c.bottomRows(m - done).noalias() = a.bottomRows(m - done) * b;
 }
+
+// C = A^T B with tiles of kDotColumns columns of A against kDotWidth columns of
+// B: each pass down the rows loads kDotWidth columns of B (from L2) for
+// kDotColumns x kDotWidth multiply-adds, so B, re-read once per tile of A's
+// columns, costs k / kDotColumns passes in all; the A columns are re-read per
+// chunk of B from L1.
+constexpr Index kDotColumns = 6;
+constexpr Index kDotWidth = 2;
 
 void MultiplyAtSmallBatch(const Eigen::Ref<const MatrixF>& a, const Eigen::Ref<const MatrixF>& b,
                           Eigen::Ref<MatrixF> c) {
   const Index m = a.rows(), k = a.cols(), n = b.cols();
   const Index lda = a.outerStride(), ldb = b.outerStride(), ldc = c.outerStride();
-  const Index width = ChunkWidth(n);
-  Index q = 0;
-  for (; q + 2 <= k; q += 2) {
-    for (Index j = 0; j < n; j += width) {
-      DispatchColumns<MultiplyAtTileFn, 2>(static_cast<int>(std::min<Index>(width, n - j)), m,
-                                           a.data() + q * lda, lda, b.data() + j * ldb, ldb,
-                                           c.data() + q + j * ldc, ldc);
-    }
-  }
-  for (; q < k; ++q) {
-    for (Index j = 0; j < n; j += width) {
-      DispatchColumns<MultiplyAtTileFn, 1>(static_cast<int>(std::min<Index>(width, n - j)), m,
-                                           a.data() + q * lda, lda, b.data() + j * ldb, ldb,
-                                           c.data() + q + j * ldc, ldc);
+  for (Index q = 0; q < k; q += kDotColumns) {
+    const Index cols = std::min(kDotColumns, k - q);
+    for (Index j = 0; j < n; j += kDotWidth) {
+      const bool pair = j + 2 <= n;
+      const float* aq = a.data() + q * lda;
+      const float* bj = b.data() + j * ldb;
+      float* cq = c.data() + q + j * ldc;
+      if (cols == kDotColumns) {
+        if (pair) {
+          MultiplyAtTile<6, 2>(m, aq, lda, bj, ldb, cq, ldc);
+        } else {
+          MultiplyAtTile<6, 1>(m, aq, lda, bj, ldb, cq, ldc);
+        }
+        continue;
+      }
+      for (Index r = 0; r < cols; ++r) {
+        if (pair) {
+          MultiplyAtTile<1, 2>(m, aq + r * lda, lda, bj, ldb, cq + r, ldc);
+        } else {
+          MultiplyAtTile<1, 1>(m, aq + r * lda, lda, bj, ldb, cq + r, ldc);
+        }
+      }
     }
   }
 }
@@ -256,6 +277,20 @@ void AddOuterSmallBatch(float alpha, const Eigen::Ref<const MatrixF>& a,
   }
   const Index done = m16 + (has8 ? 8 : 0);
   if (done < m) c.bottomRows(m - done).noalias() += alpha * a.bottomRows(m - done) * b.transpose();
+}
+
+// G = W^T D, then W += alpha D A^T, one block of kCols columns of W at a time:
+// the block's G rows are formed from the old W while the block is in L1, then
+// the block is updated in place, so W streams from memory once instead of twice.
+void MultiplyAtThenAddOuterSmallBatch(float alpha, Eigen::Ref<MatrixF> w,
+                                      const Eigen::Ref<const MatrixF>& d,
+                                      const Eigen::Ref<const MatrixF>& a, Eigen::Ref<MatrixF> g) {
+  const Index k = w.cols();
+  for (Index j = 0; j < k; j += kCols) {
+    const Index cols = std::min<Index>(kCols, k - j);
+    MultiplyAtSmallBatch(w.middleCols(j, cols), d, g.middleRows(j, cols));
+    AddOuterSmallBatch(alpha, d, a.middleRows(j, cols), w.middleCols(j, cols));
+  }
 }
 
 // Which implementation serves one call. kAuto follows the per-operation
@@ -362,6 +397,17 @@ void AddOuter(float alpha, const Eigen::Ref<const MatrixF>& a, const Eigen::Ref<
   }
 }
 
+void MultiplyAtThenAddOuter(float alpha, Eigen::Ref<MatrixF> w, const Eigen::Ref<const MatrixF>& d,
+                            const Eigen::Ref<const MatrixF>& a, Eigen::Ref<MatrixF> g,
+                            GemmBackend backend) {
+  if (Choose(backend, d.cols(), kFusedSmallBatchMax) == Impl::kSmallBatch) {
+    MultiplyAtThenAddOuterSmallBatch(alpha, w, d, a, g);
+  } else {
+    MultiplyAt(w, d, g, backend);
+    AddOuter(alpha, d, a, w, backend);
+  }
+}
+
 void Multiply(const Eigen::Ref<const MatrixD>& a, const Eigen::Ref<const MatrixD>& b,
               Eigen::Ref<MatrixD> c, GemmBackend /*backend*/) {
   c.noalias() = a * b;
@@ -375,6 +421,13 @@ void MultiplyAt(const Eigen::Ref<const MatrixD>& a, const Eigen::Ref<const Matri
 void AddOuter(double alpha, const Eigen::Ref<const MatrixD>& a, const Eigen::Ref<const MatrixD>& b,
               Eigen::Ref<MatrixD> c, GemmBackend /*backend*/) {
   c.noalias() += alpha * a * b.transpose();
+}
+
+void MultiplyAtThenAddOuter(double alpha, Eigen::Ref<MatrixD> w, const Eigen::Ref<const MatrixD>& d,
+                            const Eigen::Ref<const MatrixD>& a, Eigen::Ref<MatrixD> g,
+                            GemmBackend backend) {
+  MultiplyAt(w, d, g, backend);
+  AddOuter(alpha, d, a, w, backend);
 }
 
 }  // namespace deepsweep::ml

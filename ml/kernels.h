@@ -50,6 +50,7 @@ absl::StatusOr<GemmBackend> ParseGemmBackend(std::string_view name);
 inline constexpr int kMultiplySmallBatchMax = 16;
 inline constexpr int kMultiplyAtSmallBatchMax = 32;
 inline constexpr int kAddOuterSmallBatchMax = 16;
+inline constexpr int kFusedSmallBatchMax = 16;
 
 // Threads OpenBLAS may use (process-wide; OpenBLAS's own default is one per
 // core). The trainer sets it from its config before training.
@@ -71,6 +72,18 @@ void MultiplyAt(const Eigen::Ref<const MatrixF>& a, const Eigen::Ref<const Matri
 // C += alpha A B^T. Requires a.cols() == b.cols(), c is a.rows() x b.rows().
 void AddOuter(float alpha, const Eigen::Ref<const MatrixF>& a, const Eigen::Ref<const MatrixF>& b,
               Eigen::Ref<MatrixF> c, GemmBackend backend = GemmBackend::kAuto);
+
+// G = W^T D, then W += alpha D A^T: one layer's backward product and SGD
+// update. G is computed from W as it was before the update. With the
+// small-batch kernels W is read from memory once for both (block by block);
+// otherwise it is MultiplyAt followed by AddOuter.
+void MultiplyAtThenAddOuter(float alpha, Eigen::Ref<MatrixF> w, const Eigen::Ref<const MatrixF>& d,
+                            const Eigen::Ref<const MatrixF>& a, Eigen::Ref<MatrixF> g,
+                            GemmBackend backend = GemmBackend::kAuto);
+// double: MultiplyAt then AddOuter with Eigen.
+void MultiplyAtThenAddOuter(double alpha, Eigen::Ref<MatrixD> w, const Eigen::Ref<const MatrixD>& d,
+                            const Eigen::Ref<const MatrixD>& a, Eigen::Ref<MatrixD> g,
+                            GemmBackend backend = GemmBackend::kAuto);
 
 void Multiply(const Eigen::Ref<const MatrixD>& a, const Eigen::Ref<const MatrixD>& b,
               Eigen::Ref<MatrixD> c, GemmBackend backend = GemmBackend::kAuto);

@@ -188,14 +188,23 @@ BatchLoss Sgd<Scalar>::Step(Mlp<Scalar>& net, Loss loss,
       loss, pass.s.back(), labels, Scalar(1) / static_cast<Scalar>(n), &pass.delta.back());
   for (int l = layers - 1; l >= 0; --l) {
     auto& w = net.weights(l);
-    // delta_{l-1} must come from W_l before the update below overwrites it.
-    if (l > 0) PropagateDelta(net, l, pass, backend_);
     const auto& input = l == 0 ? x : Eigen::Ref<const typename Mlp<Scalar>::Matrix>(pass.a[l - 1]);
     if (!momentum) {
-      // W_l -= eta delta_l a_{l-1}^T;  b_l -= eta delta_l 1
-      AddOuter(-rate, pass.delta[l], input, w, backend_);
+      // delta_{l-1} = (W_l^T delta_l) .* f'(s_{l-1}) from W_l before the update
+      // W_l -= eta delta_l a_{l-1}^T (fused: W_l streams from memory once);
+      // b_l -= eta delta_l 1.
+      if (l > 0) {
+        Shape(pass.delta[l - 1], w.cols(), n);
+        MultiplyAtThenAddOuter(-rate, w, pass.delta[l], input, pass.delta[l - 1], backend_);
+        MultiplyByDerivative<Scalar>(net.shape().activation, pass.s[l - 1], pass.a[l - 1],
+                                     pass.delta[l - 1]);
+      } else {
+        AddOuter(-rate, pass.delta[l], input, w, backend_);
+      }
       net.biases(l).noalias() -= rate * pass.delta[l].rowwise().sum();
     } else {
+      // delta_{l-1} must come from W_l before the update below changes it.
+      if (l > 0) PropagateDelta(net, l, pass, backend_);
       // V <- mu V - eta dW;  W <- W + V (and the same for b)
       weight_velocity_[l] *= mu;
       AddOuter(-rate, pass.delta[l], input, weight_velocity_[l], backend_);
