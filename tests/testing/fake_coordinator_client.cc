@@ -188,7 +188,7 @@ absl::Status FakeCoordinatorClient::ReleaseTrial(TrialId trial, std::string_view
 absl::StatusOr<SweepRecord> FakeCoordinatorClient::CreateSweep(std::string_view) {
   return Unimplemented();
 }
-absl::StatusOr<rpc::SweepPlan> FakeCoordinatorClient::PlanSweep(std::string_view) {
+absl::StatusOr<SweepPlan> FakeCoordinatorClient::PlanSweep(std::string_view) {
   return Unimplemented();
 }
 absl::StatusOr<SweepRecord> FakeCoordinatorClient::GetSweep(SweepId) { return Unimplemented(); }

@@ -83,7 +83,7 @@ class FakeCoordinatorClient final : public rpc::CoordinatorClient {
 
   // --- rpc::CoordinatorClient: user calls (UNIMPLEMENTED) --------------------
   absl::StatusOr<SweepRecord> CreateSweep(std::string_view) override;
-  absl::StatusOr<rpc::SweepPlan> PlanSweep(std::string_view) override;
+  absl::StatusOr<SweepPlan> PlanSweep(std::string_view) override;
   absl::StatusOr<SweepRecord> GetSweep(SweepId) override;
   absl::StatusOr<std::vector<SweepRecord>> ListSweeps() override;
   absl::Status CancelSweep(SweepId) override;
