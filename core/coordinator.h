@@ -70,9 +70,9 @@ struct TrialRecord {
   int index = 0;  // position in the sweep's deterministic expansion
   TrialSpec spec;
   TrialState state = TrialState::kPending;
-  int attempt = 0;         // attempts started so far (0 before the first lease)
-  std::string worker_id;   // current or last worker
-  std::string reason;      // why it failed / diverged / was cancelled
+  int attempt = 0;        // attempts started so far (0 before the first lease)
+  std::string worker_id;  // current or last worker
+  std::string reason;     // why it failed / diverged / was cancelled
   // From the last checkpoint of the final attempt.
   std::optional<double> final_test_error;
   std::optional<double> final_test_nll;
@@ -119,7 +119,7 @@ struct RenewResult {
 // How a trial ended, as the worker saw it.
 struct TrialOutcome {
   TrialState state = TrialState::kSucceeded;  // kSucceeded or kDiverged
-  std::string reason;                          // e.g. "loss became NaN at step 1200"
+  std::string reason;                         // e.g. "loss became NaN at step 1200"
 };
 
 // A filter condition on a trial column, e.g. {"depth", kGe, "3"}. Fields:
@@ -183,7 +183,7 @@ class Coordinator {
   // Checkpoints of the trial's latest attempt (or `attempt` if given), ordered
   // by step, with their layer statistics when `with_layer_stats`.
   absl::StatusOr<std::vector<Checkpoint>> GetCheckpoints(TrialId id, std::optional<int> attempt,
-                                                          bool with_layer_stats);
+                                                         bool with_layer_stats);
   absl::StatusOr<std::vector<WorkerRecord>> ListWorkers();
 
   // --- Workers ---------------------------------------------------------------
@@ -194,8 +194,7 @@ class Coordinator {
   // Stores checkpoints (idempotent by (trial, attempt, step)) and renews.
   absl::StatusOr<RenewResult> ReportCheckpoints(TrialId trial, std::string_view lease_id,
                                                 absl::Span<const Checkpoint> checkpoints);
-  absl::Status CompleteTrial(TrialId trial, std::string_view lease_id,
-                             const TrialOutcome& outcome);
+  absl::Status CompleteTrial(TrialId trial, std::string_view lease_id, const TrialOutcome& outcome);
   // retryable: back to PENDING if attempts remain, else FAILED. Not retryable:
   // FAILED at once. The reason is kept either way.
   absl::Status FailTrial(TrialId trial, std::string_view lease_id, std::string_view reason,

@@ -26,8 +26,8 @@ namespace deepsweep::ml {
 using ExampleMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::ColMajor>;
 
 struct Examples {
-  ExampleMatrix x;             // input_dim x n
-  std::vector<int32_t> y;      // n labels
+  ExampleMatrix x;         // input_dim x n
+  std::vector<int32_t> y;  // n labels
   int64_t size() const { return static_cast<int64_t>(y.size()); }
 };
 
