@@ -36,9 +36,9 @@ double IncompleteBetaFraction(double a, double b, double x, double y) {
   double d = 0.0;
   for (int j = 1; j <= kMaxTerms; ++j) {
     const int m = j / 2;
-    const double coefficient =
-        (j % 2 == 1) ? -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))
-                     : m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m));
+    const double coefficient = (j % 2 == 1)
+                                   ? -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))
+                                   : m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m));
     d = 1.0 + coefficient * d;
     if (std::fabs(d) < kTiny) d = kTiny;
     c = 1.0 + coefficient / c;
@@ -48,8 +48,8 @@ double IncompleteBetaFraction(double a, double b, double x, double y) {
     f *= delta;
     if (std::fabs(delta - 1.0) < kEpsilon) break;
   }
-  const double log_front =
-      a * std::log(x) + b * std::log(y) - std::log(a) - (LogGamma(a) + LogGamma(b) - LogGamma(a + b));
+  const double log_front = a * std::log(x) + b * std::log(y) - std::log(a) -
+                           (LogGamma(a) + LogGamma(b) - LogGamma(a + b));
   return std::exp(log_front) / f;
 }
 

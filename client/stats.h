@@ -40,16 +40,15 @@ struct SampleSummary {
   int64_t n = 0;
   double mean = 0;
   // The following need n >= 2; empty for a single value.
-  std::optional<double> std;         // sample std (divisor n - 1)
-  std::optional<double> ci_half;     // t(1 - alpha/2, n - 1) * std / sqrt(n)
-  std::optional<double> ci_low;      // mean - ci_half
-  std::optional<double> ci_high;     // mean + ci_half
+  std::optional<double> std;      // sample std (divisor n - 1)
+  std::optional<double> ci_half;  // t(1 - alpha/2, n - 1) * std / sqrt(n)
+  std::optional<double> ci_low;   // mean - ci_half
+  std::optional<double> ci_high;  // mean + ci_half
 };
 
 // Summarizes `values` (n >= 1, else FAILED_PRECONDITION) with a
 // `confidence`-level interval (in (0, 1), else INVALID_ARGUMENT).
-absl::StatusOr<SampleSummary> Summarize(absl::Span<const double> values,
-                                        double confidence = 0.95);
+absl::StatusOr<SampleSummary> Summarize(absl::Span<const double> values, double confidence = 0.95);
 
 // Welch's unequal-variance t-test of H0: mean(a) = mean(b).
 struct WelchResult {

@@ -15,7 +15,8 @@ TEST(RegularizedIncompleteBetaTest, MatchesKnownValues) {
   EXPECT_NEAR(RegularizedIncompleteBeta(0.5, 0.5, 0.2), 0.295167235300867, 1e-13);
   EXPECT_NEAR(RegularizedIncompleteBeta(10, 20, 0.9), 0.999999999999959, 1e-13);
   // I_x(1, 1) = x.
-  for (double x : {0.0, 0.1, 0.5, 0.77, 1.0}) EXPECT_NEAR(RegularizedIncompleteBeta(1, 1, x), x, 1e-15);
+  for (double x : {0.0, 0.1, 0.5, 0.77, 1.0})
+    EXPECT_NEAR(RegularizedIncompleteBeta(1, 1, x), x, 1e-15);
   EXPECT_TRUE(std::isnan(RegularizedIncompleteBeta(-1, 1, 0.5)));
   EXPECT_TRUE(std::isnan(RegularizedIncompleteBeta(1, 1, 1.5)));
 }
