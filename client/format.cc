@@ -106,8 +106,8 @@ absl::StatusOr<OutputFormat> ParseOutputFormat(std::string_view name) {
   if (name == "table") return OutputFormat::kTable;
   if (name == "csv") return OutputFormat::kCsv;
   if (name == "json") return OutputFormat::kJson;
-  return absl::InvalidArgumentError(
-      absl::StrCat("unknown output format '", std::string(name), "' (expected table, csv or json)"));
+  return absl::InvalidArgumentError(absl::StrCat("unknown output format '", std::string(name),
+                                                 "' (expected table, csv or json)"));
 }
 
 void Table::AddRow(std::vector<Value> row) { rows_.push_back(std::move(row)); }

@@ -59,9 +59,9 @@ absl::StatusOr<FieldKind> FindField(std::string_view name) {
   for (const FieldInfo& field : kFields) {
     if (field.name == name) return field.kind;
   }
-  return absl::InvalidArgumentError(absl::StrCat("unknown trial field '", AbslView(name),
-                                                 "' (known: ", absl::StrJoin(TrialFilterFields(), ", "),
-                                                 ")"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown trial field '", AbslView(name),
+                   "' (known: ", absl::StrJoin(TrialFilterFields(), ", "), ")"));
 }
 
 absl::Status CheckValue(std::string_view field, FieldKind kind, std::string_view value) {
@@ -73,8 +73,8 @@ absl::Status CheckValue(std::string_view field, FieldKind kind, std::string_view
           absl::SimpleAtoi(AbslView(value), &unsigned_value)) {
         return absl::OkStatus();
       }
-      return absl::InvalidArgumentError(absl::StrCat(AbslView(field), " needs an integer, got '",
-                                                     AbslView(value), "'"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(AbslView(field), " needs an integer, got '", AbslView(value), "'"));
     }
     case FieldKind::kReal: {
       double real = 0;
@@ -84,9 +84,9 @@ absl::Status CheckValue(std::string_view field, FieldKind kind, std::string_view
     }
     case FieldKind::kState:
       if (ParseTrialState(value).has_value()) return absl::OkStatus();
-      return absl::InvalidArgumentError(absl::StrCat(
-          "unknown state '", AbslView(value),
-          "' (known: pending, leased, succeeded, diverged, failed, cancelled)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown state '", AbslView(value),
+                       "' (known: pending, leased, succeeded, diverged, failed, cancelled)"));
     case FieldKind::kText:
       return absl::OkStatus();
   }

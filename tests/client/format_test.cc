@@ -142,7 +142,15 @@ TEST(JsonWriterTest, CompactNesting) {
 TEST(JsonWriterTest, IndentedNesting) {
   std::ostringstream out;
   JsonWriter json(out, 2);
-  json.BeginObject().Key("a").BeginArray().Int(1).Int(2).EndArray().Key("b").String("x").EndObject();
+  json.BeginObject()
+      .Key("a")
+      .BeginArray()
+      .Int(1)
+      .Int(2)
+      .EndArray()
+      .Key("b")
+      .String("x")
+      .EndObject();
   EXPECT_EQ(out.str(),
             "{\n"
             "  \"a\": [\n"
