@@ -57,8 +57,7 @@ std::string QuantityTitle(LayerQuantity quantity) {
 
 LayerQuantity QuantityFor(FigureKind kind, const FigureOptions& options) {
   if (options.quantity.has_value()) return *options.quantity;
-  return kind == FigureKind::kGradientStd ? LayerQuantity::kWeightGrad
-                                          : LayerQuantity::kActivation;
+  return kind == FigureKind::kGradientStd ? LayerQuantity::kWeightGrad : LayerQuantity::kActivation;
 }
 
 const LayerStat* FindStat(const Checkpoint& checkpoint, int layer, LayerQuantity quantity) {
@@ -106,9 +105,9 @@ absl::StatusOr<const Checkpoint*> CheckpointAt(const TrialSeries& trial,
     if (chosen == nullptr || checkpoint.step > chosen->step) chosen = &checkpoint;
   }
   if (chosen == nullptr) {
-    return absl::FailedPreconditionError(absl::StrCat(trial.label, " has no checkpoint at or before step ",
-                                                      *step, " (the first is at step ",
-                                                      trial.checkpoints.front().step, ")"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(trial.label, " has no checkpoint at or before step ", *step,
+                     " (the first is at step ", trial.checkpoints.front().step, ")"));
   }
   return chosen;
 }
@@ -122,14 +121,13 @@ absl::Status NeedOneTrial(FigureKind kind, absl::Span<const TrialSeries> trials)
 // Lines common to every figure.
 std::string Preamble(const std::string& title, std::string_view xlabel, std::string_view ylabel,
                      const FigureOptions& options) {
-  std::string script = absl::StrCat("set encoding utf8\n", "set termoption noenhanced\n",
-                                    "set title ", Quote(title), "\n", "set xlabel ",
-                                    Quote(xlabel), "\n", "set ylabel ", Quote(ylabel), "\n",
-                                    "set grid\n", "set key below\n",
-                   // Ranges hug the data, plus a margin that keeps points and
-                   // error bars at the edges off the border.
-                   "set autoscale fix\n",
-                   "set offsets graph 0.03, graph 0.03, graph 0.05, graph 0.05\n");
+  std::string script = absl::StrCat(
+      "set encoding utf8\n", "set termoption noenhanced\n", "set title ", Quote(title), "\n",
+      "set xlabel ", Quote(xlabel), "\n", "set ylabel ", Quote(ylabel), "\n", "set grid\n",
+      "set key below\n",
+      // Ranges hug the data, plus a margin that keeps points and
+      // error bars at the edges off the border.
+      "set autoscale fix\n", "set offsets graph 0.03, graph 0.03, graph 0.05, graph 0.05\n");
   if (options.log_y) absl::StrAppend(&script, "set logscale y\n");
   return script;
 }
@@ -165,8 +163,8 @@ absl::StatusOr<GnuplotFigure> OverTraining(FigureKind kind, const TrialSeries& t
         break;
       case FigureKind::kPercentiles:
         // One legend entry per layer; the title says which mark is which.
-        plots.push_back(absl::StrCat(Quote(file), " using 1:6 with points lc ", layer,
-                                     " pt 7 notitle"));
+        plots.push_back(
+            absl::StrCat(Quote(file), " using 1:6 with points lc ", layer, " pt 7 notitle"));
         plots.push_back(absl::StrCat(Quote(file), " using 1:3 with linespoints lc ", layer,
                                      " pt 6 title ", Quote(name)));
         break;
@@ -185,16 +183,17 @@ absl::StatusOr<GnuplotFigure> OverTraining(FigureKind kind, const TrialSeries& t
       ylabel = what;
       break;
     case FigureKind::kPercentiles:
-      title = absl::StrCat("98th percentile (points) and std (lines) of ", what, " — ",
-                           trial.label);
+      title =
+          absl::StrCat("98th percentile (points) and std (lines) of ", what, " — ", trial.label);
       ylabel = what;
       break;
     default:
       title = absl::StrCat("Standard deviation of ", what, " per layer — ", trial.label);
       ylabel = absl::StrCat("std of ", what);
   }
-  figure.script = absl::StrCat(Preamble(DefaultOr(options, title), "examples seen", ylabel, options),
-                               "plot ", absl::StrJoin(plots, ", \\\n     "), "\n");
+  figure.script =
+      absl::StrCat(Preamble(DefaultOr(options, title), "examples seen", ylabel, options), "plot ",
+                   absl::StrJoin(plots, ", \\\n     "), "\n");
   return figure;
 }
 
@@ -211,8 +210,8 @@ absl::StatusOr<GnuplotFigure> Histogram(const TrialSeries& trial, const FigureOp
   }
   if (stats.empty()) {
     return absl::FailedPreconditionError(absl::StrCat(
-        trial.label, " has no ", AbslView(LayerQuantityName(quantity)),
-        " histograms at step ", checkpoint->step, " (the trial stored no layer statistics)"));
+        trial.label, " has no ", AbslView(LayerQuantityName(quantity)), " histograms at step ",
+        checkpoint->step, " (the trial stored no layer statistics)"));
   }
   std::sort(stats.begin(), stats.end(),
             [](const LayerStat* a, const LayerStat* b) { return a->layer < b->layer; });
@@ -220,9 +219,9 @@ absl::StatusOr<GnuplotFigure> Histogram(const TrialSeries& trial, const FigureOp
     const double bins = static_cast<double>(stat->histogram.size());
     const double width = (stat->hist_hi - stat->hist_lo) / bins;
     if (!(width > 0)) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          trial.label, ": layer ", stat->layer, " has an empty histogram range [", stat->hist_lo,
-          ", ", stat->hist_hi, "]"));
+      return absl::FailedPreconditionError(absl::StrCat(trial.label, ": layer ", stat->layer,
+                                                        " has an empty histogram range [",
+                                                        stat->hist_lo, ", ", stat->hist_hi, "]"));
     }
     std::string data = "# bin_center density\n";
     for (size_t i = 0; i < stat->histogram.size(); ++i) {
@@ -279,28 +278,28 @@ absl::StatusOr<GnuplotFigure> Jacobian(absl::Span<const TrialSeries> trials,
     }
     if (by_layer.empty()) {
       return absl::FailedPreconditionError(
-          absl::StrCat(trials[i].label, " has no activation statistics at step ",
-                       checkpoint->step, " (the trial stored no layer statistics)"));
+          absl::StrCat(trials[i].label, " has no activation statistics at step ", checkpoint->step,
+                       " (the trial stored no layer statistics)"));
     }
     std::string data = "# layer jacobian_sv_mean\n";
     for (const auto& [layer, value] : by_layer) {
       absl::StrAppend(&data, layer, " ", FormatShortest(value), "\n");
     }
     const std::string file = absl::StrCat("trial", i + 1, ".dat");
-    plots.push_back(absl::StrCat(Quote(file), " using 1:2 with linespoints lw 2 pt 7 lc ", i + 1,
-                                 " title ",
-                                 Quote(absl::StrCat(trials[i].label, " (step ", checkpoint->step, ")"))));
+    plots.push_back(
+        absl::StrCat(Quote(file), " using 1:2 with linespoints lw 2 pt 7 lc ", i + 1, " title ",
+                     Quote(absl::StrCat(trials[i].label, " (step ", checkpoint->step, ")"))));
     figure.data_files.emplace_back(file, std::move(data));
   }
   const std::string title =
       options.step.has_value()
           ? absl::StrCat("Mean singular value of the layer Jacobian at step ", *options.step)
           : std::string("Mean singular value of the layer Jacobian at the last checkpoint");
-  figure.script = absl::StrCat(Preamble(DefaultOr(options, title), "hidden layer",
-                                        "mean singular value of diag(f'(s)) W", options),
-                               "set xtics 1\n", "set offsets 0.25, 0.25, graph 0.05, 0\n",
-                               "set yrange [0:*]\n", "plot ",
-                               absl::StrJoin(plots, ", \\\n     "), "\n");
+  figure.script =
+      absl::StrCat(Preamble(DefaultOr(options, title), "hidden layer",
+                            "mean singular value of diag(f'(s)) W", options),
+                   "set xtics 1\n", "set offsets 0.25, 0.25, graph 0.05, 0\n", "set yrange [0:*]\n",
+                   "plot ", absl::StrJoin(plots, ", \\\n     "), "\n");
   return figure;
 }
 
@@ -348,12 +347,14 @@ absl::StatusOr<int> Run(const std::string& program, const fs::path& script, cons
         "'", program, "' not found: install gnuplot (Debian: gnuplot-nox) to draw plots"));
   }
   if (error != 0) {
-    return absl::InternalError(absl::StrCat("cannot start '", program, "': ", std::strerror(error)));
+    return absl::InternalError(
+        absl::StrCat("cannot start '", program, "': ", std::strerror(error)));
   }
   int status = 0;
   while (waitpid(pid, &status, 0) < 0) {
     if (errno != EINTR) {
-      return absl::InternalError(absl::StrCat("waiting for '", program, "': ", std::strerror(errno)));
+      return absl::InternalError(
+          absl::StrCat("waiting for '", program, "': ", std::strerror(errno)));
     }
   }
   if (WIFSIGNALED(status)) {
@@ -366,9 +367,9 @@ absl::StatusOr<int> Run(const std::string& program, const fs::path& script, cons
 }  // namespace
 
 absl::StatusOr<FigureKind> ParseFigureKind(std::string_view name) {
-  for (FigureKind kind : {FigureKind::kActivations, FigureKind::kPercentiles,
-                          FigureKind::kHistogram, FigureKind::kGradientStd, FigureKind::kTestError,
-                          FigureKind::kJacobian}) {
+  for (FigureKind kind :
+       {FigureKind::kActivations, FigureKind::kPercentiles, FigureKind::kHistogram,
+        FigureKind::kGradientStd, FigureKind::kTestError, FigureKind::kJacobian}) {
     if (FigureKindName(kind) == name) return kind;
   }
   return absl::InvalidArgumentError(absl::StrCat(
@@ -399,8 +400,8 @@ absl::StatusOr<GnuplotFigure> BuildFigure(FigureKind kind, absl::Span<const Tria
   if (trials.empty()) return absl::InvalidArgumentError("a figure needs at least one trial");
   if (options.width < 100 || options.height < 100 || options.width > 10000 ||
       options.height > 10000) {
-    return absl::InvalidArgumentError(absl::StrCat("image size ", options.width, "x",
-                                                   options.height, " is outside 100..10000"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("image size ", options.width, "x", options.height, " is outside 100..10000"));
   }
   absl::StatusOr<GnuplotFigure> figure;
   switch (kind) {
@@ -436,8 +437,9 @@ absl::Status RenderPng(const GnuplotFigure& figure, const std::string& png_path,
     return absl::InvalidArgumentError(absl::StrCat("bad output path '", png_path, "'"));
   }
   if (!fs::is_directory(output.parent_path())) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "cannot write ", png_path, ": directory ", output.parent_path().string(), " does not exist"));
+    return absl::FailedPreconditionError(absl::StrCat("cannot write ", png_path, ": directory ",
+                                                      output.parent_path().string(),
+                                                      " does not exist"));
   }
   fs::path dir;
   const bool temporary = options.work_dir.empty();
@@ -469,15 +471,15 @@ absl::Status RenderPng(const GnuplotFigure& figure, const std::string& png_path,
   }
   const std::string script =
       absl::StrCat("cd ", Quote(dir.string()), "\n", "set terminal pngcairo size ", figure.width,
-                   ",", figure.height, " font 'sans,11'\n", "set output ",
-                   Quote(output.string()), "\n", figure.script, "set output\n");
+                   ",", figure.height, " font 'sans,11'\n", "set output ", Quote(output.string()),
+                   "\n", figure.script, "set output\n");
   const fs::path script_path = dir / "figure.gp";
   RETURN_IF_ERROR(WriteFile(script_path, script));
   fs::remove(output, error);
   ASSIGN_OR_RETURN(const int exit_code, Run(options.program, script_path, dir / "gnuplot.log"));
   if (exit_code != 0) {
-    return absl::InternalError(absl::StrCat("gnuplot failed (exit ", exit_code,
-                                            "): ", GnuplotMessages(dir / "gnuplot.log", script_path)));
+    return absl::InternalError(absl::StrCat("gnuplot failed (exit ", exit_code, "): ",
+                                            GnuplotMessages(dir / "gnuplot.log", script_path)));
   }
   if (!fs::exists(output) || fs::file_size(output, error) == 0) {
     return absl::InternalError(absl::StrCat("gnuplot wrote no image to ", output.string(), ": ",

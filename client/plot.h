@@ -40,7 +40,14 @@
 
 namespace deepsweep::client {
 
-enum class FigureKind { kActivations, kPercentiles, kHistogram, kGradientStd, kTestError, kJacobian };
+enum class FigureKind {
+  kActivations,
+  kPercentiles,
+  kHistogram,
+  kGradientStd,
+  kTestError,
+  kJacobian
+};
 
 // "activations", "percentiles", "histogram", "gradient-std", "test-error", "jacobian".
 absl::StatusOr<FigureKind> ParseFigureKind(std::string_view name);

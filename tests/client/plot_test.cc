@@ -131,7 +131,8 @@ TEST(BuildFigureTest, TestErrorHasOneLinePerTrial) {
   const std::vector<TrialSeries> trials = {Series("tanh N", a), Series("sigmoid", b)};
   auto figure = BuildFigure(FigureKind::kTestError, trials, {});
   ASSERT_TRUE(figure.ok());
-  EXPECT_EQ(*DataFile(*figure, "trial1.dat"), "# examples_seen test_error\n0 0.8999999999999999\n10000 0.2\n");
+  EXPECT_EQ(*DataFile(*figure, "trial1.dat"),
+            "# examples_seen test_error\n0 0.8999999999999999\n10000 0.2\n");
   EXPECT_EQ(*DataFile(*figure, "trial2.dat"), "# examples_seen test_error\n0 0.9\n10000 0.5\n");
   EXPECT_THAT(figure->script, HasSubstr("title 'tanh N'"));
   EXPECT_THAT(figure->script, HasSubstr("title 'sigmoid'"));
@@ -210,9 +211,9 @@ class RenderPngTest : public ::testing::Test {
 TEST_F(RenderPngTest, GnuplotDrawsEveryKind) {
   const std::vector<TrialSeries> one = {Series("#1 tanh normalized")};
   const std::vector<TrialSeries> two = {Series("#1 tanh N"), Series("#2 sigmoid")};
-  for (FigureKind kind : {FigureKind::kActivations, FigureKind::kPercentiles,
-                          FigureKind::kHistogram, FigureKind::kGradientStd,
-                          FigureKind::kTestError, FigureKind::kJacobian}) {
+  for (FigureKind kind :
+       {FigureKind::kActivations, FigureKind::kPercentiles, FigureKind::kHistogram,
+        FigureKind::kGradientStd, FigureKind::kTestError, FigureKind::kJacobian}) {
     FigureOptions options;
     options.width = 640;
     options.height = 480;
@@ -256,7 +257,8 @@ TEST_F(RenderPngTest, ClearErrors) {
   status = RenderPng(broken, png);
   EXPECT_EQ(status.code(), absl::StatusCode::kInternal);
   EXPECT_THAT(status.message(), HasSubstr("gnuplot failed"));
-  EXPECT_THAT(status.message(), HasSubstr("warning: Cannot find or open file \"no-such-file.dat\""));
+  EXPECT_THAT(status.message(),
+              HasSubstr("warning: Cannot find or open file \"no-such-file.dat\""));
   EXPECT_THAT(status.message(), HasSubstr("No data in plot"));
 
   status = RenderPng(*figure, (dir_ / "no-dir" / "out.png").string());
