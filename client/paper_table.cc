@@ -39,9 +39,8 @@ size_t IndexOf(std::vector<T>& ordered, const T& value) {
 }
 
 absl::StatusOr<PaperCell> SelectCell(const std::vector<Candidate>& candidates, double confidence) {
-  const bool on_validation =
-      std::all_of(candidates.begin(), candidates.end(),
-                  [](const Candidate& c) { return c.all_validated; });
+  const bool on_validation = std::all_of(candidates.begin(), candidates.end(),
+                                         [](const Candidate& c) { return c.all_validated; });
   auto score = [&](const Candidate& c) {
     return on_validation ? Mean(c.validation_errors) : Mean(c.test_errors);
   };

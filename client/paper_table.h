@@ -29,9 +29,9 @@
 namespace deepsweep::client {
 
 struct PaperCell {
-  SampleSummary test_error;    // of the selected configuration
-  std::string selected;        // its other varying fields, e.g. "learning_rate=0.01"
-  int candidates = 0;          // configurations the cell chose among
+  SampleSummary test_error;  // of the selected configuration
+  std::string selected;      // its other varying fields, e.g. "learning_rate=0.01"
+  int candidates = 0;        // configurations the cell chose among
   bool selected_on_test = false;
 };
 

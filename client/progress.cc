@@ -78,8 +78,9 @@ std::vector<std::string> SweepStatusLines(const SweepRecord& sweep,
                                           const ProgressEstimate& estimate, absl::Time now,
                                           int bar_width) {
   return {
-      absl::StrCat("sweep ", sweep.id, " '", sweep.name, "': ", std::string(SweepStateName(sweep.state)),
-                   ", created ", HumanDuration(now - sweep.created_at), " ago"),
+      absl::StrCat("sweep ", sweep.id, " '", sweep.name,
+                   "': ", std::string(SweepStateName(sweep.state)), ", created ",
+                   HumanDuration(now - sweep.created_at), " ago"),
       absl::StrCat(ProgressBar(estimate.fraction, bar_width), " ",
                    absl::StrFormat("%6s", Percent(estimate.fraction)), "  ", sweep.counts.done(),
                    "/", sweep.counts.total(), " done"),
@@ -91,9 +92,10 @@ std::vector<std::string> SweepStatusLines(const SweepRecord& sweep,
 std::string SweepStatusLine(const SweepRecord& sweep, const ProgressEstimate& estimate,
                             absl::Time now) {
   return absl::StrCat(absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", now, absl::UTCTimeZone()), " sweep ",
-                      sweep.id, " ", std::string(SweepStateName(sweep.state)), " ", sweep.counts.done(), "/",
-                      sweep.counts.total(), " done (", Percent(estimate.fraction),
-                      "): ", CountsText(sweep.counts, ", "), "; ", RateText(sweep, estimate));
+                      sweep.id, " ", std::string(SweepStateName(sweep.state)), " ",
+                      sweep.counts.done(), "/", sweep.counts.total(), " done (",
+                      Percent(estimate.fraction), "): ", CountsText(sweep.counts, ", "), "; ",
+                      RateText(sweep, estimate));
 }
 
 }  // namespace deepsweep::client

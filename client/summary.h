@@ -43,9 +43,9 @@ struct SummaryOptions {
 };
 
 struct ConfigSummary {
-  std::vector<Value> key;  // one value per SweepSummary::fields entry
-  std::string label;       // "activation=tanh init=normalized"
-  std::vector<double> errors;  // final test errors of the succeeded trials
+  std::vector<Value> key;              // one value per SweepSummary::fields entry
+  std::string label;                   // "activation=tanh init=normalized"
+  std::vector<double> errors;          // final test errors of the succeeded trials
   std::optional<SampleSummary> stats;  // empty when no trial succeeded
   int64_t diverged = 0;
   int64_t failed = 0;      // failed or cancelled

@@ -52,8 +52,9 @@ std::vector<const SpecField*> VaryingConfigFields(absl::Span<const TrialSpec> sp
   if (specs.empty()) return varying;
   for (const SpecField& field : kConfigFields) {
     const Value first = field.get(specs.front());
-    const bool varies = std::any_of(specs.begin() + 1, specs.end(),
-                                    [&](const TrialSpec& spec) { return field.get(spec) != first; });
+    const bool varies = std::any_of(specs.begin() + 1, specs.end(), [&](const TrialSpec& spec) {
+      return field.get(spec) != first;
+    });
     if (varies) varying.push_back(&field);
   }
   return varying;

@@ -7,8 +7,9 @@
 // and FIELD one of TrialCondition's fields (id, sweep_id, state, dataset,
 // activation, init, depth, width, learning_rate, batch_size, loss, momentum,
 // seed, seed_index, attempt, final_test_error, steps_done, worker_id). Numeric
-// fields need a numeric value, `state` a state name. A sort key is a field,
-// with a leading '-' for descending order.
+// fields need a numeric value, `state` a state name (checked by the
+// coordinator's own core/trial_query.h, so errors are caught before any call).
+// A sort key is a field, with a leading '-' for descending order.
 //
 // Errors: INVALID_ARGUMENT naming the offending text and what was expected.
 // Thread-safety: pure functions.
@@ -30,9 +31,6 @@ const std::vector<std::string>& TrialFilterFields();
 
 // Parses one condition such as "depth>=3".
 absl::StatusOr<TrialCondition> ParseTrialCondition(std::string_view text);
-
-// The operator as typed: "=", "!=", "<", "<=", ">", ">=".
-std::string_view TrialConditionOpText(TrialCondition::Op op);
 
 struct TrialFilterArgs {
   std::optional<SweepId> sweep_id;

@@ -46,7 +46,8 @@ TEST(TrialFieldsTest, VaryingFieldsAndLabels) {
   EXPECT_EQ(varying[1]->name, "learning_rate");
   EXPECT_EQ(ConfigLabel(specs[2], varying), "activation=tanh learning_rate=0.1");
   EXPECT_EQ(ConfigLabel(specs[0], {}), "(all)");
-  EXPECT_THAT(FindConfigField("colour").status().message(), HasSubstr("unknown configuration field 'colour'"));
+  EXPECT_THAT(FindConfigField("colour").status().message(),
+              HasSubstr("unknown configuration field 'colour'"));
   EXPECT_EQ((*FindConfigField("depth"))->get(specs[0]), Value{int64_t{5}});
 }
 

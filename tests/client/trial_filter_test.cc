@@ -1,6 +1,7 @@
 #include "client/trial_filter.h"
 
 #include "absl/strings/str_cat.h"
+#include "core/trial_query.h"
 #include "gtest/gtest.h"
 
 namespace deepsweep::client {
@@ -27,7 +28,7 @@ TEST(ParseTrialConditionTest, AcceptsEveryOperator) {
       {"state=succeeded", "state", Op::kEq, "succeeded"},
       {"learning_rate<=1e-2", "learning_rate", Op::kLe, "1e-2"},
       {"final_test_error<0.25", "final_test_error", Op::kLt, "0.25"},
-      {"seed=18446744073709551615", "seed", Op::kEq, "18446744073709551615"},
+      {"seed=9223372036854775807", "seed", Op::kEq, "9223372036854775807"},
       {"worker_id=host-1:42", "worker_id", Op::kEq, "host-1:42"},
       {"dataset=fashion-mnist", "dataset", Op::kEq, "fashion-mnist"},
   };
@@ -37,7 +38,7 @@ TEST(ParseTrialConditionTest, AcceptsEveryOperator) {
     EXPECT_EQ(condition->field, c.field) << c.text;
     EXPECT_EQ(condition->op, c.op) << c.text;
     EXPECT_EQ(condition->value, c.value) << c.text;
-    EXPECT_EQ(absl::StrCat(condition->field, std::string(TrialConditionOpText(condition->op)),
+    EXPECT_EQ(absl::StrCat(condition->field, std::string(TrialConditionOpSymbol(condition->op)),
                            condition->value) == c.text,
               c.text.find("==") == std::string::npos)
         << "round trip of " << c.text;
@@ -57,10 +58,10 @@ TEST(ParseTrialConditionTest, RejectsMalformedWithClearMessage) {
       {"depth=>3", "operator"},
       {"depth===3", "operator"},
       {"colour=red", "unknown trial field 'colour'"},
-      {"depth>=three", "depth needs an integer, got 'three'"},
-      {"depth=3.5", "depth needs an integer"},
-      {"learning_rate=fast", "learning_rate needs a number"},
-      {"state=done", "unknown state 'done'"},
+      {"depth>=three", "condition on depth: expected an integer, got \"three\""},
+      {"depth=3.5", "condition on depth: expected an integer"},
+      {"learning_rate=fast", "condition on learning_rate: expected a number"},
+      {"state=done", "unknown state \"done\""},
   };
   for (const BadCase& c : cases) {
     auto condition = ParseTrialCondition(c.text);
