@@ -56,8 +56,7 @@ TEST(EstimateProgressTest, RateSinceCreationWhenFewCompletions) {
 TEST(EstimateProgressTest, RateOverRecentCompletions) {
   ProgressInputs inputs;
   inputs.counts = {.pending = 3, .succeeded = 3};
-  inputs.finish_times = {kStart + absl::Hours(6), kStart + absl::Hours(1),
-                         kStart + absl::Hours(5)};
+  inputs.finish_times = {kStart + absl::Hours(6), kStart + absl::Hours(1), kStart + absl::Hours(5)};
   inputs.created_at = kStart;
   inputs.rate_window = 2;
   const ProgressEstimate estimate = EstimateProgress(inputs, kStart + absl::Hours(7));
@@ -83,8 +82,8 @@ TEST(EstimateProgressTest, NoRateWithoutCompletionsOrWhenNotActive) {
 }
 
 TEST(SweepStatusTest, LinesAndOneLine) {
-  const SweepRecord sweep = Sweep({.pending = 53, .leased = 4, .succeeded = 60, .diverged = 2,
-                                   .failed = 1});
+  const SweepRecord sweep =
+      Sweep({.pending = 53, .leased = 4, .succeeded = 60, .diverged = 2, .failed = 1});
   ProgressEstimate estimate;
   estimate.fraction = 0.524;
   estimate.trials_per_hour = 21.34;
