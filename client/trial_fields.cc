@@ -14,9 +14,11 @@ Value Int(int64_t v) { return Value{v}; }
 Value Real(double v) { return Value{v}; }
 Value Text(const std::string& v) { return Value{v}; }
 
-constexpr std::array<SpecField, 16> kConfigFields = {{
+constexpr std::array<SpecField, 18> kConfigFields = {{
     {"dataset", [](const TrialSpec& s) { return Text(s.dataset.name); }},
     {"train_examples", [](const TrialSpec& s) { return Int(s.dataset.train_examples); }},
+    {"validation_examples", [](const TrialSpec& s) { return Int(s.dataset.validation_examples); }},
+    {"test_examples", [](const TrialSpec& s) { return Int(s.dataset.test_examples); }},
     {"preprocess", [](const TrialSpec& s) { return Text(s.dataset.preprocess); }},
     {"activation", [](const TrialSpec& s) { return Text(s.activation); }},
     {"init", [](const TrialSpec& s) { return Text(s.init); }},
@@ -67,6 +69,11 @@ std::string ConfigLabel(const TrialSpec& spec, absl::Span<const SpecField* const
     parts.push_back(absl::StrCat(std::string(field->name), "=", ValueText(field->get(spec))));
   }
   return absl::StrJoin(parts, " ");
+}
+
+std::string TrialLabel(TrialId id, const TrialSpec& spec) {
+  return absl::StrCat("#", id, " ", spec.activation, " ", spec.init, ", depth ", spec.depth,
+                      ", lr ", FormatShortest(spec.learning_rate), ", seed ", spec.seed_index);
 }
 
 std::string ValueText(const Value& value) {

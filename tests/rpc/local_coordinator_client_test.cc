@@ -101,7 +101,8 @@ TEST_F(LocalCoordinatorClientTest, WatchStopsWhenAsked) {
   auto sweep = client_->CreateSweep(kSpec);
   ASSERT_TRUE(sweep.ok());
   int calls = 0;
-  EXPECT_TRUE(client_->WatchSweep(sweep->id, [&](const SweepProgress&) { return ++calls < 1; }).ok());
+  EXPECT_TRUE(
+      client_->WatchSweep(sweep->id, [&](const SweepProgress&) { return ++calls < 1; }).ok());
   EXPECT_EQ(calls, 1);
   EXPECT_EQ(client_->WatchSweep(42, [](const SweepProgress&) { return true; }).code(),
             absl::StatusCode::kNotFound);
