@@ -2,6 +2,8 @@
 
 #include "CLI/CLI.hpp"
 #include "client/commands/data.h"
+#include "client/commands/results.h"
+#include "client/commands/series.h"
 #include "client/commands/sweeps.h"
 #include "rpc/grpc_coordinator_client.h"
 
@@ -29,6 +31,8 @@ int RunCli(const std::vector<std::string>& args, const CliEnvironment& environme
       ->capture_default_str();
 
   AddSweepCommands(app, context);
+  AddResultCommands(app, context);
+  AddSeriesCommands(app, context);
   AddDataCommands(app, context);
 
   std::vector<const char*> argv = {"deepsweep"};

@@ -63,8 +63,8 @@ void CommandContext::Run(const std::function<absl::Status()>& action) {
       message = absl::StrCat("cannot reach the coordinator at ", flags_.server, ": ", message);
     } else if (status.code() == absl::StatusCode::kUnauthenticated ||
                status.code() == absl::StatusCode::kPermissionDenied) {
-      message = absl::StrCat("the coordinator at ", flags_.server,
-                             " refused the credentials: ", message);
+      message =
+          absl::StrCat("the coordinator at ", flags_.server, " refused the credentials: ", message);
     }
   }
   err() << "deepsweep: " << message << "\n";

@@ -90,13 +90,7 @@ void WriteCsv(const Table& table, std::ostream& out) {
 
 void WriteJson(const Table& table, std::ostream& out) {
   JsonWriter json(out, 2);
-  json.BeginArray();
-  for (const std::vector<Value>& row : table.rows()) {
-    json.BeginObject();
-    for (size_t c = 0; c < row.size(); ++c) json.Key(table.columns()[c].name).Write(row[c]);
-    json.EndObject();
-  }
-  json.EndArray();
+  WriteJsonRows(table, json);
   out << '\n';
 }
 
@@ -121,6 +115,16 @@ void WriteTable(const Table& table, OutputFormat format, std::ostream& out) {
     case OutputFormat::kJson:
       return WriteJson(table, out);
   }
+}
+
+void WriteJsonRows(const Table& table, JsonWriter& json) {
+  json.BeginArray();
+  for (const std::vector<Value>& row : table.rows()) {
+    json.BeginObject();
+    for (size_t c = 0; c < row.size(); ++c) json.Key(table.columns()[c].name).Write(row[c]);
+    json.EndObject();
+  }
+  json.EndArray();
 }
 
 std::string FormatShortest(double value) {

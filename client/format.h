@@ -59,6 +59,10 @@ class Table {
 
 void WriteTable(const Table& table, OutputFormat format, std::ostream& out);
 
+class JsonWriter;
+// The rows of `table` as a JSON array of objects, into a larger document.
+void WriteJsonRows(const Table& table, JsonWriter& json);
+
 // The shortest decimal text that reads back as exactly `value` ("0.1",
 // "1e-05", "nan", "inf").
 std::string FormatShortest(double value);

@@ -74,8 +74,8 @@ ProgressInputs InputsFor(const SweepRecord& sweep, const std::vector<TrialRecord
         break;
       case TrialState::kLeased:
         if (trial.spec.updates > 0) {
-          inputs.partial += std::min(1.0, static_cast<double>(trial.steps_done) /
-                                              static_cast<double>(trial.spec.updates));
+          inputs.partial += std::min(
+              1.0, static_cast<double>(trial.steps_done) / static_cast<double>(trial.spec.updates));
         }
         break;
       default:
@@ -92,8 +92,8 @@ std::vector<std::string> RunningLines(const std::vector<TrialRecord>& trials, si
     if (trial.state != TrialState::kLeased) continue;
     if (++running > limit) continue;
     lines.push_back(absl::StrCat("  ", TrialLabel(trial.id, trial.spec), ": step ",
-                                 trial.steps_done, "/", trial.spec.updates, " on ",
-                                 trial.worker_id, " (attempt ", trial.attempt, ")"));
+                                 trial.steps_done, "/", trial.spec.updates, " on ", trial.worker_id,
+                                 " (attempt ", trial.attempt, ")"));
   }
   if (running > limit) lines.push_back(absl::StrCat("  ... and ", running - limit, " more"));
   if (!lines.empty()) lines.insert(lines.begin(), "running:");
@@ -145,8 +145,8 @@ absl::StatusOr<std::vector<TrialState>> ParseStates(const std::vector<std::strin
   for (const std::string& name : names) {
     const std::optional<TrialState> state = ParseTrialState(name);
     if (!state.has_value() || !IsTerminal(*state) || *state == TrialState::kSucceeded) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "cannot retry trials in state '", name, "' (expected failed, diverged or cancelled)"));
+      return absl::InvalidArgumentError(absl::StrCat("cannot retry trials in state '", name,
+                                                     "' (expected failed, diverged or cancelled)"));
     }
     states.push_back(*state);
   }
@@ -233,7 +233,8 @@ absl::Status Watch(CommandContext& context, const std::string& sweep_ref) {
   auto on_progress = [&](const rpc::SweepProgress& progress) {
     const absl::Time now = context.clock().Now();
     // Completions since the last update finished about now.
-    const int64_t ran_before = inputs.counts.succeeded + inputs.counts.diverged + inputs.counts.failed;
+    const int64_t ran_before =
+        inputs.counts.succeeded + inputs.counts.diverged + inputs.counts.failed;
     const int64_t ran_now =
         progress.counts.succeeded + progress.counts.diverged + progress.counts.failed;
     for (int64_t i = ran_before; i < ran_now; ++i) inputs.finish_times.push_back(now);
@@ -273,11 +274,11 @@ absl::Status Cancel(CommandContext& context, const std::string& sweep_ref) {
   ASSIGN_OR_RETURN(const SweepRecord before, ResolveSweep(*coordinator, sweep_ref));
   RETURN_IF_ERROR(coordinator->CancelSweep(before.id));
   ASSIGN_OR_RETURN(const SweepRecord after, coordinator->GetSweep(before.id));
-  context.out() << "cancelled sweep " << after.id << " '" << after.name << "': "
-                << after.counts.cancelled - before.counts.cancelled << " pending trials cancelled";
+  context.out() << "cancelled sweep " << after.id << " '" << after.name
+                << "': " << after.counts.cancelled - before.counts.cancelled
+                << " pending trials cancelled";
   if (after.counts.leased > 0) {
-    context.out() << ", " << after.counts.leased
-                  << " running trials stop at their next heartbeat";
+    context.out() << ", " << after.counts.leased << " running trials stop at their next heartbeat";
   }
   context.out() << '\n';
   return absl::OkStatus();
@@ -288,8 +289,8 @@ absl::Status Retry(CommandContext& context, const RetryOptions& options) {
   ASSIGN_OR_RETURN(rpc::CoordinatorClient * coordinator, context.Writer("retry"));
   ASSIGN_OR_RETURN(const SweepRecord sweep, ResolveSweep(*coordinator, options.sweep));
   ASSIGN_OR_RETURN(const int64_t requeued, coordinator->RetryTrials(sweep.id, states));
-  context.out() << "requeued " << requeued << " trials of sweep " << sweep.id << " '"
-                << sweep.name << "' (" << absl::StrJoin(options.states, ", ") << ")\n";
+  context.out() << "requeued " << requeued << " trials of sweep " << sweep.id << " '" << sweep.name
+                << "' (" << absl::StrJoin(options.states, ", ") << ")\n";
   return absl::OkStatus();
 }
 
@@ -310,8 +311,7 @@ absl::Status ListWorkers(CommandContext& context, OutputFormat format) {
     return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
   };
   for (const WorkerRecord& w : workers) {
-    table.AddRow({w.info.worker_id, w.info.host, w.info.pid, w.info.version,
-                  int64_t{w.info.cores},
+    table.AddRow({w.info.worker_id, w.info.host, w.info.pid, w.info.version, int64_t{w.info.cores},
                   w.current_trial.has_value() ? Value{*w.current_trial} : Value{},
                   timestamp(w.last_seen), absl::ToInt64Seconds(now - w.last_seen),
                   timestamp(w.first_seen)});
@@ -328,25 +328,27 @@ void AddSweepCommands(CLI::App& app, CommandContext& context) {
       ->required();
   submit_command->add_flag("--dry-run", submit->dry_run,
                            "Expand the spec offline and print it; submit nothing");
-  submit_command->add_option("--sample", submit->sample, "Trials of the expansion to show (0 = all)")
+  submit_command
+      ->add_option("--sample", submit->sample, "Trials of the expansion to show (0 = all)")
       ->capture_default_str();
-  submit_command->callback([&context, submit] { context.Run([&] { return Submit(context, *submit); }); });
+  submit_command->callback(
+      [&context, submit] { context.Run([&] { return Submit(context, *submit); }); });
 
   auto status_sweep = std::make_shared<std::string>();
   CLI::App* status = app.add_subcommand("status", "Progress of every sweep, or of one in detail");
   CLI::Option* status_arg = status->add_option("SWEEP", *status_sweep, "Sweep id or name");
   status->callback([&context, status_sweep, status_arg] {
     context.Run([&] {
-      return ShowStatus(context, status_arg->count() > 0
-                                     ? std::optional<std::string>(*status_sweep)
-                                     : std::nullopt);
+      return ShowStatus(context, status_arg->count() > 0 ? std::optional<std::string>(*status_sweep)
+                                                         : std::nullopt);
     });
   });
 
   auto watch_sweep = std::make_shared<std::string>();
   CLI::App* watch = app.add_subcommand("watch", "Follow a sweep live until it ends");
   watch->add_option("SWEEP", *watch_sweep, "Sweep id or name")->required();
-  watch->callback([&context, watch_sweep] { context.Run([&] { return Watch(context, *watch_sweep); }); });
+  watch->callback(
+      [&context, watch_sweep] { context.Run([&] { return Watch(context, *watch_sweep); }); });
 
   auto cancel_sweep = std::make_shared<std::string>();
   CLI::App* cancel = app.add_subcommand("cancel", "Cancel a sweep");
@@ -358,11 +360,11 @@ void AddSweepCommands(CLI::App& app, CommandContext& context) {
   CLI::App* retry_command =
       app.add_subcommand("retry", "Run a sweep's failed and diverged trials again");
   retry_command->add_option("SWEEP", retry->sweep, "Sweep id or name")->required();
-  retry_command
-      ->add_option("--states", retry->states, "Which trials: failed, diverged, cancelled")
+  retry_command->add_option("--states", retry->states, "Which trials: failed, diverged, cancelled")
       ->delimiter(',')
       ->capture_default_str();
-  retry_command->callback([&context, retry] { context.Run([&] { return Retry(context, *retry); }); });
+  retry_command->callback(
+      [&context, retry] { context.Run([&] { return Retry(context, *retry); }); });
 
   auto workers_format = std::make_shared<std::string>("table");
   CLI::App* workers = app.add_subcommand("workers", "The workers the coordinator has seen");
