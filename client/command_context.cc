@@ -8,7 +8,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
-#include "rpc/grpc_coordinator_client.h"
 
 namespace deepsweep::client {
 
@@ -17,8 +16,7 @@ CommandContext::CommandContext(CommandIo io, ResultsFileOpener open_results_file
 
 CommandContext::~CommandContext() = default;
 
-absl::StatusOr<rpc::CoordinatorClient*> CommandContext::Server() {
-  if (server_ != nullptr) return server_.get();
+absl::StatusOr<rpc::ClientOptions> CommandContext::ServerOptions() const {
   if (!(flags_.timeout_seconds > 0)) {
     return absl::InvalidArgumentError(
         absl::StrCat("--timeout must be positive, got ", flags_.timeout_seconds));
@@ -30,6 +28,12 @@ absl::StatusOr<rpc::CoordinatorClient*> CommandContext::Server() {
   options.tls = !flags_.tls_ca.empty();
   options.tls_server_name = flags_.tls_server_name;
   options.call_timeout = absl::Seconds(flags_.timeout_seconds);
+  return options;
+}
+
+absl::StatusOr<rpc::CoordinatorClient*> CommandContext::Server() {
+  if (server_ != nullptr) return server_.get();
+  ASSIGN_OR_RETURN(const rpc::ClientOptions options, ServerOptions());
   ASSIGN_OR_RETURN(server_, rpc::ConnectCoordinator(options));
   return server_.get();
 }

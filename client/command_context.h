@@ -27,6 +27,7 @@
 #include "common/clock.h"
 #include "core/coordinator.h"
 #include "rpc/coordinator_client.h"
+#include "rpc/grpc_coordinator_client.h"
 
 namespace CLI {
 class App;
@@ -83,6 +84,9 @@ class CommandContext {
   // The server, for `command`s that change something; FAILED_PRECONDITION
   // with --db (a results file is read-only here).
   absl::StatusOr<rpc::CoordinatorClient*> Writer(std::string_view command);
+
+  // The gRPC client options the flags describe.
+  absl::StatusOr<rpc::ClientOptions> ServerOptions() const;
 
   // Runs a command's action; on error prints "deepsweep: <message>" and
   // throws CLI::RuntimeError(1) for CLI11 to turn into the exit code.

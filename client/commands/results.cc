@@ -57,16 +57,16 @@ const std::array<ResultColumn, 23> kResultColumns = {{
 }};
 
 const std::vector<std::string> kCompactColumns = {
-    "id",         "sweep_id", "state",      "dataset", "activation",       "init",
-    "depth",      "width",    "learning_rate", "batch_size", "seed_index", "attempt",
-    "steps_done", "final_test_error", "reason"};
+    "id",         "sweep_id", "state",      "dataset",          "activation",
+    "init",       "depth",    "width",      "learning_rate",    "batch_size",
+    "seed_index", "attempt",  "steps_done", "final_test_error", "reason"};
 
 absl::StatusOr<const ResultColumn*> FindResultColumn(const std::string& name) {
   for (const ResultColumn& column : kResultColumns) {
     if (column.name == name) return &column;
   }
-  return absl::InvalidArgumentError(absl::StrCat("unknown column '", name, "' (known: ",
-                                                 absl::StrJoin(ResultColumns(), ", "), ")"));
+  return absl::InvalidArgumentError(absl::StrCat(
+      "unknown column '", name, "' (known: ", absl::StrJoin(ResultColumns(), ", "), ")"));
 }
 
 bool LooksLikeFilter(const std::string& arg) {
@@ -136,17 +136,10 @@ Table ConfigTable(const SweepSummary& summary, double confidence) {
 }
 
 Table ComparisonTable(const SweepSummary& summary) {
-  Table table({{"a"},
-               {"b"},
-               {"difference"},
-               {"t"},
-               {"df"},
-               {"p"},
-               {"p_holm"},
-               {"significant"}});
+  Table table({{"a"}, {"b"}, {"difference"}, {"t"}, {"df"}, {"p"}, {"p_holm"}, {"significant"}});
   for (const ConfigComparison& c : summary.comparisons) {
-    table.AddRow({summary.configs[c.a].label, summary.configs[c.b].label,
-                  c.welch.mean_difference, c.welch.t, c.welch.df, c.welch.p_value, c.p_holm,
+    table.AddRow({summary.configs[c.a].label, summary.configs[c.b].label, c.welch.mean_difference,
+                  c.welch.t, c.welch.df, c.welch.p_value, c.p_holm,
                   std::string(c.significant ? "yes" : "no")});
   }
   return table;
@@ -166,9 +159,9 @@ const std::vector<std::string>& ResultColumns() {
 absl::Status ShowResults(CommandContext& context, const ResultsOptions& options) {
   ASSIGN_OR_RETURN(const OutputFormat format, ParseOutputFormat(options.format));
   const std::vector<std::string>& names =
-      !options.columns.empty() ? options.columns
-                               : (format == OutputFormat::kTable ? kCompactColumns
-                                                                 : ResultColumns());
+      !options.columns.empty()
+          ? options.columns
+          : (format == OutputFormat::kTable ? kCompactColumns : ResultColumns());
   std::vector<const ResultColumn*> selected;
   std::vector<Column> columns;
   for (const std::string& name : names) {
@@ -284,11 +277,10 @@ absl::Status ShowPaperTable(CommandContext& context, const PaperTableOptions& op
         values.push_back(cell.selected);
       }
       if (cell.candidates > 1) {
-        notes.push_back(absl::StrCat(row.activation, " ", row.init, " / ", dataset, ": ",
-                                     cell.selected, " (best of ", cell.candidates, " by ",
-                                     cell.selected_on_test ? "TEST error: no validation error"
-                                                           : "validation error",
-                                     ")"));
+        notes.push_back(absl::StrCat(
+            row.activation, " ", row.init, " / ", dataset, ": ", cell.selected, " (best of ",
+            cell.candidates, " by ",
+            cell.selected_on_test ? "TEST error: no validation error" : "validation error", ")"));
       }
     }
     table.AddRow(std::move(values));
@@ -297,7 +289,8 @@ absl::Status ShowPaperTable(CommandContext& context, const PaperTableOptions& op
     WriteTable(table, format, context.out());
     return absl::OkStatus();
   }
-  context.out() << "test error (%) of succeeded trials, mean ± " << FormatShortest(100 * options.confidence)
+  context.out() << "test error (%) of succeeded trials, mean ± "
+                << FormatShortest(100 * options.confidence)
                 << "% CI half-width across seeds (n = seeds)\n";
   WriteTable(table, format, context.out());
   if (!notes.empty()) {

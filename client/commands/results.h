@@ -25,9 +25,9 @@ namespace deepsweep::client {
 const std::vector<std::string>& ResultColumns();
 
 struct ResultsOptions {
-  std::vector<std::string> args;  // [SWEEP] FILTER...
-  std::string sort = "id";        // field; '-' prefix = descending
-  int64_t limit = 0;              // 0 = all
+  std::vector<std::string> args;     // [SWEEP] FILTER...
+  std::string sort = "id";           // field; '-' prefix = descending
+  int64_t limit = 0;                 // 0 = all
   std::vector<std::string> columns;  // empty = a compact set (table) or all (csv, json)
   std::string format = "table";
 };

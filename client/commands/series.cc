@@ -49,8 +49,7 @@ absl::StatusOr<TrialData> FetchTrial(rpc::CoordinatorClient& coordinator, TrialI
   }
   RETURN_IF_ERROR(trial.status());
   data.trial = *std::move(trial);
-  ASSIGN_OR_RETURN(data.checkpoints,
-                   coordinator.GetCheckpoints(id, attempt, with_layer_stats));
+  ASSIGN_OR_RETURN(data.checkpoints, coordinator.GetCheckpoints(id, attempt, with_layer_stats));
   return data;
 }
 
@@ -116,9 +115,17 @@ absl::Status ShowLayers(CommandContext& context, const LayersOptions& options) {
   ASSIGN_OR_RETURN(const std::optional<LayerQuantity> quantity, ParseQuantity(options.quantity));
   ASSIGN_OR_RETURN(const std::vector<TrialData> trials,
                    FetchTrials(context, options.trials, options.attempt, true));
-  std::vector<Column> columns = {{"trial_id"}, {"step"},     {"examples_seen"}, {"layer"},
-                                 {"quantity"}, {"mean"},     {"std"},           {"p02"},
-                                 {"p50"},      {"p98"},      {"saturated_fraction"},
+  std::vector<Column> columns = {{"trial_id"},
+                                 {"step"},
+                                 {"examples_seen"},
+                                 {"layer"},
+                                 {"quantity"},
+                                 {"mean"},
+                                 {"std"},
+                                 {"p02"},
+                                 {"p50"},
+                                 {"p98"},
+                                 {"saturated_fraction"},
                                  {"jacobian_sv_mean"}};
   if (options.histogram) {
     columns.push_back({"hist_lo"});
