@@ -99,18 +99,9 @@ absl::Status ValidateCheckpoints(absl::Span<const Checkpoint> checkpoints,
   return absl::OkStatus();
 }
 
-// A PENDING or LEASED trial, as far as deciding about it needs.
-struct LiveTrial {
-  TrialId id = 0;
-  SweepId sweep_id = 0;
-  int index = 0;
-  TrialState state = TrialState::kPending;
-  int attempt = 0;
-  int attempt_limit = 0;
-  std::string worker_id;
-  std::string lease_id;  // when LEASED
-  absl::Time deadline;   // when LEASED
-};
+// A PENDING or LEASED trial, as far as deciding about it needs; `lease` is
+// set while it is LEASED.
+using LiveTrial = UnfinishedTrial;
 
 // A sweep with live trials, or an active one.
 struct LiveSweep {
@@ -130,8 +121,18 @@ struct LeaseEnding {
   bool worker_heard = true;  // false when the lease ran out in silence
 };
 
+// The store writes one call submitted; the caller's own write comes last.
+using Writes = std::vector<PendingWrite>;
+
 }  // namespace
 
+// Decisions happen under mu_ against the in-memory index, which is updated at
+// once; the mutation goes to the store, and the call waits for it outside the
+// lock, so concurrent calls share commits. Should a write fail, the index may
+// hold a change the store lacks: it is dropped and rebuilt from the store
+// (after every queued write is done) by the next call. Each TrialUpdate
+// carries the state it expects, so a decision made on such a change in the
+// meantime is refused by the store rather than recorded.
 class Coordinator::Impl {
  public:
   Impl(SweepStore* store, const Clock* clock, CoordinatorOptions options)
@@ -140,7 +141,7 @@ class Coordinator::Impl {
         options_(std::move(options)),
         lease_ids_(std::random_device{}()) {}
 
-  absl::StatusOr<SweepRecord> CreateSweep(std::string_view spec_yaml) {
+  absl::StatusOr<SweepPlan> PlanSweep(std::string_view spec_yaml) const {
     if (static_cast<int64_t>(spec_yaml.size()) > options_.max_spec_bytes) {
       return absl::ResourceExhaustedError(absl::StrCat("the spec has ", spec_yaml.size(),
                                                        " bytes, above the limit of ",
@@ -148,69 +149,82 @@ class Coordinator::Impl {
     }
     const SweepLimits limits{options_.max_trials_per_sweep, options_.max_depth, options_.max_width};
     ASSIGN_OR_RETURN(SweepSpec spec, ParseSweepSpec(spec_yaml, limits));
-    ASSIGN_OR_RETURN(std::vector<TrialSpec> trials, ExpandSweep(spec, limits));
-    const int max_attempts = spec.max_attempts.value_or(options_.default_max_attempts);
+    SweepPlan plan;
+    ASSIGN_OR_RETURN(plan.trials, ExpandSweep(spec, limits));
+    plan.sweep =
+        SweepRecord{.name = spec.name,
+                    .spec_yaml = std::string(spec_yaml),
+                    .max_attempts = spec.max_attempts.value_or(options_.default_max_attempts),
+                    .created_at = ToMicros(clock_->Now())};
+    plan.sweep.counts.pending = static_cast<int64_t>(plan.trials.size());
+    return plan;
+  }
 
-    absl::MutexLock lock(&mu_);
-    RETURN_IF_ERROR(LoadLocked());
-    const absl::Time now = ToMicros(clock_->Now());
-    const NewSweep sweep{spec.name, std::string(spec_yaml), max_attempts, now};
-    ASSIGN_OR_RETURN(CreatedSweep created, store_->CreateSweep(sweep, trials));
+  absl::StatusOr<SweepRecord> CreateSweep(std::string_view spec_yaml) {
+    ASSIGN_OR_RETURN(SweepPlan plan, PlanSweep(spec_yaml));
+    const std::vector<TrialSpec>& trials = plan.trials;
+    const int max_attempts = plan.sweep.max_attempts;
 
-    LiveSweep& live = sweeps_[created.id];
-    live.max_attempts = max_attempts;
-    for (size_t i = 0; i < created.trial_ids.size(); ++i) {
-      const TrialId id = created.trial_ids[i];
-      live_[id] = LiveTrial{.id = id,
-                            .sweep_id = created.id,
-                            .index = static_cast<int>(i),
-                            .attempt_limit = max_attempts};
-      live.pending.emplace(static_cast<int>(i), id);
+    SweepRecord record;
+    {
+      absl::MutexLock lock(&mu_);
+      RETURN_IF_ERROR(LoadLocked());
+      const absl::Time now = ToMicros(clock_->Now());
+      const NewSweep sweep{plan.sweep.name, std::string(spec_yaml), max_attempts, now};
+      ASSIGN_OR_RETURN(CreatedSweep created, store_->CreateSweep(sweep, trials));
+      LiveSweep& live = sweeps_[created.id];
+      live.max_attempts = max_attempts;
+      for (size_t i = 0; i < created.trial_ids.size(); ++i) {
+        const TrialId id = created.trial_ids[i];
+        live_[id] = LiveTrial{.id = id,
+                              .sweep_id = created.id,
+                              .index = static_cast<int>(i),
+                              .attempt_limit = max_attempts};
+        live.pending.emplace(static_cast<int>(i), id);
+      }
+      record = SweepRecord{.id = created.id,
+                           .name = sweep.name,
+                           .spec_yaml = sweep.spec_yaml,
+                           .max_attempts = max_attempts,
+                           .created_at = now};
+      record.counts.pending = static_cast<int64_t>(trials.size());
     }
-    BumpLocked();
-    SweepRecord record{.id = created.id,
-                       .name = sweep.name,
-                       .spec_yaml = sweep.spec_yaml,
-                       .max_attempts = max_attempts,
-                       .created_at = now};
-    record.counts.pending = static_cast<int64_t>(trials.size());
+    Bump();
     return record;
   }
 
   absl::Status CancelSweep(SweepId id) {
-    absl::MutexLock lock(&mu_);
-    RETURN_IF_ERROR(LoadLocked());
-    const absl::Time now = ToMicros(clock_->Now());
-    auto it = sweeps_.find(id);
-    if (it == sweeps_.end()) {
-      ASSIGN_OR_RETURN(SweepRecord record, store_->GetSweep(id));
-      if (record.state == SweepState::kCancelled) return absl::OkStatus();
-      return absl::FailedPreconditionError(absl::StrCat("sweep ", id, " is already finished"));
-    }
-    LiveSweep& sweep = it->second;
-    if (sweep.state == SweepState::kCancelled) return absl::OkStatus();
+    Writes writes;
+    {
+      absl::MutexLock lock(&mu_);
+      RETURN_IF_ERROR(LoadLocked());
+      const absl::Time now = ToMicros(clock_->Now());
+      auto it = sweeps_.find(id);
+      if (it == sweeps_.end()) {
+        store_->Flush();
+        ASSIGN_OR_RETURN(SweepRecord record, store_->GetSweep(id));
+        if (record.state == SweepState::kCancelled) return absl::OkStatus();
+        return absl::FailedPreconditionError(absl::StrCat("sweep ", id, " is already finished"));
+      }
+      LiveSweep& sweep = it->second;
+      if (sweep.state == SweepState::kCancelled) return absl::OkStatus();
 
-    StoreMutation m{.now = now};
-    for (const auto& [index, trial_id] : sweep.pending) {
-      const LiveTrial& t = live_.at(trial_id);
-      m.trials.push_back({.id = t.id,
-                          .state = TrialState::kCancelled,
-                          .attempt = t.attempt,
-                          .attempt_limit = t.attempt_limit,
-                          .worker_id = t.worker_id,
-                          .reason = "sweep cancelled"});
-    }
-    std::optional<absl::Time> finished_at;
-    if (sweep.leased == 0) finished_at = now;
-    m.sweeps.push_back({id, SweepState::kCancelled, finished_at});
-    RETURN_IF_ERROR(store_->Apply(m));
+      StoreMutation m{.now = now};
+      for (const auto& [index, trial_id] : sweep.pending) {
+        const LiveTrial& t = live_.at(trial_id);
+        m.trials.push_back(Update(t, TrialState::kCancelled, t.attempt_limit, "sweep cancelled"));
+      }
+      std::optional<absl::Time> finished_at;
+      if (sweep.leased == 0) finished_at = now;
+      m.sweeps.push_back({id, SweepState::kCancelled, finished_at});
+      writes.push_back(store_->Submit(std::move(m)));
 
-    for (const auto& [index, trial_id] : sweep.pending) live_.erase(trial_id);
-    sweep.pending.clear();
-    sweep.state = SweepState::kCancelled;
-    if (sweep.leased == 0) sweeps_.erase(it);
-    BumpLocked();
-    return absl::OkStatus();
+      for (const auto& [index, trial_id] : sweep.pending) live_.erase(trial_id);
+      sweep.pending.clear();
+      sweep.state = SweepState::kCancelled;
+      if (sweep.leased == 0) sweeps_.erase(it);
+    }
+    return Await(writes);
   }
 
   absl::StatusOr<int64_t> RetryTrials(SweepId id, absl::Span<const TrialState> states) {
@@ -222,46 +236,50 @@ class Coordinator::Impl {
                          " trials (only failed, diverged, cancelled)"));
       }
     }
-    absl::MutexLock lock(&mu_);
-    RETURN_IF_ERROR(LoadLocked());
-    const absl::Time now = ToMicros(clock_->Now());
-    ASSIGN_OR_RETURN(SweepRecord sweep, store_->GetSweep(id));
-    std::vector<TrialRecord> retried;
-    for (TrialState s : std::set<TrialState>(states.begin(), states.end())) {
-      TrialQuery query{.sweep_id = id};
-      query.conditions.push_back(
-          {"state", TrialCondition::Op::kEq, std::string(TrialStateName(s))});
-      ASSIGN_OR_RETURN(std::vector<TrialRecord> trials, store_->ListTrials(query));
-      for (TrialRecord& t : trials) retried.push_back(std::move(t));
-    }
-    if (retried.empty()) return 0;
+    Writes writes;
+    int64_t retried = 0;
+    {
+      absl::MutexLock lock(&mu_);
+      RETURN_IF_ERROR(LoadLocked());
+      const absl::Time now = ToMicros(clock_->Now());
+      store_->Flush();  // the store must hold every decision so far
+      ASSIGN_OR_RETURN(SweepRecord sweep, store_->GetSweep(id));
+      std::vector<TrialRecord> trials;
+      for (TrialState s : std::set<TrialState>(states.begin(), states.end())) {
+        TrialQuery query{.sweep_id = id};
+        query.conditions.push_back(
+            {"state", TrialCondition::Op::kEq, std::string(TrialStateName(s))});
+        ASSIGN_OR_RETURN(std::vector<TrialRecord> found, store_->ListTrials(query));
+        for (TrialRecord& t : found) trials.push_back(std::move(t));
+      }
+      if (trials.empty()) return 0;
 
-    StoreMutation m{.now = now};
-    for (const TrialRecord& t : retried) {
-      m.trials.push_back({.id = t.id,
-                          .state = TrialState::kPending,
-                          .attempt = t.attempt,
-                          .attempt_limit = t.attempt + sweep.max_attempts,
-                          .worker_id = t.worker_id,
-                          .reset_results = true});
+      StoreMutation m{.now = now};
+      LiveSweep& live = sweeps_[id];
+      live.state = SweepState::kActive;
+      live.max_attempts = sweep.max_attempts;
+      for (const TrialRecord& record : trials) {
+        LiveTrial t{.id = record.id,
+                    .sweep_id = id,
+                    .index = record.index,
+                    .state = record.state,
+                    .attempt = record.attempt,
+                    .attempt_limit = record.attempt_limit,
+                    .worker_id = record.worker_id};
+        TrialUpdate u = Update(t, TrialState::kPending, t.attempt + sweep.max_attempts, "");
+        u.reset_results = true;
+        m.trials.push_back(std::move(u));
+        t.state = TrialState::kPending;
+        t.attempt_limit = t.attempt + sweep.max_attempts;
+        live.pending.emplace(t.index, t.id);
+        live_[t.id] = std::move(t);
+      }
+      m.sweeps.push_back({id, SweepState::kActive, std::nullopt});
+      writes.push_back(store_->Submit(std::move(m)));
+      retried = static_cast<int64_t>(trials.size());
     }
-    m.sweeps.push_back({id, SweepState::kActive, std::nullopt});
-    RETURN_IF_ERROR(store_->Apply(m));
-
-    LiveSweep& live = sweeps_[id];
-    live.state = SweepState::kActive;
-    live.max_attempts = sweep.max_attempts;
-    for (const TrialRecord& t : retried) {
-      live_[t.id] = LiveTrial{.id = t.id,
-                              .sweep_id = id,
-                              .index = t.index,
-                              .attempt = t.attempt,
-                              .attempt_limit = t.attempt + sweep.max_attempts,
-                              .worker_id = t.worker_id};
-      live.pending.emplace(t.index, t.id);
-    }
-    BumpLocked();
-    return static_cast<int64_t>(retried.size());
+    RETURN_IF_ERROR(Await(writes));
+    return retried;
   }
 
   absl::StatusOr<std::vector<Checkpoint>> GetCheckpoints(TrialId id, std::optional<int> attempt,
@@ -278,56 +296,73 @@ class Coordinator::Impl {
 
   absl::StatusOr<Acquisition> AcquireTrial(const WorkerInfo& worker) {
     RETURN_IF_ERROR(ValidateWorker(worker));
-    absl::MutexLock lock(&mu_);
-    RETURN_IF_ERROR(LoadLocked());
-    const absl::Time now = ToMicros(clock_->Now());
-    RETURN_IF_ERROR(ExpireDueLocked(now).status());
-
-    StoreMutation m{.now = now};
-    LiveSweep* sweep = NextSweepLocked();
-    if (sweep == nullptr) {
-      m.workers.push_back({.info = worker, .register_info = true});
-      RETURN_IF_ERROR(store_->Apply(m));
-      BumpLocked();
-      return Acquisition{.retry_after = options_.idle_retry_after};
-    }
-    LiveTrial& t = live_.at(sweep->pending.begin()->second);
-    const Lease lease{.trial_id = t.id,
+    Writes writes;
+    std::optional<Lease> lease;
+    {
+      absl::MutexLock lock(&mu_);
+      RETURN_IF_ERROR(LoadLocked());
+      const absl::Time now = ToMicros(clock_->Now());
+      ExpireDueLocked(now, writes);
+      StoreMutation m{.now = now};
+      WorkerUpdate seen{.info = worker, .register_info = true};
+      LiveSweep* sweep = NextSweepLocked();
+      if (sweep != nullptr) {
+        LiveTrial& t = live_.at(sweep->pending.begin()->second);
+        lease = Lease{.trial_id = t.id,
                       .lease_id = NewLeaseId(t.id, t.attempt + 1),
                       .attempt = t.attempt + 1,
                       .deadline = ToMicros(now + options_.lease_ttl)};
-    m.trials.push_back({.id = t.id,
-                        .state = TrialState::kLeased,
-                        .attempt = lease.attempt,
-                        .attempt_limit = t.attempt_limit,
-                        .worker_id = worker.worker_id,
-                        .reset_results = true});
-    m.lease_grants.push_back(
-        {t.id, lease.lease_id, lease.attempt, lease.deadline, worker.worker_id});
-    m.workers.push_back({.info = worker,
-                         .register_info = true,
-                         .current = WorkerUpdate::Current::kSet,
-                         .current_trial = t.id});
-    RETURN_IF_ERROR(store_->Apply(m));
+        TrialUpdate u = Update(t, TrialState::kLeased, t.attempt_limit, "");
+        u.attempt = lease->attempt;
+        u.worker_id = worker.worker_id;
+        u.reset_results = true;
+        m.trials.push_back(std::move(u));
+        m.lease_grants.push_back(
+            {t.id, lease->lease_id, lease->attempt, lease->deadline, worker.worker_id});
+        seen.current = WorkerUpdate::Current::kSet;
+        seen.current_trial = t.id;
 
-    sweep->pending.erase(sweep->pending.begin());
-    ++sweep->leased;
-    last_served_ = t.sweep_id;
-    t.state = TrialState::kLeased;
-    t.attempt = lease.attempt;
-    t.worker_id = worker.worker_id;
-    t.lease_id = lease.lease_id;
-    t.deadline = lease.deadline;
-    deadlines_.emplace(t.deadline, t.id);
-    BumpLocked();
+        sweep->pending.erase(sweep->pending.begin());
+        ++sweep->leased;
+        last_served_ = t.sweep_id;
+        t.state = TrialState::kLeased;
+        t.attempt = lease->attempt;
+        t.worker_id = worker.worker_id;
+        t.lease = lease;
+        deadlines_.emplace(lease->deadline, t.id);
+      }
+      m.workers.push_back(std::move(seen));
+      writes.push_back(store_->Submit(std::move(m)));
+    }
+    RETURN_IF_ERROR(Await(writes));
+    if (!lease.has_value()) return Acquisition{.retry_after = options_.idle_retry_after};
     // Committed: if this read fails the worker gets the error and the lease
     // simply expires.
-    ASSIGN_OR_RETURN(TrialRecord record, store_->GetTrial(t.id));
-    return Acquisition{.trial = std::move(record), .lease = lease};
+    ASSIGN_OR_RETURN(TrialRecord record, store_->GetTrial(lease->trial_id));
+    return Acquisition{.trial = std::move(record), .lease = std::move(lease)};
   }
 
-  absl::StatusOr<RenewResult> RenewLease(TrialId id, std::string_view lease_id) {
-    return Renew(id, lease_id, {});
+  absl::StatusOr<RenewResult> Renew(TrialId id, std::string_view lease_id,
+                                    absl::Span<const Checkpoint> checkpoints) {
+    Writes writes;
+    RenewResult result;
+    {
+      absl::MutexLock lock(&mu_);
+      ASSIGN_OR_RETURN(LiveTrial * t, CurrentLeaseLocked(id, lease_id, writes));
+      const absl::Time now = ToMicros(clock_->Now());
+      const absl::Time deadline = ToMicros(now + options_.lease_ttl);
+      StoreMutation m{.now = now};
+      m.lease_renewals.push_back({t->id, t->attempt, deadline});
+      if (!checkpoints.empty()) m.checkpoints.push_back({t->id, t->attempt, checkpoints});
+      m.workers.push_back({.info = {.worker_id = t->worker_id}});
+      writes.push_back(store_->Submit(std::move(m)));
+      deadlines_.erase({t->lease->deadline, t->id});
+      t->lease->deadline = deadline;
+      deadlines_.emplace(deadline, t->id);
+      result = {deadline, sweeps_.at(t->sweep_id).state == SweepState::kCancelled};
+    }
+    RETURN_IF_ERROR(Await(writes));
+    return result;
   }
 
   absl::StatusOr<RenewResult> ReportCheckpoints(TrialId id, std::string_view lease_id,
@@ -342,58 +377,66 @@ class Coordinator::Impl {
           absl::StrCat("a trial completes as succeeded or diverged, not ",
                        std::string(TrialStateName(outcome.state))));
     }
-    absl::MutexLock lock(&mu_);
-    ASSIGN_OR_RETURN(LiveTrial * t, CurrentLeaseLocked(id, lease_id));
-    const std::string reason = Truncate(outcome.reason);
-    return EndLeasesLocked(
-        {{t, outcome.state, reason, std::string(TrialStateName(outcome.state)), t->attempt_limit}},
-        now_);
+    return EndLease(id, lease_id, [&](const LiveTrial& t, const LiveSweep&) {
+      const std::string state(TrialStateName(outcome.state));
+      return LeaseEnding{.next = outcome.state,
+                         .reason = Truncate(outcome.reason),
+                         .outcome = state,
+                         .attempt_limit = t.attempt_limit};
+    });
   }
 
   absl::Status FailTrial(TrialId id, std::string_view lease_id, std::string_view reason,
                          bool retryable) {
-    absl::MutexLock lock(&mu_);
-    ASSIGN_OR_RETURN(LiveTrial * t, CurrentLeaseLocked(id, lease_id));
-    const bool cancelled = sweeps_.at(t->sweep_id).state == SweepState::kCancelled;
-    LeaseEnding ending{
-        t, TrialState::kFailed, Truncate(reason),
-        absl::StrCat(retryable ? "failed (retryable): " : "failed: ", Truncate(reason)),
-        t->attempt_limit};
-    if (retryable && cancelled) {
-      ending.next = TrialState::kCancelled;
-      ending.reason = "sweep cancelled";
-    } else if (retryable && t->attempt < t->attempt_limit) {
-      ending.next = TrialState::kPending;
-    } else if (retryable) {
-      ending.reason =
-          absl::StrCat("gave up after ", t->attempt, " attempts; last: ", ending.reason);
-    }
-    return EndLeasesLocked({std::move(ending)}, now_);
+    return EndLease(id, lease_id, [&](const LiveTrial& t, const LiveSweep& sweep) {
+      LeaseEnding e{.next = TrialState::kFailed,
+                    .reason = Truncate(reason),
+                    .outcome = absl::StrCat(retryable ? "failed (retryable): " : "failed: ",
+                                            Truncate(reason)),
+                    .attempt_limit = t.attempt_limit};
+      if (retryable && sweep.state == SweepState::kCancelled) {
+        e.next = TrialState::kCancelled;
+        e.reason = "sweep cancelled";
+      } else if (retryable && t.attempt < t.attempt_limit) {
+        e.next = TrialState::kPending;
+      } else if (retryable) {
+        e.reason = absl::StrCat("gave up after ", t.attempt, " attempts; last: ", e.reason);
+      }
+      return e;
+    });
   }
 
   absl::Status ReleaseTrial(TrialId id, std::string_view lease_id) {
-    absl::MutexLock lock(&mu_);
-    ASSIGN_OR_RETURN(LiveTrial * t, CurrentLeaseLocked(id, lease_id));
-    LeaseEnding ending{t, TrialState::kPending, "", "released", t->attempt_limit + 1};
-    if (sweeps_.at(t->sweep_id).state == SweepState::kCancelled) {
-      ending.next = TrialState::kCancelled;
-      ending.reason = "sweep cancelled";
-      ending.attempt_limit = t->attempt_limit;
-    }
-    return EndLeasesLocked({std::move(ending)}, now_);
+    return EndLease(id, lease_id, [&](const LiveTrial& t, const LiveSweep& sweep) {
+      if (sweep.state == SweepState::kCancelled) {
+        return LeaseEnding{.next = TrialState::kCancelled,
+                           .reason = "sweep cancelled",
+                           .outcome = "released",
+                           .attempt_limit = t.attempt_limit};
+      }
+      return LeaseEnding{.next = TrialState::kPending,
+                         .outcome = "released",
+                         .attempt_limit = t.attempt_limit + 1};
+    });
   }
 
   absl::StatusOr<int64_t> ExpireLeases() {
-    absl::MutexLock lock(&mu_);
-    RETURN_IF_ERROR(LoadLocked());
-    return ExpireDueLocked(ToMicros(clock_->Now()));
+    Writes writes;
+    int64_t expired = 0;
+    {
+      absl::MutexLock lock(&mu_);
+      RETURN_IF_ERROR(LoadLocked());
+      expired = ExpireDueLocked(ToMicros(clock_->Now()), writes);
+    }
+    RETURN_IF_ERROR(Await(writes));
+    return expired;
   }
 
   uint64_t WaitForChange(uint64_t seen, absl::Duration max_wait) {
-    absl::MutexLock lock(&mu_);
+    absl::MutexLock lock(&version_mu_);
     const absl::Time deadline = absl::Now() + max_wait;
     while (version_ == seen) {
-      if (changed_.WaitWithDeadline(&mu_, deadline)) break;
+      if (changed_.WaitWithDeadline(&version_mu_, deadline)) break;
     }
     return version_;
   }
@@ -405,20 +448,50 @@ class Coordinator::Impl {
     return std::string(text.substr(0, kMaxReasonBytes));
   }
 
+  // A TrialUpdate from `t` as the coordinator sees it now.
+  static TrialUpdate Update(const LiveTrial& t, TrialState next, int attempt_limit,
+                            std::string reason) {
+    return {.id = t.id,
+            .expect_state = t.state,
+            .expect_attempt = t.attempt,
+            .state = next,
+            .attempt = t.attempt,
+            .attempt_limit = attempt_limit,
+            .worker_id = t.worker_id,
+            .reason = std::move(reason)};
+  }
+
   // Ids are opaque to workers; the trial and attempt make them unique across
   // restarts, the random part makes them unguessable.
   std::string NewLeaseId(TrialId id, int attempt) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return absl::StrFormat("%d-%d-%016x", id, attempt, lease_ids_.Next());
   }
 
-  void BumpLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+  void Bump() {
+    absl::MutexLock lock(&version_mu_);
     ++version_;
     changed_.SignalAll();
   }
 
-  // Rebuilds the in-memory index from the store, once.
+  // Waits for the writes of one call. On success tells watchers; on failure
+  // drops the in-memory index (rebuilt by the next call) and returns the
+  // first error.
+  absl::Status Await(Writes& writes) ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::Status status;
+    for (PendingWrite& w : writes) status.Update(w.Wait());
+    if (!status.ok()) {
+      absl::MutexLock lock(&mu_);
+      loaded_ = false;
+      return status;
+    }
+    if (!writes.empty()) Bump();
+    return status;
+  }
+
+  // Rebuilds the in-memory index from the store when it is not loaded.
   absl::Status LoadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (loaded_) return absl::OkStatus();
+    store_->Flush();
     ASSIGN_OR_RETURN(UnfinishedWork work, store_->LoadUnfinished());
     sweeps_.clear();
     live_.clear();
@@ -426,45 +499,40 @@ class Coordinator::Impl {
     for (const SweepRecord& s : work.sweeps) {
       sweeps_[s.id] = LiveSweep{.state = s.state, .max_attempts = s.max_attempts};
     }
-    for (const UnfinishedTrial& u : work.trials) {
-      LiveSweep& sweep = sweeps_[u.sweep_id];
-      LiveTrial t{.id = u.id,
-                  .sweep_id = u.sweep_id,
-                  .index = u.index,
-                  .state = u.state,
-                  .attempt = u.attempt,
-                  .attempt_limit = u.attempt_limit,
-                  .worker_id = u.worker_id};
-      if (u.state == TrialState::kLeased) {
+    for (UnfinishedTrial& t : work.trials) {
+      LiveSweep& sweep = sweeps_[t.sweep_id];
+      if (t.state == TrialState::kLeased) {
         // A leased trial without its lease row cannot be renewed by anyone:
         // let it expire at once.
-        t.lease_id = u.lease.has_value() ? u.lease->lease_id : "";
-        t.deadline = u.lease.has_value() ? u.lease->deadline : absl::InfinitePast();
-        deadlines_.emplace(t.deadline, t.id);
+        if (!t.lease.has_value()) {
+          t.lease = Lease{.trial_id = t.id, .attempt = t.attempt, .deadline = absl::InfinitePast()};
+        }
+        deadlines_.emplace(t.lease->deadline, t.id);
         ++sweep.leased;
       } else {
         sweep.pending.emplace(t.index, t.id);
       }
       live_[t.id] = std::move(t);
     }
-    // A sweep whose trials are all done but was never marked (e.g. created
-    // empty by an older binary) is finished now.
+    // A sweep whose trials are all done but that was never marked finished is
+    // finished now.
     StoreMutation m{.now = ToMicros(clock_->Now())};
     for (auto it = sweeps_.begin(); it != sweeps_.end();) {
       const LiveSweep& s = it->second;
       if (s.pending.empty() && s.leased == 0) {
-        m.sweeps.push_back(
-            {it->first,
-             s.state == SweepState::kCancelled ? SweepState::kCancelled : SweepState::kFinished,
-             m.now});
+        m.sweeps.push_back({it->first, FinalState(s), m.now});
         it = sweeps_.erase(it);
       } else {
         ++it;
       }
     }
-    if (!m.sweeps.empty()) RETURN_IF_ERROR(store_->Apply(m));
+    if (!m.sweeps.empty()) RETURN_IF_ERROR(store_->Apply(std::move(m)));
     loaded_ = true;
     return absl::OkStatus();
+  }
+
+  static SweepState FinalState(const LiveSweep& s) {
+    return s.state == SweepState::kCancelled ? SweepState::kCancelled : SweepState::kFinished;
   }
 
   // The active sweep after the last one served that has a pending trial,
@@ -483,53 +551,51 @@ class Coordinator::Impl {
   }
 
   // Loads, expires due leases and checks that `lease_id` is the trial's
-  // current lease. Sets now_ for the caller.
-  absl::StatusOr<LiveTrial*> CurrentLeaseLocked(TrialId id, std::string_view lease_id)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+  // current lease: ABORTED when it is not, NOT_FOUND for an unknown trial.
+  absl::StatusOr<LiveTrial*> CurrentLeaseLocked(TrialId id, std::string_view lease_id,
+                                                Writes& writes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (lease_id.empty()) return absl::InvalidArgumentError("lease_id is required");
     RETURN_IF_ERROR(LoadLocked());
-    now_ = ToMicros(clock_->Now());
-    RETURN_IF_ERROR(ExpireDueLocked(now_).status());
+    ExpireDueLocked(ToMicros(clock_->Now()), writes);
     auto it = live_.find(id);
-    if (it != live_.end() && it->second.state == TrialState::kLeased &&
-        it->second.lease_id == lease_id) {
+    if (it != live_.end() && it->second.lease.has_value() &&
+        it->second.lease->lease_id == lease_id) {
       return &it->second;
     }
     ASSIGN_OR_RETURN(TrialRecord trial, store_->GetTrial(id));
-    return absl::AbortedError(absl::StrCat(
-        "lease ", std::string(lease_id), " is not current for trial ", id, " (the trial is ",
-        std::string(TrialStateName(trial.state)), ", attempt ", trial.attempt, ")"));
+    return absl::AbortedError(absl::StrCat("lease ", std::string(lease_id),
+                                           " is not current for trial ", id, " (attempt ",
+                                           trial.attempt, ")"));
   }
 
-  absl::StatusOr<RenewResult> Renew(TrialId id, std::string_view lease_id,
-                                    absl::Span<const Checkpoint> checkpoints) {
-    absl::MutexLock lock(&mu_);
-    ASSIGN_OR_RETURN(LiveTrial * t, CurrentLeaseLocked(id, lease_id));
-    const absl::Time deadline = ToMicros(now_ + options_.lease_ttl);
-    StoreMutation m{.now = now_};
-    m.lease_renewals.push_back({t->id, t->attempt, deadline});
-    if (!checkpoints.empty()) m.checkpoints.push_back({t->id, t->attempt, checkpoints});
-    m.workers.push_back({.info = {.worker_id = t->worker_id}});
-    RETURN_IF_ERROR(store_->Apply(m));
-    deadlines_.erase({t->deadline, t->id});
-    t->deadline = deadline;
-    deadlines_.emplace(deadline, t->id);
-    BumpLocked();
-    return RenewResult{deadline, sweeps_.at(t->sweep_id).state == SweepState::kCancelled};
+  // Ends the lease `lease_id` of trial `id` as `decide(trial, sweep)` says.
+  template <typename Decide>
+  absl::Status EndLease(TrialId id, std::string_view lease_id, Decide decide) {
+    Writes writes;
+    {
+      absl::MutexLock lock(&mu_);
+      ASSIGN_OR_RETURN(LiveTrial * t, CurrentLeaseLocked(id, lease_id, writes));
+      LeaseEnding ending = decide(*t, sweeps_.at(t->sweep_id));
+      ending.trial = t;
+      std::vector<LeaseEnding> endings;
+      endings.push_back(std::move(ending));
+      EndLeasesLocked(std::move(endings), ToMicros(clock_->Now()), writes);
+    }
+    return Await(writes);
   }
 
   // Expires every lease whose deadline is before `now`, in one mutation.
-  absl::StatusOr<int64_t> ExpireDueLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+  int64_t ExpireDueLocked(absl::Time now, Writes& writes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     std::vector<LeaseEnding> endings;
     for (auto it = deadlines_.begin(); it != deadlines_.end() && it->first < now; ++it) {
       LiveTrial& t = live_.at(it->second);
-      LeaseEnding e{&t,
-                    TrialState::kPending,
-                    absl::StrCat("lease of worker ", t.worker_id, " expired (attempt ", t.attempt,
-                                 " of ", t.attempt_limit, ")"),
-                    "expired",
-                    t.attempt_limit,
-                    /*worker_heard=*/false};
+      LeaseEnding e{.trial = &t,
+                    .next = TrialState::kPending,
+                    .reason = absl::StrCat("lease of worker ", t.worker_id, " expired (attempt ",
+                                           t.attempt, " of ", t.attempt_limit, ")"),
+                    .outcome = "expired",
+                    .attempt_limit = t.attempt_limit,
+                    .worker_heard = false};
       if (sweeps_.at(t.sweep_id).state == SweepState::kCancelled) {
         e.next = TrialState::kCancelled;
         e.reason = "sweep cancelled";
@@ -539,26 +605,20 @@ class Coordinator::Impl {
       }
       endings.push_back(std::move(e));
     }
-    if (endings.empty()) return 0;
     const auto n = static_cast<int64_t>(endings.size());
-    RETURN_IF_ERROR(EndLeasesLocked(std::move(endings), now));
+    if (n > 0) EndLeasesLocked(std::move(endings), now, writes);
     return n;
   }
 
   // Ends leases in one mutation: trials move on, leases are closed, workers
   // freed, and sweeps left without live trials are finished.
-  absl::Status EndLeasesLocked(std::vector<LeaseEnding> endings, absl::Time now)
+  void EndLeasesLocked(std::vector<LeaseEnding> endings, absl::Time now, Writes& writes)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     StoreMutation m{.now = now};
     absl::flat_hash_map<SweepId, int64_t> leaving;  // trials that stop being live
     for (const LeaseEnding& e : endings) {
       const LiveTrial& t = *e.trial;
-      m.trials.push_back({.id = t.id,
-                          .state = e.next,
-                          .attempt = t.attempt,
-                          .attempt_limit = e.attempt_limit,
-                          .worker_id = t.worker_id,
-                          .reason = e.reason});
+      m.trials.push_back(Update(t, e.next, e.attempt_limit, e.reason));
       m.lease_ends.push_back({t.id, t.attempt, e.outcome});
       m.workers.push_back({.info = {.worker_id = t.worker_id},
                            .heard = e.worker_heard,
@@ -571,30 +631,25 @@ class Coordinator::Impl {
       const LiveSweep& s = sweeps_.at(sweep_id);
       if (static_cast<int64_t>(s.pending.size()) + s.leased - n > 0) continue;
       finished.push_back(sweep_id);
-      m.sweeps.push_back(
-          {sweep_id,
-           s.state == SweepState::kCancelled ? SweepState::kCancelled : SweepState::kFinished,
-           now});
+      m.sweeps.push_back({sweep_id, FinalState(s), now});
     }
-    RETURN_IF_ERROR(store_->Apply(m));
+    writes.push_back(store_->Submit(std::move(m)));
 
     for (LeaseEnding& e : endings) {
       LiveTrial& t = *e.trial;
       LiveSweep& s = sweeps_.at(t.sweep_id);
-      deadlines_.erase({t.deadline, t.id});
+      deadlines_.erase({t.lease->deadline, t.id});
       --s.leased;
       if (e.next == TrialState::kPending) {
         t.state = TrialState::kPending;
         t.attempt_limit = e.attempt_limit;
-        t.lease_id.clear();
+        t.lease.reset();
         s.pending.emplace(t.index, t.id);
       } else {
         live_.erase(t.id);
       }
     }
     for (SweepId id : finished) sweeps_.erase(id);
-    BumpLocked();
-    return absl::OkStatus();
   }
 
   SweepStore* const store_;
@@ -602,11 +657,8 @@ class Coordinator::Impl {
   const CoordinatorOptions options_;
 
   absl::Mutex mu_;
-  absl::CondVar changed_;
-  uint64_t version_ ABSL_GUARDED_BY(mu_) = 0;
+  // False until the index is built, and again after a failed write.
   bool loaded_ ABSL_GUARDED_BY(mu_) = false;
-  // The time of the lease call in progress (set by CurrentLeaseLocked).
-  absl::Time now_ ABSL_GUARDED_BY(mu_);
   SplitMix64 lease_ids_ ABSL_GUARDED_BY(mu_);
   // Every PENDING or LEASED trial.
   absl::flat_hash_map<TrialId, LiveTrial> live_ ABSL_GUARDED_BY(mu_);
@@ -614,6 +666,12 @@ class Coordinator::Impl {
   std::map<SweepId, LiveSweep> sweeps_ ABSL_GUARDED_BY(mu_);
   absl::btree_set<std::pair<absl::Time, TrialId>> deadlines_ ABSL_GUARDED_BY(mu_);
   SweepId last_served_ ABSL_GUARDED_BY(mu_) = 0;
+
+  // WaitForChange's counter, bumped once a call's writes are committed; apart
+  // from mu_ so watchers never wait on decisions.
+  absl::Mutex version_mu_;
+  absl::CondVar changed_;
+  uint64_t version_ ABSL_GUARDED_BY(version_mu_) = 0;
 };
 
 Coordinator::Coordinator(SweepStore* store, const Clock* clock, CoordinatorOptions options)
@@ -622,6 +680,10 @@ Coordinator::~Coordinator() = default;
 
 absl::StatusOr<SweepRecord> Coordinator::CreateSweep(std::string_view spec_yaml) {
   return impl_->CreateSweep(spec_yaml);
+}
+
+absl::StatusOr<SweepPlan> Coordinator::PlanSweep(std::string_view spec_yaml) const {
+  return impl_->PlanSweep(spec_yaml);
 }
 absl::StatusOr<SweepRecord> Coordinator::GetSweep(SweepId id) {
   return impl_->store()->GetSweep(id);
@@ -652,7 +714,7 @@ absl::StatusOr<Acquisition> Coordinator::AcquireTrial(const WorkerInfo& worker) 
   return impl_->AcquireTrial(worker);
 }
 absl::StatusOr<RenewResult> Coordinator::RenewLease(TrialId trial, std::string_view lease_id) {
-  return impl_->RenewLease(trial, lease_id);
+  return impl_->Renew(trial, lease_id, {});
 }
 absl::StatusOr<RenewResult> Coordinator::ReportCheckpoints(
     TrialId trial, std::string_view lease_id, absl::Span<const Checkpoint> checkpoints) {

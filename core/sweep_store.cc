@@ -1,5 +1,10 @@
 #include "core/sweep_store.h"
 
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+
 namespace deepsweep {
 
 void AddToCounts(TrialState state, int64_t n, TrialCounts& counts) {
@@ -23,6 +28,63 @@ void AddToCounts(TrialState state, int64_t n, TrialCounts& counts) {
       counts.cancelled += n;
       return;
   }
+}
+
+absl::Status TrialChangedError(const TrialUpdate& u) {
+  return absl::AbortedError(absl::StrCat("trial ", u.id, " is no longer ",
+                                         std::string(TrialStateName(u.expect_state)),
+                                         " at attempt ", u.expect_attempt));
+}
+
+class PendingWrite::Completion {
+ public:
+  void Complete(absl::Status status) {
+    absl::MutexLock lock(&mu_);
+    status_ = std::move(status);
+    done_ = true;
+  }
+  absl::Status Wait() {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(&done_));
+    return status_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status status_ ABSL_GUARDED_BY(mu_);
+};
+
+PendingWrite::PendingWrite(absl::Status status) : status_(std::move(status)) {}
+
+PendingWrite::PendingWrite(std::shared_ptr<Completion> completion)
+    : completion_(std::move(completion)) {}
+
+PendingWrite& PendingWrite::operator=(PendingWrite&& other) {
+  if (this != &other) {
+    Wait().IgnoreError();
+    completion_ = std::move(other.completion_);
+    status_ = std::move(other.status_);
+  }
+  return *this;
+}
+
+PendingWrite::~PendingWrite() { Wait().IgnoreError(); }
+
+absl::Status PendingWrite::Wait() {
+  if (!status_.has_value()) {
+    status_ = completion_ != nullptr ? completion_->Wait() : absl::OkStatus();
+    completion_.reset();
+  }
+  return *status_;
+}
+
+std::shared_ptr<PendingWrite::Completion> PendingWrite::NewCompletion() {
+  return std::make_shared<Completion>();
+}
+
+void PendingWrite::Complete(Completion& completion, absl::Status status) {
+  completion.Complete(std::move(status));
 }
 
 }  // namespace deepsweep

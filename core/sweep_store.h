@@ -2,10 +2,18 @@
 // and workers. The store is the source of truth; the Coordinator decides and
 // the store records, so a store has no lifecycle logic of its own.
 //
-// Every coordinator decision is one StoreMutation, applied by Apply() in one
-// transaction: all of it or none of it is stored, and once Apply returns OK the
-// change survives a crash of the process (each implementation says how far
-// beyond that it goes). CreateSweep is likewise one transaction.
+// Every coordinator decision is one StoreMutation. Submit() queues it; the
+// store applies mutations in the order submitted, each atomically (all of it
+// or none of it), inside a BEGIN IMMEDIATE transaction that it may share with
+// other mutations submitted meanwhile (group commit: a mutation that fails is
+// rolled back to its own savepoint, the others commit). PendingWrite::Wait()
+// returns once that transaction committed: from then on the change survives a
+// crash of the process (each implementation says how far beyond that it
+// goes). Apply() is Submit() then Wait(). CreateSweep is one transaction.
+//
+// Group commit is why Submit exists: the coordinator decides under its mutex,
+// submits, and waits outside it, so concurrent workers' changes share one
+// commit instead of paying one each.
 //
 // Implementations: store/memory_sweep_store.h (tests, --db :memory:) and
 // store/sqlite_sweep_store.h. tests/store/sweep_store_conformance_test.cc runs
@@ -20,13 +28,15 @@
 //     those of its stored checkpoint with the highest step for that attempt.
 //   - Sweep counts are computed from the trials' states.
 //
-// Errors: NOT_FOUND for unknown ids (Apply changes nothing then),
+// Errors: NOT_FOUND for unknown ids and ABORTED when a trial is not in the
+// state a TrialUpdate expects (the mutation changes nothing then),
 // INVALID_ARGUMENT for values the store cannot represent, UNAVAILABLE when the
 // storage is busy or unreachable, INTERNAL for anything else.
 // Thread-safety: every method is safe to call concurrently.
 #ifndef DEEPSWEEP_CORE_SWEEP_STORE_H_
 #define DEEPSWEEP_CORE_SWEEP_STORE_H_
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -52,9 +62,13 @@ struct CreatedSweep {
   std::vector<TrialId> trial_ids;  // in expansion order: trial_ids[i] has index i
 };
 
-// A trial's new lifecycle fields (the spec never changes).
+// A trial's new lifecycle fields (the spec never changes), applied only if
+// the trial is still as the coordinator saw it (expect_state, expect_attempt);
+// otherwise the mutation fails with ABORTED.
 struct TrialUpdate {
   TrialId id = 0;
+  TrialState expect_state = TrialState::kPending;
+  int expect_attempt = 0;
   TrialState state = TrialState::kPending;
   int attempt = 0;
   int attempt_limit = 0;
@@ -146,6 +160,35 @@ struct UnfinishedWork {
 // Adds `n` (possibly negative) trials in `state` to `counts`.
 void AddToCounts(TrialState state, int64_t n, TrialCounts& counts);
 
+// The ABORTED status for a TrialUpdate whose expectation does not hold.
+absl::Status TrialChangedError(const TrialUpdate& update);
+
+// The fate of a submitted mutation. Wait() blocks until it is committed or
+// has failed and returns the outcome (again on later calls). The destructor
+// waits too, so the data a mutation points to outlives its use.
+// Thread-safety: one owner; the store completes it from its own thread.
+class PendingWrite {
+ public:
+  class Completion;
+  // An already completed write.
+  explicit PendingWrite(absl::Status status = absl::OkStatus());
+  // A write that `completion` completes later.
+  explicit PendingWrite(std::shared_ptr<Completion> completion);
+  PendingWrite(PendingWrite&&) = default;
+  PendingWrite& operator=(PendingWrite&& other);
+  ~PendingWrite();
+
+  absl::Status Wait();
+
+  // Creates the shared completion a store finishes with Complete().
+  static std::shared_ptr<Completion> NewCompletion();
+  static void Complete(Completion& completion, absl::Status status);
+
+ private:
+  std::shared_ptr<Completion> completion_;
+  std::optional<absl::Status> status_;
+};
+
 class SweepStore {
  public:
   virtual ~SweepStore() = default;
@@ -154,8 +197,13 @@ class SweepStore {
   // attempt_limit = max_attempts) in one transaction.
   virtual absl::StatusOr<CreatedSweep> CreateSweep(const NewSweep& sweep,
                                                    absl::Span<const TrialSpec> trials) = 0;
-  // Applies one decision in one transaction (see StoreMutation).
-  virtual absl::Status Apply(const StoreMutation& mutation) = 0;
+  // Queues one decision (see the file comment). The spans in its checkpoint
+  // batches must stay valid until the PendingWrite is done.
+  virtual PendingWrite Submit(StoreMutation mutation) = 0;
+  // Submit() and Wait().
+  absl::Status Apply(StoreMutation mutation) { return Submit(std::move(mutation)).Wait(); }
+  // Returns once every mutation submitted before the call is done.
+  virtual void Flush() = 0;
 
   virtual absl::StatusOr<UnfinishedWork> LoadUnfinished() = 0;
   virtual absl::StatusOr<SweepRecord> GetSweep(SweepId id) = 0;

@@ -267,6 +267,7 @@ void ToProto(const TrialRecord& trial, v1::Trial* out) {
   ToProto(trial.spec, out->mutable_spec());
   out->set_state(ToProto(trial.state));
   out->set_attempt(trial.attempt);
+  out->set_attempt_limit(trial.attempt_limit);
   out->set_worker_id(trial.worker_id);
   out->set_reason(trial.reason);
   if (trial.final_test_error) out->set_final_test_error(*trial.final_test_error);
@@ -285,6 +286,7 @@ absl::Status FromProto(const v1::Trial& proto, TrialRecord* out) {
   RETURN_IF_ERROR(WithFieldPrefix("spec", FromProto(proto.spec(), &out->spec)));
   RETURN_IF_ERROR(WithFieldPrefix("state", FromProto(proto.state(), &out->state)));
   out->attempt = proto.attempt();
+  out->attempt_limit = proto.attempt_limit();
   out->worker_id = proto.worker_id();
   out->reason = proto.reason();
   out->final_test_error = OptionalOf(proto.has_final_test_error(), proto.final_test_error());

@@ -32,12 +32,6 @@ struct SweepProgress {
   TrialCounts counts;
 };
 
-// CreateSweep with validate_only: what the sweep would be, nothing stored.
-struct SweepPlan {
-  SweepRecord sweep;              // id 0; counts.pending = trials.size()
-  std::vector<TrialSpec> trials;  // in trial index order
-};
-
 class CoordinatorClient {
  public:
   virtual ~CoordinatorClient() = default;

@@ -55,7 +55,11 @@ absl::Status MemorySweepStore::CheckReferences(const StoreMutation& m) const {
       return absl::NotFoundError(absl::StrCat("sweep ", s.id, " not found"));
   }
   for (const TrialUpdate& t : m.trials) {
-    if (!trials_.contains(t.id)) return TrialNotFound(t.id);
+    auto it = trials_.find(t.id);
+    if (it == trials_.end()) return TrialNotFound(t.id);
+    if (it->second.state != t.expect_state || it->second.attempt != t.expect_attempt) {
+      return TrialChangedError(t);
+    }
   }
   for (const LeaseGrant& g : m.lease_grants) {
     if (!trials_.contains(g.trial_id)) return TrialNotFound(g.trial_id);
@@ -102,9 +106,9 @@ void MemorySweepStore::StoreCheckpoints(const CheckpointBatch& batch) {
   t.final_validation_error = FinalMetric(last->second.validation_error);
 }
 
-absl::Status MemorySweepStore::Apply(const StoreMutation& m) {
+PendingWrite MemorySweepStore::Submit(StoreMutation m) {
   absl::MutexLock lock(&mu_);
-  RETURN_IF_ERROR(CheckReferences(m));
+  if (absl::Status s = CheckReferences(m); !s.ok()) return PendingWrite(std::move(s));
   const absl::Time now = Micros(m.now);
   for (const SweepUpdate& s : m.sweeps) {
     SweepRecord& sweep = sweeps_.at(s.id);
@@ -161,7 +165,7 @@ absl::Status MemorySweepStore::Apply(const StoreMutation& m) {
       worker.current_trial.reset();
     }
   }
-  return absl::OkStatus();
+  return PendingWrite(absl::OkStatus());
 }
 
 absl::StatusOr<UnfinishedWork> MemorySweepStore::LoadUnfinished() {

@@ -1,7 +1,7 @@
 // MemorySweepStore: a SweepStore held in process memory, for tests and for
 // running a coordinator without a database file. It follows the SweepStore
 // contract exactly (the conformance suite runs against it), but nothing
-// survives the process.
+// survives the process. Mutations apply synchronously, one at a time.
 //
 // Thread-safety: every method is safe to call concurrently (one mutex).
 #ifndef DEEPSWEEP_STORE_MEMORY_SWEEP_STORE_H_
@@ -26,7 +26,9 @@ class MemorySweepStore final : public SweepStore {
 
   absl::StatusOr<CreatedSweep> CreateSweep(const NewSweep& sweep,
                                            absl::Span<const TrialSpec> trials) override;
-  absl::Status Apply(const StoreMutation& mutation) override;
+  // Applies the mutation before returning; the PendingWrite is already done.
+  PendingWrite Submit(StoreMutation mutation) override;
+  void Flush() override {}
   absl::StatusOr<UnfinishedWork> LoadUnfinished() override;
   absl::StatusOr<SweepRecord> GetSweep(SweepId id) override;
   absl::StatusOr<std::vector<SweepRecord>> ListSweeps() override;

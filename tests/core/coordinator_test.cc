@@ -17,6 +17,7 @@
 #include "core/sweep_store.h"
 #include "gtest/gtest.h"
 #include "store/memory_sweep_store.h"
+#include "store/sqlite_sweep_store.h"
 
 namespace deepsweep {
 namespace {
@@ -55,6 +56,34 @@ class MemoryFixture final : public StoreFixture {
 
  private:
   MemorySweepStore store_;
+};
+
+class SqliteFixture final : public StoreFixture {
+ public:
+  SqliteFixture() {
+    path_ = std::filesystem::path(::testing::TempDir()) /
+            absl::StrCat("coordinator_test_", ::testing::UnitTest::GetInstance()->random_seed(),
+                         "_", reinterpret_cast<uintptr_t>(this), ".db");
+    std::filesystem::remove(path_);
+  }
+  ~SqliteFixture() override {
+    store_.reset();
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      std::filesystem::remove(path_.string() + suffix);
+    }
+  }
+  SweepStore* Open() override { return Reopen(); }
+  SweepStore* Reopen() override {
+    store_.reset();
+    auto opened = SqliteSweepStore::Open(path_.string());
+    EXPECT_TRUE(opened.ok()) << opened.status();
+    store_ = *std::move(opened);
+    return store_.get();
+  }
+
+ private:
+  std::filesystem::path path_;
+  std::unique_ptr<SqliteSweepStore> store_;
 };
 
 struct StoreKind {
@@ -522,7 +551,8 @@ TEST_P(CoordinatorTest, WaitForChangeWakesOnMutation) {
 
 INSTANTIATE_TEST_SUITE_P(
     Stores, CoordinatorTest,
-    ::testing::Values(StoreKind{"Memory", [] { return std::make_unique<MemoryFixture>(); }}),
+    ::testing::Values(StoreKind{"Memory", [] { return std::make_unique<MemoryFixture>(); }},
+                      StoreKind{"Sqlite", [] { return std::make_unique<SqliteFixture>(); }}),
     [](const ::testing::TestParamInfo<StoreKind>& info) { return info.param.name; });
 
 }  // namespace

@@ -117,6 +117,7 @@ TrialRecord DistinctTrial() {
                      .spec = DistinctTrialSpec(),
                      .state = TrialState::kDiverged,
                      .attempt = 2,
+                     .attempt_limit = 3,
                      .worker_id = "w-1",
                      .reason = "loss became NaN at step 1200",
                      .final_test_error = 0.5,
