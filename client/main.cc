@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "client/cli.h"
+#include "client/results_file.h"
 #include "common/clock.h"
 
 namespace {
@@ -23,6 +24,7 @@ int main(int argc, char** argv) {
   const deepsweep::client::CommandIo io{&std::cin, &std::cout, &std::cerr,
                                         isatty(STDOUT_FILENO) == 1,
                                         deepsweep::SystemClock::Default()};
-  return deepsweep::client::RunCli(std::vector<std::string>(argv + 1, argv + argc), environment, io,
-                                   /*open_results_file=*/nullptr);
+  return deepsweep::client::RunCli(
+      std::vector<std::string>(argv + 1, argv + argc), environment, io,
+      deepsweep::client::ResultsFileReader(deepsweep::SystemClock::Default()));
 }

@@ -4,7 +4,6 @@
 #include <utility>
 
 #include "common/status_macros.h"
-#include "core/sweep_spec.h"
 
 namespace deepsweep::rpc {
 namespace {
@@ -34,18 +33,7 @@ absl::StatusOr<SweepRecord> LocalCoordinatorClient::CreateSweep(std::string_view
 }
 
 absl::StatusOr<SweepPlan> LocalCoordinatorClient::PlanSweep(std::string_view spec_yaml) {
-  SweepLimits limits;
-  limits.max_trials = options_.coordinator.max_trials_per_sweep;
-  limits.max_depth = options_.coordinator.max_depth;
-  limits.max_width = options_.coordinator.max_width;
-  ASSIGN_OR_RETURN(SweepSpec spec, ParseSweepSpec(spec_yaml, limits));
-  SweepPlan plan;
-  ASSIGN_OR_RETURN(plan.trials, ExpandSweep(spec, limits));
-  plan.sweep.name = spec.name;
-  plan.sweep.spec_yaml = std::string(spec_yaml);
-  plan.sweep.max_attempts = spec.max_attempts.value_or(options_.coordinator.default_max_attempts);
-  plan.sweep.counts.pending = static_cast<int64_t>(plan.trials.size());
-  return plan;
+  return coordinator_.PlanSweep(spec_yaml);
 }
 
 absl::StatusOr<SweepRecord> LocalCoordinatorClient::GetSweep(SweepId id) {

@@ -14,8 +14,8 @@ absl::Status CheckServerHealth(CommandContext& context, const std::string& servi
   const std::string name(rpc::ServingStatusName(status));
   if (status != rpc::ServingStatus::kServing) {
     // Not UNAVAILABLE: the server answered, it is just not serving.
-    return absl::FailedPreconditionError(absl::StrCat(
-        service.empty() ? "the server" : service, " at ", options.target, " is ", name));
+    return absl::FailedPreconditionError(absl::StrCat(service.empty() ? "the server" : service,
+                                                      " at ", options.target, " is ", name));
   }
   context.out() << name << '\n';
   return absl::OkStatus();

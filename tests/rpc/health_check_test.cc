@@ -15,7 +15,8 @@ namespace {
 TEST(HealthWireTest, EncodesRequest) {
   EXPECT_EQ(EncodeHealthCheckRequest(""), "");
   // field 1, wire type 2 = 0x0a; length 3; "abc".
-  EXPECT_EQ(EncodeHealthCheckRequest("abc"), std::string("\x0a\x03" "abc"));
+  EXPECT_EQ(EncodeHealthCheckRequest("abc"), std::string("\x0a\x03"
+                                                         "abc"));
   EXPECT_EQ(EncodeHealthCheckRequest(std::string(200, 'x')).substr(0, 3),
             std::string("\x0a\xc8\x01"));  // 200 as a varint
 }
@@ -70,8 +71,7 @@ TEST_F(HealthServerTest, ServingThenNotServing) {
 }
 
 TEST_F(HealthServerTest, UnknownServiceIsNotFound) {
-  EXPECT_EQ(CheckHealth(options_, "no.such.Service").status().code(),
-            absl::StatusCode::kNotFound);
+  EXPECT_EQ(CheckHealth(options_, "no.such.Service").status().code(), absl::StatusCode::kNotFound);
 }
 
 TEST_F(HealthServerTest, NothingListeningIsUnavailable) {
