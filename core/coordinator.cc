@@ -144,7 +144,7 @@ class Coordinator::Impl {
         options_(std::move(options)),
         lease_ids_(std::random_device{}()) {}
 
-  absl::StatusOr<SweepRecord> CreateSweep(std::string_view spec_yaml) {
+  absl::StatusOr<SweepPlan> PlanSweep(std::string_view spec_yaml) const {
     if (static_cast<int64_t>(spec_yaml.size()) > options_.max_spec_bytes) {
       return absl::ResourceExhaustedError(absl::StrCat("the spec has ", spec_yaml.size(),
                                                        " bytes, above the limit of ",
@@ -152,15 +152,28 @@ class Coordinator::Impl {
     }
     const SweepLimits limits{options_.max_trials_per_sweep, options_.max_depth, options_.max_width};
     ASSIGN_OR_RETURN(SweepSpec spec, ParseSweepSpec(spec_yaml, limits));
-    ASSIGN_OR_RETURN(std::vector<TrialSpec> trials, ExpandSweep(spec, limits));
-    const int max_attempts = spec.max_attempts.value_or(options_.default_max_attempts);
+    SweepPlan plan;
+    ASSIGN_OR_RETURN(plan.trials, ExpandSweep(spec, limits));
+    plan.sweep =
+        SweepRecord{.name = spec.name,
+                    .spec_yaml = std::string(spec_yaml),
+                    .max_attempts = spec.max_attempts.value_or(options_.default_max_attempts),
+                    .created_at = ToMicros(clock_->Now())};
+    plan.sweep.counts.pending = static_cast<int64_t>(plan.trials.size());
+    return plan;
+  }
+
+  absl::StatusOr<SweepRecord> CreateSweep(std::string_view spec_yaml) {
+    ASSIGN_OR_RETURN(SweepPlan plan, PlanSweep(spec_yaml));
+    const std::vector<TrialSpec>& trials = plan.trials;
+    const int max_attempts = plan.sweep.max_attempts;
 
     SweepRecord record;
     {
       absl::MutexLock lock(&mu_);
       RETURN_IF_ERROR(LoadLocked());
       const absl::Time now = ToMicros(clock_->Now());
-      const NewSweep sweep{spec.name, std::string(spec_yaml), max_attempts, now};
+      const NewSweep sweep{plan.sweep.name, std::string(spec_yaml), max_attempts, now};
       ASSIGN_OR_RETURN(CreatedSweep created, store_->CreateSweep(sweep, trials));
       LiveSweep& live = sweeps_[created.id];
       live.max_attempts = max_attempts;
@@ -670,6 +683,10 @@ Coordinator::~Coordinator() = default;
 
 absl::StatusOr<SweepRecord> Coordinator::CreateSweep(std::string_view spec_yaml) {
   return impl_->CreateSweep(spec_yaml);
+}
+
+absl::StatusOr<SweepPlan> Coordinator::PlanSweep(std::string_view spec_yaml) const {
+  return impl_->PlanSweep(spec_yaml);
 }
 absl::StatusOr<SweepRecord> Coordinator::GetSweep(SweepId id) {
   return impl_->store()->GetSweep(id);

@@ -147,6 +147,12 @@ struct TrialQuery {
   int64_t offset = 0;
 };
 
+// What CreateSweep would store, without storing it (`deepsweep submit --dry-run`).
+struct SweepPlan {
+  SweepRecord sweep;              // id 0, state active, every trial pending
+  std::vector<TrialSpec> trials;  // in trial index order
+};
+
 struct CoordinatorOptions {
   // How long a lease lives without a heartbeat or report.
   absl::Duration lease_ttl = absl::Seconds(30);
@@ -179,6 +185,9 @@ class Coordinator {
   // Parses, validates and expands `spec_yaml`, then stores the sweep and all
   // its trials in one transaction.
   absl::StatusOr<SweepRecord> CreateSweep(std::string_view spec_yaml);
+  // Parses, validates and expands `spec_yaml` exactly as CreateSweep does, with
+  // the same errors, and stores nothing.
+  absl::StatusOr<SweepPlan> PlanSweep(std::string_view spec_yaml) const;
   absl::StatusOr<SweepRecord> GetSweep(SweepId id);
   absl::StatusOr<std::vector<SweepRecord>> ListSweeps();
   // PENDING trials become CANCELLED at once; LEASED ones learn it at their next
