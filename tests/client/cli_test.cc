@@ -26,10 +26,10 @@
 namespace deepsweep::client {
 namespace {
 
-using ::testing::HasSubstr;
-using ::testing::StartsWith;
 using testing::CliResult;
+using ::testing::HasSubstr;
 using testing::PreparedSweeps;
+using ::testing::StartsWith;
 
 // The prepared sweeps in a results file, read with --db.
 class ResultsFileTest : public ::testing::Test {
@@ -69,31 +69,30 @@ TEST_F(ResultsFileTest, ResultsCsvIsExact) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::vector<TrialId>& ids = prepared_.finished_trials;
   EXPECT_EQ(r.out, absl::StrCat("id,index,state,activation,init,seed_index,final_test_error\n",
-                                ids[0], ",0,succeeded,sigmoid,standard,0,0.5\n",   //
-                                ids[1], ",1,succeeded,tanh,standard,0,0.2\n",      //
-                                ids[2], ",2,succeeded,tanh,normalized,0,0.1\n",    //
-                                ids[3], ",3,succeeded,sigmoid,standard,1,0.6\n",   //
-                                ids[4], ",4,succeeded,tanh,standard,1,0.22\n",     //
-                                ids[5], ",5,succeeded,tanh,normalized,1,0.12\n",   //
-                                ids[6], ",6,diverged,sigmoid,standard,2,0.9\n",    //
-                                ids[7], ",7,succeeded,tanh,standard,2,0.27\n",     //
+                                ids[0], ",0,succeeded,sigmoid,standard,0,0.5\n",  //
+                                ids[1], ",1,succeeded,tanh,standard,0,0.2\n",     //
+                                ids[2], ",2,succeeded,tanh,normalized,0,0.1\n",   //
+                                ids[3], ",3,succeeded,sigmoid,standard,1,0.6\n",  //
+                                ids[4], ",4,succeeded,tanh,standard,1,0.22\n",    //
+                                ids[5], ",5,succeeded,tanh,normalized,1,0.12\n",  //
+                                ids[6], ",6,diverged,sigmoid,standard,2,0.9\n",   //
+                                ids[7], ",7,succeeded,tanh,standard,2,0.27\n",    //
                                 ids[8], ",8,succeeded,tanh,normalized,2,0.17\n"));
   EXPECT_EQ(r.err, "");
 }
 
-
 TEST_F(ResultsFileTest, ResultsFilterAndSort) {
   const std::vector<TrialId>& ids = prepared_.finished_trials;
-  CliResult r = Run({"results", "paper-small", "state=succeeded", "activation=tanh", "--sort",
-                     "-final_test_error", "--format", "csv", "--columns",
-                     "id,init,final_test_error"});
+  CliResult r =
+      Run({"results", "paper-small", "state=succeeded", "activation=tanh", "--sort",
+           "-final_test_error", "--format", "csv", "--columns", "id,init,final_test_error"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.out, absl::StrCat("id,init,final_test_error\n",            //
-                                ids[7], ",standard,0.27\n",              //
-                                ids[4], ",standard,0.22\n",              //
-                                ids[1], ",standard,0.2\n",               //
-                                ids[8], ",normalized,0.17\n",            //
-                                ids[5], ",normalized,0.12\n",            //
+  EXPECT_EQ(r.out, absl::StrCat("id,init,final_test_error\n",  //
+                                ids[7], ",standard,0.27\n",    //
+                                ids[4], ",standard,0.22\n",    //
+                                ids[1], ",standard,0.2\n",     //
+                                ids[8], ",normalized,0.17\n",  //
+                                ids[5], ",normalized,0.12\n",  //
                                 ids[2], ",normalized,0.1\n"));
 
   // Across every sweep: only "still-running" has depth 2 trials.
@@ -118,11 +117,12 @@ TEST_F(ResultsFileTest, ResultsTableForPeople) {
   const CliResult r =
       Run({"results", "still-running", "--columns", "id,state,steps_done,final_test_error,reason"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.out, absl::StrCat("id  state    steps_done  final_test_error  reason\n",  //
-                                first, "  leased          200               0.4\n",      //
-                                first + 1, "  failed            0                 -  out of memory\n",
-                                first + 2, "  pending           0                 -\n",  //
-                                first + 3, "  pending           0                 -\n"));
+  EXPECT_EQ(r.out,
+            absl::StrCat("id  state    steps_done  final_test_error  reason\n",  //
+                         first, "  leased          200               0.4\n",     //
+                         first + 1, "  failed            0                 -  out of memory\n",
+                         first + 2, "  pending           0                 -\n",  //
+                         first + 3, "  pending           0                 -\n"));
 }
 
 // Hand-computed (see stats_test.cc for the method):
@@ -198,9 +198,10 @@ TEST_F(ResultsFileTest, SummaryCsvAndJson) {
 
   r = Run({"summary", "paper-small", "--format", "json", "--by", "activation"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_THAT(r.out, StartsWith("{\n  \"fields\": [\n    \"activation\"\n  ],\n  \"confidence\": "
-                                "0.95,\n  \"configs\": [\n    {\n      \"rank\": 1,\n      "
-                                "\"best\": \"*\",\n      \"activation\": \"tanh\",\n      \"n\": 6,"));
+  EXPECT_THAT(r.out,
+              StartsWith("{\n  \"fields\": [\n    \"activation\"\n  ],\n  \"confidence\": "
+                         "0.95,\n  \"configs\": [\n    {\n      \"rank\": 1,\n      "
+                         "\"best\": \"*\",\n      \"activation\": \"tanh\",\n      \"n\": 6,"));
   EXPECT_THAT(r.out, HasSubstr("\"comparisons\": [\n    {\n      \"a\": \"activation=tanh\",\n"
                                "      \"b\": \"activation=sigmoid\","));
 }
@@ -209,12 +210,13 @@ TEST_F(ResultsFileTest, PaperTable) {
   CliResult r = Run({"table", "paper-small"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   // 13.00 +- 100 * 0.0895665 = 8.96; 55.00 +- 100 * 0.6353102 = 63.53.
-  EXPECT_EQ(r.out,
-            "test error (%) of succeeded trials, mean ± 95% CI half-width across seeds (n = seeds)\n"
-            "activation  init        shapeset\n"
-            "sigmoid     standard    55.00 ± 63.53 (n=2)\n"
-            "tanh        standard    23.00 ± 8.96 (n=3)\n"
-            "tanh        normalized  13.00 ± 8.96 (n=3)\n");
+  EXPECT_EQ(
+      r.out,
+      "test error (%) of succeeded trials, mean ± 95% CI half-width across seeds (n = seeds)\n"
+      "activation  init        shapeset\n"
+      "sigmoid     standard    55.00 ± 63.53 (n=2)\n"
+      "tanh        standard    23.00 ± 8.96 (n=3)\n"
+      "tanh        normalized  13.00 ± 8.96 (n=3)\n");
   r = Run({"table", "paper-small", "--format", "csv"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto rows = ParseCsv(r.out);
@@ -258,8 +260,8 @@ TEST_F(ResultsFileTest, LayersAreTheReportedStatistics) {
       if (s.layer != 2 || s.quantity != LayerQuantity::kActivation) continue;
       absl::StrAppend(&expected, id, ",", c.step, ",", c.examples_seen, ",2,activation,",
                       FormatShortest(s.mean), ",", FormatShortest(s.std), ",",
-                      FormatShortest(s.p02), ",", FormatShortest(s.p50), ",",
-                      FormatShortest(s.p98), ",", FormatShortest(s.saturated_fraction), ",",
+                      FormatShortest(s.p02), ",", FormatShortest(s.p50), ",", FormatShortest(s.p98),
+                      ",", FormatShortest(s.saturated_fraction), ",",
                       FormatShortest(s.jacobian_sv_mean), "\n");
     }
   }
@@ -279,15 +281,15 @@ TEST_F(ResultsFileTest, LayersAreTheReportedStatistics) {
 TEST_F(ResultsFileTest, StatusOfAllSweepsAndOne) {
   CliResult r = Run({"status"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.out, absl::StrCat(
-                       "id  name           state     progress                done  total  "
-                       "succeeded  diverged  failed  cancelled  leased  pending  age\n",
-                       " ", prepared_.finished,
-                       "  paper-small    finished  [####################]     9      9          "
-                       "8         1       0          0       0        0  12m00s\n",
-                       " ", prepared_.active,
-                       "  still-running  active    [#####...............]     1      4          "
-                       "0         0       1          0       1        2  2m00s\n"));
+  EXPECT_EQ(r.out,
+            absl::StrCat("id  name           state     progress                done  total  "
+                         "succeeded  diverged  failed  cancelled  leased  pending  age\n",
+                         " ", prepared_.finished,
+                         "  paper-small    finished  [####################]     9      9          "
+                         "8         1       0          0       0        0  12m00s\n",
+                         " ", prepared_.active,
+                         "  still-running  active    [#####...............]     1      4          "
+                         "0         0       1          0       1        2  2m00s\n"));
 
   // still-running: 1 of 4 done plus 200/500 of the leased one = 35%. One
   // trial ran, 120 s after creation: 30 trials/h; 2.6 trials left: 312 s.

@@ -28,8 +28,8 @@ grid:
 )";
 
 WorkerInfo Worker(std::string id) {
-  return WorkerInfo{.worker_id = std::move(id), .host = "testhost", .pid = 4242,
-                    .version = "test", .cores = 2};
+  return WorkerInfo{
+      .worker_id = std::move(id), .host = "testhost", .pid = 4242, .version = "test", .cores = 2};
 }
 
 absl::StatusOr<Acquisition> Acquire(rpc::CoordinatorClient& coordinator, const WorkerInfo& worker,
@@ -89,10 +89,10 @@ absl::StatusOr<PreparedSweeps> PrepareSweeps(rpc::CoordinatorClient& coordinator
   partial.every = 100;
   partial.final_test_error = 0.4;
   prepared.running_reported = MakeCheckpoints(partial);
-  RETURN_IF_ERROR(coordinator
-                      .ReportCheckpoints(prepared.running, prepared.running_lease,
-                                         prepared.running_reported)
-                      .status());
+  RETURN_IF_ERROR(
+      coordinator
+          .ReportCheckpoints(prepared.running, prepared.running_lease, prepared.running_reported)
+          .status());
   clock.Set(kPreparedStart + absl::Seconds(660));
   const WorkerInfo worker_c = Worker("worker-c");
   ASSIGN_OR_RETURN(const Acquisition second, Acquire(coordinator, worker_c, 1));

@@ -37,15 +37,14 @@ struct PreparedSweeps {
   // Trials of "paper-small" by expansion index, with what each reported.
   std::vector<TrialId> finished_trials;
   std::vector<std::vector<Checkpoint>> reported;
-  TrialId running = 0;     // the leased trial of "still-running"
+  TrialId running = 0;  // the leased trial of "still-running"
   std::string running_lease;
   std::vector<Checkpoint> running_reported;
   TrialId failed = 0;
 };
 
 // `clock` must be the coordinator's clock; it is set to kPreparedStart first.
-absl::StatusOr<PreparedSweeps> PrepareSweeps(rpc::CoordinatorClient& coordinator,
-                                             FakeClock& clock);
+absl::StatusOr<PreparedSweeps> PrepareSweeps(rpc::CoordinatorClient& coordinator, FakeClock& clock);
 
 }  // namespace deepsweep::client::testing
 
