@@ -98,6 +98,7 @@ if [[ -n "$keep" ]]; then
   root=$(realpath "$keep")
 else
   root=$(mktemp -d /var/tmp/deepsweep-fresh.XXXXXX)
+  chmod 755 "$root" # as a real /: apt's _apt user must reach /var/lib/apt
 fi
 mounts=()
 cleanup() {
@@ -123,10 +124,13 @@ log "root: $root$([[ -n "$keep" ]] && echo ' (kept)')"
 if [[ -f "$root/etc/debian_version" ]]; then
   log "reusing the Debian root in $root (debootstrap skipped; not a fresh machine)"
 else
-  timed "debootstrap" debootstrap --variant=minbase bookworm "$root" "$mirror" \
-    > "$root.debootstrap.log" 2>&1 ||
-    { tail -n 20 "$root.debootstrap.log" >&2; exit 1; }
-  rm -f "$root.debootstrap.log"
+  debootstrap_log=$(mktemp /var/tmp/deepsweep-debootstrap.XXXXXX.log)
+  quiet_debootstrap() {
+    debootstrap --variant=minbase bookworm "$root" "$mirror" >"$debootstrap_log" 2>&1 ||
+      { tail -n 20 "$debootstrap_log" >&2; return 1; }
+  }
+  timed "debootstrap" quiet_debootstrap
+  rm -f "$debootstrap_log"
 fi
 
 for fs in proc sys dev dev/pts; do
