@@ -74,22 +74,8 @@ to_run=(main test)
 [[ -n "$only" ]] && to_run=("$only")
 
 # --- Tools and mirror ---------------------------------------------------------
-if ! command -v debootstrap >/dev/null; then
-  log "installing debootstrap (a tool for this check only)"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get -o DPkg::Lock::Timeout=300 update -qq
-  apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends debootstrap >/dev/null
-fi
-if [[ -z "$mirror" ]]; then
-  # The first Debian archive (a URI ending in /debian) the machine's apt sources name,
-  # in one-line (sources.list) or deb822 (*.sources) form.
-  mirror=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
-      /etc/apt/sources.list.d/*.sources 2>/dev/null |
-    awk '/^deb / { for (i = 2; i <= NF; i++) if ($i ~ /^https?:/) { print $i; break } }
-         /^URIs:/ { for (i = 2; i <= NF; i++) print $i }' |
-    grep -m1 -E '^https?://[^ ]*/debian/?$' || true)
-  mirror=${mirror:-http://deb.debian.org/debian}
-fi
+scripts/install-deps.sh --fresh-check # debootstrap, a tool for this check only
+[[ -z "$mirror" ]] && mirror=$(scripts/debian-mirror.sh)
 log "mirror: $mirror"
 
 # --- The root, and its cleanup ------------------------------------------------
@@ -174,11 +160,11 @@ run_in_root() {
     done | tee "$out"
   local rc=${PIPESTATUS[0]}
   set -e
-  phases "$name" "$out" "$((SECONDS - start))"
   return "$rc"
 }
 phases() {
   local name=$1 out=$2 total=$3 build test
+  [[ -f "$out" ]] || return 0
   build=$(awk -F's \\| ' '$2 ~ /^\[[0-9]+\/[0-9]+\]/ { print $1 + 0; exit }' "$out")
   test=$(awk -F's \\| ' '$2 ~ /^Test project/ { print $1 + 0; exit }' "$out")
   [[ -n "$build" ]] && summary+=("$(printf '%-28s %5ss' "  $name: install+configure" "$build")")
@@ -191,8 +177,10 @@ phases() {
 failed=()
 for name in "${to_run[@]}"; do
   log "running the README's $name command in the root: ${command_of[$name]}"
+  start=$SECONDS
   timed "$name: ${command_of[$name]}" run_in_root "$name" "${command_of[$name]}" ||
     failed+=("$name")
+  phases "$name" "$root/root/$name.out" "$((SECONDS - start))"
 done
 
 log "summary (Debian $(cat "$root/etc/debian_version"), HEAD $commit, $(nproc) cores):"
