@@ -5,6 +5,7 @@ Kubernetes (deploy/k8s): the kustomization lists every manifest; the coordinator
 single-replica StatefulSet with a ReadWriteOnce claim mounted where its --db lives, behind a
 Service whose selector and port reach it; workers are a Deployment that points --server at
 that Service; both read the token from the generated Secret, readable by their non-root user.
+The image (deploy/Dockerfile) runs as that user, portable, with a health check.
 Compose (deploy/docker-compose.yml): the coordinator keeps its database on a named volume and
 is published on 127.0.0.1 by default; workers can scale (no fixed name, no host port); every
 service restarts and reads the token from the env file.
@@ -227,6 +228,24 @@ def check_compose(compose):
     return errors
 
 
+def check_dockerfile(dockerfile):
+    """The image runs as the uid/gid the manifests assume, not as root, with a health check."""
+    errors = []
+    uid = re.search(r"useradd\b[^\n]*--uid (\d+)", dockerfile)
+    gid = re.search(r"groupadd\b[^\n]*--gid (\d+)", dockerfile)
+    if not uid or int(uid.group(1)) != NON_ROOT_UID or not gid or int(gid.group(1)) != NON_ROOT_UID:
+        errors.append(f"Dockerfile: the user must be created with uid and gid {NON_ROOT_UID}, "
+                      "which the Kubernetes securityContext names")
+    users = re.findall(r"^USER\s+(\S+)", dockerfile, re.MULTILINE)
+    if not users or users[-1] in ("root", "0"):
+        errors.append("Dockerfile: the final stage must switch to a non-root USER")
+    if not re.search(r"^HEALTHCHECK\b.*\n?.*deepsweep.*health", dockerfile, re.MULTILINE):
+        errors.append("Dockerfile: no HEALTHCHECK through 'deepsweep health'")
+    if "-DDEEPSWEEP_NATIVE=OFF" not in dockerfile:
+        errors.append("Dockerfile: the build must be portable (-DDEEPSWEEP_NATIVE=OFF)")
+    return errors
+
+
 def mutations():
     """(description, function that plants one mistake in (kustomization, manifests, compose))."""
     def doc(manifests, kind):
@@ -275,7 +294,10 @@ def main():
     with open(os.path.join(deploy_dir, "docker-compose.yml")) as f:
         compose = yaml.safe_load(f)
 
-    errors = check_k8s(kustomization, manifests, k8s_dir) + check_compose(compose)
+    with open(os.path.join(deploy_dir, "Dockerfile")) as f:
+        dockerfile = f.read()
+    errors = (check_k8s(kustomization, manifests, k8s_dir) + check_compose(compose) +
+              check_dockerfile(dockerfile))
     for error in errors:
         print(f"FAIL {error}")
 
@@ -285,12 +307,17 @@ def main():
         plant(k, m, c)
         if not (check_k8s(k, m, k8s_dir) + check_compose(c)):
             undetected.append(description)
+    for description, planted in (("image as root", dockerfile + "USER root\n"),
+                                 ("native build", dockerfile.replace("NATIVE=OFF", "NATIVE=ON"))):
+        if not check_dockerfile(planted):
+            undetected.append(description)
     for description in undetected:
         print(f"FAIL the checker missed a planted mistake: {description}")
 
     documents = sum(len(d) for d in manifests.values())
-    print(f"manifests: {documents} Kubernetes documents and {len(compose['services'])} compose "
-          f"services checked; {len(mutations()) - len(undetected)} of {len(mutations())} "
+    planted = len(mutations()) + 2
+    print(f"manifests: {documents} Kubernetes documents, {len(compose['services'])} compose "
+          f"services and the Dockerfile checked; {planted - len(undetected)} of {planted} "
           "planted mistakes caught")
     sys.exit(1 if errors or undetected else 0)
 
