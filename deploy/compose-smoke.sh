@@ -166,7 +166,7 @@ port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 export DEEPSWEEP_IMAGE=deepsweep:smoke
 export DEEPSWEEP_PUBLISH=127.0.0.1:$port
 export DEEPSWEEP_ENV_FILE=$work/smoke.env
-printf 'DEEPSWEEP_TOKEN=%s\n' "$(openssl rand -hex 24)" >"$DEEPSWEEP_ENV_FILE"
+(umask 077 && printf 'DEEPSWEEP_TOKEN=%s\n' "$(openssl rand -hex 24)" >"$DEEPSWEEP_ENV_FILE")
 compose() { "${compose_cmd[@]}" -p "$project" -f deploy/docker-compose.yml "$@"; }
 
 build_images() {
@@ -185,6 +185,7 @@ bring_up() {
   compose_up=true
   compose up -d --scale worker="$workers" >"$work/up.log" 2>&1 || { cat "$work/up.log" >&2; return 1; }
   wait_for 90 "the coordinator's health check" coordinator_healthy
+  coordinator=$(compose ps -q coordinator)
   local running ids
   mapfile -t ids < <(compose ps -q worker)
   running=$(docker inspect -f '{{.State.Running}}' "${ids[@]}" | grep -c true)
@@ -197,9 +198,12 @@ bring_up() {
 timed "up: coordinator + $workers workers" bring_up
 
 # --- A small sweep, with one worker killed mid-trial ---------------------------
-sql() { compose exec -T coordinator sqlite3 -batch -noheader /data/deepsweep.db "$1"; }
-cli() { compose run --rm -T -v "$work:/smoke:ro" cli "$@"; }
-cat >"$work/sweep.yaml" <<'EOF'
+# Queries the coordinator's database in its container (docker exec: polls stay cheap).
+sql() { docker exec -i "$coordinator" sqlite3 -batch -noheader /data/deepsweep.db "$1"; }
+# The CLI in the compose network, with the sweep spec mounted (readable by uid 10001).
+mkdir -m 0755 "$work/specs"
+cli() { compose run --rm -T -v "$work/specs:/smoke:ro" cli "$@"; }
+cat >"$work/specs/sweep.yaml" <<'EOF'
 name: compose-smoke
 dataset: {name: shapeset, train_examples: 2000, test_examples: 500}
 model: {width: 64, output: softmax, loss: nll}
