@@ -217,8 +217,7 @@ limits: {max_attempts: 3}
 EOF
 trials=8
 submit() {
-  cli deepsweep submit /smoke/sweep.yaml --server coordinator:50051 \
-    --token-file /tmp/deepsweep/token | tee "$work/submit.out"
+  cli deepsweep submit /smoke/sweep.yaml | tee "$work/submit.out"
   sweep=$(sql "SELECT id FROM sweeps WHERE name = 'compose-smoke' ORDER BY id DESC LIMIT 1;")
   [[ -n "$sweep" ]] || fail "the submitted sweep is not in the database"
   local count
