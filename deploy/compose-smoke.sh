@@ -205,7 +205,7 @@ mkdir -m 0755 "$work/specs"
 cli() { compose run --rm -T -v "$work/specs:/smoke:ro" cli "$@"; }
 cat >"$work/specs/sweep.yaml" <<'EOF'
 name: compose-smoke
-dataset: {name: shapeset, train_examples: 2000, test_examples: 500}
+dataset: {name: shapeset, train_examples: 2000, validation_examples: 500, test_examples: 500}
 model: {width: 64, output: softmax, loss: nll}
 training: {batch_size: 10, updates: 3000, checkpoint_every: 500, probe_examples: 100}
 grid:
@@ -228,31 +228,32 @@ submit() {
 timed "submit" submit
 
 # A trial in flight: leased, with at least one checkpoint of its current attempt stored.
+# Prints "trial attempt worker_id host" (host: the worker container's hostname).
 in_flight() {
-  victim=$(sql "SELECT t.id || ' ' || t.attempt || ' ' || l.worker_id
-    FROM trials t JOIN leases l ON l.trial_id = t.id
-    WHERE t.sweep_id = $sweep AND t.state = 'LEASED'
+  victim=$(sql "SELECT t.id || ' ' || t.attempt || ' ' || t.worker_id || ' ' || w.host
+    FROM trials t JOIN workers w ON w.worker_id = t.worker_id
+    WHERE t.sweep_id = $sweep AND t.state = 'leased'
       AND EXISTS (SELECT 1 FROM checkpoints c WHERE c.trial_id = t.id AND c.attempt = t.attempt)
     LIMIT 1;")
   [[ -n "$victim" ]]
 }
 kill_worker_mid_trial() {
   wait_for 300 "a trial in flight" in_flight
-  read -r victim_trial victim_attempt victim_worker <<<"$victim"
+  read -r victim_trial victim_attempt victim_worker victim_host <<<"$victim"
   local id container=""
   for id in $(compose ps -q worker); do
-    [[ $(docker inspect -f '{{.Config.Hostname}}' "$id") == "$victim_worker"* ]] && container=$id
+    [[ $(docker inspect -f '{{.Config.Hostname}}' "$id") == "$victim_host" ]] && container=$id
   done
-  [[ -n "$container" ]] || fail "no worker container has hostname $victim_worker"
+  [[ -n "$container" ]] || fail "no worker container has hostname $victim_host ($victim_worker)"
   docker kill "$container" >/dev/null
-  log "killed worker container ${container:0:12} while it trained trial $victim_trial" \
-    "(attempt $victim_attempt)"
+  log "killed worker container ${container:0:12} ($victim_worker) while it trained trial" \
+    "$victim_trial (attempt $victim_attempt)"
 }
 timed "kill a worker mid-trial" kill_worker_mid_trial
 
 sweep_done() {
   [[ $(sql "SELECT count(*) FROM trials WHERE sweep_id = $sweep
-    AND state IN ('PENDING', 'LEASED');") == 0 ]]
+    AND state IN ('pending', 'leased');") == 0 ]]
 }
 timed "wait for the sweep" wait_for 900 "sweep $sweep to finish" sweep_done
 
@@ -260,14 +261,23 @@ check_results() {
   local states rerun csv_rows
   states=$(sql "SELECT state || ':' || count(*) FROM trials WHERE sweep_id = $sweep GROUP BY state;")
   log "trial states: $(echo "$states" | paste -sd' ' -)"
-  [[ "$states" == "SUCCEEDED:$trials" ]] || fail "not every trial succeeded"
-  rerun=$(sql "SELECT state || ' ' || attempt FROM trials WHERE id = $victim_trial;")
-  read -r rerun_state rerun_attempt <<<"$rerun"
-  if [[ "$rerun_state" != SUCCEEDED ]] || ((rerun_attempt <= victim_attempt)); then
-    fail "trial $victim_trial: $rerun after its worker died at attempt $victim_attempt"
+  [[ "$states" == "succeeded:$trials" ]] || fail "not every trial succeeded"
+  local rerun rerun_state rerun_attempt rerun_worker lost_checkpoints
+  rerun=$(sql "SELECT state || ' ' || attempt || ' ' || worker_id FROM trials
+    WHERE id = $victim_trial;")
+  read -r rerun_state rerun_attempt rerun_worker <<<"$rerun"
+  if [[ "$rerun_state" != succeeded ]] || ((rerun_attempt <= victim_attempt)) ||
+    [[ "$rerun_worker" == "$victim_worker" ]]; then
+    fail "trial $victim_trial: '$rerun' after worker $victim_worker died at attempt $victim_attempt"
   fi
-  log "trial $victim_trial was re-run: attempt $victim_attempt died with its worker," \
-    "attempt $rerun_attempt succeeded"
+  # The dead attempt's lease ended without success; its checkpoints stay, keyed by attempt.
+  lost_checkpoints=$(sql "SELECT count(*) FROM checkpoints
+    WHERE trial_id = $victim_trial AND attempt = $victim_attempt;")
+  log "leases of trial $victim_trial: $(sql "SELECT attempt || ':' || worker_id || ':' ||
+    coalesce(outcome, '-') FROM leases WHERE trial_id = $victim_trial ORDER BY attempt;" |
+    paste -sd' ' -)"
+  log "trial $victim_trial was re-run: attempt $victim_attempt died with $victim_worker" \
+    "after $lost_checkpoints checkpoints, attempt $rerun_attempt succeeded on $rerun_worker"
   compose exec -T coordinator deepsweep results "$sweep" --format csv \
     --db /data/deepsweep.db >"$work/results.csv"
   csv_rows=$(($(wc -l <"$work/results.csv") - 1))
