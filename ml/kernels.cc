@@ -256,9 +256,10 @@ void MultiplyAtSmallBatch(const Eigen::Ref<const MatrixF>& a, const Eigen::Ref<c
   }
 }
 
-// `next`, when not null, points to `next_cols` columns (stride ldc, c's rows)
-// to prefetch into L2 while the update runs: the fused backward pass passes the
-// next block of W, so its load from memory overlaps this block's arithmetic.
+// While one block of C's columns is updated, the next block is prefetched into
+// L2 so its load from memory overlaps this block's arithmetic. After C's last
+// block, `next` (when not null; `next_cols` columns, stride ldc, C's rows) is
+// prefetched instead: the fused backward pass passes the next block of W.
 void AddOuterSmallBatch(float alpha, const Eigen::Ref<const MatrixF>& a,
                         const Eigen::Ref<const MatrixF>& b, Eigen::Ref<MatrixF> c,
                         const float* next = nullptr, Index next_cols = 0) {
@@ -277,10 +278,14 @@ void AddOuterSmallBatch(float alpha, const Eigen::Ref<const MatrixF>& a,
     const int cols = static_cast<int>(std::min<Index>(kCols, k - j));
     const float* btj = bt.data() + j * n;
     float* cj = c.data() + j * ldc;
+    // The block after this one: C's own next columns, else the caller's.
+    const bool inside = j + cols < k;
+    const float* ahead = inside ? cj + cols * ldc : next;
+    const Index ahead_cols = inside ? std::min<Index>(kCols, k - j - cols) : next_cols;
     for (Index i = 0; i < m16; i += kRows) {
-      if (next != nullptr) {
-        for (Index q = 0; q < next_cols; ++q) {
-          _mm_prefetch(reinterpret_cast<const char*>(next + q * ldc + i), _MM_HINT_T1);
+      if (ahead != nullptr) {
+        for (Index q = 0; q < ahead_cols; ++q) {
+          _mm_prefetch(reinterpret_cast<const char*>(ahead + q * ldc + i), _MM_HINT_T1);
         }
       }
       DispatchColumns<AddOuterTileFn, 2>(cols, n, a.data() + i, lda, btj, cj + i, ldc);
