@@ -151,12 +151,18 @@ absl::Status Run(const std::string& kind, const Flags& f) {
   std::vector<double> all;
   for (const auto& v : acquire_ms) all.insert(all.end(), v.begin(), v.end());
   std::sort(all.begin(), all.end());
+  std::string batching;
+  if (auto* sqlite = dynamic_cast<SqliteSweepStore*>(store->get())) {
+    const SqliteSweepStore::WriteStats stats = sqlite->write_stats();
+    batching = absl::StrCat("  mutations/commit=", static_cast<double>(stats.mutations) /
+                                                       std::max<int64_t>(stats.commits, 1));
+  }
   std::printf(
       "%-13s workers=%d cycles=%lld  %.0f cycles/s  cpu=%.0f us/cycle  "
-      "acquire p50=%.2f ms p99=%.2f ms\n",
+      "acquire p50=%.2f ms p99=%.2f ms%s\n",
       kind.c_str(), f.workers, static_cast<long long>(cycles.load()), cycles.load() / seconds,
       cpu / static_cast<double>(cycles.load()) * 1e6, all[all.size() / 2],
-      all[all.size() * 99 / 100]);
+      all[all.size() * 99 / 100], batching.c_str());
   return absl::OkStatus();
 }
 

@@ -81,6 +81,14 @@ class SqliteSweepStore final : public SweepStore {
                                                          bool with_layer_stats) override;
   absl::StatusOr<std::vector<WorkerRecord>> ListWorkers() override;
 
+  // How group commit is doing: transactions committed by the writer thread
+  // and the mutations they held.
+  struct WriteStats {
+    int64_t commits = 0;
+    int64_t mutations = 0;
+  };
+  WriteStats write_stats();
+
  private:
   struct Job {
     StoreMutation mutation;
@@ -107,6 +115,7 @@ class SqliteSweepStore final : public SweepStore {
   std::deque<Job> queue_ ABSL_GUARDED_BY(queue_mu_);
   uint64_t submitted_ ABSL_GUARDED_BY(queue_mu_) = 0;
   uint64_t completed_ ABSL_GUARDED_BY(queue_mu_) = 0;
+  WriteStats stats_ ABSL_GUARDED_BY(queue_mu_);
   bool stopping_ ABSL_GUARDED_BY(queue_mu_) = false;
   std::thread writer_thread_;
 
