@@ -512,7 +512,14 @@ void SqliteSweepStore::WriteLoop() {
     }
     absl::MutexLock lock(&queue_mu_);
     completed_ += batch.size();
+    ++stats_.commits;
+    stats_.mutations += static_cast<int64_t>(batch.size());
   }
+}
+
+SqliteSweepStore::WriteStats SqliteSweepStore::write_stats() {
+  absl::MutexLock lock(&queue_mu_);
+  return stats_;
 }
 
 void SqliteSweepStore::CommitBatch(std::vector<Job>& batch, std::vector<absl::Status>& statuses) {

@@ -11,13 +11,16 @@
 //
 // Group commit: one writer thread owns the write connection. It takes every
 // mutation queued since its last commit (up to max_batch) and commits them in
-// one transaction, so 64 busy workers pay for a handful of commits rather
-// than one each. Should one mutation fail, the transaction is rolled back and
-// the batch redone one transaction per mutation, so only that one fails. Reads go through a second
-// connection, so a long query never holds up writes. Every statement is prepared once per
-// connection and cached; checkpoints and layer statistics are inserted in multi-row batches.
-// Written by one coordinator process at a time; other processes may read the file concurrently
-// (e.g. the sqlite3 shell).
+// one transaction, so 64 busy workers pay for a handful of commits rather than
+// one each. Should one mutation fail, the transaction is rolled back and the
+// batch redone one transaction per mutation, so only that one fails.
+//
+// Reads go through a second connection, so a long query never holds up
+// writes; a third, on its own thread, checkpoints the WAL into the database
+// file. Every statement is prepared once per connection and cached; layer
+// statistics are inserted with multi-row INSERTs. Written by one coordinator
+// process at a time; other processes may read the file concurrently (e.g.
+// the sqlite3 shell).
 //
 // Thread-safety: every method is safe to call concurrently.
 #ifndef DEEPSWEEP_STORE_SQLITE_SWEEP_STORE_H_
@@ -81,6 +84,14 @@ class SqliteSweepStore final : public SweepStore {
                                                          bool with_layer_stats) override;
   absl::StatusOr<std::vector<WorkerRecord>> ListWorkers() override;
 
+  // How group commit is doing: transactions committed by the writer thread
+  // and the mutations they held.
+  struct WriteStats {
+    int64_t commits = 0;
+    int64_t mutations = 0;
+  };
+  WriteStats write_stats();
+
  private:
   struct Job {
     StoreMutation mutation;
@@ -107,6 +118,7 @@ class SqliteSweepStore final : public SweepStore {
   std::deque<Job> queue_ ABSL_GUARDED_BY(queue_mu_);
   uint64_t submitted_ ABSL_GUARDED_BY(queue_mu_) = 0;
   uint64_t completed_ ABSL_GUARDED_BY(queue_mu_) = 0;
+  WriteStats stats_ ABSL_GUARDED_BY(queue_mu_);
   bool stopping_ ABSL_GUARDED_BY(queue_mu_) = false;
   std::thread writer_thread_;
 

@@ -160,6 +160,10 @@ TEST(SweepSpec, DefaultsComeFromTrialSpec) {
   EXPECT_EQ(trials[0].dataset.name, defaults.dataset.name);
 }
 
+TEST(SweepSpec, ExcludingAValueBeyondTheLimitsIsHarmless) {
+  EXPECT_EQ(Expand("name: x\ngrid: {depth: [1, 2]}\nexclude: [{depth: 500}]\n").size(), 2u);
+}
+
 TEST(SweepSpec, ExcludeRulesMatchAnyListedValue) {
   const std::vector<TrialSpec> trials = Expand(R"(name: excluded
 grid: {depth: [1, 2, 3], learning_rate: [0.1, 0.01]}
