@@ -48,7 +48,11 @@ def run_worker(index, storage_url, trials, barrier, results):
             latencies["tell"].append(t3 - t2)
             done += 1
         except Exception as error:  # counted and reported: the point of the benchmark
-            errors[f"{type(error).__name__}: {str(error).splitlines()[0][:120]}"] += 1
+            root = error
+            while root.__cause__ is not None or root.__context__ is not None:
+                root = root.__cause__ or root.__context__
+            errors[f"{type(error).__name__} caused by {type(root).__name__}: "
+                   f"{str(root).splitlines()[0][:100]}"] += 1
     results.put((latencies, dict(errors), done))
 
 
@@ -67,7 +71,7 @@ def count(db_path, sql):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--processes", type=int, default=64)
-    parser.add_argument("--trials", type=int, default=1280, help="total, split evenly")
+    parser.add_argument("--trials", type=int, default=320, help="total, split evenly")
     args = parser.parse_args()
     per_process = args.trials // args.processes
     total = per_process * args.processes

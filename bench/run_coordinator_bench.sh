@@ -9,8 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 workers=${1:-64}
-deepsweep_trials=${2:-20000}
-optuna_trials=${3:-1280}
+deepsweep_trials=${2:-10000}
+optuna_trials=${3:-320}
 build_dir=${DEEPSWEEP_BUILD_DIR:-build}
 
 scripts/install-deps.sh --peers
