@@ -22,6 +22,8 @@
 #include "store/sqlite_sweep_store.h"
 #include "tests/client/cli_runner.h"
 #include "tests/client/prepared_sweeps.h"
+#include "worker/dataset_cache.h"
+#include "worker/trial_runner.h"
 
 namespace deepsweep::client {
 namespace {
@@ -379,6 +381,98 @@ TEST_F(ResultsFileTest, ErrorsAreOneLine) {
                                           clock_, ResultsFileReader(&clock_));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.err, "deepsweep: no results file '" + (dir_ / "missing.db").string() + "'\n");
+}
+
+// Trials computed by the real TrialRunner and stored as a worker would; one
+// of them stored with a single value off by one ulp.
+class ReplayTest : public ::testing::Test {
+ protected:
+  static constexpr char kTinySpec[] = R"(
+name: tiny
+dataset: {name: shapeset, validation_examples: 40, test_examples: 40}
+model: {width: 8, depth: 2}
+training: {updates: 20, checkpoint_every: 10, batch_size: 5, probe_examples: 16}
+seeds: 2
+)";
+
+  void SetUp() override {
+    dir_ = std::filesystem::path(::testing::TempDir()) /
+           absl::StrCat("replay_test_", ::getpid(), "_",
+                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    db_ = (dir_ / "results.db").string();
+    auto store = SqliteSweepStore::Open(db_);
+    ASSERT_TRUE(store.ok()) << store.status();
+    rpc::LocalCoordinatorClient writer(*std::move(store), &clock_);
+    ASSERT_TRUE(writer.CreateSweep(kTinySpec).ok());
+    worker::DatasetCache datasets;
+    const worker::TrialRunner runner(&datasets, &clock_);
+    const WorkerInfo worker{.worker_id = "w", .host = "h", .pid = 1, .version = "v", .cores = 1};
+    for (int i = 0; i < 2; ++i) {
+      auto acquisition = writer.AcquireTrial(worker);
+      ASSERT_TRUE(acquisition.ok() && acquisition->trial.has_value());
+      std::vector<Checkpoint> checkpoints;
+      auto run = runner.RunTrial(acquisition->trial->spec, [&](const Checkpoint& c) {
+        checkpoints.push_back(c);
+        return false;
+      });
+      ASSERT_TRUE(run.ok()) << run.status();
+      ASSERT_EQ(checkpoints.size(), 3u);  // steps 0, 10, 20
+      ASSERT_EQ(checkpoints[1].layer_stats[3].layer, 2);
+      ASSERT_EQ(checkpoints[1].layer_stats[3].quantity, LayerQuantity::kActivation);
+      if (i == 1) {
+        original_ = checkpoints[1].layer_stats[3].p98;
+        tampered_ = std::nextafter(original_, INFINITY);
+        checkpoints[1].layer_stats[3].p98 = tampered_;
+      }
+      ASSERT_TRUE(
+          writer
+              .ReportCheckpoints(acquisition->trial->id, acquisition->lease->lease_id, checkpoints)
+              .ok());
+      ASSERT_TRUE(
+          writer.CompleteTrial(acquisition->trial->id, acquisition->lease->lease_id, {}).ok());
+      ids_.push_back(acquisition->trial->id);
+    }
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  CliResult Run(std::vector<std::string> args) {
+    args.insert(args.begin(), {"--db", db_});
+    return testing::RunCommand(args, clock_, ResultsFileReader(&clock_));
+  }
+
+  FakeClock clock_;
+  std::filesystem::path dir_;
+  std::string db_;
+  std::vector<TrialId> ids_;
+  double original_ = 0;
+  double tampered_ = 0;
+};
+
+TEST_F(ReplayTest, StoredTrialReplaysBitForBit) {
+  const CliResult r = Run({"replay", absl::StrCat(ids_[0])});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // 3 checkpoints x 2 layers x 3 quantities.
+  EXPECT_EQ(r.out,
+            absl::StrCat("#", ids_[0],
+                         " tanh normalized, depth 2, lr 0.01, seed 0 replays bit for bit: 3 "
+                         "checkpoints and 18 layer statistics identical (wall time aside)\n"));
+}
+
+TEST_F(ReplayTest, NamesTheFirstDifference) {
+  const CliResult r = Run({"replay", absl::StrCat(ids_[1])});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, absl::StrCat("deepsweep: #", ids_[1],
+                                " tanh normalized, depth 2, lr 0.01, seed 1 does not replay: step "
+                                "10: layer 2 activation p98: ",
+                                FormatShortest(tampered_), " vs ", FormatShortest(original_),
+                                " (stored vs replayed)\n"));
+  // A different histogram bin count is a different run: caught too.
+  const CliResult other = Run({"replay", absl::StrCat(ids_[0]), "--histogram-bins", "10"});
+  EXPECT_EQ(other.exit_code, 1);
+  EXPECT_THAT(other.err, HasSubstr("does not replay: step 0: layer 1 activation"));
 }
 
 }  // namespace
