@@ -1,8 +1,8 @@
 // Every deepsweep command run through RunCli, as a person would type it,
 // against real backends holding the prepared sweeps (prepared_sweeps.h): a
-// results file read with --db, and (cli_server_test.cc) a real server on
-// loopback. Outputs are checked exactly where the numbers are known, and
-// the statistics against values computed by hand here.
+// results file read with --db, and a real server on loopback. Outputs are checked exactly where the
+// numbers are known, and the statistics against values computed by hand here.
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <memory>
@@ -18,7 +18,9 @@
 #include "client/results_file.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "rpc/grpc_coordinator_client.h"
 #include "rpc/local_coordinator_client.h"
+#include "server/server.h"
 #include "store/sqlite_sweep_store.h"
 #include "tests/client/cli_runner.h"
 #include "tests/client/prepared_sweeps.h"
@@ -33,40 +35,104 @@ using ::testing::HasSubstr;
 using testing::PreparedSweeps;
 using ::testing::StartsWith;
 
-// The prepared sweeps in a results file, read with --db.
-class ResultsFileTest : public ::testing::Test {
+enum class Backend { kResultsFile, kServer };
+
+std::string TestDir(std::string_view prefix) {
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  std::string name = absl::StrCat(std::string(prefix), "_", ::getpid(), "_", info->name());
+  std::replace(name.begin(), name.end(), '/', '_');
+  const std::filesystem::path dir = std::filesystem::path(::testing::TempDir()) / name;
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir.string();
+}
+
+// The prepared sweeps, served by a results file read with --db or by a real
+// deepsweep server on a loopback port.
+class PreparedBackendTest {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::path(::testing::TempDir()) /
-           absl::StrCat("cli_test_", ::getpid(), "_",
-                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
+  void StartBackend(Backend backend) {
+    backend_ = backend;
+    dir_ = TestDir("cli_test");
     db_ = (dir_ / "results.db").string();
-    auto store = SqliteSweepStore::Open(db_);
-    ASSERT_TRUE(store.ok()) << store.status();
-    rpc::LocalClientOptions options;
-    options.coordinator.lease_ttl = absl::Hours(1);
-    rpc::LocalCoordinatorClient writer(*std::move(store), &clock_, options);
-    auto prepared = testing::PrepareSweeps(writer, clock_);
+    CoordinatorOptions coordinator;
+    coordinator.lease_ttl = absl::Hours(1);  // the prepared lease outlives the fake minutes
+    if (backend == Backend::kResultsFile) {
+      auto store = SqliteSweepStore::Open(db_);
+      ASSERT_TRUE(store.ok()) << store.status();
+      rpc::LocalCoordinatorClient writer(*std::move(store), &clock_,
+                                         rpc::LocalClientOptions{.coordinator = coordinator});
+      auto prepared = testing::PrepareSweeps(writer, clock_);
+      ASSERT_TRUE(prepared.ok()) << prepared.status();
+      prepared_ = *std::move(prepared);
+      return;
+    }
+    server::Server::Options options;
+    options.address = "127.0.0.1:0";
+    options.database_path = db_;
+    options.coordinator = coordinator;
+    options.clock = &clock_;
+    auto server = server::Server::Start(options);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    address_ = absl::StrCat("127.0.0.1:", server_->port());
+    rpc::ClientOptions client;
+    client.target = address_;
+    auto connected = rpc::ConnectCoordinator(client);
+    ASSERT_TRUE(connected.ok()) << connected.status();
+    client_ = *std::move(connected);
+    auto prepared = testing::PrepareSweeps(*client_, clock_);
     ASSERT_TRUE(prepared.ok()) << prepared.status();
     prepared_ = *std::move(prepared);
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
-  CliResult Run(std::vector<std::string> args) {
-    args.insert(args.begin(), {"--db", db_});
-    return testing::RunCommand(args, clock_, ResultsFileReader(&clock_));
+  void StopBackend() {
+    client_.reset();
+    if (server_ != nullptr) server_->Shutdown();
+    server_.reset();
+    std::filesystem::remove_all(dir_);
   }
 
+  CliResult Cli(std::vector<std::string> args, const testing::RunSettings& settings = {}) {
+    if (backend_ == Backend::kResultsFile) {
+      args.insert(args.begin(), {"--db", db_});
+    } else {
+      args.insert(args.begin(), {"--server", address_});
+    }
+    return testing::RunCommand(args, clock_, ResultsFileReader(&clock_), settings);
+  }
+
+  Backend backend_ = Backend::kResultsFile;
   FakeClock clock_;
   std::filesystem::path dir_;
   std::string db_;
+  std::unique_ptr<server::Server> server_;
+  std::string address_;
+  std::unique_ptr<rpc::CoordinatorClient> client_;
   PreparedSweeps prepared_;
 };
 
-TEST_F(ResultsFileTest, ResultsCsvIsExact) {
-  const CliResult r = Run({"results", "paper-small", "--format", "csv", "--columns",
+// Every read command, the same checks on both backends.
+class CliTest : public PreparedBackendTest, public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override { StartBackend(GetParam()); }
+  void TearDown() override { StopBackend(); }
+};
+
+INSTANTIATE_TEST_SUITE_P(Backends, CliTest,
+                         ::testing::Values(Backend::kResultsFile, Backend::kServer),
+                         [](const ::testing::TestParamInfo<Backend>& info) {
+                           return info.param == Backend::kServer ? "Server" : "ResultsFile";
+                         });
+
+class ResultsFileOnlyTest : public PreparedBackendTest, public ::testing::Test {
+ protected:
+  void SetUp() override { StartBackend(Backend::kResultsFile); }
+  void TearDown() override { StopBackend(); }
+};
+
+TEST_P(CliTest, ResultsCsvIsExact) {
+  const CliResult r = Cli({"results", "paper-small", "--format", "csv", "--columns",
                            "id,index,state,activation,init,seed_index,final_test_error"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::vector<TrialId>& ids = prepared_.finished_trials;
@@ -83,10 +149,10 @@ TEST_F(ResultsFileTest, ResultsCsvIsExact) {
   EXPECT_EQ(r.err, "");
 }
 
-TEST_F(ResultsFileTest, ResultsFilterAndSort) {
+TEST_P(CliTest, ResultsFilterAndSort) {
   const std::vector<TrialId>& ids = prepared_.finished_trials;
   CliResult r =
-      Run({"results", "paper-small", "state=succeeded", "activation=tanh", "--sort",
+      Cli({"results", "paper-small", "state=succeeded", "activation=tanh", "--sort",
            "-final_test_error", "--format", "csv", "--columns", "id,init,final_test_error"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, absl::StrCat("id,init,final_test_error\n",  //
@@ -98,12 +164,12 @@ TEST_F(ResultsFileTest, ResultsFilterAndSort) {
                                 ids[2], ",normalized,0.1\n"));
 
   // Across every sweep: only "still-running" has depth 2 trials.
-  r = Run({"results", "depth>=2", "depth<5", "--format", "csv", "--columns", "id,depth,state"});
+  r = Cli({"results", "depth>=2", "depth<5", "--format", "csv", "--columns", "id,depth,state"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, absl::StrCat("id,depth,state\n", prepared_.failed, ",2,failed\n",
                                 prepared_.running + 3, ",2,pending\n"));
 
-  r = Run({"results", "paper-small", "--limit", "2", "--format", "json", "--columns",
+  r = Cli({"results", "paper-small", "--limit", "2", "--format", "json", "--columns",
            "id,state,final_test_error,reason"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, absl::StrCat("[\n  {\n    \"id\": ", ids[0],
@@ -114,10 +180,10 @@ TEST_F(ResultsFileTest, ResultsFilterAndSort) {
                                 "    \"reason\": \"\"\n  }\n]\n"));
 }
 
-TEST_F(ResultsFileTest, ResultsTableForPeople) {
+TEST_P(CliTest, ResultsTableForPeople) {
   const TrialId first = prepared_.running;
   const CliResult r =
-      Run({"results", "still-running", "--columns", "id,state,steps_done,final_test_error,reason"});
+      Cli({"results", "still-running", "--columns", "id,state,steps_done,final_test_error,reason"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out,
             absl::StrCat("id  state    steps_done  final_test_error  reason\n",  //
@@ -136,8 +202,8 @@ TEST_F(ResultsFileTest, ResultsTableForPeople) {
 //   Welch best vs tanh standard: t = -0.1 / sqrt(2 * 0.0013 / 3) = -3.397, df 4,
 //     p = 0.02736; vs sigmoid: t = -0.42 / sqrt(0.0013/3 + 0.0025) = -7.755,
 //     df = 1.356, p = 0.04358. Holm: 2 * 0.02736 = 0.05471, max(0.05471, 0.04358).
-TEST_F(ResultsFileTest, SummaryTableMatchesHandComputation) {
-  const CliResult r = Run({"summary", "paper-small"});
+TEST_P(CliTest, SummaryTableMatchesHandComputation) {
+  const CliResult r = Cli({"summary", "paper-small"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(
       r.out,
@@ -172,8 +238,8 @@ std::vector<std::vector<std::string>> ParseCsv(const std::string& text) {
 
 double Number(const std::string& text) { return std::stod(text); }
 
-TEST_F(ResultsFileTest, SummaryCsvAndJson) {
-  CliResult r = Run({"summary", "paper-small", "--format", "csv"});
+TEST_P(CliTest, SummaryCsvAndJson) {
+  CliResult r = Cli({"summary", "paper-small", "--format", "csv"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto rows = ParseCsv(r.out);
   ASSERT_EQ(rows.size(), 4u);
@@ -190,7 +256,7 @@ TEST_F(ResultsFileTest, SummaryCsvAndJson) {
   EXPECT_NEAR(Number(rows[3][8]), 0.55 + 12.706205 * std::sqrt(0.005) / std::sqrt(2.0), 1e-6);
   EXPECT_EQ(rows[3][9], "1");
 
-  r = Run({"summary", "paper-small", "--format", "csv", "--comparisons", "--all-pairs"});
+  r = Cli({"summary", "paper-small", "--format", "csv", "--comparisons", "--all-pairs"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto pairs = ParseCsv(r.out);
   ASSERT_EQ(pairs.size(), 4u);  // header + 3 pairs
@@ -198,7 +264,7 @@ TEST_F(ResultsFileTest, SummaryCsvAndJson) {
   EXPECT_NEAR(Number(pairs[1][3]), -0.1 / std::sqrt(2 * 0.0013 / 3), 1e-9);
   EXPECT_NEAR(Number(pairs[1][4]), 4, 1e-9);
 
-  r = Run({"summary", "paper-small", "--format", "json", "--by", "activation"});
+  r = Cli({"summary", "paper-small", "--format", "json", "--by", "activation"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out,
               StartsWith("{\n  \"fields\": [\n    \"activation\"\n  ],\n  \"confidence\": "
@@ -208,8 +274,8 @@ TEST_F(ResultsFileTest, SummaryCsvAndJson) {
                                "      \"b\": \"activation=sigmoid\","));
 }
 
-TEST_F(ResultsFileTest, PaperTable) {
-  CliResult r = Run({"table", "paper-small"});
+TEST_P(CliTest, PaperTable) {
+  CliResult r = Cli({"table", "paper-small"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   // 13.00 +- 100 * 0.0895665 = 8.96; 55.00 +- 100 * 0.6353102 = 63.53.
   EXPECT_EQ(
@@ -219,7 +285,7 @@ TEST_F(ResultsFileTest, PaperTable) {
       "sigmoid     standard    55.00 ± 63.53 (n=2)\n"
       "tanh        standard    23.00 ± 8.96 (n=3)\n"
       "tanh        normalized  13.00 ± 8.96 (n=3)\n");
-  r = Run({"table", "paper-small", "--format", "csv"});
+  r = Cli({"table", "paper-small", "--format", "csv"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto rows = ParseCsv(r.out);
   ASSERT_EQ(rows.size(), 4u);
@@ -232,9 +298,9 @@ TEST_F(ResultsFileTest, PaperTable) {
   EXPECT_EQ(rows[3][4], "3");
 }
 
-TEST_F(ResultsFileTest, CurvesAreTheReportedCheckpoints) {
+TEST_P(CliTest, CurvesAreTheReportedCheckpoints) {
   const TrialId id = prepared_.finished_trials[2];
-  const CliResult r = Run({"curves", absl::StrCat(id)});
+  const CliResult r = Cli({"curves", absl::StrCat(id)});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::string expected =
       "trial_id,step,examples_seen,train_nll,test_error,test_nll,validation_error,"
@@ -250,9 +316,9 @@ TEST_F(ResultsFileTest, CurvesAreTheReportedCheckpoints) {
   EXPECT_THAT(r.out, HasSubstr(absl::StrCat("\n", id, ",500,5000,")));
 }
 
-TEST_F(ResultsFileTest, LayersAreTheReportedStatistics) {
+TEST_P(CliTest, LayersAreTheReportedStatistics) {
   const TrialId id = prepared_.finished_trials[2];
-  CliResult r = Run({"layers", absl::StrCat(id), "--quantity", "activation", "--layer", "2"});
+  CliResult r = Cli({"layers", absl::StrCat(id), "--quantity", "activation", "--layer", "2"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::string expected =
       "trial_id,step,examples_seen,layer,quantity,mean,std,p02,p50,p98,saturated_fraction,"
@@ -270,7 +336,7 @@ TEST_F(ResultsFileTest, LayersAreTheReportedStatistics) {
   EXPECT_EQ(r.out, expected);
 
   // Every layer and quantity: 6 checkpoints x 5 layers x 3 quantities.
-  r = Run({"layers", absl::StrCat(id), "--histogram", "--format", "csv"});
+  r = Cli({"layers", absl::StrCat(id), "--histogram", "--format", "csv"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto rows = ParseCsv(r.out);
   ASSERT_EQ(rows.size(), 1u + 6 * 5 * 3);
@@ -280,8 +346,8 @@ TEST_F(ResultsFileTest, LayersAreTheReportedStatistics) {
   EXPECT_EQ(bins.size(), 20u);
 }
 
-TEST_F(ResultsFileTest, StatusOfAllSweepsAndOne) {
-  CliResult r = Run({"status"});
+TEST_P(CliTest, StatusOfAllSweepsAndOne) {
+  CliResult r = Cli({"status"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out,
             absl::StrCat("id  name           state     progress                done  total  "
@@ -295,7 +361,7 @@ TEST_F(ResultsFileTest, StatusOfAllSweepsAndOne) {
 
   // still-running: 1 of 4 done plus 200/500 of the leased one = 35%. One
   // trial ran, 120 s after creation: 30 trials/h; 2.6 trials left: 312 s.
-  r = Run({"status", "still-running"});
+  r = Cli({"status", "still-running"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, absl::StrCat("sweep ", prepared_.active,
                                 " 'still-running': active, created 2m00s ago\n"
@@ -310,16 +376,16 @@ TEST_F(ResultsFileTest, StatusOfAllSweepsAndOne) {
                                 "worker-b (attempt 1)\n"));
 }
 
-TEST_F(ResultsFileTest, WatchOfAFinishedSweepPrintsOneLine) {
-  const CliResult r = Run({"watch", "paper-small"});
+TEST_P(CliTest, WatchOfAFinishedSweepPrintsOneLine) {
+  const CliResult r = Cli({"watch", "paper-small"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, absl::StrCat("2023-11-14T22:25:20Z sweep ", prepared_.finished,
                                 " finished 9/9 done (100.0%): succeeded 8, diverged 1, failed 0, "
                                 "cancelled 0, leased 0, pending 0; finished after 9m00s\n"));
 }
 
-TEST_F(ResultsFileTest, Workers) {
-  const CliResult r = Run({"workers", "--format", "csv"});
+TEST_P(CliTest, Workers) {
+  const CliResult r = Cli({"workers", "--format", "csv"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out,
             absl::StrCat("worker_id,host,pid,version,cores,trial,last_seen,seconds_since_seen,"
@@ -333,26 +399,26 @@ TEST_F(ResultsFileTest, Workers) {
                          "2023-11-14T22:24:20Z\n"));
 }
 
-TEST_F(ResultsFileTest, PlotWritesAPng) {
+TEST_P(CliTest, PlotWritesAPng) {
   const std::vector<TrialId>& ids = prepared_.finished_trials;
   const std::string png = (dir_ / "fig11.png").string();
-  CliResult r = Run({"plot", "test-error", absl::StrCat(ids[0]), absl::StrCat(ids[1]),
+  CliResult r = Cli({"plot", "test-error", absl::StrCat(ids[0]), absl::StrCat(ids[1]),
                      absl::StrCat(ids[2]), "-o", png, "--size", "640x480"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "wrote " + png + "\n");
   EXPECT_GT(std::filesystem::file_size(png), 1000u);
 
   const std::string histogram = (dir_ / "fig6.png").string();
-  r = Run({"plot", "histogram", absl::StrCat(ids[2]), "--step", "0", "-o", histogram});
+  r = Cli({"plot", "histogram", absl::StrCat(ids[2]), "--step", "0", "-o", histogram});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(std::filesystem::exists(histogram));
 
-  r = Run({"plot", "activations", absl::StrCat(ids[0]), absl::StrCat(ids[1]), "-o", png});
+  r = Cli({"plot", "activations", absl::StrCat(ids[0]), absl::StrCat(ids[1]), "-o", png});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.err, "deepsweep: the activations figure shows one trial, got 2\n");
 }
 
-TEST_F(ResultsFileTest, ErrorsAreOneLine) {
+TEST_P(CliTest, ErrorsAreOneLine) {
   struct Case {
     std::vector<std::string> args;
     std::string err;
@@ -362,25 +428,32 @@ TEST_F(ResultsFileTest, ErrorsAreOneLine) {
       {{"status", "nosuch"}, "deepsweep: no sweep named 'nosuch'\n"},
       {{"results", "nosuch"}, "deepsweep: no sweep named 'nosuch'\n"},
       {{"curves", "999"}, "deepsweep: no trial 999\n"},
-      {{"cancel", "1"},
-       "deepsweep: cancel changes the sweep and needs the server (--server); --db only reads\n"},
-      {{"submit", "-"},
-       "deepsweep: submit changes the sweep and needs the server (--server); --db only reads\n"},
       {{"results", "colour=red"},
        "deepsweep: unknown trial field 'colour' (known: id, sweep_id, state, dataset, "
        "activation, init, depth, width, learning_rate, batch_size, loss, momentum, seed, "
        "seed_index, attempt, final_test_error, steps_done, worker_id)\n"},
   };
   for (const Case& c : cases) {
-    const CliResult r = Run(c.args);
+    const CliResult r = Cli(c.args);
     EXPECT_EQ(r.exit_code, 1) << c.args[0];
     EXPECT_EQ(r.err, c.err) << c.args[0];
     EXPECT_EQ(r.out, "") << c.args[0];
   }
-  const CliResult r = testing::RunCommand({"--db", (dir_ / "missing.db").string(), "status"},
-                                          clock_, ResultsFileReader(&clock_));
+}
+
+TEST_F(ResultsFileOnlyTest, RefusesChangesAndMissingFiles) {
+  for (const std::string command : {"cancel", "retry", "submit"}) {
+    const CliResult r = Cli({command, "1"});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_EQ(r.err, "deepsweep: " + command +
+                         " changes the sweep and needs the server (--server); --db only reads\n");
+  }
+  const std::string missing = (dir_ / "missing.db").string();
+  const CliResult r =
+      testing::RunCommand({"--db", missing, "status"}, clock_, ResultsFileReader(&clock_));
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_EQ(r.err, "deepsweep: no results file '" + (dir_ / "missing.db").string() + "'\n");
+  EXPECT_EQ(r.err, "deepsweep: no results file '" + missing + "'\n");
+  EXPECT_FALSE(std::filesystem::exists(missing));  // not created by looking
 }
 
 // Trials computed by the real TrialRunner and stored as a worker would; one
@@ -396,11 +469,7 @@ seeds: 2
 )";
 
   void SetUp() override {
-    dir_ = std::filesystem::path(::testing::TempDir()) /
-           absl::StrCat("replay_test_", ::getpid(), "_",
-                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
+    dir_ = TestDir("replay_test");
     db_ = (dir_ / "results.db").string();
     auto store = SqliteSweepStore::Open(db_);
     ASSERT_TRUE(store.ok()) << store.status();
@@ -437,7 +506,7 @@ seeds: 2
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
-  CliResult Run(std::vector<std::string> args) {
+  CliResult Cli(std::vector<std::string> args) {
     args.insert(args.begin(), {"--db", db_});
     return testing::RunCommand(args, clock_, ResultsFileReader(&clock_));
   }
@@ -451,7 +520,7 @@ seeds: 2
 };
 
 TEST_F(ReplayTest, StoredTrialReplaysBitForBit) {
-  const CliResult r = Run({"replay", absl::StrCat(ids_[0])});
+  const CliResult r = Cli({"replay", absl::StrCat(ids_[0])});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   // 3 checkpoints x 2 layers x 3 quantities.
   EXPECT_EQ(r.out,
@@ -461,7 +530,7 @@ TEST_F(ReplayTest, StoredTrialReplaysBitForBit) {
 }
 
 TEST_F(ReplayTest, NamesTheFirstDifference) {
-  const CliResult r = Run({"replay", absl::StrCat(ids_[1])});
+  const CliResult r = Cli({"replay", absl::StrCat(ids_[1])});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.out, "");
   EXPECT_EQ(r.err, absl::StrCat("deepsweep: #", ids_[1],
@@ -470,7 +539,7 @@ TEST_F(ReplayTest, NamesTheFirstDifference) {
                                 FormatShortest(tampered_), " vs ", FormatShortest(original_),
                                 " (stored vs replayed)\n"));
   // A different histogram bin count is a different run: caught too.
-  const CliResult other = Run({"replay", absl::StrCat(ids_[0]), "--histogram-bins", "10"});
+  const CliResult other = Cli({"replay", absl::StrCat(ids_[0]), "--histogram-bins", "10"});
   EXPECT_EQ(other.exit_code, 1);
   EXPECT_THAT(other.err, HasSubstr("does not replay: step 0: layer 1 activation"));
 }
