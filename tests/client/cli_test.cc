@@ -1,13 +1,14 @@
 // Every deepsweep command run through RunCli, as a person would type it,
 // against real backends holding the prepared sweeps (prepared_sweeps.h): a
-// results file read with --db, and (cli_server_test.cc) a real server on
-// loopback. Outputs are checked exactly where the numbers are known, and
-// the statistics against values computed by hand here.
+// results file read with --db, and a real server on loopback. Outputs are checked exactly where the
+// numbers are known, and the statistics against values computed by hand here.
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <memory>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -17,11 +18,18 @@
 #include "client/format.h"
 #include "client/results_file.h"
 #include "gmock/gmock.h"
+#include "grpcpp/generic/async_generic_service.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
 #include "gtest/gtest.h"
+#include "rpc/grpc_coordinator_client.h"
 #include "rpc/local_coordinator_client.h"
+#include "server/server.h"
 #include "store/sqlite_sweep_store.h"
 #include "tests/client/cli_runner.h"
 #include "tests/client/prepared_sweeps.h"
+#include "worker/dataset_cache.h"
+#include "worker/trial_runner.h"
 
 namespace deepsweep::client {
 namespace {
@@ -31,40 +39,104 @@ using ::testing::HasSubstr;
 using testing::PreparedSweeps;
 using ::testing::StartsWith;
 
-// The prepared sweeps in a results file, read with --db.
-class ResultsFileTest : public ::testing::Test {
+enum class Backend { kResultsFile, kServer };
+
+std::string TestDir(std::string_view prefix) {
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  std::string name = absl::StrCat(std::string(prefix), "_", ::getpid(), "_", info->name());
+  std::replace(name.begin(), name.end(), '/', '_');
+  const std::filesystem::path dir = std::filesystem::path(::testing::TempDir()) / name;
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir.string();
+}
+
+// The prepared sweeps, served by a results file read with --db or by a real
+// deepsweep server on a loopback port.
+class PreparedBackendTest {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::path(::testing::TempDir()) /
-           absl::StrCat("cli_test_", ::getpid(), "_",
-                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
+  void StartBackend(Backend backend) {
+    backend_ = backend;
+    dir_ = TestDir("cli_test");
     db_ = (dir_ / "results.db").string();
-    auto store = SqliteSweepStore::Open(db_);
-    ASSERT_TRUE(store.ok()) << store.status();
-    rpc::LocalClientOptions options;
-    options.coordinator.lease_ttl = absl::Hours(1);
-    rpc::LocalCoordinatorClient writer(*std::move(store), &clock_, options);
-    auto prepared = testing::PrepareSweeps(writer, clock_);
+    CoordinatorOptions coordinator;
+    coordinator.lease_ttl = absl::Hours(1);  // the prepared lease outlives the fake minutes
+    if (backend == Backend::kResultsFile) {
+      auto store = SqliteSweepStore::Open(db_);
+      ASSERT_TRUE(store.ok()) << store.status();
+      rpc::LocalCoordinatorClient writer(*std::move(store), &clock_,
+                                         rpc::LocalClientOptions{.coordinator = coordinator});
+      auto prepared = testing::PrepareSweeps(writer, clock_);
+      ASSERT_TRUE(prepared.ok()) << prepared.status();
+      prepared_ = *std::move(prepared);
+      return;
+    }
+    server::Server::Options options;
+    options.address = "127.0.0.1:0";
+    options.database_path = db_;
+    options.coordinator = coordinator;
+    options.clock = &clock_;
+    auto server = server::Server::Start(options);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    address_ = absl::StrCat("127.0.0.1:", server_->port());
+    rpc::ClientOptions client;
+    client.target = address_;
+    auto connected = rpc::ConnectCoordinator(client);
+    ASSERT_TRUE(connected.ok()) << connected.status();
+    client_ = *std::move(connected);
+    auto prepared = testing::PrepareSweeps(*client_, clock_);
     ASSERT_TRUE(prepared.ok()) << prepared.status();
     prepared_ = *std::move(prepared);
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
-  CliResult Run(std::vector<std::string> args) {
-    args.insert(args.begin(), {"--db", db_});
-    return testing::RunCommand(args, clock_, ResultsFileReader(&clock_));
+  void StopBackend() {
+    client_.reset();
+    if (server_ != nullptr) server_->Shutdown();
+    server_.reset();
+    std::filesystem::remove_all(dir_);
   }
 
+  CliResult Cli(std::vector<std::string> args, const testing::RunSettings& settings = {}) {
+    if (backend_ == Backend::kResultsFile) {
+      args.insert(args.begin(), {"--db", db_});
+    } else {
+      args.insert(args.begin(), {"--server", address_});
+    }
+    return testing::RunCommand(args, clock_, ResultsFileReader(&clock_), settings);
+  }
+
+  Backend backend_ = Backend::kResultsFile;
   FakeClock clock_;
   std::filesystem::path dir_;
   std::string db_;
+  std::unique_ptr<server::Server> server_;
+  std::string address_;
+  std::unique_ptr<rpc::CoordinatorClient> client_;
   PreparedSweeps prepared_;
 };
 
-TEST_F(ResultsFileTest, ResultsCsvIsExact) {
-  const CliResult r = Run({"results", "paper-small", "--format", "csv", "--columns",
+// Every read command, the same checks on both backends.
+class CliTest : public PreparedBackendTest, public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override { StartBackend(GetParam()); }
+  void TearDown() override { StopBackend(); }
+};
+
+INSTANTIATE_TEST_SUITE_P(Backends, CliTest,
+                         ::testing::Values(Backend::kResultsFile, Backend::kServer),
+                         [](const ::testing::TestParamInfo<Backend>& info) {
+                           return info.param == Backend::kServer ? "Server" : "ResultsFile";
+                         });
+
+class ResultsFileOnlyTest : public PreparedBackendTest, public ::testing::Test {
+ protected:
+  void SetUp() override { StartBackend(Backend::kResultsFile); }
+  void TearDown() override { StopBackend(); }
+};
+
+TEST_P(CliTest, ResultsCsvIsExact) {
+  const CliResult r = Cli({"results", "paper-small", "--format", "csv", "--columns",
                            "id,index,state,activation,init,seed_index,final_test_error"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::vector<TrialId>& ids = prepared_.finished_trials;
@@ -81,10 +153,10 @@ TEST_F(ResultsFileTest, ResultsCsvIsExact) {
   EXPECT_EQ(r.err, "");
 }
 
-TEST_F(ResultsFileTest, ResultsFilterAndSort) {
+TEST_P(CliTest, ResultsFilterAndSort) {
   const std::vector<TrialId>& ids = prepared_.finished_trials;
   CliResult r =
-      Run({"results", "paper-small", "state=succeeded", "activation=tanh", "--sort",
+      Cli({"results", "paper-small", "state=succeeded", "activation=tanh", "--sort",
            "-final_test_error", "--format", "csv", "--columns", "id,init,final_test_error"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, absl::StrCat("id,init,final_test_error\n",  //
@@ -96,12 +168,12 @@ TEST_F(ResultsFileTest, ResultsFilterAndSort) {
                                 ids[2], ",normalized,0.1\n"));
 
   // Across every sweep: only "still-running" has depth 2 trials.
-  r = Run({"results", "depth>=2", "depth<5", "--format", "csv", "--columns", "id,depth,state"});
+  r = Cli({"results", "depth>=2", "depth<5", "--format", "csv", "--columns", "id,depth,state"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, absl::StrCat("id,depth,state\n", prepared_.failed, ",2,failed\n",
                                 prepared_.running + 3, ",2,pending\n"));
 
-  r = Run({"results", "paper-small", "--limit", "2", "--format", "json", "--columns",
+  r = Cli({"results", "paper-small", "--limit", "2", "--format", "json", "--columns",
            "id,state,final_test_error,reason"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, absl::StrCat("[\n  {\n    \"id\": ", ids[0],
@@ -112,10 +184,10 @@ TEST_F(ResultsFileTest, ResultsFilterAndSort) {
                                 "    \"reason\": \"\"\n  }\n]\n"));
 }
 
-TEST_F(ResultsFileTest, ResultsTableForPeople) {
+TEST_P(CliTest, ResultsTableForPeople) {
   const TrialId first = prepared_.running;
   const CliResult r =
-      Run({"results", "still-running", "--columns", "id,state,steps_done,final_test_error,reason"});
+      Cli({"results", "still-running", "--columns", "id,state,steps_done,final_test_error,reason"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out,
             absl::StrCat("id  state    steps_done  final_test_error  reason\n",  //
@@ -134,8 +206,8 @@ TEST_F(ResultsFileTest, ResultsTableForPeople) {
 //   Welch best vs tanh standard: t = -0.1 / sqrt(2 * 0.0013 / 3) = -3.397, df 4,
 //     p = 0.02736; vs sigmoid: t = -0.42 / sqrt(0.0013/3 + 0.0025) = -7.755,
 //     df = 1.356, p = 0.04358. Holm: 2 * 0.02736 = 0.05471, max(0.05471, 0.04358).
-TEST_F(ResultsFileTest, SummaryTableMatchesHandComputation) {
-  const CliResult r = Run({"summary", "paper-small"});
+TEST_P(CliTest, SummaryTableMatchesHandComputation) {
+  const CliResult r = Cli({"summary", "paper-small"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(
       r.out,
@@ -170,8 +242,8 @@ std::vector<std::vector<std::string>> ParseCsv(const std::string& text) {
 
 double Number(const std::string& text) { return std::stod(text); }
 
-TEST_F(ResultsFileTest, SummaryCsvAndJson) {
-  CliResult r = Run({"summary", "paper-small", "--format", "csv"});
+TEST_P(CliTest, SummaryCsvAndJson) {
+  CliResult r = Cli({"summary", "paper-small", "--format", "csv"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto rows = ParseCsv(r.out);
   ASSERT_EQ(rows.size(), 4u);
@@ -188,7 +260,7 @@ TEST_F(ResultsFileTest, SummaryCsvAndJson) {
   EXPECT_NEAR(Number(rows[3][8]), 0.55 + 12.706205 * std::sqrt(0.005) / std::sqrt(2.0), 1e-6);
   EXPECT_EQ(rows[3][9], "1");
 
-  r = Run({"summary", "paper-small", "--format", "csv", "--comparisons", "--all-pairs"});
+  r = Cli({"summary", "paper-small", "--format", "csv", "--comparisons", "--all-pairs"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto pairs = ParseCsv(r.out);
   ASSERT_EQ(pairs.size(), 4u);  // header + 3 pairs
@@ -196,7 +268,7 @@ TEST_F(ResultsFileTest, SummaryCsvAndJson) {
   EXPECT_NEAR(Number(pairs[1][3]), -0.1 / std::sqrt(2 * 0.0013 / 3), 1e-9);
   EXPECT_NEAR(Number(pairs[1][4]), 4, 1e-9);
 
-  r = Run({"summary", "paper-small", "--format", "json", "--by", "activation"});
+  r = Cli({"summary", "paper-small", "--format", "json", "--by", "activation"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out,
               StartsWith("{\n  \"fields\": [\n    \"activation\"\n  ],\n  \"confidence\": "
@@ -206,8 +278,8 @@ TEST_F(ResultsFileTest, SummaryCsvAndJson) {
                                "      \"b\": \"activation=sigmoid\","));
 }
 
-TEST_F(ResultsFileTest, PaperTable) {
-  CliResult r = Run({"table", "paper-small"});
+TEST_P(CliTest, PaperTable) {
+  CliResult r = Cli({"table", "paper-small"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   // 13.00 +- 100 * 0.0895665 = 8.96; 55.00 +- 100 * 0.6353102 = 63.53.
   EXPECT_EQ(
@@ -217,7 +289,7 @@ TEST_F(ResultsFileTest, PaperTable) {
       "sigmoid     standard    55.00 ± 63.53 (n=2)\n"
       "tanh        standard    23.00 ± 8.96 (n=3)\n"
       "tanh        normalized  13.00 ± 8.96 (n=3)\n");
-  r = Run({"table", "paper-small", "--format", "csv"});
+  r = Cli({"table", "paper-small", "--format", "csv"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto rows = ParseCsv(r.out);
   ASSERT_EQ(rows.size(), 4u);
@@ -230,9 +302,9 @@ TEST_F(ResultsFileTest, PaperTable) {
   EXPECT_EQ(rows[3][4], "3");
 }
 
-TEST_F(ResultsFileTest, CurvesAreTheReportedCheckpoints) {
+TEST_P(CliTest, CurvesAreTheReportedCheckpoints) {
   const TrialId id = prepared_.finished_trials[2];
-  const CliResult r = Run({"curves", absl::StrCat(id)});
+  const CliResult r = Cli({"curves", absl::StrCat(id)});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::string expected =
       "trial_id,step,examples_seen,train_nll,test_error,test_nll,validation_error,"
@@ -248,9 +320,9 @@ TEST_F(ResultsFileTest, CurvesAreTheReportedCheckpoints) {
   EXPECT_THAT(r.out, HasSubstr(absl::StrCat("\n", id, ",500,5000,")));
 }
 
-TEST_F(ResultsFileTest, LayersAreTheReportedStatistics) {
+TEST_P(CliTest, LayersAreTheReportedStatistics) {
   const TrialId id = prepared_.finished_trials[2];
-  CliResult r = Run({"layers", absl::StrCat(id), "--quantity", "activation", "--layer", "2"});
+  CliResult r = Cli({"layers", absl::StrCat(id), "--quantity", "activation", "--layer", "2"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::string expected =
       "trial_id,step,examples_seen,layer,quantity,mean,std,p02,p50,p98,saturated_fraction,"
@@ -268,7 +340,7 @@ TEST_F(ResultsFileTest, LayersAreTheReportedStatistics) {
   EXPECT_EQ(r.out, expected);
 
   // Every layer and quantity: 6 checkpoints x 5 layers x 3 quantities.
-  r = Run({"layers", absl::StrCat(id), "--histogram", "--format", "csv"});
+  r = Cli({"layers", absl::StrCat(id), "--histogram", "--format", "csv"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto rows = ParseCsv(r.out);
   ASSERT_EQ(rows.size(), 1u + 6 * 5 * 3);
@@ -278,8 +350,8 @@ TEST_F(ResultsFileTest, LayersAreTheReportedStatistics) {
   EXPECT_EQ(bins.size(), 20u);
 }
 
-TEST_F(ResultsFileTest, StatusOfAllSweepsAndOne) {
-  CliResult r = Run({"status"});
+TEST_P(CliTest, StatusOfAllSweepsAndOne) {
+  CliResult r = Cli({"status"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out,
             absl::StrCat("id  name           state     progress                done  total  "
@@ -293,7 +365,7 @@ TEST_F(ResultsFileTest, StatusOfAllSweepsAndOne) {
 
   // still-running: 1 of 4 done plus 200/500 of the leased one = 35%. One
   // trial ran, 120 s after creation: 30 trials/h; 2.6 trials left: 312 s.
-  r = Run({"status", "still-running"});
+  r = Cli({"status", "still-running"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, absl::StrCat("sweep ", prepared_.active,
                                 " 'still-running': active, created 2m00s ago\n"
@@ -308,16 +380,16 @@ TEST_F(ResultsFileTest, StatusOfAllSweepsAndOne) {
                                 "worker-b (attempt 1)\n"));
 }
 
-TEST_F(ResultsFileTest, WatchOfAFinishedSweepPrintsOneLine) {
-  const CliResult r = Run({"watch", "paper-small"});
+TEST_P(CliTest, WatchOfAFinishedSweepPrintsOneLine) {
+  const CliResult r = Cli({"watch", "paper-small"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, absl::StrCat("2023-11-14T22:25:20Z sweep ", prepared_.finished,
                                 " finished 9/9 done (100.0%): succeeded 8, diverged 1, failed 0, "
                                 "cancelled 0, leased 0, pending 0; finished after 9m00s\n"));
 }
 
-TEST_F(ResultsFileTest, Workers) {
-  const CliResult r = Run({"workers", "--format", "csv"});
+TEST_P(CliTest, Workers) {
+  const CliResult r = Cli({"workers", "--format", "csv"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out,
             absl::StrCat("worker_id,host,pid,version,cores,trial,last_seen,seconds_since_seen,"
@@ -331,26 +403,26 @@ TEST_F(ResultsFileTest, Workers) {
                          "2023-11-14T22:24:20Z\n"));
 }
 
-TEST_F(ResultsFileTest, PlotWritesAPng) {
+TEST_P(CliTest, PlotWritesAPng) {
   const std::vector<TrialId>& ids = prepared_.finished_trials;
   const std::string png = (dir_ / "fig11.png").string();
-  CliResult r = Run({"plot", "test-error", absl::StrCat(ids[0]), absl::StrCat(ids[1]),
+  CliResult r = Cli({"plot", "test-error", absl::StrCat(ids[0]), absl::StrCat(ids[1]),
                      absl::StrCat(ids[2]), "-o", png, "--size", "640x480"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "wrote " + png + "\n");
   EXPECT_GT(std::filesystem::file_size(png), 1000u);
 
   const std::string histogram = (dir_ / "fig6.png").string();
-  r = Run({"plot", "histogram", absl::StrCat(ids[2]), "--step", "0", "-o", histogram});
+  r = Cli({"plot", "histogram", absl::StrCat(ids[2]), "--step", "0", "-o", histogram});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(std::filesystem::exists(histogram));
 
-  r = Run({"plot", "activations", absl::StrCat(ids[0]), absl::StrCat(ids[1]), "-o", png});
+  r = Cli({"plot", "activations", absl::StrCat(ids[0]), absl::StrCat(ids[1]), "-o", png});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.err, "deepsweep: the activations figure shows one trial, got 2\n");
 }
 
-TEST_F(ResultsFileTest, ErrorsAreOneLine) {
+TEST_P(CliTest, ErrorsAreOneLine) {
   struct Case {
     std::vector<std::string> args;
     std::string err;
@@ -360,25 +432,335 @@ TEST_F(ResultsFileTest, ErrorsAreOneLine) {
       {{"status", "nosuch"}, "deepsweep: no sweep named 'nosuch'\n"},
       {{"results", "nosuch"}, "deepsweep: no sweep named 'nosuch'\n"},
       {{"curves", "999"}, "deepsweep: no trial 999\n"},
-      {{"cancel", "1"},
-       "deepsweep: cancel changes the sweep and needs the server (--server); --db only reads\n"},
-      {{"submit", "-"},
-       "deepsweep: submit changes the sweep and needs the server (--server); --db only reads\n"},
       {{"results", "colour=red"},
        "deepsweep: unknown trial field 'colour' (known: id, sweep_id, state, dataset, "
        "activation, init, depth, width, learning_rate, batch_size, loss, momentum, seed, "
        "seed_index, attempt, final_test_error, steps_done, worker_id)\n"},
   };
   for (const Case& c : cases) {
-    const CliResult r = Run(c.args);
+    const CliResult r = Cli(c.args);
     EXPECT_EQ(r.exit_code, 1) << c.args[0];
     EXPECT_EQ(r.err, c.err) << c.args[0];
     EXPECT_EQ(r.out, "") << c.args[0];
   }
-  const CliResult r = testing::RunCommand({"--db", (dir_ / "missing.db").string(), "status"},
-                                          clock_, ResultsFileReader(&clock_));
+}
+
+TEST_F(ResultsFileOnlyTest, RefusesChangesAndMissingFiles) {
+  for (const std::string command : {"cancel", "retry", "submit"}) {
+    const CliResult r = Cli({command, "1"});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_EQ(r.err, "deepsweep: " + command +
+                         " changes the sweep and needs the server (--server); --db only reads\n");
+  }
+  const std::string missing = (dir_ / "missing.db").string();
+  const CliResult r =
+      testing::RunCommand({"--db", missing, "status"}, clock_, ResultsFileReader(&clock_));
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_EQ(r.err, "deepsweep: no results file '" + (dir_ / "missing.db").string() + "'\n");
+  EXPECT_EQ(r.err, "deepsweep: no results file '" + missing + "'\n");
+  EXPECT_FALSE(std::filesystem::exists(missing));  // not created by looking
+}
+
+// Trials computed by the real TrialRunner and stored as a worker would; one
+// of them stored with a single value off by one ulp.
+class ReplayTest : public ::testing::Test {
+ protected:
+  static constexpr char kTinySpec[] = R"(
+name: tiny
+dataset: {name: shapeset, validation_examples: 40, test_examples: 40}
+model: {width: 8, depth: 2}
+training: {updates: 20, checkpoint_every: 10, batch_size: 5, probe_examples: 16}
+seeds: 2
+)";
+
+  void SetUp() override {
+    dir_ = TestDir("replay_test");
+    db_ = (dir_ / "results.db").string();
+    auto store = SqliteSweepStore::Open(db_);
+    ASSERT_TRUE(store.ok()) << store.status();
+    rpc::LocalCoordinatorClient writer(*std::move(store), &clock_);
+    ASSERT_TRUE(writer.CreateSweep(kTinySpec).ok());
+    worker::DatasetCache datasets;
+    const worker::TrialRunner runner(&datasets, &clock_);
+    const WorkerInfo worker{.worker_id = "w", .host = "h", .pid = 1, .version = "v", .cores = 1};
+    for (int i = 0; i < 2; ++i) {
+      auto acquisition = writer.AcquireTrial(worker);
+      ASSERT_TRUE(acquisition.ok() && acquisition->trial.has_value());
+      std::vector<Checkpoint> checkpoints;
+      auto run = runner.RunTrial(acquisition->trial->spec, [&](const Checkpoint& c) {
+        checkpoints.push_back(c);
+        return false;
+      });
+      ASSERT_TRUE(run.ok()) << run.status();
+      ASSERT_EQ(checkpoints.size(), 3u);  // steps 0, 10, 20
+      ASSERT_EQ(checkpoints[1].layer_stats[3].layer, 2);
+      ASSERT_EQ(checkpoints[1].layer_stats[3].quantity, LayerQuantity::kActivation);
+      if (i == 1) {
+        original_ = checkpoints[1].layer_stats[3].p98;
+        tampered_ = std::nextafter(original_, INFINITY);
+        checkpoints[1].layer_stats[3].p98 = tampered_;
+      }
+      ASSERT_TRUE(
+          writer
+              .ReportCheckpoints(acquisition->trial->id, acquisition->lease->lease_id, checkpoints)
+              .ok());
+      ASSERT_TRUE(
+          writer.CompleteTrial(acquisition->trial->id, acquisition->lease->lease_id, {}).ok());
+      ids_.push_back(acquisition->trial->id);
+    }
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  CliResult Cli(std::vector<std::string> args) {
+    args.insert(args.begin(), {"--db", db_});
+    return testing::RunCommand(args, clock_, ResultsFileReader(&clock_));
+  }
+
+  FakeClock clock_;
+  std::filesystem::path dir_;
+  std::string db_;
+  std::vector<TrialId> ids_;
+  double original_ = 0;
+  double tampered_ = 0;
+};
+
+TEST_F(ReplayTest, StoredTrialReplaysBitForBit) {
+  const CliResult r = Cli({"replay", absl::StrCat(ids_[0])});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // 3 checkpoints x 2 layers x 3 quantities.
+  EXPECT_EQ(r.out,
+            absl::StrCat("#", ids_[0],
+                         " tanh normalized, depth 2, lr 0.01, seed 0 replays bit for bit: 3 "
+                         "checkpoints and 18 layer statistics identical (wall time aside)\n"));
+}
+
+TEST_F(ReplayTest, NamesTheFirstDifference) {
+  const CliResult r = Cli({"replay", absl::StrCat(ids_[1])});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, absl::StrCat("deepsweep: #", ids_[1],
+                                " tanh normalized, depth 2, lr 0.01, seed 1 does not replay: step "
+                                "10: layer 2 activation p98: ",
+                                FormatShortest(tampered_), " vs ", FormatShortest(original_),
+                                " (stored vs replayed)\n"));
+  // A different histogram bin count is a different run: caught too.
+  const CliResult other = Cli({"replay", absl::StrCat(ids_[0]), "--histogram-bins", "10"});
+  EXPECT_EQ(other.exit_code, 1);
+  EXPECT_THAT(other.err, HasSubstr("does not replay: step 0: layer 1 activation"));
+}
+
+// Commands that change sweeps or follow them live need the server.
+class ServerCliTest : public PreparedBackendTest, public ::testing::Test {
+ protected:
+  void SetUp() override { StartBackend(Backend::kServer); }
+  void TearDown() override { StopBackend(); }
+
+  // Completes the running trial and runs the two pending ones: the sweep
+  // "still-running" finishes with 3 succeeded and 1 failed.
+  void FinishStillRunning() {
+    ASSERT_TRUE(client_->CompleteTrial(prepared_.running, prepared_.running_lease, {}).ok());
+    const WorkerInfo worker{
+        .worker_id = "worker-d", .host = "h", .pid = 7, .version = "v", .cores = 1};
+    for (int i = 0; i < 2; ++i) {
+      auto acquisition = client_->AcquireTrial(worker);
+      ASSERT_TRUE(acquisition.ok() && acquisition->trial.has_value());
+      ASSERT_TRUE(
+          client_->CompleteTrial(acquisition->trial->id, acquisition->lease->lease_id, {}).ok());
+    }
+  }
+};
+
+constexpr char kSmallSpec[] = R"(name: from-stdin
+grid:
+  activation: [tanh, softsign]
+  depth: [1, 2]
+)";
+
+TEST_F(ServerCliTest, SubmitFromStdin) {
+  const CliResult r = Cli({"submit", "-"}, {.stdin_text = kSmallSpec});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto sweeps = client_->ListSweeps();
+  ASSERT_TRUE(sweeps.ok());
+  ASSERT_EQ(sweeps->size(), 3u);
+  const SweepRecord& created = sweeps->back();
+  EXPECT_EQ(created.name, "from-stdin");
+  auto trials = client_->ListTrials(TrialQuery{.sweep_id = created.id});
+  ASSERT_TRUE(trials.ok());
+  ASSERT_EQ(trials->size(), 4u);
+  // Seeds are 63-bit numbers, right-aligned (header too) in the last column.
+  size_t seed_width = 4;
+  for (const TrialRecord& t : *trials) {
+    seed_width = std::max(seed_width, absl::StrCat(t.spec.seed).size());
+  }
+  std::string expected = absl::StrCat(
+      "submitted sweep ", created.id, " 'from-stdin': 4 trials = 4 configurations x 1 seeds\n",
+      "index  activation  depth  seed_index  ", std::string(seed_width - 4, ' '), "seed\n");
+  const char* rows[] = {
+      "    0  tanh            1           0  ", "    1  tanh            2           0  ",
+      "    2  softsign        1           0  ", "    3  softsign        2           0  "};
+  for (size_t i = 0; i < 4; ++i) {
+    const std::string seed = absl::StrCat((*trials)[i].spec.seed);
+    absl::StrAppend(&expected, rows[i], std::string(seed_width - seed.size(), ' '), seed, "\n");
+  }
+  EXPECT_EQ(r.out, expected);
+}
+
+TEST_F(ServerCliTest, DryRunIsOfflineAndBadSpecsAreOneLine) {
+  // Nothing listens on port 1: a dry run must not need the server.
+  CliResult r =
+      testing::RunCommand({"--server", "127.0.0.1:1", "submit", "--dry-run", "-", "--sample", "2"},
+                          clock_, nullptr, {.stdin_text = kSmallSpec});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, StartsWith("from-stdin: 4 trials = 4 configurations x 1 seeds (dry run: "
+                                "nothing submitted)\nindex  activation  depth  seed_index  "));
+  EXPECT_THAT(r.out, HasSubstr("seed\n    0  tanh            1           0  "));
+  EXPECT_THAT(r.out, HasSubstr("\n... and 2 more (--sample 0 shows all)\n"));
+  EXPECT_EQ(client_->ListSweeps()->size(), 2u);
+
+  r = Cli({"submit", "-"}, {.stdin_text = "name: broken\ngrid:\n  depth: [1, five]\n"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "deepsweep: grid.depth[1] (line 3): expected an integer, got \"five\"\n");
+  r = Cli({"submit", (dir_ / "nonexistent.yaml").string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err,
+            "deepsweep: cannot read spec file '" + (dir_ / "nonexistent.yaml").string() + "'\n");
+  EXPECT_EQ(client_->ListSweeps()->size(), 2u);
+}
+
+TEST_F(ServerCliTest, RetryThenCancel) {
+  CliResult r = Cli({"retry", "still-running"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, absl::StrCat("requeued 1 trials of sweep ", prepared_.active,
+                                " 'still-running' (failed, diverged)\n"));
+  EXPECT_EQ(client_->GetTrial(prepared_.failed)->state, TrialState::kPending);
+
+  r = Cli({"cancel", "still-running"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, absl::StrCat("cancelled sweep ", prepared_.active,
+                                " 'still-running': 3 pending trials cancelled, 1 running trials "
+                                "stop at their next heartbeat\n"));
+  r = Cli({"cancel", "paper-small"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, StartsWith("deepsweep: "));
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1);
+  r = Cli({"retry", "paper-small", "--states", "succeeded"});
+  EXPECT_EQ(r.err,
+            "deepsweep: cannot retry trials in state 'succeeded' (expected failed, diverged or "
+            "cancelled)\n");
+}
+
+TEST_F(ServerCliTest, WatchPrintsPlainLinesUntilTheSweepEnds) {
+  CliResult watched;
+  std::thread watcher([&] { watched = Cli({"watch", "still-running"}); });
+  FinishStillRunning();
+  watcher.join();
+  ASSERT_EQ(watched.exit_code, 0) << watched.err;
+  const std::vector<std::string> lines = absl::StrSplit(watched.out, '\n', absl::SkipEmpty());
+  ASSERT_FALSE(lines.empty());
+  for (const std::string& line : lines) {
+    EXPECT_THAT(line, StartsWith(absl::StrCat("2023-11-14T22:25:20Z sweep ", prepared_.active)));
+    EXPECT_EQ(line.find('\x1b'), std::string::npos) << "no terminal codes in a pipe";
+  }
+  EXPECT_EQ(lines.back(), absl::StrCat("2023-11-14T22:25:20Z sweep ", prepared_.active,
+                                       " finished 4/4 done (100.0%): succeeded 3, diverged 0, "
+                                       "failed 1, cancelled 0, leased 0, pending 0; finished "
+                                       "after 2m00s"));
+}
+
+TEST_F(ServerCliTest, WatchRedrawsInPlaceOnATerminal) {
+  CliResult watched;
+  std::thread watcher([&] { watched = Cli({"watch", "still-running"}, {.tty = true}); });
+  FinishStillRunning();
+  watcher.join();
+  ASSERT_EQ(watched.exit_code, 0) << watched.err;
+  // The last block, after the last redraw (cursor up + clear to the end).
+  const size_t redraw = watched.out.rfind("\x1b[J");
+  const std::string last_block =
+      redraw == std::string::npos ? watched.out : watched.out.substr(redraw + 3);
+  EXPECT_EQ(last_block, absl::StrCat("sweep ", prepared_.active,
+                                     " 'still-running': finished, created 2m00s ago\n"
+                                     "[########################################] 100.0%  4/4 "
+                                     "done\n"
+                                     "succeeded 3  diverged 0  failed 1  cancelled 0  leased 0  "
+                                     "pending 0\n"
+                                     "finished after 2m00s\n"));
+  // Every redraw moves the cursor up over exactly the block drawn before it.
+  size_t block_start = 0;
+  for (size_t at = watched.out.find("\x1b["); at != std::string::npos;
+       at = watched.out.find("\x1b[", at + 1)) {
+    const size_t lines_above =
+        std::count(watched.out.begin() + block_start, watched.out.begin() + at, '\n');
+    EXPECT_EQ(watched.out.substr(at, watched.out.find("F", at) - at + 4),
+              absl::StrCat("\x1b[", lines_above, "F\x1b[J"));
+    block_start = watched.out.find("\x1b[J", at) + 3;
+    at = block_start - 1;
+  }
+}
+
+TEST_F(ServerCliTest, HealthAndUnreachableServer) {
+  CliResult r = Cli({"health"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "SERVING\n");
+  server_->Shutdown();
+  r = Cli({"health"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, StartsWith("deepsweep: cannot reach the coordinator at " + address_ + ": "));
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1);
+  r = Cli({"status"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, StartsWith("deepsweep: cannot reach the coordinator at " + address_ + ": "));
+}
+
+TEST(HealthCliTest, NotServingExitsNonZero) {
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::ServerBuilder builder;
+  int port = 0;
+  grpc::CallbackGenericService other;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterCallbackGenericService(&other);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+  server->GetHealthCheckService()->SetServingStatus(false);
+  FakeClock clock;
+  const std::string address = absl::StrCat("127.0.0.1:", port);
+  const CliResult r = testing::RunCommand({"health", "--server", address}, clock, nullptr);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "deepsweep: the server at " + address + " is NOT_SERVING\n");
+  server->Shutdown();
+}
+
+TEST(TokenCliTest, BadTokenIsOneLineAndTheEnvironmentSuppliesDefaults) {
+  FakeClock clock;
+  const std::string dir = TestDir("token_test");
+  server::Server::Options options;
+  options.address = "127.0.0.1:0";
+  options.database_path = dir + "/results.db";
+  options.token = "s3cret";
+  options.clock = &clock;
+  auto server = server::Server::Start(options);
+  ASSERT_TRUE(server.ok()) << server.status();
+  const std::string address = absl::StrCat("127.0.0.1:", (*server)->port());
+
+  CliResult r =
+      testing::RunCommand({"--server", address, "--token", "wrong", "status"}, clock, nullptr);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(
+      r.err, StartsWith("deepsweep: the coordinator at " + address + " refused the credentials: "));
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1);
+  r = testing::RunCommand({"status"}, clock, nullptr, {.environment = {.server = address}});
+  EXPECT_EQ(r.exit_code, 1) << "no token at all";
+  EXPECT_THAT(r.err, HasSubstr("refused the credentials"));
+
+  // DEEPSWEEP_SERVER and DEEPSWEEP_TOKEN (as main reads them) are the defaults.
+  r = testing::RunCommand({"status"}, clock, nullptr,
+                          {.environment = {.server = address, .token = "s3cret"}});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "no sweeps yet (deepsweep submit SPEC creates one)\n");
+  // Flags override the environment.
+  r = testing::RunCommand({"status", "--token", "wrong"}, clock, nullptr,
+                          {.environment = {.server = address, .token = "s3cret"}});
+  EXPECT_EQ(r.exit_code, 1);
+  (*server)->Shutdown();
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
