@@ -96,7 +96,7 @@ void BM_Evaluate(benchmark::State& state) {
 void RegisterAll() {
   for (GemmBackend backend :
        {GemmBackend::kAuto, GemmBackend::kEigen, GemmBackend::kSmallBatch, GemmBackend::kBlas}) {
-    for (int batch : {10, 32, 128}) {
+    for (int batch : {10, 32, 64, 128}) {
       benchmark::RegisterBenchmark(("BM_TrainStep/" + std::string(GemmBackendName(backend)) +
                                     "/batch:" + std::to_string(batch))
                                        .c_str(),

@@ -51,6 +51,9 @@ DS_AVX2 void MultiplyTile(Index k, const float* a, Index lda, const float* b, In
     }
   }
   for (Index p = 0; p < k; ++p, a += lda) {
+    // The row panel 4 tiles below in this column: needed soon, and not
+    // reliably fetched by the hardware across 16 interleaved streams.
+    _mm_prefetch(reinterpret_cast<const char*>(a + 4 * kRows), _MM_HINT_T0);
     __m256 av[MV];
 #pragma GCC unroll 8
     for (int v = 0; v < MV; ++v) av[v] = _mm256_loadu_ps(a + 8 * v);
@@ -293,11 +296,10 @@ void MultiplyAtThenAddOuterSmallBatch(float alpha, Eigen::Ref<MatrixF> w,
   }
 }
 
-// Which implementation serves one call. kAuto follows the per-operation
-// crossovers measured in bench/gemm_bench.cc.
+// Which implementation serves one call (kAuto: see kSmallBatchMaxColumns).
 enum class Impl { kEigen, kSmallBatch, kBlas };
 
-Impl Choose(GemmBackend backend, Index columns, Index small_batch_max) {
+Impl Choose(GemmBackend backend, Index columns) {
   switch (backend) {
     case GemmBackend::kEigen:
       return Impl::kEigen;
@@ -308,7 +310,7 @@ Impl Choose(GemmBackend backend, Index columns, Index small_batch_max) {
     case GemmBackend::kAuto:
       break;
   }
-  if (columns <= small_batch_max && SmallBatchKernelsAvailable()) return Impl::kSmallBatch;
+  if (columns <= kSmallBatchMaxColumns && SmallBatchKernelsAvailable()) return Impl::kSmallBatch;
   return Impl::kBlas;
 }
 
@@ -348,7 +350,7 @@ void SetBlasThreads(int threads) { openblas_set_num_threads(std::max(1, threads)
 
 void Multiply(const Eigen::Ref<const MatrixF>& a, const Eigen::Ref<const MatrixF>& b,
               Eigen::Ref<MatrixF> c, GemmBackend backend) {
-  switch (Choose(backend, b.cols(), kMultiplySmallBatchMax)) {
+  switch (Choose(backend, b.cols())) {
     case Impl::kSmallBatch:
       MultiplySmallBatch(a, b, c);
       break;
@@ -365,7 +367,7 @@ void Multiply(const Eigen::Ref<const MatrixF>& a, const Eigen::Ref<const MatrixF
 
 void MultiplyAt(const Eigen::Ref<const MatrixF>& a, const Eigen::Ref<const MatrixF>& b,
                 Eigen::Ref<MatrixF> c, GemmBackend backend) {
-  switch (Choose(backend, b.cols(), kMultiplyAtSmallBatchMax)) {
+  switch (Choose(backend, b.cols())) {
     case Impl::kSmallBatch:
       MultiplyAtSmallBatch(a, b, c);
       break;
@@ -382,7 +384,7 @@ void MultiplyAt(const Eigen::Ref<const MatrixF>& a, const Eigen::Ref<const Matri
 
 void AddOuter(float alpha, const Eigen::Ref<const MatrixF>& a, const Eigen::Ref<const MatrixF>& b,
               Eigen::Ref<MatrixF> c, GemmBackend backend) {
-  switch (Choose(backend, a.cols(), kAddOuterSmallBatchMax)) {
+  switch (Choose(backend, a.cols())) {
     case Impl::kSmallBatch:
       AddOuterSmallBatch(alpha, a, b, c);
       break;
@@ -400,7 +402,7 @@ void AddOuter(float alpha, const Eigen::Ref<const MatrixF>& a, const Eigen::Ref<
 void MultiplyAtThenAddOuter(float alpha, Eigen::Ref<MatrixF> w, const Eigen::Ref<const MatrixF>& d,
                             const Eigen::Ref<const MatrixF>& a, Eigen::Ref<MatrixF> g,
                             GemmBackend backend) {
-  if (Choose(backend, d.cols(), kFusedSmallBatchMax) == Impl::kSmallBatch) {
+  if (Choose(backend, d.cols()) == Impl::kSmallBatch) {
     MultiplyAtThenAddOuterSmallBatch(alpha, w, d, a, g);
   } else {
     MultiplyAt(w, d, g, backend);

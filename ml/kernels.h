@@ -14,7 +14,7 @@
 //  - OpenBLAS sgemm (cblas), the fastest measured for wide minibatches;
 //  - Eigen's own GEMM, kept as a selectable reference.
 // kAuto uses the small-batch kernels while the minibatch has at most the
-// per-operation crossover below (measured with bench/gemm_bench, figures in
+// crossover below (measured with bench/trainer_bench, figures in
 // docs/PERFORMANCE.md), else OpenBLAS. The kernels are compiled for AVX2+FMA
 // with a target attribute and chosen at run time, so a portable build still
 // uses them on CPUs that have those instructions; elsewhere OpenBLAS is used.
@@ -36,7 +36,7 @@
 namespace deepsweep::ml {
 
 enum class GemmBackend {
-  kAuto,        // small-batch kernels up to the crossovers below, else OpenBLAS
+  kAuto,        // small-batch kernels up to kSmallBatchMaxColumns, else OpenBLAS
   kEigen,       // always Eigen's GEMM
   kSmallBatch,  // always the small-batch kernels (Eigen if the CPU lacks AVX2+FMA)
   kBlas,        // always OpenBLAS sgemm
@@ -46,11 +46,11 @@ enum class GemmBackend {
 std::string_view GemmBackendName(GemmBackend backend);
 absl::StatusOr<GemmBackend> ParseGemmBackend(std::string_view name);
 
-// kAuto's crossovers: the largest minibatch served by the small-batch kernels.
-inline constexpr int kMultiplySmallBatchMax = 16;
-inline constexpr int kMultiplyAtSmallBatchMax = 32;
-inline constexpr int kAddOuterSmallBatchMax = 16;
-inline constexpr int kFusedSmallBatchMax = 16;
+// kAuto's crossover: the largest minibatch served by the small-batch kernels.
+// Whole training steps of the 784-1000x5-10 net (bench/trainer_bench) ran
+// faster with the kernels than with OpenBLAS at 10 and 32 columns and slower
+// at 64 and 128 (docs/PERFORMANCE.md).
+inline constexpr int kSmallBatchMaxColumns = 32;
 
 // Threads OpenBLAS may use (process-wide; OpenBLAS's own default is one per
 // core). The trainer sets it from its config before training.

@@ -137,7 +137,7 @@ absl::StatusOr<TrainResult> Trainer::Train(Dataset& data, const CheckpointObserv
   const absl::Time start = clock_->Now();
   double monitor_seconds = 0;
   Pass<float> train_pass, eval_pass;
-  double nll_sum = kNaN, loss_sum = kNaN;
+  double nll_sum = 0, loss_sum = 0;  // over the minibatches since the last checkpoint
   int64_t batches = 0;
 
   // Evaluation and probing; their time is the monitoring cost.

@@ -54,6 +54,14 @@ TEST_P(ProductTest, MatchesDoubleReference) {
   const MatrixF bk = RandomMatrix(k, n, 5);
   AddOuter(-0.25f, bm, bk, w, backend);
   ExpectNear(w, w0 - 0.25 * bm.cast<double>() * bk.cast<double>().transpose(), tol);
+
+  // Fused backward + update: G from W before the update, then the update.
+  MatrixF w2 = RandomMatrix(m, k, 6);
+  const MatrixD w2_0 = w2.cast<double>();
+  MatrixF g2(k, n);
+  MultiplyAtThenAddOuter(-0.25f, w2, bm, bk, g2, backend);
+  ExpectNear(g2, w2_0.transpose() * bm.cast<double>(), tol);
+  ExpectNear(w2, w2_0 - 0.25 * bm.cast<double>() * bk.cast<double>().transpose(), tol);
 }
 
 INSTANTIATE_TEST_SUITE_P(
