@@ -1,5 +1,6 @@
 #include "core/coordinator.h"
 
+#include <algorithm>
 #include <map>
 #include <random>
 #include <set>
@@ -8,7 +9,6 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
-#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
@@ -53,8 +53,8 @@ absl::Status CheckName(const char* what, std::string_view value, bool required) 
 
 absl::Status ValidateWorker(const WorkerInfo& w) {
   RETURN_IF_ERROR(CheckName("worker_id", w.worker_id, /*required=*/true));
-  RETURN_IF_ERROR(CheckName("host", w.host, false));
-  RETURN_IF_ERROR(CheckName("version", w.version, false));
+  RETURN_IF_ERROR(CheckName("host", w.host, /*required=*/false));
+  RETURN_IF_ERROR(CheckName("version", w.version, /*required=*/false));
   if (w.pid < 0 || w.cores < 0) {
     return absl::InvalidArgumentError("pid and cores must not be negative");
   }
@@ -78,7 +78,8 @@ absl::Status ValidateCheckpoints(absl::Span<const Checkpoint> checkpoints,
           absl::StrCat("checkpoint at step ", c.step, " holds ", c.layer_stats.size(),
                        " layer statistics, above the limit of ", o.max_layer_stats_per_checkpoint));
     }
-    std::set<std::pair<int, LayerQuantity>> seen;
+    std::vector<std::pair<int, LayerQuantity>> keys;
+    keys.reserve(c.layer_stats.size());
     for (const LayerStat& s : c.layer_stats) {
       if (s.layer < 1) {
         return absl::InvalidArgumentError(absl::StrCat(
@@ -89,11 +90,13 @@ absl::Status ValidateCheckpoints(absl::Span<const Checkpoint> checkpoints,
             absl::StrCat("checkpoint at step ", c.step, ", layer ", s.layer, ": histogram has ",
                          s.histogram.size(), " bins, above the limit of ", o.max_histogram_bins));
       }
-      if (!seen.emplace(s.layer, s.quantity).second) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("checkpoint at step ", c.step, ": layer ", s.layer, " ",
-                         std::string(LayerQuantityName(s.quantity)), " appears twice"));
-      }
+      keys.emplace_back(s.layer, s.quantity);
+    }
+    std::sort(keys.begin(), keys.end());
+    if (auto twice = std::adjacent_find(keys.begin(), keys.end()); twice != keys.end()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("checkpoint at step ", c.step, ": layer ", twice->first, " ",
+                       std::string(LayerQuantityName(twice->second)), " appears twice"));
     }
   }
   return absl::OkStatus();

@@ -1,9 +1,13 @@
 // Coordinator: the use cases of the sweep service, free of gRPC and SQLite.
 //
 // It turns sweep specs into trials, hands trials to workers under leases, and
-// records what workers report. Every state change goes through a SweepStore in
-// one transaction, so a coordinator killed at any moment and restarted on the
-// same store continues every sweep with nothing acknowledged lost.
+// records what workers report. Every decision is one atomic SweepStore
+// mutation and a call returns only once it is committed, so a coordinator
+// killed at any moment and restarted on the same store continues every sweep
+// with nothing acknowledged lost. Decisions are made under one mutex against
+// an in-memory index of live trials (pending per sweep, leases by deadline),
+// rebuilt from the store on first use; calls wait for their commit outside
+// the mutex, so concurrent workers share commits (see core/sweep_store.h).
 //
 // Leases (see ARCHITECTURE.md, "Trial lifecycle"):
 //   AcquireTrial gives a PENDING trial a fresh lease id, attempt + 1 and a
@@ -18,7 +22,11 @@
 // Status codes: INVALID_ARGUMENT (bad spec or request; the message names the
 // field), NOT_FOUND (unknown sweep or trial), ABORTED (lease not current),
 // FAILED_PRECONDITION (e.g. cancel a finished sweep), RESOURCE_EXHAUSTED (a
-// limit, e.g. too many trials), UNAVAILABLE / INTERNAL (store failure).
+// limit, e.g. too many trials), UNAVAILABLE / INTERNAL (store failure). After
+// a store failure nothing of the failed call is kept; retrying it is safe.
+//
+// Lease ids look like "<trial>-<attempt>-<16 hex digits>": unique across
+// restarts through trial and attempt, unguessable through the random part.
 //
 // Time: every decision uses clock->Now(); tests drive a FakeClock.
 // Thread-safety: all methods are safe to call concurrently.

@@ -523,7 +523,11 @@ absl::Status ParseRandom(const YAML::Node& random, const SweepLimits& limits, Sw
   return absl::OkStatus();
 }
 
-absl::Status ParseExclude(const YAML::Node& exclude, const SweepLimits& limits, SweepSpec& spec) {
+absl::Status ParseExclude(const YAML::Node& exclude, SweepSpec& spec) {
+  // Excluding a value beyond the coordinator's limits is harmless.
+  const SweepLimits limits{.max_trials = std::numeric_limits<int64_t>::max(),
+                           .max_depth = std::numeric_limits<int>::max(),
+                           .max_width = std::numeric_limits<int>::max()};
   if (!exclude.IsSequence()) {
     return Invalid("exclude", exclude,
                    absl::StrCat("expected a list of rules, got ", Describe(exclude)));
@@ -565,7 +569,7 @@ absl::Status ParseTopLevel(const YAML::Node& root, const SweepLimits& limits, Sw
     if (s == "training") RETURN_IF_ERROR(ParseSection(node, s, kTrainingKeys, limits, spec.base));
     if (s == "grid") RETURN_IF_ERROR(ParseGrid(node, limits, spec));
     if (s == "random") RETURN_IF_ERROR(ParseRandom(node, limits, spec));
-    if (s == "exclude") RETURN_IF_ERROR(ParseExclude(node, limits, spec));
+    if (s == "exclude") RETURN_IF_ERROR(ParseExclude(node, spec));
   }
   return ForEachEntry(
       root, "",

@@ -1,5 +1,6 @@
 #include "core/sweep_store.h"
 
+#include <limits>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -28,6 +29,16 @@ void AddToCounts(TrialState state, int64_t n, TrialCounts& counts) {
       counts.cancelled += n;
       return;
   }
+}
+
+absl::Status CheckStorable(absl::Span<const TrialSpec> trials) {
+  for (const TrialSpec& t : trials) {
+    if (t.seed > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("trial seed ", t.seed, " does not fit in 63 bits"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status TrialChangedError(const TrialUpdate& u) {

@@ -160,6 +160,10 @@ struct UnfinishedWork {
 // Adds `n` (possibly negative) trials in `state` to `counts`.
 void AddToCounts(TrialState state, int64_t n, TrialCounts& counts);
 
+// INVALID_ARGUMENT when a trial holds a value no store keeps (a seed of 2^63
+// or more: SQLite integers are signed 64-bit).
+absl::Status CheckStorable(absl::Span<const TrialSpec> trials);
+
 // The ABORTED status for a TrialUpdate whose expectation does not hold.
 absl::Status TrialChangedError(const TrialUpdate& update);
 

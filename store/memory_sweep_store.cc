@@ -27,6 +27,7 @@ absl::Status TrialNotFound(TrialId id) {
 
 absl::StatusOr<CreatedSweep> MemorySweepStore::CreateSweep(const NewSweep& sweep,
                                                            absl::Span<const TrialSpec> trials) {
+  RETURN_IF_ERROR(CheckStorable(trials));
   absl::MutexLock lock(&mu_);
   CreatedSweep created{.id = next_sweep_id_++};
   sweeps_[created.id] = SweepRecord{.id = created.id,

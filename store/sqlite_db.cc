@@ -92,6 +92,14 @@ absl::Status SqliteStatement::Run() {
   }
 }
 
+absl::Status SqliteStatement::ForEachRow(const std::function<absl::Status()>& row) {
+  while (true) {
+    ASSIGN_OR_RETURN(bool more, Step());
+    if (!more) return absl::OkStatus();
+    RETURN_IF_ERROR(row());
+  }
+}
+
 int64_t SqliteStatement::Changes() const { return sqlite3_changes64(db_); }
 
 bool SqliteStatement::IsNull(int column) const {

@@ -62,6 +62,8 @@ class SqliteStatement {
   void Reset();
   // Steps to the end (for statements that return no rows).
   absl::Status Run();
+  // Steps through every row, calling `row()` on each; stops at the first error.
+  absl::Status ForEachRow(const std::function<absl::Status()>& row);
   // Rows changed by the last Run() of this statement.
   int64_t Changes() const;
 

@@ -102,12 +102,11 @@ absl::Status FillCounts(SqliteDb& db, SweepRecord& sweep) {
       db.Prepare("SELECT state, COUNT(*) FROM trials WHERE sweep_id = ?1 GROUP BY state"));
   s.Bind(1, sweep.id);
   sweep.counts = {};
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) return absl::OkStatus();
+  return s.ForEachRow([&]() -> absl::Status {
     const std::optional<TrialState> state = ParseTrialState(s.Text(0));
     if (state.has_value()) AddToCounts(*state, s.Int(1), sweep.counts);
-  }
+    return absl::OkStatus();
+  });
 }
 
 absl::StatusOr<std::vector<SweepRecord>> QuerySweeps(SqliteDb& db, const std::string& sql,
@@ -116,12 +115,11 @@ absl::StatusOr<std::vector<SweepRecord>> QuerySweeps(SqliteDb& db, const std::st
   {
     ASSIGN_OR_RETURN(SqliteStatement s, db.Prepare(sql));
     if (id.has_value()) s.Bind(1, *id);
-    while (true) {
-      ASSIGN_OR_RETURN(bool row, s.Step());
-      if (!row) break;
+    RETURN_IF_ERROR(s.ForEachRow([&]() -> absl::Status {
       ASSIGN_OR_RETURN(SweepRecord r, ReadSweep(s));
       sweeps.push_back(std::move(r));
-    }
+      return absl::OkStatus();
+    }));
   }
   for (SweepRecord& r : sweeps) RETURN_IF_ERROR(FillCounts(db, r));
   return sweeps;
@@ -132,41 +130,63 @@ absl::Status RequireOneChange(const SqliteStatement& s, const std::string& what)
   return absl::NotFoundError(absl::StrCat(what, " not found"));
 }
 
-// "(?, ?, ?), (?, ?, ?)" for `rows` rows of `columns` parameters.
-std::string Placeholders(size_t rows, size_t columns) {
-  std::string row = "(";
-  for (size_t c = 0; c < columns; ++c) absl::StrAppend(&row, c == 0 ? "?" : ", ?");
-  row += ")";
-  std::vector<std::string> all(rows, row);
-  return absl::StrJoin(all, ", ");
+// The INSERT of `rows` layer statistics of one checkpoint: ?1, ?2, ?3 are the
+// trial, attempt and step shared by every row, then 12 parameters per row.
+const std::string& LayerStatsInsert(size_t rows) {
+  static const auto* const statements = [] {
+    auto* sql = new std::vector<std::string>(kRowsPerInsert + 1);
+    for (size_t n = 1; n <= kRowsPerInsert; ++n) {
+      std::string& text = (*sql)[n];
+      text =
+          "INSERT INTO layer_stats (trial_id, attempt, step, layer, quantity, mean, std, p02, "
+          "p50, p98, saturated_fraction, jacobian_sv_mean, hist_lo, hist_hi, histogram) VALUES ";
+      for (size_t r = 0; r < n; ++r) {
+        absl::StrAppend(&text, r == 0 ? "" : ", ", "(?1, ?2, ?3");
+        for (size_t c = 0; c < 12; ++c) absl::StrAppend(&text, ", ?", 4 + r * 12 + c);
+        text += ")";
+      }
+    }
+    return sql;
+  }();
+  return (*statements)[rows];
 }
 
-// Inserts `rows` with multi-row INSERTs of up to kRowsPerInsert rows each.
-// `bind(stmt, first_parameter, row)` binds one row's `columns` values.
-template <typename Row, typename BindRow>
-absl::Status InsertRows(SqliteDb& db, const std::string& head, size_t columns,
-                        const std::vector<const Row*>& rows, BindRow bind) {
-  for (size_t start = 0; start < rows.size(); start += kRowsPerInsert) {
-    const size_t n = std::min(kRowsPerInsert, rows.size() - start);
-    ASSIGN_OR_RETURN(SqliteStatement s,
-                     db.Prepare(absl::StrCat(head, " VALUES ", Placeholders(n, columns))));
-    for (size_t i = 0; i < n; ++i) bind(s, static_cast<int>(i * columns + 1), *rows[start + i]);
+// Inserts the layer statistics of a checkpoint, kRowsPerInsert rows per
+// statement.
+absl::Status InsertLayerStats(SqliteDb& db, TrialId trial, int attempt, const Checkpoint& c) {
+  const std::vector<LayerStat>& stats = c.layer_stats;
+  for (size_t start = 0; start < stats.size(); start += kRowsPerInsert) {
+    const size_t n = std::min(kRowsPerInsert, stats.size() - start);
+    ASSIGN_OR_RETURN(SqliteStatement s, db.Prepare(LayerStatsInsert(n)));
+    s.Bind(1, trial);
+    s.Bind(2, attempt);
+    s.Bind(3, c.step);
+    for (size_t i = 0; i < n; ++i) {
+      const LayerStat& l = stats[start + i];
+      const int p = static_cast<int>(4 + i * 12);
+      s.Bind(p, l.layer);
+      s.Bind(p + 1, LayerQuantityName(l.quantity));
+      s.Bind(p + 2, l.mean);
+      s.Bind(p + 3, l.std);
+      s.Bind(p + 4, l.p02);
+      s.Bind(p + 5, l.p50);
+      s.Bind(p + 6, l.p98);
+      s.Bind(p + 7, l.saturated_fraction);
+      s.Bind(p + 8, l.jacobian_sv_mean);
+      s.Bind(p + 9, l.hist_lo);
+      s.Bind(p + 10, l.hist_hi);
+      s.BindFloats(p + 11, l.histogram);
+    }
     RETURN_IF_ERROR(s.Run());
   }
   return absl::OkStatus();
 }
-
-struct LayerRow {
-  int64_t step;
-  const LayerStat* stat;
-};
 
 // Stores the checkpoints of one batch not stored yet (the first occurrence of
 // a step wins), their layer statistics, and the trial's latest metrics.
 absl::Status StoreCheckpoints(SqliteDb& db, const CheckpointBatch& batch, absl::Time now) {
   if (batch.checkpoints.empty()) return absl::OkStatus();
   const int64_t recorded = Us(now);
-  std::vector<LayerRow> layer_rows;
   for (const Checkpoint& c : batch.checkpoints) {
     ASSIGN_OR_RETURN(
         SqliteStatement s,
@@ -187,33 +207,8 @@ absl::Status StoreCheckpoints(SqliteDb& db, const CheckpointBatch& batch, absl::
     s.Bind(11, recorded);
     RETURN_IF_ERROR(s.Run());
     if (s.Changes() == 0) continue;  // stored before: its statistics are too
-    for (const LayerStat& stat : c.layer_stats) layer_rows.push_back({c.step, &stat});
+    RETURN_IF_ERROR(InsertLayerStats(db, batch.trial_id, batch.attempt, c));
   }
-  std::vector<const LayerRow*> layer_ptrs;
-  layer_ptrs.reserve(layer_rows.size());
-  for (const LayerRow& r : layer_rows) layer_ptrs.push_back(&r);
-  RETURN_IF_ERROR(InsertRows<LayerRow>(
-      db,
-      "INSERT INTO layer_stats (trial_id, attempt, step, layer, quantity, mean, std, p02, p50, "
-      "p98, saturated_fraction, jacobian_sv_mean, hist_lo, hist_hi, histogram)",
-      15, layer_ptrs, [&](SqliteStatement& s, int p, const LayerRow& r) {
-        const LayerStat& l = *r.stat;
-        s.Bind(p, batch.trial_id);
-        s.Bind(p + 1, batch.attempt);
-        s.Bind(p + 2, r.step);
-        s.Bind(p + 3, l.layer);
-        s.Bind(p + 4, LayerQuantityName(l.quantity));
-        s.Bind(p + 5, l.mean);
-        s.Bind(p + 6, l.std);
-        s.Bind(p + 7, l.p02);
-        s.Bind(p + 8, l.p50);
-        s.Bind(p + 9, l.p98);
-        s.Bind(p + 10, l.saturated_fraction);
-        s.Bind(p + 11, l.jacobian_sv_mean);
-        s.Bind(p + 12, l.hist_lo);
-        s.Bind(p + 13, l.hist_hi);
-        s.BindFloats(p + 14, l.histogram);
-      }));
   ASSIGN_OR_RETURN(
       SqliteStatement latest,
       db.Prepare("UPDATE trials SET (steps_done, final_test_error, final_test_nll, "
@@ -390,23 +385,39 @@ absl::Status EnsureSqrt(SqliteDb& db) {
 
 absl::StatusOr<std::unique_ptr<SqliteSweepStore>> SqliteSweepStore::Open(
     const std::string& path, const SqliteStoreOptions& options) {
+  static const int memstatus = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  (void)memstatus;
   ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> writer, SqliteDb::Open(path, /*create=*/true));
   RETURN_IF_ERROR(Configure(*writer, options, /*writer=*/true));
   RETURN_IF_ERROR(EnsureSqrt(*writer));
   RETURN_IF_ERROR(Migrate(*writer));
-  std::unique_ptr<SqliteDb> reader;
+  std::unique_ptr<SqliteDb> reader, checkpointer;
   if (path != ":memory:" && !path.empty()) {
     ASSIGN_OR_RETURN(reader, SqliteDb::Open(path, /*create=*/false));
     RETURN_IF_ERROR(Configure(*reader, options, /*writer=*/false));
     RETURN_IF_ERROR(EnsureSqrt(*reader));
+    ASSIGN_OR_RETURN(checkpointer, SqliteDb::Open(path, /*create=*/false));
+    RETURN_IF_ERROR(Configure(*checkpointer, options, /*writer=*/false));
   }
   return std::unique_ptr<SqliteSweepStore>(
-      new SqliteSweepStore(std::move(writer), std::move(reader), std::max(1, options.max_batch)));
+      new SqliteSweepStore(std::move(writer), std::move(reader), std::move(checkpointer), options));
 }
 
 SqliteSweepStore::SqliteSweepStore(std::unique_ptr<SqliteDb> writer,
-                                   std::unique_ptr<SqliteDb> reader, int max_batch)
-    : max_batch_(max_batch), writer_(std::move(writer)), reader_(std::move(reader)) {
+                                   std::unique_ptr<SqliteDb> reader,
+                                   std::unique_ptr<SqliteDb> checkpointer,
+                                   const SqliteStoreOptions& options)
+    : max_batch_(std::max(1, options.max_batch)),
+      writer_(std::move(writer)),
+      reader_(std::move(reader)),
+      checkpoint_pages_(std::max(1, options.checkpoint_pages)),
+      checkpointer_(std::move(checkpointer)) {
+  if (checkpointer_ != nullptr) {
+    // Replaces SQLite's own checkpointing on commit.
+    sqlite3_wal_hook(writer_->raw(), &SqliteSweepStore::OnWalCommit, this);
+    checkpoint_thread_ = std::thread([this] { CheckpointLoop(); });
+    pthread_setname_np(checkpoint_thread_.native_handle(), "sqlite-checkpt");
+  }
   writer_thread_ = std::thread([this] { WriteLoop(); });
   pthread_setname_np(writer_thread_.native_handle(), "sqlite-writer");
 }
@@ -417,6 +428,45 @@ SqliteSweepStore::~SqliteSweepStore() {
     stopping_ = true;
   }
   writer_thread_.join();
+  if (checkpoint_thread_.joinable()) {
+    {
+      absl::MutexLock lock(&checkpoint_mu_);
+      checkpoint_stop_ = true;
+    }
+    checkpoint_thread_.join();
+  }
+  // The connections close now; the last one to close checkpoints what is
+  // left and removes the WAL.
+}
+
+int SqliteSweepStore::OnWalCommit(void* store, sqlite3*, const char*, int pages) {
+  auto* self = static_cast<SqliteSweepStore*>(store);
+  if (pages >= self->checkpoint_pages_) {
+    absl::MutexLock lock(&self->checkpoint_mu_);
+    self->checkpoint_due_ = true;
+  }
+  return SQLITE_OK;
+}
+
+void SqliteSweepStore::CheckpointLoop() {
+  while (true) {
+    {
+      absl::MutexLock lock(&checkpoint_mu_);
+      auto woken = [this]() ABSL_SHARED_LOCKS_REQUIRED(checkpoint_mu_) {
+        return checkpoint_due_ || checkpoint_stop_;
+      };
+      checkpoint_mu_.Await(absl::Condition(&woken));
+      if (checkpoint_stop_) return;
+      checkpoint_due_ = false;
+    }
+    // PASSIVE never waits for the writer; frames written meanwhile wait for
+    // the next round. Errors (e.g. SQLITE_BUSY while a reader holds old
+    // frames) only postpone the copy, so they are not reported.
+    int wal_pages = 0;
+    int copied = 0;
+    sqlite3_wal_checkpoint_v2(checkpointer_->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_pages,
+                              &copied);
+  }
 }
 
 PendingWrite SqliteSweepStore::Submit(StoreMutation mutation) {
@@ -462,7 +512,14 @@ void SqliteSweepStore::WriteLoop() {
     }
     absl::MutexLock lock(&queue_mu_);
     completed_ += batch.size();
+    ++stats_.commits;
+    stats_.mutations += static_cast<int64_t>(batch.size());
   }
+}
+
+SqliteSweepStore::WriteStats SqliteSweepStore::write_stats() {
+  absl::MutexLock lock(&queue_mu_);
+  return stats_;
 }
 
 void SqliteSweepStore::CommitBatch(std::vector<Job>& batch, std::vector<absl::Status>& statuses) {
@@ -503,12 +560,7 @@ absl::Status SqliteSweepStore::Read(const std::function<absl::Status(SqliteDb&)>
 
 absl::StatusOr<CreatedSweep> SqliteSweepStore::CreateSweep(const NewSweep& sweep,
                                                            absl::Span<const TrialSpec> trials) {
-  for (const TrialSpec& t : trials) {
-    if (t.seed > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("trial seed ", t.seed, " does not fit the store's 63 bits"));
-    }
-  }
+  RETURN_IF_ERROR(CheckStorable(trials));
   absl::MutexLock lock(&write_mu_);
   SqliteDb& db = *writer_;
   CreatedSweep created;
@@ -589,9 +641,7 @@ absl::StatusOr<UnfinishedWork> SqliteSweepStore::LoadUnfinished() {
                    "t.attempt_limit, t.worker_id, l.lease_id, l.deadline_us FROM trials AS t "
                    "LEFT JOIN leases AS l ON t.state = 'leased' AND l.trial_id = t.id AND "
                    "l.attempt = t.attempt WHERE t.state IN ('pending', 'leased') ORDER BY t.id"));
-    while (true) {
-      ASSIGN_OR_RETURN(bool row, s.Step());
-      if (!row) return absl::OkStatus();
+    return s.ForEachRow([&]() -> absl::Status {
       UnfinishedTrial u{.id = s.Int(0),
                         .sweep_id = s.Int(1),
                         .index = static_cast<int>(s.Int(2)),
@@ -606,7 +656,8 @@ absl::StatusOr<UnfinishedWork> SqliteSweepStore::LoadUnfinished() {
                         .deadline = FromUs(s.Int(8))};
       }
       work.trials.push_back(std::move(u));
-    }
+      return absl::OkStatus();
+    });
   }));
   return work;
 }
@@ -666,12 +717,11 @@ absl::StatusOr<std::vector<TrialRecord>> SqliteSweepStore::ListTrials(const Tria
     }
     s.Bind(static_cast<int>(limit_param), q.limit > 0 ? q.limit : int64_t{-1});
     s.Bind(static_cast<int>(limit_param + 1), q.offset);
-    while (true) {
-      ASSIGN_OR_RETURN(bool row, s.Step());
-      if (!row) return absl::OkStatus();
+    return s.ForEachRow([&]() -> absl::Status {
       ASSIGN_OR_RETURN(TrialRecord t, ReadTrial(s));
       trials.push_back(std::move(t));
-    }
+      return absl::OkStatus();
+    });
   }));
   return trials;
 }
@@ -694,9 +744,7 @@ absl::StatusOr<std::vector<Checkpoint>> SqliteSweepStore::GetCheckpoints(TrialId
                                   "ORDER BY step"));
       s.Bind(1, trial);
       s.Bind(2, attempt);
-      while (true) {
-        ASSIGN_OR_RETURN(bool row, s.Step());
-        if (!row) break;
+      RETURN_IF_ERROR(s.ForEachRow([&]() -> absl::Status {
         checkpoints.push_back({.step = s.Int(0),
                                .examples_seen = s.Int(1),
                                .train_nll = s.Real(2),
@@ -705,7 +753,8 @@ absl::StatusOr<std::vector<Checkpoint>> SqliteSweepStore::GetCheckpoints(TrialId
                                .validation_error = s.Real(5),
                                .validation_nll = s.Real(6),
                                .wall_seconds = s.Real(7)});
-      }
+        return absl::OkStatus();
+      }));
     }
     if (!with_layer_stats || checkpoints.empty()) return absl::OkStatus();
     ASSIGN_OR_RETURN(SqliteStatement s,
@@ -716,12 +765,10 @@ absl::StatusOr<std::vector<Checkpoint>> SqliteSweepStore::GetCheckpoints(TrialId
     s.Bind(1, trial);
     s.Bind(2, attempt);
     size_t c = 0;  // both lists are ordered by step
-    while (true) {
-      ASSIGN_OR_RETURN(bool row, s.Step());
-      if (!row) return absl::OkStatus();
+    return s.ForEachRow([&]() -> absl::Status {
       const int64_t step = s.Int(0);
       while (c < checkpoints.size() && checkpoints[c].step < step) ++c;
-      if (c == checkpoints.size() || checkpoints[c].step != step) continue;
+      if (c == checkpoints.size() || checkpoints[c].step != step) return absl::OkStatus();
       const std::optional<LayerQuantity> quantity = ParseLayerQuantity(s.Text(2));
       if (!quantity.has_value()) {
         return absl::InternalError(absl::StrCat("unknown quantity \"", s.Text(2), "\""));
@@ -738,7 +785,8 @@ absl::StatusOr<std::vector<Checkpoint>> SqliteSweepStore::GetCheckpoints(TrialId
                                             .hist_lo = s.Real(10),
                                             .hist_hi = s.Real(11),
                                             .histogram = s.Floats(12)});
-    }
+      return absl::OkStatus();
+    });
   }));
   return checkpoints;
 }
@@ -749,9 +797,7 @@ absl::StatusOr<std::vector<WorkerRecord>> SqliteSweepStore::ListWorkers() {
     ASSIGN_OR_RETURN(SqliteStatement s,
                      db.Prepare("SELECT worker_id, host, pid, version, cores, first_seen_us, "
                                 "last_seen_us, current_trial FROM workers ORDER BY worker_id"));
-    while (true) {
-      ASSIGN_OR_RETURN(bool row, s.Step());
-      if (!row) return absl::OkStatus();
+    return s.ForEachRow([&]() -> absl::Status {
       WorkerRecord w{.info = {.worker_id = s.Text(0),
                               .host = s.Text(1),
                               .pid = s.Int(2),
@@ -761,7 +807,8 @@ absl::StatusOr<std::vector<WorkerRecord>> SqliteSweepStore::ListWorkers() {
                      .last_seen = FromUs(s.Int(6))};
       if (!s.IsNull(7)) w.current_trial = s.Int(7);
       workers.push_back(std::move(w));
-    }
+      return absl::OkStatus();
+    });
   }));
   return workers;
 }

@@ -35,6 +35,8 @@
 #include "absl/time/time.h"
 #include "core/sweep_store.h"
 
+struct sqlite3;
+
 namespace deepsweep {
 
 class SqliteDb;
@@ -50,6 +52,10 @@ struct SqliteStoreOptions {
   bool full_sync = false;
   // Most mutations one transaction holds.
   int max_batch = 512;
+  // WAL pages (4 KiB) after which a background thread copies the WAL into
+  // the database file. SQLite would otherwise do it, fsyncs included, inside
+  // the commit that crosses its threshold, stalling every waiting worker.
+  int checkpoint_pages = 4096;
 };
 
 class SqliteSweepStore final : public SweepStore {
@@ -75,6 +81,14 @@ class SqliteSweepStore final : public SweepStore {
                                                          bool with_layer_stats) override;
   absl::StatusOr<std::vector<WorkerRecord>> ListWorkers() override;
 
+  // How group commit is doing: transactions committed by the writer thread
+  // and the mutations they held.
+  struct WriteStats {
+    int64_t commits = 0;
+    int64_t mutations = 0;
+  };
+  WriteStats write_stats();
+
  private:
   struct Job {
     StoreMutation mutation;
@@ -82,7 +96,7 @@ class SqliteSweepStore final : public SweepStore {
   };
 
   SqliteSweepStore(std::unique_ptr<SqliteDb> writer, std::unique_ptr<SqliteDb> reader,
-                   int max_batch);
+                   std::unique_ptr<SqliteDb> checkpointer, const SqliteStoreOptions& options);
 
   // The writer thread: commits queued jobs in batches until stopped.
   void WriteLoop();
@@ -91,12 +105,17 @@ class SqliteSweepStore final : public SweepStore {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // Runs `body` on the read connection inside one read transaction.
   absl::Status Read(const std::function<absl::Status(SqliteDb&)>& body);
+  // Called by SQLite after each commit with the WAL's size in pages.
+  static int OnWalCommit(void* store, sqlite3* db, const char* name, int pages);
+  // The checkpoint thread: a PASSIVE checkpoint whenever one is due.
+  void CheckpointLoop();
 
   const int max_batch_;
   absl::Mutex queue_mu_;
   std::deque<Job> queue_ ABSL_GUARDED_BY(queue_mu_);
   uint64_t submitted_ ABSL_GUARDED_BY(queue_mu_) = 0;
   uint64_t completed_ ABSL_GUARDED_BY(queue_mu_) = 0;
+  WriteStats stats_ ABSL_GUARDED_BY(queue_mu_);
   bool stopping_ ABSL_GUARDED_BY(queue_mu_) = false;
   std::thread writer_thread_;
 
@@ -105,6 +124,14 @@ class SqliteSweepStore final : public SweepStore {
   // The writer when reader_ is null (":memory:").
   absl::Mutex read_mu_;
   std::unique_ptr<SqliteDb> reader_ ABSL_GUARDED_BY(read_mu_);
+
+  const int checkpoint_pages_;
+  absl::Mutex checkpoint_mu_;
+  bool checkpoint_due_ ABSL_GUARDED_BY(checkpoint_mu_) = false;
+  bool checkpoint_stop_ ABSL_GUARDED_BY(checkpoint_mu_) = false;
+  // Used by the checkpoint thread only; null for ":memory:".
+  std::unique_ptr<SqliteDb> checkpointer_;
+  std::thread checkpoint_thread_;
 };
 
 }  // namespace deepsweep

@@ -18,6 +18,7 @@
 #include "gtest/gtest.h"
 #include "store/memory_sweep_store.h"
 #include "store/sqlite_sweep_store.h"
+#include "tests/testing/failing_sweep_store.h"
 
 namespace deepsweep {
 namespace {
@@ -537,6 +538,43 @@ TEST_P(CoordinatorTest, ConcurrentWorkersNeverShareATrial) {
   auto sweeps = coordinator_->ListSweeps();
   ASSERT_TRUE(sweeps.ok());
   for (const SweepRecord& s : *sweeps) EXPECT_EQ(s.state, SweepState::kFinished);
+}
+
+TEST_P(CoordinatorTest, AFailedWriteLeavesNoTrace) {
+  FailingSweepStore failing(store_);
+  coordinator_ = std::make_unique<Coordinator>(&failing, &clock_, options_);
+  const SweepId id = Create();
+
+  failing.FailNextWrites(1);
+  EXPECT_EQ(coordinator_->AcquireTrial({.worker_id = "w1"}).status().code(),
+            absl::StatusCode::kUnavailable);
+  const Acquisition a = Acquire("w2");  // the same trial, as if nothing happened
+  EXPECT_EQ(a.trial->index, 0);
+  EXPECT_EQ(a.lease->attempt, 1);
+
+  const std::vector<Checkpoint> report = {MakeCheckpoint(10, 0.5)};
+  failing.FailNextWrites(1);
+  EXPECT_FALSE(coordinator_->ReportCheckpoints(a.trial->id, a.lease->lease_id, report).ok());
+  EXPECT_TRUE(coordinator_->ReportCheckpoints(a.trial->id, a.lease->lease_id, report).ok());
+  EXPECT_EQ(coordinator_->GetCheckpoints(a.trial->id, std::nullopt, false)->size(), 1u);
+
+  failing.FailNextWrites(1);
+  EXPECT_FALSE(coordinator_->CompleteTrial(a.trial->id, a.lease->lease_id, {}).ok());
+  EXPECT_EQ(Trial(a.trial->id).state, TrialState::kLeased);
+  EXPECT_TRUE(coordinator_->CompleteTrial(a.trial->id, a.lease->lease_id, {}).ok());
+
+  const Acquisition b = Acquire("w3");
+  clock_.Advance(absl::Seconds(31));
+  failing.FailNextWrites(1);
+  EXPECT_FALSE(coordinator_->ExpireLeases().ok());
+  EXPECT_EQ(*coordinator_->ExpireLeases(), 1);
+  EXPECT_EQ(Trial(b.trial->id).state, TrialState::kPending);
+
+  failing.FailNextWrites(1);
+  EXPECT_FALSE(coordinator_->CancelSweep(id).ok());
+  EXPECT_EQ(Sweep(id).state, SweepState::kActive);
+  EXPECT_TRUE(coordinator_->CancelSweep(id).ok());
+  EXPECT_EQ(Sweep(id).counts.cancelled, 5);
 }
 
 TEST_P(CoordinatorTest, WaitForChangeWakesOnMutation) {
