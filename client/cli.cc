@@ -3,6 +3,7 @@
 #include "CLI/CLI.hpp"
 #include "client/commands/data.h"
 #include "client/commands/health.h"
+#include "client/commands/replay.h"
 #include "client/commands/results.h"
 #include "client/commands/run.h"
 #include "client/commands/series.h"
@@ -35,6 +36,7 @@ int RunCli(const std::vector<std::string>& args, const CliEnvironment& environme
   AddSweepCommands(app, context);
   AddResultCommands(app, context);
   AddSeriesCommands(app, context);
+  AddReplayCommand(app, context);
   AddHealthCommand(app, context);
   AddDataCommands(app, context);
   AddRunCommand(app, context);

@@ -175,6 +175,10 @@ class TerminalBlock {
 
 absl::Status Submit(CommandContext& context, const SubmitOptions& options) {
   if (options.sample < 0) return absl::InvalidArgumentError("--sample must be >= 0");
+  rpc::CoordinatorClient* coordinator = nullptr;
+  if (!options.dry_run) {
+    ASSIGN_OR_RETURN(coordinator, context.Writer("submit"));
+  }
   ASSIGN_OR_RETURN(const std::string yaml, ReadSpec(context, options.spec_path));
   // Parsed here in both modes: a malformed spec fails before any call, and
   // the axes name the columns of the sample.
@@ -193,7 +197,6 @@ absl::Status Submit(CommandContext& context, const SubmitOptions& options) {
     PrintSample(context, fields, sample, total);
     return absl::OkStatus();
   }
-  ASSIGN_OR_RETURN(rpc::CoordinatorClient * coordinator, context.Writer("submit"));
   ASSIGN_OR_RETURN(const SweepRecord sweep, coordinator->CreateSweep(yaml));
   const int64_t total = sweep.counts.total();
   context.out() << "submitted sweep " << sweep.id << " '" << sweep.name << "': " << total

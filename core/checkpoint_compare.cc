@@ -1,17 +1,26 @@
-#include "tests/testing/checkpoint_compare.h"
+#include "core/checkpoint_compare.h"
 
+#include <charconv>
 #include <cstring>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 
-namespace deepsweep::testing {
+namespace deepsweep {
 namespace {
 
 bool SameBits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
 
+// The shortest text that reads back as `value`: values one bit apart print
+// differently.
+std::string Exact(double value) {
+  char buffer[32];
+  const std::to_chars_result result = std::to_chars(buffer, buffer + sizeof(buffer), value);
+  return std::string(buffer, result.ptr);
+}
+
 std::string Differ(std::string_view what, double a, double b) {
-  return absl::StrCat(std::string(what), ": ", a, " vs ", b);
+  return absl::StrCat(std::string(what), ": ", Exact(a), " vs ", Exact(b));
 }
 
 std::string StatDifference(const LayerStat& a, const LayerStat& b) {
@@ -42,7 +51,12 @@ std::string StatDifference(const LayerStat& a, const LayerStat& b) {
   }
   if (std::memcmp(a.histogram.data(), b.histogram.data(), a.histogram.size() * sizeof(float)) !=
       0) {
-    return absl::StrCat(where, "histogram differs");
+    for (size_t i = 0; i < a.histogram.size(); ++i) {
+      if (std::memcmp(&a.histogram[i], &b.histogram[i], sizeof(float)) != 0) {
+        return absl::StrCat(where, "histogram bin ", i, ": ", Exact(a.histogram[i]), " vs ",
+                            Exact(b.histogram[i]));
+      }
+    }
   }
   return "";
 }
@@ -89,4 +103,4 @@ std::string CheckpointsDifference(const std::vector<Checkpoint>& a,
   return "";
 }
 
-}  // namespace deepsweep::testing
+}  // namespace deepsweep

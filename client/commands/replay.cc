@@ -1,0 +1,53 @@
+#include "client/commands/replay.h"
+
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "client/trial_fields.h"
+#include "common/status_macros.h"
+
+namespace deepsweep::client {
+
+absl::Status Replay(CommandContext& context, const std::string& trial,
+                    const ReplayOptions& options) {
+  ASSIGN_OR_RETURN(const TrialId id, ParseTrialId(trial));
+  ASSIGN_OR_RETURN(rpc::CoordinatorClient * coordinator, context.Reader());
+  ASSIGN_OR_RETURN(const ReplayReport report,
+                   ReplayTrial(*coordinator, id, options, context.clock()));
+  const std::string label = TrialLabel(report.trial.id, report.trial.spec);
+  if (!report.first_difference.empty()) {
+    // Data loss: the stored results are not what this binary computes.
+    return absl::DataLossError(absl::StrCat(label, " does not replay: ", report.first_difference));
+  }
+  context.out() << label << " replays bit for bit: " << report.checkpoints_compared
+                << " checkpoints and " << report.layer_stats_compared
+                << " layer statistics identical (wall time aside)\n";
+  return absl::OkStatus();
+}
+
+void AddReplayCommand(CLI::App& app, CommandContext& context) {
+  auto trial = std::make_shared<std::string>();
+  auto options = std::make_shared<ReplayOptions>();
+  CLI::App* replay = app.add_subcommand(
+      "replay", "Re-run a stored trial here and compare every stored metric bit for bit");
+  replay->add_option("TRIAL", *trial, "Trial id")->required();
+  replay->add_option_function<int>(
+      "--attempt", [options](const int& value) { options->attempt = value; },
+      "Attempt to compare (default: the latest)");
+  worker::TrialRunnerOptions& runner = options->runner;
+  replay->add_option("--threads", runner.threads, "OpenBLAS threads, as the worker used")
+      ->capture_default_str();
+  replay->add_option("--histogram-bins", runner.histogram_bins, "As the worker used")
+      ->capture_default_str();
+  replay->add_option("--jacobian-examples", runner.jacobian_examples, "As the worker used")
+      ->capture_default_str();
+  replay->add_option("--stuck-after", runner.stuck_after_updates, "As the worker used (0 = off)")
+      ->capture_default_str();
+  replay->add_option("--stuck-error", runner.stuck_error, "As the worker used")
+      ->capture_default_str();
+  replay->callback([&context, trial, options] {
+    context.Run([&] { return Replay(context, *trial, *options); });
+  });
+}
+
+}  // namespace deepsweep::client

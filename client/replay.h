@@ -1,0 +1,51 @@
+// Replay: re-runs a stored trial in this process, through the same
+// worker::TrialRunner that computed it, and compares every stored metric of
+// every stored checkpoint bit for bit (core/checkpoint_compare.h; wall time
+// aside).
+//
+// The runner options that are not part of the trial (histogram bins, Jacobian
+// examples, BLAS threads, the stuck rule) must be those the worker used; the
+// defaults are the worker's defaults. A trial still running is compared on
+// the checkpoints stored so far (the replay stops after the last of them).
+//
+// Errors: NOT_FOUND (no such trial), FAILED_PRECONDITION (nothing stored to
+// compare), the runner's errors (unknown spec values, missing dataset files).
+// A mismatch is not an error: it is the report's first_difference.
+// Thread-safety: one replay per call; calls may run concurrently only with
+// the same `runner.threads` (see worker/trial_runner.h).
+#ifndef DEEPSWEEP_CLIENT_REPLAY_H_
+#define DEEPSWEEP_CLIENT_REPLAY_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "common/clock.h"
+#include "rpc/coordinator_client.h"
+#include "worker/trial_runner.h"
+
+namespace deepsweep::client {
+
+struct ReplayOptions {
+  // The attempt whose checkpoints are compared; empty = the latest.
+  std::optional<int> attempt;
+  // Must match the worker that ran the trial.
+  worker::TrialRunnerOptions runner;
+};
+
+struct ReplayReport {
+  TrialRecord trial;
+  int64_t checkpoints_compared = 0;
+  int64_t layer_stats_compared = 0;
+  // Empty when every compared metric is identical; else the first difference,
+  // "stored vs replayed".
+  std::string first_difference;
+};
+
+absl::StatusOr<ReplayReport> ReplayTrial(rpc::CoordinatorClient& coordinator, TrialId id,
+                                         const ReplayOptions& options, const Clock& clock);
+
+}  // namespace deepsweep::client
+
+#endif  // DEEPSWEEP_CLIENT_REPLAY_H_
