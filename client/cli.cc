@@ -5,6 +5,7 @@
 #include "client/commands/health.h"
 #include "client/commands/replay.h"
 #include "client/commands/results.h"
+#include "client/commands/run.h"
 #include "client/commands/series.h"
 #include "client/commands/sweeps.h"
 #include "rpc/grpc_coordinator_client.h"
@@ -38,6 +39,7 @@ int RunCli(const std::vector<std::string>& args, const CliEnvironment& environme
   AddReplayCommand(app, context);
   AddHealthCommand(app, context);
   AddDataCommands(app, context);
+  AddRunCommand(app, context);
 
   std::vector<const char*> argv = {"deepsweep"};
   for (const std::string& arg : args) argv.push_back(arg.c_str());

@@ -1,0 +1,123 @@
+#include "client/commands/run.h"
+
+#include <memory>
+#include <sstream>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "client/commands/results.h"
+#include "client/commands/sweeps.h"
+#include "common/status_macros.h"
+#include "rpc/local_coordinator_client.h"
+#include "rpc/read_file.h"
+#include "store/sqlite_sweep_store.h"
+#include "worker/dataset_cache.h"
+#include "worker/sleeper.h"
+#include "worker/trial_runner.h"
+#include "worker/worker_pool.h"
+
+namespace deepsweep::client {
+namespace {
+
+absl::StatusOr<std::string> SpecText(CommandContext& context, const std::string& path) {
+  if (path != "-") return rpc::ReadFileContents(path, "sweep spec");
+  std::stringstream text;
+  text << context.in().rdbuf();
+  return text.str();
+}
+
+// The unfinished sweep of this very spec in the file, if any: running the
+// same command again continues it.
+absl::StatusOr<std::optional<SweepRecord>> SweepToResume(rpc::CoordinatorClient& coordinator,
+                                                         const std::string& spec) {
+  ASSIGN_OR_RETURN(const std::vector<SweepRecord> sweeps, coordinator.ListSweeps());
+  for (auto it = sweeps.rbegin(); it != sweeps.rend(); ++it) {
+    if (it->state == SweepState::kActive && it->spec_yaml == spec) return *it;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+absl::Status RunEmbedded(CommandContext& context, const RunOptions& options) {
+  const std::string db = context.flags().db;
+  if (db.empty()) {
+    return absl::InvalidArgumentError(
+        "run needs --db FILE: the SQLite file that keeps the sweep and its results");
+  }
+  if (options.workers < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--workers must be at least 1, got ", options.workers));
+  }
+  if (!(options.lease_ttl_seconds > 0)) {
+    return absl::InvalidArgumentError("--lease-ttl must be positive");
+  }
+  ASSIGN_OR_RETURN(const std::string spec, SpecText(context, options.spec_path));
+  ASSIGN_OR_RETURN(std::unique_ptr<SqliteSweepStore> store, SqliteSweepStore::Open(db));
+  rpc::LocalClientOptions client_options;
+  client_options.coordinator.lease_ttl = absl::Seconds(options.lease_ttl_seconds);
+  auto owned = std::make_unique<rpc::LocalCoordinatorClient>(std::move(store), &context.clock(),
+                                                             client_options);
+  rpc::CoordinatorClient* coordinator = owned.get();
+
+  // The watch and table commands read through a context whose "results file"
+  // is this in-process coordinator, so they see its changes at once.
+  CommandContext local(CommandIo{&context.in(), &context.out(), &context.err(),
+                                 context.out_is_tty(), &context.clock()},
+                       [&owned](const std::string&) -> absl::StatusOr<
+                                                        std::unique_ptr<rpc::CoordinatorClient>> {
+                         if (owned == nullptr) return absl::InternalError("opened twice");
+                         return std::move(owned);
+                       });
+  local.flags().db = db;
+  RETURN_IF_ERROR(local.Reader().status());
+
+  ASSIGN_OR_RETURN(std::optional<SweepRecord> sweep, SweepToResume(*coordinator, spec));
+  if (sweep.has_value()) {
+    context.out() << "resuming sweep " << sweep->id << " '" << sweep->name << "' ("
+                  << sweep->counts.done() << "/" << sweep->counts.total() << " done)\n";
+  } else {
+    ASSIGN_OR_RETURN(sweep, coordinator->CreateSweep(spec));
+    context.out() << "sweep " << sweep->id << " '" << sweep->name << "': "
+                  << sweep->counts.total() << " trials, " << options.workers
+                  << " worker threads\n";
+  }
+
+  worker::DatasetCache datasets;
+  worker::TrialRunner runner(&datasets, &context.clock(),
+                             worker::TrialRunnerOptions{.threads = options.threads});
+  worker::RealSleeper sleeper;
+  worker::WorkerPool pool(coordinator, &runner, &context.clock(), &sleeper,
+                          worker::WorkerPoolOptions{.workers = options.workers});
+  pool.Start();
+  const std::string id = absl::StrCat(sweep->id);
+  const absl::Status watched = Watch(local, id);
+  pool.Shutdown();
+  const absl::Status workers = pool.Wait();
+  RETURN_IF_ERROR(watched);
+  RETURN_IF_ERROR(workers);
+
+  context.out() << '\n';
+  RETURN_IF_ERROR(ShowPaperTable(local, PaperTableOptions{.args = {id}}));
+  context.out() << "\nresults: " << db << " (sweep " << id << ")\n"
+                << "  deepsweep --db " << db << " summary " << id << "\n"
+                << "  sqlite3 " << db << " '.tables'\n";
+  return absl::OkStatus();
+}
+
+void AddRunCommand(CLI::App& app, CommandContext& context) {
+  auto options = std::make_shared<RunOptions>();
+  CLI::App* run = app.add_subcommand(
+      "run", "Run a sweep on this machine: in-process coordinator on --db FILE, K worker threads");
+  run->add_option("SPEC", options->spec_path, "Spec file, or - for standard input")->required();
+  run->add_option("--workers", options->workers, "Worker threads")->capture_default_str();
+  run->add_option("--threads", options->threads, "OpenBLAS threads per trial")
+      ->capture_default_str();
+  run->add_option("--lease-ttl", options->lease_ttl_seconds, "Lease time to live, seconds")
+      ->capture_default_str();
+  run->callback([&context, options] {
+    context.Run([&] { return RunEmbedded(context, *options); });
+  });
+}
+
+}  // namespace deepsweep::client

@@ -1,0 +1,41 @@
+// `deepsweep run SPEC --db FILE [--workers K] [--threads N] [--lease-ttl S]`:
+// the embedded mode. One command runs a whole sweep on this machine: a
+// coordinator in this process on the SQLite file FILE and K worker threads
+// (worker/worker_pool.h), with live progress, then the Table-1-style summary.
+//
+// The trials run the same TrialRunner as deepsweep-worker processes, so the
+// file holds the same metrics as a distributed run of the spec, and every
+// `deepsweep --db FILE ...` command and plain sqlite3 can read it. Running
+// the same spec on the same file again resumes its unfinished sweep instead
+// of starting another one.
+//
+// Thread-safety: registration happens once, from RunCli.
+#ifndef DEEPSWEEP_CLIENT_COMMANDS_RUN_H_
+#define DEEPSWEEP_CLIENT_COMMANDS_RUN_H_
+
+#include <string>
+
+#include "CLI/CLI.hpp"
+#include "absl/status/status.h"
+#include "client/command_context.h"
+
+namespace deepsweep::client {
+
+struct RunOptions {
+  std::string spec_path;  // "-" = standard input
+  // Worker threads; each trains one trial at a time.
+  int workers = 2;
+  // OpenBLAS threads per trial (see worker/trial_runner.h: same count, same bits).
+  int threads = 1;
+  // Lease time to live of the in-process coordinator, in seconds.
+  double lease_ttl_seconds = 30;
+};
+
+// The sweep's database is context.flags().db (required).
+absl::Status RunEmbedded(CommandContext& context, const RunOptions& options);
+
+void AddRunCommand(CLI::App& app, CommandContext& context);
+
+}  // namespace deepsweep::client
+
+#endif  // DEEPSWEEP_CLIENT_COMMANDS_RUN_H_
