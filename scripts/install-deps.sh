@@ -10,7 +10,7 @@ packages=(
   libeigen3-dev libsqlite3-dev sqlite3 libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev libyaml-cpp-dev libcli11-dev
   zlib1g-dev libpng-dev gnuplot-nox openssl clang-format
-  dataset-fashion-mnist
+  dataset-fashion-mnist libopenblas-dev
 )
 if [[ "${1:-}" == "--peers" ]]; then
   packages+=(python3-torch python3-optuna)

@@ -1,0 +1,127 @@
+// Training throughput of the paper's largest net, 784 -> 1000 x 5 -> 10 tanh,
+// softmax + NLL, plain SGD, float32, one thread; and the cost of monitoring it.
+//
+//   BM_TrainStep/<backend>/batch:B  one SGD update (forward, backward, fused
+//       update) on a minibatch of B; counters examples/s and GFLOP/s per second
+//       of CPU time (the Time column is wall time), where one example costs
+//       6 x 4,794,000 weights = 28.8 MFLOP (forward 2, backward 4).
+//   BM_LayerProbe/jacobian:J  LayerProbe::Measure on 300 probe examples with J
+//       exact Jacobian SVDs per layer (J = 0: statistics only).
+//   BM_Evaluate/examples:N  test-set evaluation (forward only) of N examples.
+// Monitoring overhead at the paper's cadence = probe time / (20,000 x step time
+// at batch 10); bench/run_trainer_bench.sh prints it beside PyTorch's rate.
+#include <string>
+#include <vector>
+
+#include "benchmark/benchmark.h"
+#include "ml/kernels.h"
+#include "ml/layer_probe.h"
+#include "ml/mlp.h"
+#include "ml/random.h"
+
+namespace deepsweep::ml {
+namespace {
+
+const MlpShape kShape{.input_dim = 784,
+                      .hidden = {1000, 1000, 1000, 1000, 1000},
+                      .output_dim = 10,
+                      .activation = Activation::kTanh};
+
+Mlp<float> PaperNet() {
+  auto net = Mlp<float>::Create(kShape);
+  Rng rng(1);
+  net->Initialize(Init::kNormalized, 1.0, rng);
+  return *std::move(net);
+}
+
+// Inputs uniform in [-1, 1] with random labels, like a Shapeset stream.
+Examples RandomExamples(int n, uint64_t seed) {
+  Rng rng(seed);
+  Examples e;
+  e.x.resize(kShape.input_dim, n);
+  for (Eigen::Index i = 0; i < e.x.size(); ++i) e.x.data()[i] = static_cast<float>(rng.Uniform(-1, 1));
+  for (int i = 0; i < n; ++i) e.y.push_back(static_cast<int32_t>(rng.UniformInt(kShape.output_dim)));
+  return e;
+}
+
+void BM_TrainStep(benchmark::State& state) {
+  const auto backend = static_cast<GemmBackend>(state.range(0));
+  const int batch = static_cast<int>(state.range(1));
+  SetBlasThreads(1);
+  Mlp<float> net = PaperNet();
+  constexpr int kPool = 64;
+  const Examples pool = RandomExamples(kPool * batch, 2);
+  Sgd<float> sgd(SgdOptions{.learning_rate = 0.01}, backend);
+  Pass<float> pass;
+  int64_t i = 0;
+  for (auto _ : state) {
+    const int64_t b = i++ % kPool;
+    const BatchLoss loss =
+        sgd.Step(net, Loss::kNll, pool.x.middleCols(b * batch, batch), pool.y.data() + b * batch, pass);
+    benchmark::DoNotOptimize(loss.loss);
+  }
+  const double examples = static_cast<double>(batch);
+  state.counters["examples/s"] =
+      benchmark::Counter(examples, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GFLOP/s"] = benchmark::Counter(
+      examples * 6.0 * static_cast<double>(net.num_weights()) / 1e9,
+      benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void BM_LayerProbe(benchmark::State& state) {
+  SetBlasThreads(1);
+  const Mlp<float> net = PaperNet();
+  LayerProbe probe(ProbeOptions{.histogram_bins = 50, .jacobian_examples = static_cast<int>(state.range(0))},
+                   RandomExamples(300, 3), Loss::kNll);
+  for (auto _ : state) {
+    auto stats = probe.Measure(net);
+    benchmark::DoNotOptimize(stats.data());
+  }
+}
+
+void BM_Evaluate(benchmark::State& state) {
+  SetBlasThreads(1);
+  const Mlp<float> net = PaperNet();
+  const Examples set = RandomExamples(static_cast<int>(state.range(0)), 4);
+  Pass<float> pass;
+  for (auto _ : state) {
+    const BatchLoss loss = EvaluateSet(net, Loss::kNll, set.x, set.y.data(), pass);
+    benchmark::DoNotOptimize(loss.errors);
+  }
+}
+
+void RegisterAll() {
+  for (GemmBackend backend : {GemmBackend::kAuto, GemmBackend::kEigen, GemmBackend::kSmallBatch,
+                              GemmBackend::kBlas}) {
+    for (int batch : {10, 32, 128}) {
+      benchmark::RegisterBenchmark(("BM_TrainStep/" + std::string(GemmBackendName(backend)) +
+                                    "/batch:" + std::to_string(batch))
+                                       .c_str(),
+                                   BM_TrainStep)
+          ->Args({static_cast<int>(backend), batch})
+          ->Unit(benchmark::kMillisecond);
+    }
+  }
+  for (int j : {0, 1, 2}) {
+    benchmark::RegisterBenchmark(("BM_LayerProbe/jacobian:" + std::to_string(j)).c_str(),
+                                 BM_LayerProbe)
+        ->Arg(j)
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
+  }
+  benchmark::RegisterBenchmark("BM_Evaluate/examples:10000", BM_Evaluate)
+      ->Arg(10000)
+      ->Unit(benchmark::kMillisecond)
+      ->UseRealTime();
+}
+
+}  // namespace
+}  // namespace deepsweep::ml
+
+int main(int argc, char** argv) {
+  deepsweep::ml::RegisterAll();
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,0 +1,227 @@
+#include "ml/trainer.h"
+
+#include <cmath>
+#include <limits>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/status_macros.h"
+#include "ml/mlp.h"
+
+namespace deepsweep::ml {
+namespace {
+
+constexpr uint64_t kWeightStream = 1;
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+absl::Status Invalid(std::string_view field, std::string_view why) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("train config: ", std::string(field), " ", std::string(why)));
+}
+
+absl::Status ValidateSet(const Examples& set, std::string_view name, int input_dim,
+                         int num_classes) {
+  if (set.size() == 0) return absl::OkStatus();
+  if (set.x.rows() != input_dim || set.x.cols() != set.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("dataset ", std::string(name), " set is ", set.x.rows(), " x ", set.x.cols(),
+                     " with ", set.size(), " labels; want ", input_dim, " x ", set.size()));
+  }
+  for (int64_t i = 0; i < set.size(); ++i) {
+    if (set.y[i] < 0 || set.y[i] >= num_classes) {
+      return absl::InvalidArgumentError(absl::StrCat("dataset ", std::string(name), " label ",
+                                                     set.y[i], " at ", i, " is outside [0, ",
+                                                     num_classes, ")"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateDataset(const TrainConfig& config, const Dataset& data) {
+  if (data.train == nullptr) return absl::InvalidArgumentError("dataset has no training stream");
+  if (data.input_dim <= 0 || data.num_classes < 2) {
+    return absl::InvalidArgumentError(absl::StrCat("dataset '", data.name, "' has input_dim ",
+                                                   data.input_dim, " and ", data.num_classes,
+                                                   " classes; want > 0 and >= 2"));
+  }
+  if (data.train->input_dim() != data.input_dim || data.train->num_classes() != data.num_classes) {
+    return absl::InvalidArgumentError(
+        "dataset training stream disagrees with its input_dim or classes");
+  }
+  RETURN_IF_ERROR(ValidateSet(data.test, "test", data.input_dim, data.num_classes));
+  RETURN_IF_ERROR(ValidateSet(data.validation, "validation", data.input_dim, data.num_classes));
+  RETURN_IF_ERROR(ValidateSet(data.probe, "probe", data.input_dim, data.num_classes));
+  if (config.probe_examples > data.probe.size()) {
+    return absl::InvalidArgumentError(absl::StrCat("train config: probe_examples ",
+                                                   config.probe_examples, " > probe set size ",
+                                                   data.probe.size()));
+  }
+  return absl::OkStatus();
+}
+
+double Seconds(absl::Duration d) { return absl::ToDoubleSeconds(d); }
+
+}  // namespace
+
+absl::Status ValidateTrainConfig(const TrainConfig& c) {
+  MlpShape shape{.input_dim = 1, .hidden = c.hidden, .output_dim = 2};
+  if (absl::Status s = ValidateShape(shape); !s.ok())
+    return Invalid("hidden:", std::string(s.message()));
+  if (!(c.init_gain > 0) || !std::isfinite(c.init_gain)) return Invalid("init_gain", "must be > 0");
+  if (!(c.learning_rate > 0) || !std::isfinite(c.learning_rate)) {
+    return Invalid("learning_rate", "must be > 0 and finite");
+  }
+  if (!(c.momentum >= 0 && c.momentum < 1)) return Invalid("momentum", "must be in [0, 1)");
+  if (!(c.lr_decay >= 0) || !std::isfinite(c.lr_decay)) return Invalid("lr_decay", "must be >= 0");
+  if (c.batch_size < 1) return Invalid("batch_size", "must be >= 1");
+  if (c.updates < 0) return Invalid("updates", "must be >= 0");
+  if (c.checkpoint_every < 1) return Invalid("checkpoint_every", "must be >= 1");
+  if (c.probe_examples < 0) return Invalid("probe_examples", "must be >= 0");
+  if (c.histogram_bins < 1) return Invalid("histogram_bins", "must be >= 1");
+  if (c.jacobian_examples < 0 || c.jacobian_examples > c.probe_examples) {
+    return Invalid("jacobian_examples", "must be in [0, probe_examples]");
+  }
+  if (c.stuck_after_updates < 0) return Invalid("stuck_after_updates", "must be >= 0");
+  if (!(c.stuck_error > 0 && c.stuck_error <= 1))
+    return Invalid("stuck_error", "must be in (0, 1]");
+  if (c.threads < 1) return Invalid("threads", "must be >= 1");
+  if (c.eval_chunk < 1) return Invalid("eval_chunk", "must be >= 1");
+  return absl::OkStatus();
+}
+
+std::string_view TrainStatusName(TrainStatus status) {
+  switch (status) {
+    case TrainStatus::kSucceeded:
+      return "succeeded";
+    case TrainStatus::kDiverged:
+      return "diverged";
+    case TrainStatus::kStopped:
+      return "stopped";
+  }
+  return "unknown";
+}
+
+Trainer::Trainer(TrainConfig config, const Clock* clock)
+    : config_(std::move(config)), clock_(clock) {}
+
+absl::StatusOr<TrainResult> Trainer::Train(Dataset& data, const CheckpointObserver& observer) {
+  const TrainConfig& c = config_;
+  RETURN_IF_ERROR(ValidateTrainConfig(c));
+  RETURN_IF_ERROR(ValidateDataset(c, data));
+  SetBlasThreads(c.threads);
+
+  const MlpShape shape{.input_dim = data.input_dim,
+                       .hidden = c.hidden,
+                       .output_dim = data.num_classes,
+                       .activation = c.activation};
+  ASSIGN_OR_RETURN(Mlp<float> net, Mlp<float>::Create(shape));
+  Rng weight_rng(c.seed, kWeightStream);
+  net.Initialize(c.init, c.init_gain, weight_rng);
+  Sgd<float> sgd(
+      SgdOptions{.learning_rate = c.learning_rate, .momentum = c.momentum, .lr_decay = c.lr_decay},
+      c.gemm_backend);
+
+  Examples probe_set;
+  if (c.probe_examples > 0) {
+    probe_set.x = data.probe.x.leftCols(c.probe_examples);
+    probe_set.y.assign(data.probe.y.begin(), data.probe.y.begin() + c.probe_examples);
+  }
+  LayerProbe probe(
+      ProbeOptions{.histogram_bins = c.histogram_bins, .jacobian_examples = c.jacobian_examples},
+      std::move(probe_set), c.loss);
+
+  const absl::Time start = clock_->Now();
+  double monitor_seconds = 0;
+  Pass<float> train_pass, eval_pass;
+  double nll_sum = kNaN, loss_sum = kNaN;
+  int64_t batches = 0;
+
+  // Evaluation and probing; their time is the monitoring cost.
+  auto checkpoint = [&](int64_t step) {
+    const absl::Time begin = clock_->Now();
+    CheckpointMetrics m;
+    m.step = step;
+    m.examples_seen = step * c.batch_size;
+    m.train_nll = batches > 0 ? nll_sum / (static_cast<double>(batches) * c.batch_size) : kNaN;
+    m.train_loss = batches > 0 ? loss_sum / (static_cast<double>(batches) * c.batch_size) : kNaN;
+    auto evaluate = [&](const Examples& set, double& error, double& nll) {
+      if (set.size() == 0) {
+        error = nll = kNaN;
+        return;
+      }
+      const BatchLoss total =
+          EvaluateSet(net, c.loss, set.x, set.y.data(), eval_pass, c.eval_chunk, c.gemm_backend);
+      error = static_cast<double>(total.errors) / static_cast<double>(set.size());
+      nll = total.nll / static_cast<double>(set.size());
+    };
+    evaluate(data.test, m.test_error, m.test_nll);
+    evaluate(data.validation, m.validation_error, m.validation_nll);
+    m.layers = probe.Measure(net);
+    const absl::Time end = clock_->Now();
+    monitor_seconds += Seconds(end - begin);
+    m.wall_seconds = Seconds(end - start);
+    m.monitor_seconds = monitor_seconds;
+    nll_sum = loss_sum = 0;
+    batches = 0;
+    return m;
+  };
+
+  TrainResult result;
+  auto finish = [&](TrainStatus status, std::string reason, int64_t steps) {
+    result.status = status;
+    result.reason = std::move(reason);
+    result.steps = steps;
+    return result;
+  };
+  // Observer first, then the stuck rule: the observer sees every checkpoint.
+  auto report = [&](CheckpointMetrics m) -> std::optional<TrainResult> {
+    result.last_checkpoint = std::move(m);
+    const CheckpointMetrics& cm = result.last_checkpoint;
+    if (observer && observer(cm)) {
+      return finish(TrainStatus::kStopped, absl::StrCat("observer stopped at update ", cm.step),
+                    cm.step);
+    }
+    const double error = data.validation.size() > 0 ? cm.validation_error : cm.test_error;
+    if (c.stuck_after_updates > 0 && cm.step >= c.stuck_after_updates && error >= c.stuck_error) {
+      return finish(
+          TrainStatus::kDiverged,
+          absl::StrFormat("stuck: error %.4f >= %.4f at update %d", error, c.stuck_error, cm.step),
+          cm.step);
+    }
+    return std::nullopt;
+  };
+
+  if (auto done = report(checkpoint(0))) return *done;
+  ExampleMatrix batch(data.input_dim, c.batch_size);
+  std::vector<int32_t> labels(static_cast<size_t>(c.batch_size));
+  for (int64_t step = 1; step <= c.updates; ++step) {
+    data.train->NextBatch(batch, labels.data());
+    for (int32_t y : labels) {
+      if (y < 0 || y >= data.num_classes) {
+        return absl::InvalidArgumentError(absl::StrCat("training label ", y, " at update ", step,
+                                                       " is outside [0, ", data.num_classes, ")"));
+      }
+    }
+    const BatchLoss loss = sgd.Step(net, c.loss, batch, labels.data(), train_pass);
+    if (!std::isfinite(loss.loss)) {
+      return finish(TrainStatus::kDiverged,
+                    absl::StrCat("minibatch loss became ", loss.loss, " at update ", step), step);
+    }
+    nll_sum += loss.nll;
+    loss_sum += loss.loss;
+    ++batches;
+    if (step % c.checkpoint_every == 0 || step == c.updates) {
+      if (!net.IsFinite()) {
+        return finish(TrainStatus::kDiverged,
+                      absl::StrCat("a parameter became NaN or Inf by update ", step), step);
+      }
+      if (auto done = report(checkpoint(step))) return *done;
+    }
+  }
+  return finish(TrainStatus::kSucceeded, "", c.updates);
+}
+
+}  // namespace deepsweep::ml

@@ -1,0 +1,128 @@
+// Trainer: trains an Mlp with minibatch SGD on an ml::Dataset for a budget of
+// updates, evaluating and probing it at checkpoints.
+//
+// Checkpoints come at step 0 (the untrained net), every `checkpoint_every`
+// updates and after the last update. Each evaluates test and validation error
+// and NLL, runs the LayerProbe on the first `probe_examples` probe examples,
+// and hands the CheckpointMetrics to the observer, which returns true to stop.
+//
+// Outcome (TrainResult::status):
+//   kSucceeded  the budget of updates ran out;
+//   kDiverged   a minibatch loss or a parameter became NaN or Inf (the loss is
+//               checked every update, the parameters at each checkpoint), or the
+//               optional "stuck" rule fired: validation error (test error when
+//               there is no validation set) >= stuck_error at a checkpoint at or
+//               past stuck_after_updates;
+//   kStopped    the observer returned true.
+// A non-OK Status means the run could not be done as asked: an invalid config
+// or dataset (InvalidArgument naming the field) or a training label out of
+// range (InvalidArgument).
+//
+// Randomness: the weights come from Rng(seed, stream 1); the data order is the
+// Dataset's business (its stream is built from the trial seed by its maker).
+// Same config + seed + dataset + binary + threads = bit-identical metrics
+// except the two clock readings (wall_seconds, monitor_seconds), which come
+// from the injected Clock.
+//
+// Thread-safety: a Trainer runs one Train at a time. Train sets OpenBLAS's
+// process-wide thread count to config.threads.
+#ifndef DEEPSWEEP_ML_TRAINER_H_
+#define DEEPSWEEP_ML_TRAINER_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "common/clock.h"
+#include "ml/activation.h"
+#include "ml/dataset.h"
+#include "ml/initializer.h"
+#include "ml/kernels.h"
+#include "ml/layer_probe.h"
+#include "ml/loss.h"
+
+namespace deepsweep::ml {
+
+struct TrainConfig {
+  // Model: every hidden layer uses `activation`; W from `init` times
+  // `init_gain` (ml/initializer.h); biases 0.
+  Activation activation = Activation::kTanh;
+  Init init = Init::kNormalized;
+  double init_gain = 1.0;
+  std::vector<int> hidden = {1000, 1000, 1000, 1000, 1000};  // 0 .. 64 widths
+  Loss loss = Loss::kNll;
+  // Optimizer (ml/mlp.h SgdOptions): the paper's plain SGD by default.
+  double learning_rate = 0.01;
+  double momentum = 0.0;
+  double lr_decay = 0.0;
+  int batch_size = 10;              // >= 1
+  int64_t updates = 20000;          // minibatch updates in all, >= 0
+  int64_t checkpoint_every = 2000;  // >= 1
+  // Monitoring (ml/layer_probe.h): the first probe_examples of Dataset::probe;
+  // 0 = no layer statistics.
+  int probe_examples = 300;
+  int histogram_bins = 50;    // >= 1
+  int jacobian_examples = 2;  // 0 .. probe_examples; 0 = no Jacobian SVD
+  // Seeds the weights (stream 1 of Rng).
+  uint64_t seed = 0;
+  // Optional divergence rule "stuck at chance": 0 = off.
+  int64_t stuck_after_updates = 0;
+  double stuck_error = 1.0;  // error fraction in (0, 1]
+  // Performance knobs (results may differ in the last bits between backends).
+  int threads = 1;  // OpenBLAS threads (wide minibatches only)
+  GemmBackend gemm_backend = GemmBackend::kAuto;
+  int eval_chunk = 1000;  // test/validation examples per forward pass
+};
+
+// InvalidArgument naming the first bad field (config alone).
+absl::Status ValidateTrainConfig(const TrainConfig& config);
+
+struct CheckpointMetrics {
+  int64_t step = 0;           // updates done
+  int64_t examples_seen = 0;  // step * batch_size
+  // Mean over the minibatches since the previous checkpoint (NaN at step 0):
+  double train_nll = 0;   // -log p_y
+  double train_loss = 0;  // the optimized loss (equals train_nll for nll)
+  // Over the whole sets (NaN when a set is empty).
+  double test_error = 0;  // fraction in [0, 1]
+  double test_nll = 0;
+  double validation_error = 0;
+  double validation_nll = 0;
+  double wall_seconds = 0;         // since Train started, by the injected clock
+  double monitor_seconds = 0;      // of which spent evaluating and probing
+  std::vector<LayerStats> layers;  // one per hidden layer (empty without probe)
+};
+
+enum class TrainStatus { kSucceeded, kDiverged, kStopped };
+// "succeeded", "diverged", "stopped".
+std::string_view TrainStatusName(TrainStatus status);
+
+struct TrainResult {
+  TrainStatus status = TrainStatus::kSucceeded;
+  std::string reason;  // why it diverged or stopped; empty on success
+  int64_t steps = 0;   // updates done
+  CheckpointMetrics last_checkpoint;
+};
+
+// Returns true to stop training.
+using CheckpointObserver = std::function<bool(const CheckpointMetrics&)>;
+
+class Trainer {
+ public:
+  // `clock` must outlive the Trainer.
+  explicit Trainer(TrainConfig config, const Clock* clock = SystemClock::Default());
+
+  absl::StatusOr<TrainResult> Train(Dataset& dataset, const CheckpointObserver& observer);
+
+ private:
+  TrainConfig config_;
+  const Clock* clock_;
+};
+
+}  // namespace deepsweep::ml
+
+#endif  // DEEPSWEEP_ML_TRAINER_H_
