@@ -6,9 +6,16 @@
 //
 //   glorot_trial dataset=shapeset activation=sigmoid init=standard depth=4
 //       width=300 lr=0.1 batch=10 updates=2000 every=200 seed=1 train=0 \
-//       probe=300 jacobian=0 test=2000 preprocess=pm1
+//       probe=300 jacobian=0 test=2000 preprocess=pm1 out=FILE
+// With out=FILE it also writes every checkpoint to FILE as tab-separated
+// lines: one "checkpoint" line (step, examples_seen, train_nll, test_error,
+// test_nll, validation_error, validation_nll, wall_seconds), then one line per
+// hidden layer and quantity (layer, quantity, mean, std, p02, p50, p98,
+// saturated_fraction, jacobian_sv_mean, hist_lo, hist_hi, histogram bins
+// separated by commas).
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <map>
 #include <string>
 
@@ -42,6 +49,15 @@ double NowSeconds() {
   return absl::ToDoubleSeconds(deepsweep::SystemClock::Default()->Now() - absl::UnixEpoch());
 }
 
+void WriteQuantity(std::ofstream& out, int layer, const char* name,
+                   const deepsweep::ml::QuantityStats& q) {
+  out << "layer\t" << layer << '\t' << name << '\t' << q.mean << '\t' << q.std << '\t' << q.p02
+      << '\t' << q.p50 << '\t' << q.p98 << '\t' << q.saturated_fraction << '\t'
+      << q.jacobian_sv_mean << '\t' << q.hist_lo << '\t' << q.hist_hi << '\t';
+  for (size_t i = 0; i < q.histogram.size(); ++i) out << (i ? "," : "") << q.histogram[i];
+  out << '\n';
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -49,6 +65,7 @@ int main(int argc, char** argv) {
   const auto args = ParseArgs(argc, argv);
   DatasetOptions data;
   data.name = Get(args, "dataset", "shapeset");
+  data.path = Get(args, "path", "");
   data.train_examples = std::stoll(Get(args, "train", "0"));
   data.test_examples = std::stoll(Get(args, "test", "2000"));
   data.validation_examples = std::stoll(Get(args, "validation", "2000"));
@@ -75,6 +92,15 @@ int main(int argc, char** argv) {
   config.jacobian_examples = std::stoi(Get(args, "jacobian", "0"));
   config.seed = seed;
 
+  std::ofstream out;
+  if (const std::string path = Get(args, "out", ""); !path.empty()) {
+    out.open(path);
+    out.precision(9);
+    if (!out) {
+      std::fprintf(stderr, "cannot write %s\n", path.c_str());
+      return 1;
+    }
+  }
   const double start = NowSeconds();
   auto dataset = LoadDataset(data, seed);
   if (!dataset.ok()) {
@@ -93,11 +119,25 @@ int main(int argc, char** argv) {
     }
     std::printf("\n");
     std::fflush(stdout);
+    if (out.is_open()) {
+      out << "checkpoint\t" << m.step << '\t' << m.examples_seen << '\t' << m.train_nll << '\t'
+          << m.test_error << '\t' << m.test_nll << '\t' << m.validation_error << '\t'
+          << m.validation_nll << '\t' << m.wall_seconds << '\n';
+      for (const auto& l : m.layers) {
+        WriteQuantity(out, l.layer, "activation", l.activation);
+        WriteQuantity(out, l.layer, "backprop_grad", l.backprop_grad);
+        WriteQuantity(out, l.layer, "weight_grad", l.weight_grad);
+      }
+      out.flush();
+    }
     return false;
   });
   if (!result.ok()) {
     std::fprintf(stderr, "%s\n", std::string(result.status().message()).c_str());
     return 1;
+  }
+  if (out.is_open()) {
+    out << "status\t" << TrainStatusName(result->status) << '\t' << result->reason << '\n';
   }
   std::printf("status %s load %.2fs train %.2fs\n",
               std::string(TrainStatusName(result->status)).c_str(), loaded - start,
