@@ -11,9 +11,9 @@ repeats=${2:-3}
 scripts/install-deps.sh --peers
 cmake --build "$build_dir" --target trainer_bench >/dev/null
 
+echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores"
 # One thread everywhere: OpenBLAS (ours and PyTorch's libblas.so.3), OpenMP.
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
-echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores"
 echo "libblas.so.3 -> $(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3)"
 for ((r = 1; r <= repeats; r++)); do
   echo "== repeat $r/$repeats, load: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -39,8 +39,10 @@ Examples RandomExamples(int n, uint64_t seed) {
   Rng rng(seed);
   Examples e;
   e.x.resize(kShape.input_dim, n);
-  for (Eigen::Index i = 0; i < e.x.size(); ++i) e.x.data()[i] = static_cast<float>(rng.Uniform(-1, 1));
-  for (int i = 0; i < n; ++i) e.y.push_back(static_cast<int32_t>(rng.UniformInt(kShape.output_dim)));
+  for (Eigen::Index i = 0; i < e.x.size(); ++i)
+    e.x.data()[i] = static_cast<float>(rng.Uniform(-1, 1));
+  for (int i = 0; i < n; ++i)
+    e.y.push_back(static_cast<int32_t>(rng.UniformInt(kShape.output_dim)));
   return e;
 }
 
@@ -56,23 +58,24 @@ void BM_TrainStep(benchmark::State& state) {
   int64_t i = 0;
   for (auto _ : state) {
     const int64_t b = i++ % kPool;
-    const BatchLoss loss =
-        sgd.Step(net, Loss::kNll, pool.x.middleCols(b * batch, batch), pool.y.data() + b * batch, pass);
+    const BatchLoss loss = sgd.Step(net, Loss::kNll, pool.x.middleCols(b * batch, batch),
+                                    pool.y.data() + b * batch, pass);
     benchmark::DoNotOptimize(loss.loss);
   }
   const double examples = static_cast<double>(batch);
   state.counters["examples/s"] =
       benchmark::Counter(examples, benchmark::Counter::kIsIterationInvariantRate);
-  state.counters["GFLOP/s"] = benchmark::Counter(
-      examples * 6.0 * static_cast<double>(net.num_weights()) / 1e9,
-      benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(examples * 6.0 * static_cast<double>(net.num_weights()) / 1e9,
+                         benchmark::Counter::kIsIterationInvariantRate);
 }
 
 void BM_LayerProbe(benchmark::State& state) {
   SetBlasThreads(1);
   const Mlp<float> net = PaperNet();
-  LayerProbe probe(ProbeOptions{.histogram_bins = 50, .jacobian_examples = static_cast<int>(state.range(0))},
-                   RandomExamples(300, 3), Loss::kNll);
+  LayerProbe probe(
+      ProbeOptions{.histogram_bins = 50, .jacobian_examples = static_cast<int>(state.range(0))},
+      RandomExamples(300, 3), Loss::kNll);
   for (auto _ : state) {
     auto stats = probe.Measure(net);
     benchmark::DoNotOptimize(stats.data());
@@ -91,8 +94,8 @@ void BM_Evaluate(benchmark::State& state) {
 }
 
 void RegisterAll() {
-  for (GemmBackend backend : {GemmBackend::kAuto, GemmBackend::kEigen, GemmBackend::kSmallBatch,
-                              GemmBackend::kBlas}) {
+  for (GemmBackend backend :
+       {GemmBackend::kAuto, GemmBackend::kEigen, GemmBackend::kSmallBatch, GemmBackend::kBlas}) {
     for (int batch : {10, 32, 128}) {
       benchmark::RegisterBenchmark(("BM_TrainStep/" + std::string(GemmBackendName(backend)) +
                                     "/batch:" + std::to_string(batch))

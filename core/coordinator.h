@@ -37,6 +37,7 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "common/clock.h"
+#include "core/sweep_spec.h"
 #include "core/trial.h"
 
 namespace deepsweep {
@@ -70,7 +71,11 @@ struct TrialRecord {
   int index = 0;  // position in the sweep's deterministic expansion
   TrialSpec spec;
   TrialState state = TrialState::kPending;
-  int attempt = 0;        // attempts started so far (0 before the first lease)
+  int attempt = 0;  // attempts started so far (0 before the first lease)
+  // The trial becomes FAILED rather than start attempt attempt_limit + 1.
+  // max_attempts at creation; RetryTrials sets it to attempt + max_attempts, and
+  // ReleaseTrial adds 1 (a graceful give-back costs no attempt).
+  int attempt_limit = 0;
   std::string worker_id;  // current or last worker
   std::string reason;     // why it failed / diverged / was cancelled
   // From the last checkpoint of the final attempt.
@@ -142,6 +147,12 @@ struct TrialQuery {
   int64_t offset = 0;
 };
 
+// What CreateSweep would store, without storing it (`deepsweep submit --dry-run`).
+struct SweepPlan {
+  SweepRecord sweep;              // id 0, state active, every trial pending
+  std::vector<TrialSpec> trials;  // in trial index order
+};
+
 struct CoordinatorOptions {
   // How long a lease lives without a heartbeat or report.
   absl::Duration lease_ttl = absl::Seconds(30);
@@ -150,11 +161,15 @@ struct CoordinatorOptions {
   // Default when the spec has no limits.max_attempts.
   int default_max_attempts = 3;
   // Spec limits; a spec beyond them is rejected with RESOURCE_EXHAUSTED.
-  int64_t max_trials_per_sweep = 100000;
-  int max_depth = 64;
-  int max_width = 16384;
+  int64_t max_trials_per_sweep = SweepLimits{}.max_trials;
+  int max_depth = SweepLimits{}.max_depth;
+  int max_width = SweepLimits{}.max_width;
+  // A spec longer than this is rejected with RESOURCE_EXHAUSTED.
+  int64_t max_spec_bytes = 1 << 20;
   // Reports beyond these are rejected with RESOURCE_EXHAUSTED.
   int64_t max_checkpoints_per_report = 1000;
+  int64_t max_layer_stats_per_checkpoint = 1024;
+  int64_t max_histogram_bins = 4096;
 };
 
 class Coordinator {
@@ -170,13 +185,23 @@ class Coordinator {
   // Parses, validates and expands `spec_yaml`, then stores the sweep and all
   // its trials in one transaction.
   absl::StatusOr<SweepRecord> CreateSweep(std::string_view spec_yaml);
+  // Parses, validates and expands `spec_yaml` exactly as CreateSweep does, with
+  // the same errors, and stores nothing.
+  absl::StatusOr<SweepPlan> PlanSweep(std::string_view spec_yaml) const;
   absl::StatusOr<SweepRecord> GetSweep(SweepId id);
   absl::StatusOr<std::vector<SweepRecord>> ListSweeps();
   // PENDING trials become CANCELLED at once; LEASED ones learn it at their next
-  // RenewLease and become CANCELLED when they stop or their lease expires.
+  // RenewLease (or ReportCheckpoints) and become CANCELLED when they stop
+  // (ReleaseTrial, a retryable FailTrial) or their lease expires. A worker that
+  // completes anyway keeps its result (SUCCEEDED or DIVERGED); a non-retryable
+  // FailTrial still ends FAILED. Cancelling a cancelled sweep is a no-op;
+  // cancelling a finished one is FAILED_PRECONDITION.
   absl::Status CancelSweep(SweepId id);
-  // Puts trials of `sweep` in any of `states` (FAILED, DIVERGED, CANCELLED)
-  // back to PENDING with a fresh attempt budget. Returns how many.
+  // Puts trials of `sweep` in any of `states` (FAILED, DIVERGED, CANCELLED;
+  // others are INVALID_ARGUMENT) back to PENDING with a fresh attempt budget,
+  // results cleared. Attempt numbers keep counting up, so the old attempts'
+  // checkpoints stay apart. A finished or cancelled sweep becomes active again
+  // when any trial is requeued. Returns how many.
   absl::StatusOr<int64_t> RetryTrials(SweepId sweep, absl::Span<const TrialState> states);
   absl::StatusOr<std::vector<TrialRecord>> ListTrials(const TrialQuery& query);
   absl::StatusOr<TrialRecord> GetTrial(TrialId id);
@@ -199,7 +224,8 @@ class Coordinator {
   // FAILED at once. The reason is kept either way.
   absl::Status FailTrial(TrialId trial, std::string_view lease_id, std::string_view reason,
                          bool retryable);
-  // The worker gives the trial back (e.g. on SIGTERM): PENDING at once.
+  // The worker gives the trial back (e.g. on SIGTERM): PENDING at once, and
+  // the attempt does not count against max_attempts.
   absl::Status ReleaseTrial(TrialId trial, std::string_view lease_id);
 
   // --- Housekeeping ----------------------------------------------------------
@@ -209,6 +235,9 @@ class Coordinator {
   // A counter bumped by every mutation; lets WatchSweep wait for change.
   // Blocks until the version differs from `seen` or `max_wait` passes (real
   // time; used only by streaming adapters). Returns the current version.
+  // Under load the version moves thousands of times a second: a watcher should
+  // pace itself (e.g. one GetSweep per 200 ms at most), since GetSweep counts
+  // the sweep's trials in the store.
   uint64_t WaitForChange(uint64_t seen, absl::Duration max_wait);
 
  private:

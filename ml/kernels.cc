@@ -51,6 +51,9 @@ DS_AVX2 void MultiplyTile(Index k, const float* a, Index lda, const float* b, In
     }
   }
   for (Index p = 0; p < k; ++p, a += lda) {
+    // The row panel 4 tiles below in this column: needed soon, and not
+    // reliably fetched by the hardware across 16 interleaved streams.
+    _mm_prefetch(reinterpret_cast<const char*>(a + 4 * kRows), _MM_HINT_T0);
     __m256 av[MV];
 #pragma GCC unroll 8
     for (int v = 0; v < MV; ++v) av[v] = _mm256_loadu_ps(a + 8 * v);
@@ -172,13 +175,6 @@ struct MultiplyTileFn {
     MultiplyTile<MV, N>(k, a, lda, b, ldb, c, ldc, accumulate);
   }
 };
-template <int J, int N>
-struct MultiplyAtTileFn {
-  static void Run(Index m, const float* a, Index lda, const float* b, Index ldb, float* c,
-                  Index ldc) {
-    MultiplyAtTile<J, N>(m, a, lda, b, ldb, c, ldc);
-  }
-};
 template <int MV, int N>
 struct AddOuterTileFn {
   static void Run(Index n, const float* a, Index lda, const float* bt, float* c, Index ldc) {
@@ -222,24 +218,40 @@ void MultiplySmallBatch(const Eigen::Ref<const MatrixF>& a, const Eigen::Ref<con
   if (done < m) c.bottomRows(m - done).noalias() = a.bottomRows(m - done) * b;
 }
 
+// C = A^T B with tiles of kDotColumns columns of A against kDotWidth columns of
+// B: each pass down the rows loads kDotWidth columns of B (from L2) for
+// kDotColumns x kDotWidth multiply-adds, so B, re-read once per tile of A's
+// columns, costs k / kDotColumns passes in all; the A columns are re-read per
+// chunk of B from L1.
+constexpr Index kDotColumns = 6;
+constexpr Index kDotWidth = 2;
+
 void MultiplyAtSmallBatch(const Eigen::Ref<const MatrixF>& a, const Eigen::Ref<const MatrixF>& b,
                           Eigen::Ref<MatrixF> c) {
   const Index m = a.rows(), k = a.cols(), n = b.cols();
   const Index lda = a.outerStride(), ldb = b.outerStride(), ldc = c.outerStride();
-  const Index width = ChunkWidth(n);
-  Index q = 0;
-  for (; q + 2 <= k; q += 2) {
-    for (Index j = 0; j < n; j += width) {
-      DispatchColumns<MultiplyAtTileFn, 2>(static_cast<int>(std::min<Index>(width, n - j)), m,
-                                           a.data() + q * lda, lda, b.data() + j * ldb, ldb,
-                                           c.data() + q + j * ldc, ldc);
-    }
-  }
-  for (; q < k; ++q) {
-    for (Index j = 0; j < n; j += width) {
-      DispatchColumns<MultiplyAtTileFn, 1>(static_cast<int>(std::min<Index>(width, n - j)), m,
-                                           a.data() + q * lda, lda, b.data() + j * ldb, ldb,
-                                           c.data() + q + j * ldc, ldc);
+  for (Index q = 0; q < k; q += kDotColumns) {
+    const Index cols = std::min(kDotColumns, k - q);
+    for (Index j = 0; j < n; j += kDotWidth) {
+      const bool pair = j + 2 <= n;
+      const float* aq = a.data() + q * lda;
+      const float* bj = b.data() + j * ldb;
+      float* cq = c.data() + q + j * ldc;
+      if (cols == kDotColumns) {
+        if (pair) {
+          MultiplyAtTile<6, 2>(m, aq, lda, bj, ldb, cq, ldc);
+        } else {
+          MultiplyAtTile<6, 1>(m, aq, lda, bj, ldb, cq, ldc);
+        }
+        continue;
+      }
+      for (Index r = 0; r < cols; ++r) {
+        if (pair) {
+          MultiplyAtTile<1, 2>(m, aq + r * lda, lda, bj, ldb, cq + r, ldc);
+        } else {
+          MultiplyAtTile<1, 1>(m, aq + r * lda, lda, bj, ldb, cq + r, ldc);
+        }
+      }
     }
   }
 }

@@ -107,7 +107,8 @@ std::string_view TrainStatusName(TrainStatus status) {
 Trainer::Trainer(TrainConfig config, const Clock* clock)
     : config_(std::move(config)), clock_(clock) {}
 
-absl::StatusOr<TrainResult> Trainer::Train(Dataset& data, const CheckpointObserver& observer) {
+absl::StatusOr<TrainResult> Trainer::Train(Dataset& data, const CheckpointObserver& observer,
+                                           const std::atomic<bool>* stop) {
   const TrainConfig& c = config_;
   RETURN_IF_ERROR(ValidateTrainConfig(c));
   RETURN_IF_ERROR(ValidateDataset(c, data));
@@ -136,7 +137,7 @@ absl::StatusOr<TrainResult> Trainer::Train(Dataset& data, const CheckpointObserv
   const absl::Time start = clock_->Now();
   double monitor_seconds = 0;
   Pass<float> train_pass, eval_pass;
-  double nll_sum = kNaN, loss_sum = kNaN;
+  double nll_sum = 0, loss_sum = 0;  // over the minibatches since the last checkpoint
   int64_t batches = 0;
 
   // Evaluation and probing; their time is the monitoring cost.
@@ -198,6 +199,10 @@ absl::StatusOr<TrainResult> Trainer::Train(Dataset& data, const CheckpointObserv
   ExampleMatrix batch(data.input_dim, c.batch_size);
   std::vector<int32_t> labels(static_cast<size_t>(c.batch_size));
   for (int64_t step = 1; step <= c.updates; ++step) {
+    if (stop != nullptr && stop->load(std::memory_order_relaxed)) {
+      return finish(TrainStatus::kStopped, absl::StrCat("stop requested before update ", step),
+                    step - 1);
+    }
     data.train->NextBatch(batch, labels.data());
     for (int32_t y : labels) {
       if (y < 0 || y >= data.num_classes) {

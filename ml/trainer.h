@@ -13,7 +13,9 @@
 //               optional "stuck" rule fired: validation error (test error when
 //               there is no validation set) >= stuck_error at a checkpoint at or
 //               past stuck_after_updates;
-//   kStopped    the observer returned true.
+//   kStopped    the observer returned true, or `stop` (when given) was set;
+//               the flag is read before every update, so another thread (a
+//               worker's heartbeat, a signal) stops training within one update.
 // A non-OK Status means the run could not be done as asked: an invalid config
 // or dataset (InvalidArgument naming the field) or a training label out of
 // range (InvalidArgument).
@@ -29,6 +31,7 @@
 #ifndef DEEPSWEEP_ML_TRAINER_H_
 #define DEEPSWEEP_ML_TRAINER_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -116,7 +119,9 @@ class Trainer {
   // `clock` must outlive the Trainer.
   explicit Trainer(TrainConfig config, const Clock* clock = SystemClock::Default());
 
-  absl::StatusOr<TrainResult> Train(Dataset& dataset, const CheckpointObserver& observer);
+  // `stop`, when not null, must outlive the call; see kStopped above.
+  absl::StatusOr<TrainResult> Train(Dataset& dataset, const CheckpointObserver& observer,
+                                    const std::atomic<bool>* stop = nullptr);
 
  private:
   TrainConfig config_;

@@ -1,19 +1,50 @@
 #!/usr/bin/env bash
 # Installs every Debian 12 package deepsweep needs to build, test and run.
-# Idempotent and quiet when everything is present. Usage: scripts/install-deps.sh [--peers]
-#   --peers  also installs the benchmark peers (python3-torch, python3-optuna).
+# Idempotent and quiet when everything is present.
+# Usage: scripts/install-deps.sh [--peers | --runtime | --fresh-check | --compose-smoke] [--list]
+#   --peers          also installs the benchmark peers (python3-torch, python3-optuna).
+#   --runtime        only what the three programs need to run (shared libraries, sqlite3
+#                    for queries, the dataset files): the slim stage of deploy/Dockerfile.
+#   --fresh-check    only the tools of scripts/fresh-machine-check.sh (debootstrap).
+#   --compose-smoke  only the tools of deploy/compose-smoke.sh (Docker engine, compose v1,
+#                    debootstrap).
+#   --list     prints the selected package names, one a line, and installs nothing
+#              (deploy/compose-smoke.sh feeds them to debootstrap --include).
 set -euo pipefail
 
-packages=(
+build_packages=(
   build-essential cmake ninja-build ccache pkg-config git ca-certificates
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libeigen3-dev libsqlite3-dev sqlite3 libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev libyaml-cpp-dev libcli11-dev
-  zlib1g-dev libpng-dev gnuplot-nox openssl clang-format
+  zlib1g-dev libpng-dev gnuplot-nox openssl clang-format python3-yaml
   dataset-fashion-mnist libopenblas-dev
 )
-if [[ "${1:-}" == "--peers" ]]; then
-  packages+=(python3-torch python3-optuna)
+# The runtime halves of the -dev packages above, for the Debian 12 versions.
+runtime_packages=(
+  ca-certificates libgrpc++1.51 libprotobuf32 libabsl20220623 libsqlite3-0 sqlite3
+  libspdlog1.10 libfmt9 libyaml-cpp0.7 zlib1g libpng16-16 libopenblas0-pthread
+  dataset-fashion-mnist
+)
+peer_packages=(python3-torch python3-optuna)
+fresh_check_packages=(debootstrap)
+compose_smoke_packages=(docker.io docker-compose debootstrap)
+
+packages=("${build_packages[@]}")
+list_only=false
+for arg in "$@"; do
+  case "$arg" in
+    --peers) packages+=("${peer_packages[@]}") ;;
+    --runtime) packages=("${runtime_packages[@]}") ;;
+    --fresh-check) packages=("${fresh_check_packages[@]}") ;;
+    --compose-smoke) packages=("${compose_smoke_packages[@]}") ;;
+    --list) list_only=true ;;
+    *) echo "install-deps: unknown argument '$arg' (see the usage at its top)" >&2; exit 2 ;;
+  esac
+done
+if $list_only; then
+  printf '%s\n' "${packages[@]}"
+  exit 0
 fi
 
 missing=()

@@ -1,14 +1,13 @@
 #include "client/commands/data.h"
 
-#include <iostream>
 #include <memory>
 
-#include "client/command_status.h"
 #include "client/data_preview.h"
+#include "common/status_macros.h"
 
 namespace deepsweep::client {
 
-void AddDataCommands(CLI::App& app) {
+void AddDataCommands(CLI::App& app, CommandContext& context) {
   CLI::App* data = app.add_subcommand("data", "Look at the datasets");
   data->require_subcommand(1);
 
@@ -25,9 +24,12 @@ void AddDataCommands(CLI::App& app) {
       ->capture_default_str();
   preview->add_option("--zoom", options->zoom, "Pixels per data pixel")->capture_default_str();
   preview->add_option("--out", options->out, "PNG file to write")->required();
-  preview->callback([options] {
-    ExitOnError(WriteDataPreview(*options));
-    std::cout << "wrote " << options->out << "\n";
+  preview->callback([&context, options] {
+    context.Run([&]() -> absl::Status {
+      RETURN_IF_ERROR(WriteDataPreview(*options));
+      context.out() << "wrote " << options->out << "\n";
+      return absl::OkStatus();
+    });
   });
 }
 

@@ -7,11 +7,12 @@
 #define DEEPSWEEP_CLIENT_COMMANDS_DATA_H_
 
 #include "CLI/CLI.hpp"
+#include "client/command_context.h"
 
 namespace deepsweep::client {
 
 // Adds the `data` command and its subcommands to `app`.
-void AddDataCommands(CLI::App& app);
+void AddDataCommands(CLI::App& app, CommandContext& context);
 
 }  // namespace deepsweep::client
 

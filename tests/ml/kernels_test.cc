@@ -1,6 +1,7 @@
 #include "ml/kernels.h"
 
 #include <cstring>
+#include <string>
 #include <tuple>
 
 #include "gtest/gtest.h"
@@ -60,7 +61,13 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Combine(::testing::Values(GemmBackend::kAuto, GemmBackend::kEigen,
                                          GemmBackend::kSmallBatch, GemmBackend::kBlas),
                        ::testing::Values(1, 10, 16, 27, 40), ::testing::Values(1, 9, 33),
-                       ::testing::Values(1, 5, 6, 7, 10, 13, 32, 70)));
+                       ::testing::Values(1, 5, 6, 7, 10, 13, 32, 70)),
+    [](const auto& info) {
+      return std::string(GemmBackendName(std::get<0>(info.param))) + "_m" +
+             std::to_string(std::get<1>(info.param)) + "_k" +
+             std::to_string(std::get<2>(info.param)) + "_n" +
+             std::to_string(std::get<3>(info.param));
+    });
 
 TEST(GemmBackend, ParsesNamesAndRejectsOthers) {
   for (GemmBackend b :

@@ -137,7 +137,11 @@ INSTANTIATE_TEST_SUITE_P(
     Backends, SgdStepTest,
     ::testing::Combine(::testing::Values(GemmBackend::kAuto, GemmBackend::kEigen,
                                          GemmBackend::kSmallBatch, GemmBackend::kBlas),
-                       ::testing::Values(1, 10, 128)));
+                       ::testing::Values(1, 10, 128)),
+    [](const auto& info) {
+      return std::string(GemmBackendName(std::get<0>(info.param))) + "_batch" +
+             std::to_string(std::get<1>(info.param));
+    });
 
 TEST(Sgd, MomentumAccumulatesVelocity) {
   // With mu and a fixed minibatch, the second update is eta g2 + mu eta g1.

@@ -1,9 +1,11 @@
 #include "ml/trainer.h"
 
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/clock.h"
@@ -132,6 +134,46 @@ TEST(Trainer, ObserverStopsTraining) {
   EXPECT_EQ(result->status, TrainStatus::kStopped);
   EXPECT_EQ(result->steps, 2000);
   EXPECT_EQ(calls, 3);
+}
+
+// Sets `stop` while serving batch `at`, as a heartbeat thread would between
+// two checkpoints.
+class StoppingStream final : public TrainingStream {
+ public:
+  StoppingStream(std::unique_ptr<TrainingStream> inner, int64_t at, std::atomic<bool>* stop)
+      : inner_(std::move(inner)), at_(at), stop_(stop) {}
+  int input_dim() const override { return inner_->input_dim(); }
+  int num_classes() const override { return inner_->num_classes(); }
+  void NextBatch(Eigen::Ref<ExampleMatrix> x, int32_t* y) override {
+    if (++served_ == at_) stop_->store(true);
+    inner_->NextBatch(x, y);
+  }
+
+ private:
+  std::unique_ptr<TrainingStream> inner_;
+  int64_t at_;
+  std::atomic<bool>* stop_;
+  int64_t served_ = 0;
+};
+
+TEST(Trainer, StopFlagStopsBeforeTheNextUpdate) {
+  FakeClock clock;
+  Dataset data = XorDataset(2, 1);
+  std::atomic<bool> stop{false};
+  data.train = std::make_unique<StoppingStream>(std::move(data.train), 1234, &stop);
+  int checkpoints = 0;
+  auto result = Trainer(SmallConfig(), &clock)
+                    .Train(
+                        data,
+                        [&](const CheckpointMetrics&) {
+                          ++checkpoints;
+                          return false;
+                        },
+                        &stop);
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result->status, TrainStatus::kStopped);
+  EXPECT_EQ(result->steps, 1234);  // the update whose batch set the flag still ran
+  EXPECT_EQ(checkpoints, 2);       // steps 0 and 1000
 }
 
 TEST(Trainer, HugeLearningRateDivergesInsteadOfCrashing) {

@@ -1,0 +1,322 @@
+// coordinator_load: a load generator for deepsweep-server.
+//
+// Starts a real server in this process on 127.0.0.1 (port 0, a fresh SQLite
+// file), creates one sweep, and runs N simulated workers: threads with their
+// own gRPC connection, each looping AcquireTrial, ReportCheckpoints (10
+// checkpoints, 5 layers x 3 quantities of statistics with 20-bin histograms,
+// in --batches calls) and CompleteTrial until no trial is left. Reports
+// trials/s, p50/p99 latency per call, every error that reached a client, and
+// checks in the SQLite file that every trial, checkpoint and layer-stat row
+// is there. Run by hand (bench/run_coordinator_bench.sh), never as a test.
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "fmt/core.h"
+#include "rpc/grpc_coordinator_client.h"
+#include "server/server.h"
+#include "sqlite3.h"
+
+namespace deepsweep::bench {
+namespace {
+
+struct LoadOptions {
+  int workers = 64;
+  int64_t trials = 20000;
+  int checkpoints = 10;
+  int batches = 1;  // ReportCheckpoints calls per trial
+  int layers = 5;
+  int bins = 20;
+  std::string db;  // empty = a fresh file under /tmp
+};
+
+enum Call { kAcquire, kReport, kComplete, kCallCount };
+constexpr const char* kCallNames[kCallCount] = {"AcquireTrial", "ReportCheckpoints",
+                                                "CompleteTrial"};
+
+// What one simulated worker saw.
+struct WorkerLog {
+  std::vector<double> latency_us[kCallCount];
+  std::map<std::string, int64_t> errors;  // "CODE: message" -> count
+  int64_t completed = 0;
+};
+
+// A sweep of exactly `trials` trials: `width` takes 1..W, repeated over seeds.
+std::string SweepSpecYaml(int64_t trials) {
+  const int64_t widths = std::min<int64_t>(trials, 1000);
+  const int64_t seeds = (trials + widths - 1) / widths;
+  std::string values;
+  for (int64_t w = 1; w <= widths; ++w) absl::StrAppend(&values, w == 1 ? "" : ", ", w);
+  return absl::StrCat("name: load-test\ntraining: {updates: 1000, checkpoint_every: 100}\n",
+                      "grid:\n  width: [", values, "]\nseeds: ", seeds, "\n");
+}
+
+std::vector<Checkpoint> MakeCheckpoints(const LoadOptions& options, uint64_t salt) {
+  std::vector<Checkpoint> checkpoints;
+  for (int64_t c = 1; c <= options.checkpoints; ++c) {
+    Checkpoint checkpoint{.step = c * 100,
+                          .examples_seen = c * 1000,
+                          .train_nll = 2.0 / static_cast<double>(c),
+                          .test_error = 0.9 / static_cast<double>(c),
+                          .test_nll = 2.1 / static_cast<double>(c),
+                          .validation_error = 0.88 / static_cast<double>(c),
+                          .validation_nll = 2.05 / static_cast<double>(c),
+                          .wall_seconds = 0.5 * static_cast<double>(c)};
+    for (int layer = 1; layer <= options.layers; ++layer) {
+      for (LayerQuantity q :
+           {LayerQuantity::kActivation, LayerQuantity::kBackpropGrad, LayerQuantity::kWeightGrad}) {
+        LayerStat stat{.layer = layer,
+                       .quantity = q,
+                       .mean = 0.01 * static_cast<double>(salt % 97),
+                       .std = 0.3,
+                       .p02 = -0.9,
+                       .p50 = 0.01,
+                       .p98 = 0.9,
+                       .saturated_fraction = 0.1,
+                       .jacobian_sv_mean = 0.8,
+                       .hist_lo = -1,
+                       .hist_hi = 1};
+        stat.histogram.assign(options.bins, 1.0f / static_cast<float>(options.bins));
+        checkpoint.layer_stats.push_back(std::move(stat));
+      }
+    }
+    checkpoints.push_back(std::move(checkpoint));
+  }
+  return checkpoints;
+}
+
+void RunWorker(int index, int port, const LoadOptions& options, std::atomic<bool>* start,
+               WorkerLog* log) {
+  rpc::ClientOptions client_options;
+  client_options.target = absl::StrCat("127.0.0.1:", port);
+  client_options.own_connection = true;
+  client_options.call_timeout = absl::Seconds(60);
+  std::unique_ptr<rpc::CoordinatorClient> client = *rpc::ConnectCoordinator(client_options);
+  const WorkerInfo worker{.worker_id = absl::StrCat("load-", index),
+                          .host = "localhost",
+                          .pid = getpid(),
+                          .version = "bench",
+                          .cores = 1};
+  const std::vector<Checkpoint> checkpoints = MakeCheckpoints(options, index);
+  const size_t per_batch = (checkpoints.size() + options.batches - 1) / options.batches;
+  int64_t error_budget = 1000;  // a broken server must not spin the bench forever
+  auto record_error = [log, &error_budget](const absl::Status& status) {
+    --error_budget;
+    ++log->errors[absl::StrCat(absl::StatusCodeToString(status.code()), ": ",
+                               status.message().substr(0, 120))];
+  };
+  while (!start->load()) std::this_thread::yield();
+
+  while (error_budget > 0) {
+    auto begin = std::chrono::steady_clock::now();
+    auto elapsed_us = [&begin] {
+      const auto now = std::chrono::steady_clock::now();
+      const double us = std::chrono::duration<double, std::micro>(now - begin).count();
+      begin = now;
+      return us;
+    };
+    absl::StatusOr<Acquisition> acquired = client->AcquireTrial(worker);
+    log->latency_us[kAcquire].push_back(elapsed_us());
+    if (!acquired.ok()) {
+      record_error(acquired.status());
+      continue;
+    }
+    if (!acquired->trial.has_value()) return;  // every trial is taken
+    const TrialId trial = acquired->trial->id;
+    const std::string& lease = acquired->lease->lease_id;
+    bool ok = true;
+    for (size_t first = 0; first < checkpoints.size() && ok; first += per_batch) {
+      const size_t count = std::min(per_batch, checkpoints.size() - first);
+      absl::StatusOr<RenewResult> renewal = client->ReportCheckpoints(
+          trial, lease, absl::MakeConstSpan(checkpoints).subspan(first, count));
+      log->latency_us[kReport].push_back(elapsed_us());
+      if (!renewal.ok()) {
+        record_error(renewal.status());
+        ok = false;
+      }
+    }
+    if (!ok) continue;
+    absl::Status completed = client->CompleteTrial(trial, lease, {.state = TrialState::kSucceeded});
+    log->latency_us[kComplete].push_back(elapsed_us());
+    if (!completed.ok()) {
+      record_error(completed);
+      continue;
+    }
+    ++log->completed;
+  }
+}
+
+double Percentile(std::vector<double>& values, double p) {
+  if (values.empty()) return 0;
+  const size_t k = std::min(values.size() - 1, static_cast<size_t>(p * values.size()));
+  std::nth_element(values.begin(), values.begin() + k, values.end());
+  return values[k];
+}
+
+// SELECT COUNT(*) ... on the database file, read-only, after the server stopped.
+int64_t CountRows(sqlite3* db, const std::string& sql) {
+  sqlite3_stmt* statement = nullptr;
+  int64_t count = -1;
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &statement, nullptr) == SQLITE_OK &&
+      sqlite3_step(statement) == SQLITE_ROW) {
+    count = sqlite3_column_int64(statement, 0);
+  } else {
+    std::fprintf(stderr, "query failed: %s: %s\n", sql.c_str(), sqlite3_errmsg(db));
+  }
+  sqlite3_finalize(statement);
+  return count;
+}
+
+std::string LoadAverage() {
+  std::ifstream in("/proc/loadavg");
+  std::string one, five, fifteen;
+  in >> one >> five >> fifteen;
+  return absl::StrCat(one, " ", five, " ", fifteen);
+}
+
+int Run(const LoadOptions& options) {
+  const std::string db_path =
+      options.db.empty() ? absl::StrCat("/tmp/deepsweep_load_", getpid(), ".db") : options.db;
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(db_path + suffix);
+
+  server::Server::Options server_options;
+  server_options.address = "127.0.0.1:0";
+  server_options.database_path = db_path;
+  server_options.coordinator.max_trials_per_sweep = options.trials;
+  absl::StatusOr<std::unique_ptr<server::Server>> server = server::Server::Start(server_options);
+  if (!server.ok()) {
+    std::fprintf(stderr, "cannot start the server: %s\n", server.status().ToString().c_str());
+    return 1;
+  }
+  const int port = (*server)->port();
+  std::unique_ptr<rpc::CoordinatorClient> admin =
+      *rpc::ConnectCoordinator({.target = absl::StrCat("127.0.0.1:", port)});
+  absl::StatusOr<SweepRecord> sweep = admin->CreateSweep(SweepSpecYaml(options.trials));
+  if (!sweep.ok()) {
+    std::fprintf(stderr, "cannot create the sweep: %s\n", sweep.status().ToString().c_str());
+    return 1;
+  }
+  const int64_t total = sweep->counts.total();
+
+  fmt::print(
+      "deepsweep coordinator load: {} workers, {} trials, {} checkpoints x {} layers x 3 "
+      "quantities x {} bins per trial in {} report call(s)\n",
+      options.workers, total, options.checkpoints, options.layers, options.bins, options.batches);
+  fmt::print("load average before: {} (cores: {})\n", LoadAverage(),
+             std::thread::hardware_concurrency());
+
+  std::vector<WorkerLog> logs(options.workers);
+  std::vector<std::thread> threads;
+  threads.reserve(options.workers);
+  std::atomic<bool> start{false};
+  for (int i = 0; i < options.workers; ++i) {
+    threads.emplace_back(RunWorker, i, port, std::cref(options), &start, &logs[i]);
+  }
+  rusage usage_before;
+  getrusage(RUSAGE_SELF, &usage_before);
+  const auto begin = std::chrono::steady_clock::now();
+  start = true;
+  for (std::thread& t : threads) t.join();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+  rusage usage_after;
+  getrusage(RUSAGE_SELF, &usage_after);
+  auto cpu_seconds = [](const rusage& u) {
+    return u.ru_utime.tv_sec + u.ru_stime.tv_sec +
+           1e-6 * static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+  };
+  fmt::print("load average after:  {}\n", LoadAverage());
+
+  int64_t completed = 0;
+  std::map<std::string, int64_t> errors;
+  std::vector<double> latencies[kCallCount];
+  for (WorkerLog& log : logs) {
+    completed += log.completed;
+    for (const auto& [error, count] : log.errors) errors[error] += count;
+    for (int c = 0; c < kCallCount; ++c) {
+      latencies[c].insert(latencies[c].end(), log.latency_us[c].begin(), log.latency_us[c].end());
+    }
+  }
+  const double cpu = cpu_seconds(usage_after) - cpu_seconds(usage_before);
+  fmt::print(
+      "completed {} trials in {:.2f} s: {:.0f} trials/s (process CPU {:.1f} s = {:.2f} "
+      "cores, {:.0f} us per trial)\n",
+      completed, seconds, static_cast<double>(completed) / seconds, cpu, cpu / seconds,
+      1e6 * cpu / static_cast<double>(std::max<int64_t>(completed, 1)));
+  for (int c = 0; c < kCallCount; ++c) {
+    fmt::print("  {:<18} calls {:8}  p50 {:8.2f} ms  p99 {:8.2f} ms  max {:8.2f} ms\n",
+               kCallNames[c], latencies[c].size(), Percentile(latencies[c], 0.50) / 1000,
+               Percentile(latencies[c], 0.99) / 1000, Percentile(latencies[c], 1.0) / 1000);
+  }
+  int64_t error_count = 0;
+  for (const auto& [error, count] : errors) {
+    fmt::print("  error x{}: {}\n", count, error);
+    error_count += count;
+  }
+  fmt::print("errors reaching clients: {}\n", error_count);
+
+  (*server)->Shutdown();
+  server->reset();
+
+  // Every row accounted for, counted in the file itself.
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    std::fprintf(stderr, "cannot open %s\n", db_path.c_str());
+    return 1;
+  }
+  const int64_t stats_per_checkpoint = int64_t{3} * options.layers;
+  const int64_t succeeded = CountRows(db, "SELECT COUNT(*) FROM trials WHERE state = 'succeeded'");
+  const int64_t checkpoints = CountRows(db, "SELECT COUNT(*) FROM checkpoints");
+  const int64_t layer_stats = CountRows(db, "SELECT COUNT(*) FROM layer_stats");
+  const int64_t leases = CountRows(db, "SELECT COUNT(*) FROM leases");
+  sqlite3_close(db);
+  const bool rows_ok = succeeded == total && checkpoints == total * options.checkpoints &&
+                       layer_stats == total * options.checkpoints * stats_per_checkpoint &&
+                       completed == total;
+  fmt::print(
+      "database: {}/{} trials succeeded, {} checkpoints (want {}), {} layer_stats (want {}), {} "
+      "leases: {}\n",
+      succeeded, total, checkpoints, total * options.checkpoints, layer_stats,
+      total * options.checkpoints * stats_per_checkpoint, leases,
+      rows_ok ? "every row accounted for" : "MISMATCH");
+  if (options.db.empty()) {
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(db_path + suffix);
+  }
+  return rows_ok && error_count == 0 ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace deepsweep::bench
+
+int main(int argc, char** argv) {
+  deepsweep::bench::LoadOptions options;
+  CLI::App app{"Load generator for deepsweep-server (loopback only)"};
+  app.add_option("--workers", options.workers, "simulated workers (threads)")
+      ->capture_default_str();
+  app.add_option("--trials", options.trials, "trials in the sweep")->capture_default_str();
+  app.add_option("--checkpoints", options.checkpoints, "checkpoints per trial")
+      ->capture_default_str();
+  app.add_option("--batches", options.batches, "ReportCheckpoints calls per trial")
+      ->capture_default_str();
+  app.add_option("--layers", options.layers, "hidden layers per checkpoint")->capture_default_str();
+  app.add_option("--bins", options.bins, "histogram bins per layer stat")->capture_default_str();
+  app.add_option("--db", options.db, "SQLite file to use and keep (default: temp, removed)");
+  CLI11_PARSE(app, argc, argv);
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  return deepsweep::bench::Run(options);
+}

@@ -1,0 +1,61 @@
+// `deepsweep` commands over trials' time series:
+//   curves TRIAL... [--attempt N] [--format csv|json|table]
+//       one row per checkpoint: step, examples seen, losses and errors
+//   layers TRIAL... [--attempt N] [--quantity Q] [--layer L] [--histogram] [--format F]
+//       one row per checkpoint, layer and quantity: mean, std, percentiles,
+//       saturation, Jacobian singular value (and the histogram with --histogram)
+//   plot KIND TRIAL... --out FILE.png [--quantity Q] [--step N] [--log-y]
+//        [--size WxH] [--title T] [--script-dir DIR] [--attempt N]
+//       the paper's figures (client/plot.h lists the kinds)
+// Checkpoints come from each trial's latest attempt unless --attempt says.
+//
+// Thread-safety: registration happens once, from RunCli.
+#ifndef DEEPSWEEP_CLIENT_COMMANDS_SERIES_H_
+#define DEEPSWEEP_CLIENT_COMMANDS_SERIES_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "absl/status/status.h"
+#include "client/command_context.h"
+
+namespace deepsweep::client {
+
+struct CurvesOptions {
+  std::vector<std::string> trials;
+  std::optional<int> attempt;
+  std::string format = "csv";
+};
+absl::Status ShowCurves(CommandContext& context, const CurvesOptions& options);
+
+struct LayersOptions {
+  std::vector<std::string> trials;
+  std::optional<int> attempt;
+  std::string quantity;  // empty = all
+  std::optional<int> layer;
+  bool histogram = false;  // add hist_lo, hist_hi and the bins (space-separated)
+  std::string format = "csv";
+};
+absl::Status ShowLayers(CommandContext& context, const LayersOptions& options);
+
+struct PlotOptions {
+  std::string kind;
+  std::vector<std::string> trials;
+  std::string out;
+  std::optional<int> attempt;
+  std::string quantity;  // empty = the figure's default
+  std::optional<int64_t> step;
+  bool log_y = false;
+  std::string size = "1000x700";
+  std::string title;
+  std::string script_dir;  // keep the gnuplot script and data here
+};
+absl::Status Plot(CommandContext& context, const PlotOptions& options);
+
+void AddSeriesCommands(CLI::App& app, CommandContext& context);
+
+}  // namespace deepsweep::client
+
+#endif  // DEEPSWEEP_CLIENT_COMMANDS_SERIES_H_

@@ -1,0 +1,383 @@
+#include "client/commands/sweeps.h"
+
+#include <algorithm>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "client/progress.h"
+#include "client/trial_fields.h"
+#include "common/status_macros.h"
+#include "core/sweep_spec.h"
+
+namespace deepsweep::client {
+namespace {
+
+absl::StatusOr<std::string> ReadSpec(CommandContext& context, const std::string& path) {
+  std::stringstream text;
+  if (path == "-") {
+    text << context.in().rdbuf();
+    return text.str();
+  }
+  std::ifstream file(path);
+  if (!file) return absl::NotFoundError(absl::StrCat("cannot read spec file '", path, "'"));
+  text << file.rdbuf();
+  return text.str();
+}
+
+// The fields a spec varies (its grid and random axes), for the sample table.
+std::vector<const SpecField*> AxisFields(const SweepSpec& spec) {
+  std::vector<const SpecField*> fields;
+  auto add = [&](const std::string& name) {
+    absl::StatusOr<const SpecField*> field = FindConfigField(name);
+    if (field.ok() && std::find(fields.begin(), fields.end(), *field) == fields.end()) {
+      fields.push_back(*field);
+    }
+  };
+  for (const GridAxis& axis : spec.grid) add(axis.field);
+  for (const SampledAxis& axis : spec.random) add(axis.field);
+  return fields;
+}
+
+void PrintSample(CommandContext& context, const std::vector<const SpecField*>& fields,
+                 const std::vector<std::pair<int, TrialSpec>>& sample, int64_t total) {
+  std::vector<Column> columns = {{"index"}};
+  for (const SpecField* field : fields) columns.push_back({std::string(field->name), 6});
+  columns.push_back({"seed_index"});
+  columns.push_back({"seed"});
+  Table table(std::move(columns));
+  for (const auto& [index, spec] : sample) {
+    std::vector<Value> row = {int64_t{index}};
+    for (const SpecField* field : fields) row.push_back(field->get(spec));
+    row.push_back(int64_t{spec.seed_index});
+    row.push_back(static_cast<int64_t>(spec.seed));  // seeds use 63 bits
+    table.AddRow(std::move(row));
+  }
+  WriteTable(table, OutputFormat::kTable, context.out());
+  const int64_t hidden = total - static_cast<int64_t>(sample.size());
+  if (hidden > 0) context.out() << "... and " << hidden << " more (--sample 0 shows all)\n";
+}
+
+ProgressInputs InputsFor(const SweepRecord& sweep, const std::vector<TrialRecord>& trials) {
+  ProgressInputs inputs;
+  inputs.state = sweep.state;
+  inputs.counts = sweep.counts;
+  inputs.created_at = sweep.created_at;
+  for (const TrialRecord& trial : trials) {
+    switch (trial.state) {
+      case TrialState::kSucceeded:
+      case TrialState::kDiverged:
+      case TrialState::kFailed:
+        inputs.finish_times.push_back(trial.updated_at);
+        break;
+      case TrialState::kLeased:
+        if (trial.spec.updates > 0) {
+          inputs.partial += std::min(
+              1.0, static_cast<double>(trial.steps_done) / static_cast<double>(trial.spec.updates));
+        }
+        break;
+      default:
+        break;
+    }
+  }
+  return inputs;
+}
+
+std::vector<std::string> RunningLines(const std::vector<TrialRecord>& trials, size_t limit) {
+  std::vector<std::string> lines;
+  size_t running = 0;
+  for (const TrialRecord& trial : trials) {
+    if (trial.state != TrialState::kLeased) continue;
+    if (++running > limit) continue;
+    lines.push_back(absl::StrCat("  ", TrialLabel(trial.id, trial.spec), ": step ",
+                                 trial.steps_done, "/", trial.spec.updates, " on ", trial.worker_id,
+                                 " (attempt ", trial.attempt, ")"));
+  }
+  if (running > limit) lines.push_back(absl::StrCat("  ... and ", running - limit, " more"));
+  if (!lines.empty()) lines.insert(lines.begin(), "running:");
+  return lines;
+}
+
+absl::Status ShowAllSweeps(CommandContext& context, rpc::CoordinatorClient& coordinator) {
+  ASSIGN_OR_RETURN(std::vector<SweepRecord> sweeps, coordinator.ListSweeps());
+  Table table({{"id"},
+               {"name"},
+               {"state"},
+               {"progress"},
+               {"done"},
+               {"total"},
+               {"succeeded"},
+               {"diverged"},
+               {"failed"},
+               {"cancelled"},
+               {"leased"},
+               {"pending"},
+               {"age"}});
+  const absl::Time now = context.clock().Now();
+  for (const SweepRecord& s : sweeps) {
+    const double fraction = s.counts.total() > 0 ? static_cast<double>(s.counts.done()) /
+                                                       static_cast<double>(s.counts.total())
+                                                 : 0.0;
+    table.AddRow({s.id, s.name, std::string(SweepStateName(s.state)), ProgressBar(fraction, 20),
+                  s.counts.done(), s.counts.total(), s.counts.succeeded, s.counts.diverged,
+                  s.counts.failed, s.counts.cancelled, s.counts.leased, s.counts.pending,
+                  HumanDuration(now - s.created_at)});
+  }
+  if (sweeps.empty()) {
+    context.out() << "no sweeps yet (deepsweep submit SPEC creates one)\n";
+    return absl::OkStatus();
+  }
+  WriteTable(table, OutputFormat::kTable, context.out());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<TrialRecord>> TrialsOf(rpc::CoordinatorClient& coordinator,
+                                                  SweepId sweep) {
+  TrialQuery query;
+  query.sweep_id = sweep;
+  return coordinator.ListTrials(query);
+}
+
+absl::StatusOr<std::vector<TrialState>> ParseStates(const std::vector<std::string>& names) {
+  std::vector<TrialState> states;
+  for (const std::string& name : names) {
+    const std::optional<TrialState> state = ParseTrialState(name);
+    if (!state.has_value() || !IsTerminal(*state) || *state == TrialState::kSucceeded) {
+      return absl::InvalidArgumentError(absl::StrCat("cannot retry trials in state '", name,
+                                                     "' (expected failed, diverged or cancelled)"));
+    }
+    states.push_back(*state);
+  }
+  if (states.empty()) return absl::InvalidArgumentError("--states is empty");
+  return states;
+}
+
+// Redraws a block of lines in place on a terminal: moves the cursor back to
+// the block's first line and clears to the end of the screen first.
+class TerminalBlock {
+ public:
+  explicit TerminalBlock(std::ostream& out) : out_(out) {}
+  void Draw(const std::vector<std::string>& lines) {
+    if (drawn_ > 0) out_ << "\x1b[" << drawn_ << "F\x1b[J";
+    for (const std::string& line : lines) out_ << line << '\n';
+    out_.flush();
+    drawn_ = lines.size();
+  }
+
+ private:
+  std::ostream& out_;
+  size_t drawn_ = 0;
+};
+
+}  // namespace
+
+absl::Status Submit(CommandContext& context, const SubmitOptions& options) {
+  if (options.sample < 0) return absl::InvalidArgumentError("--sample must be >= 0");
+  rpc::CoordinatorClient* coordinator = nullptr;
+  if (!options.dry_run) {
+    ASSIGN_OR_RETURN(coordinator, context.Writer("submit"));
+  }
+  ASSIGN_OR_RETURN(const std::string yaml, ReadSpec(context, options.spec_path));
+  // Parsed here in both modes: a malformed spec fails before any call, and
+  // the axes name the columns of the sample.
+  ASSIGN_OR_RETURN(const SweepSpec spec, ParseSweepSpec(yaml));
+  const std::vector<const SpecField*> fields = AxisFields(spec);
+  const size_t sample_size = options.sample == 0 ? SIZE_MAX : static_cast<size_t>(options.sample);
+  std::vector<std::pair<int, TrialSpec>> sample;
+  if (options.dry_run) {
+    ASSIGN_OR_RETURN(const std::vector<TrialSpec> trials, ExpandSweep(spec, SweepLimits{}));
+    const int64_t total = static_cast<int64_t>(trials.size());
+    context.out() << spec.name << ": " << total << " trials = " << total / spec.seeds
+                  << " configurations x " << spec.seeds << " seeds (dry run: nothing submitted)\n";
+    for (size_t i = 0; i < trials.size() && i < sample_size; ++i) {
+      sample.emplace_back(static_cast<int>(i), trials[i]);
+    }
+    PrintSample(context, fields, sample, total);
+    return absl::OkStatus();
+  }
+  ASSIGN_OR_RETURN(const SweepRecord sweep, coordinator->CreateSweep(yaml));
+  const int64_t total = sweep.counts.total();
+  context.out() << "submitted sweep " << sweep.id << " '" << sweep.name << "': " << total
+                << " trials = " << total / spec.seeds << " configurations x " << spec.seeds
+                << " seeds\n";
+  TrialQuery query;
+  query.sweep_id = sweep.id;
+  query.order_by = "id";
+  query.limit = options.sample == 0 ? 0 : options.sample;
+  ASSIGN_OR_RETURN(const std::vector<TrialRecord> trials, coordinator->ListTrials(query));
+  for (const TrialRecord& trial : trials) sample.emplace_back(trial.index, trial.spec);
+  PrintSample(context, fields, sample, total);
+  return absl::OkStatus();
+}
+
+absl::Status ShowStatus(CommandContext& context, const std::optional<std::string>& sweep_ref) {
+  ASSIGN_OR_RETURN(rpc::CoordinatorClient * coordinator, context.Reader());
+  if (!sweep_ref.has_value()) return ShowAllSweeps(context, *coordinator);
+  ASSIGN_OR_RETURN(const SweepRecord sweep, ResolveSweep(*coordinator, *sweep_ref));
+  ASSIGN_OR_RETURN(const std::vector<TrialRecord> trials, TrialsOf(*coordinator, sweep.id));
+  const absl::Time now = context.clock().Now();
+  const ProgressEstimate estimate = EstimateProgress(InputsFor(sweep, trials), now);
+  for (const std::string& line : SweepStatusLines(sweep, estimate, now)) {
+    context.out() << line << '\n';
+  }
+  for (const std::string& line : RunningLines(trials, 10)) context.out() << line << '\n';
+  return absl::OkStatus();
+}
+
+absl::Status Watch(CommandContext& context, const std::string& sweep_ref) {
+  ASSIGN_OR_RETURN(rpc::CoordinatorClient * coordinator, context.Reader());
+  ASSIGN_OR_RETURN(SweepRecord sweep, ResolveSweep(*coordinator, sweep_ref));
+  ASSIGN_OR_RETURN(std::vector<TrialRecord> trials, TrialsOf(*coordinator, sweep.id));
+  ProgressInputs inputs = InputsFor(sweep, trials);
+  TerminalBlock block(context.out());
+  absl::Status update_error;
+  auto on_progress = [&](const rpc::SweepProgress& progress) {
+    const absl::Time now = context.clock().Now();
+    // Completions since the last update finished about now.
+    const int64_t ran_before =
+        inputs.counts.succeeded + inputs.counts.diverged + inputs.counts.failed;
+    const int64_t ran_now =
+        progress.counts.succeeded + progress.counts.diverged + progress.counts.failed;
+    for (int64_t i = ran_before; i < ran_now; ++i) inputs.finish_times.push_back(now);
+    inputs.counts = progress.counts;
+    inputs.state = progress.state;
+    sweep.counts = progress.counts;
+    sweep.state = progress.state;
+    if (progress.state != SweepState::kActive && !sweep.finished_at.has_value()) {
+      sweep.finished_at = now;
+    }
+    // Leased trials are few (one per worker): re-read them for partial progress.
+    TrialQuery leased;
+    leased.sweep_id = sweep.id;
+    leased.conditions.push_back({"state", TrialCondition::Op::kEq, "leased"});
+    absl::StatusOr<std::vector<TrialRecord>> running = coordinator->ListTrials(leased);
+    if (!running.ok()) {
+      update_error = running.status();
+      return false;
+    }
+    inputs.partial = InputsFor(sweep, *running).partial;
+    const ProgressEstimate estimate = EstimateProgress(inputs, now);
+    if (context.out_is_tty()) {
+      std::vector<std::string> lines = SweepStatusLines(sweep, estimate, now);
+      for (std::string& line : RunningLines(*running, 8)) lines.push_back(std::move(line));
+      block.Draw(lines);
+    } else {
+      context.out() << SweepStatusLine(sweep, estimate, now) << std::endl;
+    }
+    return true;
+  };
+  RETURN_IF_ERROR(coordinator->WatchSweep(sweep.id, on_progress));
+  return update_error;
+}
+
+absl::Status Cancel(CommandContext& context, const std::string& sweep_ref) {
+  ASSIGN_OR_RETURN(rpc::CoordinatorClient * coordinator, context.Writer("cancel"));
+  ASSIGN_OR_RETURN(const SweepRecord before, ResolveSweep(*coordinator, sweep_ref));
+  RETURN_IF_ERROR(coordinator->CancelSweep(before.id));
+  ASSIGN_OR_RETURN(const SweepRecord after, coordinator->GetSweep(before.id));
+  context.out() << "cancelled sweep " << after.id << " '" << after.name
+                << "': " << after.counts.cancelled - before.counts.cancelled
+                << " pending trials cancelled";
+  if (after.counts.leased > 0) {
+    context.out() << ", " << after.counts.leased << " running trials stop at their next heartbeat";
+  }
+  context.out() << '\n';
+  return absl::OkStatus();
+}
+
+absl::Status Retry(CommandContext& context, const RetryOptions& options) {
+  ASSIGN_OR_RETURN(const std::vector<TrialState> states, ParseStates(options.states));
+  ASSIGN_OR_RETURN(rpc::CoordinatorClient * coordinator, context.Writer("retry"));
+  ASSIGN_OR_RETURN(const SweepRecord sweep, ResolveSweep(*coordinator, options.sweep));
+  ASSIGN_OR_RETURN(const int64_t requeued, coordinator->RetryTrials(sweep.id, states));
+  context.out() << "requeued " << requeued << " trials of sweep " << sweep.id << " '" << sweep.name
+                << "' (" << absl::StrJoin(options.states, ", ") << ")\n";
+  return absl::OkStatus();
+}
+
+absl::Status ListWorkers(CommandContext& context, OutputFormat format) {
+  ASSIGN_OR_RETURN(rpc::CoordinatorClient * coordinator, context.Reader());
+  ASSIGN_OR_RETURN(const std::vector<WorkerRecord> workers, coordinator->ListWorkers());
+  const absl::Time now = context.clock().Now();
+  Table table({{"worker_id"},
+               {"host"},
+               {"pid"},
+               {"version"},
+               {"cores"},
+               {"trial"},
+               {"last_seen"},
+               {"seconds_since_seen"},
+               {"first_seen"}});
+  auto timestamp = [](absl::Time t) {
+    return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
+  };
+  for (const WorkerRecord& w : workers) {
+    table.AddRow({w.info.worker_id, w.info.host, w.info.pid, w.info.version, int64_t{w.info.cores},
+                  w.current_trial.has_value() ? Value{*w.current_trial} : Value{},
+                  timestamp(w.last_seen), absl::ToInt64Seconds(now - w.last_seen),
+                  timestamp(w.first_seen)});
+  }
+  WriteTable(table, format, context.out());
+  return absl::OkStatus();
+}
+
+void AddSweepCommands(CLI::App& app, CommandContext& context) {
+  auto submit = std::make_shared<SubmitOptions>();
+  CLI::App* submit_command =
+      app.add_subcommand("submit", "Submit a sweep spec (YAML); --dry-run only expands it");
+  submit_command->add_option("SPEC", submit->spec_path, "Spec file, or - for standard input")
+      ->required();
+  submit_command->add_flag("--dry-run", submit->dry_run,
+                           "Expand the spec offline and print it; submit nothing");
+  submit_command
+      ->add_option("--sample", submit->sample, "Trials of the expansion to show (0 = all)")
+      ->capture_default_str();
+  submit_command->callback(
+      [&context, submit] { context.Run([&] { return Submit(context, *submit); }); });
+
+  auto status_sweep = std::make_shared<std::string>();
+  CLI::App* status = app.add_subcommand("status", "Progress of every sweep, or of one in detail");
+  CLI::Option* status_arg = status->add_option("SWEEP", *status_sweep, "Sweep id or name");
+  status->callback([&context, status_sweep, status_arg] {
+    context.Run([&] {
+      return ShowStatus(context, status_arg->count() > 0 ? std::optional<std::string>(*status_sweep)
+                                                         : std::nullopt);
+    });
+  });
+
+  auto watch_sweep = std::make_shared<std::string>();
+  CLI::App* watch = app.add_subcommand("watch", "Follow a sweep live until it ends");
+  watch->add_option("SWEEP", *watch_sweep, "Sweep id or name")->required();
+  watch->callback(
+      [&context, watch_sweep] { context.Run([&] { return Watch(context, *watch_sweep); }); });
+
+  auto cancel_sweep = std::make_shared<std::string>();
+  CLI::App* cancel = app.add_subcommand("cancel", "Cancel a sweep");
+  cancel->add_option("SWEEP", *cancel_sweep, "Sweep id or name")->required();
+  cancel->callback(
+      [&context, cancel_sweep] { context.Run([&] { return Cancel(context, *cancel_sweep); }); });
+
+  auto retry = std::make_shared<RetryOptions>();
+  CLI::App* retry_command =
+      app.add_subcommand("retry", "Run a sweep's failed and diverged trials again");
+  retry_command->add_option("SWEEP", retry->sweep, "Sweep id or name")->required();
+  retry_command->add_option("--states", retry->states, "Which trials: failed, diverged, cancelled")
+      ->delimiter(',')
+      ->capture_default_str();
+  retry_command->callback(
+      [&context, retry] { context.Run([&] { return Retry(context, *retry); }); });
+
+  auto workers_format = std::make_shared<std::string>("table");
+  CLI::App* workers = app.add_subcommand("workers", "The workers the coordinator has seen");
+  AddFormatOption(workers, workers_format.get());
+  workers->callback([&context, workers_format] {
+    context.Run([&]() -> absl::Status {
+      ASSIGN_OR_RETURN(const OutputFormat format, ParseOutputFormat(*workers_format));
+      return ListWorkers(context, format);
+    });
+  });
+}
+
+}  // namespace deepsweep::client

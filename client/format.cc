@@ -1,0 +1,282 @@
+#include "client/format.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
+namespace deepsweep::client {
+namespace {
+
+bool IsNumeric(const Value& value) {
+  return std::holds_alternative<int64_t>(value) || std::holds_alternative<double>(value);
+}
+
+// Width on a terminal, counting UTF-8 code points rather than bytes so that
+// "±" takes one column.
+size_t DisplayWidth(std::string_view text) {
+  return static_cast<size_t>(std::count_if(text.begin(), text.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  }));
+}
+
+std::string TableText(const Value& value, int precision) {
+  if (std::holds_alternative<std::monostate>(value)) return "-";
+  if (const auto* i = std::get_if<int64_t>(&value)) return absl::StrCat(*i);
+  if (const auto* d = std::get_if<double>(&value)) return FormatSignificant(*d, precision);
+  return std::get<std::string>(value);
+}
+
+std::string CsvText(const Value& value) {
+  if (std::holds_alternative<std::monostate>(value)) return "";
+  if (const auto* i = std::get_if<int64_t>(&value)) return absl::StrCat(*i);
+  if (const auto* d = std::get_if<double>(&value)) return FormatShortest(*d);
+  return CsvField(std::get<std::string>(value));
+}
+
+void WriteText(const Table& table, std::ostream& out) {
+  const std::vector<Column>& columns = table.columns();
+  std::vector<std::vector<std::string>> cells;
+  std::vector<size_t> widths(columns.size());
+  for (size_t c = 0; c < columns.size(); ++c) widths[c] = DisplayWidth(columns[c].name);
+  for (const std::vector<Value>& row : table.rows()) {
+    std::vector<std::string>& texts = cells.emplace_back();
+    for (size_t c = 0; c < columns.size(); ++c) {
+      texts.push_back(TableText(row[c], columns[c].precision));
+      widths[c] = std::max(widths[c], DisplayWidth(texts.back()));
+    }
+  }
+  // A column is right-aligned when every present value in it is a number.
+  std::vector<bool> right(columns.size(), false);
+  for (size_t c = 0; c < columns.size(); ++c) {
+    bool any_number = false;
+    bool all_numbers = true;
+    for (const std::vector<Value>& row : table.rows()) {
+      if (std::holds_alternative<std::monostate>(row[c])) continue;
+      any_number = any_number || IsNumeric(row[c]);
+      all_numbers = all_numbers && IsNumeric(row[c]);
+    }
+    right[c] = any_number && all_numbers;
+  }
+  auto write_line = [&](const std::vector<std::string>& texts) {
+    std::string line;
+    for (size_t c = 0; c < texts.size(); ++c) {
+      const std::string pad(widths[c] - DisplayWidth(texts[c]), ' ');
+      if (c > 0) line += "  ";
+      line += right[c] ? pad + texts[c] : texts[c] + pad;
+    }
+    // No trailing blanks: the last column may be left-aligned and padded.
+    line.erase(line.find_last_not_of(' ') + 1);
+    out << line << '\n';
+  };
+  std::vector<std::string> header;
+  for (const Column& column : columns) header.push_back(column.name);
+  write_line(header);
+  for (const std::vector<std::string>& texts : cells) write_line(texts);
+}
+
+void WriteCsv(const Table& table, std::ostream& out) {
+  const std::vector<Column>& columns = table.columns();
+  for (size_t c = 0; c < columns.size(); ++c) out << (c ? "," : "") << CsvField(columns[c].name);
+  out << '\n';
+  for (const std::vector<Value>& row : table.rows()) {
+    for (size_t c = 0; c < row.size(); ++c) out << (c ? "," : "") << CsvText(row[c]);
+    out << '\n';
+  }
+}
+
+void WriteJson(const Table& table, std::ostream& out) {
+  JsonWriter json(out, 2);
+  WriteJsonRows(table, json);
+  out << '\n';
+}
+
+}  // namespace
+
+absl::StatusOr<OutputFormat> ParseOutputFormat(std::string_view name) {
+  if (name == "table") return OutputFormat::kTable;
+  if (name == "csv") return OutputFormat::kCsv;
+  if (name == "json") return OutputFormat::kJson;
+  return absl::InvalidArgumentError(absl::StrCat("unknown output format '", std::string(name),
+                                                 "' (expected table, csv or json)"));
+}
+
+void Table::AddRow(std::vector<Value> row) { rows_.push_back(std::move(row)); }
+
+void WriteTable(const Table& table, OutputFormat format, std::ostream& out) {
+  switch (format) {
+    case OutputFormat::kTable:
+      return WriteText(table, out);
+    case OutputFormat::kCsv:
+      return WriteCsv(table, out);
+    case OutputFormat::kJson:
+      return WriteJson(table, out);
+  }
+}
+
+void WriteJsonRows(const Table& table, JsonWriter& json) {
+  json.BeginArray();
+  for (const std::vector<Value>& row : table.rows()) {
+    json.BeginObject();
+    for (size_t c = 0; c < row.size(); ++c) json.Key(table.columns()[c].name).Write(row[c]);
+    json.EndObject();
+  }
+  json.EndArray();
+}
+
+std::string FormatShortest(double value) {
+  char buffer[64];
+  const std::to_chars_result result = std::to_chars(buffer, buffer + sizeof(buffer), value);
+  return std::string(buffer, result.ptr);
+}
+
+std::string FormatSignificant(double value, int digits) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof(buffer), "%.*g", digits, value);
+  return buffer;
+}
+
+std::string CsvField(std::string_view field) {
+  if (field.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(field);
+  std::string quoted = "\"";
+  for (char c : field) {
+    if (c == '"') quoted += '"';
+    quoted += c;
+  }
+  quoted += '"';
+  return quoted;
+}
+
+std::string JsonString(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char escape[8];
+          std::snprintf(escape, sizeof(escape), "\\u%04x", static_cast<unsigned char>(c));
+          out += escape;
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+  return out;
+}
+
+void JsonWriter::NewLine(size_t depth) {
+  if (indent_ <= 0) return;
+  out_ << '\n' << std::string(depth * static_cast<size_t>(indent_), ' ');
+}
+
+void JsonWriter::BeforeValue() {
+  if (after_key_) {
+    after_key_ = false;
+    return;
+  }
+  if (scopes_.empty()) return;
+  if (scopes_.back()++ > 0) out_ << ',';
+  NewLine(scopes_.size());
+}
+
+void JsonWriter::Open(char bracket) {
+  BeforeValue();
+  out_ << bracket;
+  scopes_.push_back(0);
+}
+
+void JsonWriter::Close(char bracket) {
+  const bool had_elements = scopes_.back() > 0;
+  scopes_.pop_back();
+  if (had_elements) NewLine(scopes_.size());
+  out_ << bracket;
+}
+
+JsonWriter& JsonWriter::BeginObject() {
+  Open('{');
+  return *this;
+}
+JsonWriter& JsonWriter::EndObject() {
+  Close('}');
+  return *this;
+}
+JsonWriter& JsonWriter::BeginArray() {
+  Open('[');
+  return *this;
+}
+JsonWriter& JsonWriter::EndArray() {
+  Close(']');
+  return *this;
+}
+
+JsonWriter& JsonWriter::Key(std::string_view key) {
+  BeforeValue();
+  out_ << JsonString(key) << (indent_ > 0 ? ": " : ":");
+  after_key_ = true;
+  return *this;
+}
+
+JsonWriter& JsonWriter::String(std::string_view value) {
+  BeforeValue();
+  out_ << JsonString(value);
+  return *this;
+}
+
+JsonWriter& JsonWriter::Number(double value) {
+  if (!std::isfinite(value)) return Null();
+  BeforeValue();
+  out_ << FormatShortest(value);
+  return *this;
+}
+
+JsonWriter& JsonWriter::Int(int64_t value) {
+  BeforeValue();
+  out_ << value;
+  return *this;
+}
+
+JsonWriter& JsonWriter::Bool(bool value) {
+  BeforeValue();
+  out_ << (value ? "true" : "false");
+  return *this;
+}
+
+JsonWriter& JsonWriter::Null() {
+  BeforeValue();
+  out_ << "null";
+  return *this;
+}
+
+JsonWriter& JsonWriter::Write(const Value& value) {
+  if (std::holds_alternative<std::monostate>(value)) return Null();
+  if (const auto* i = std::get_if<int64_t>(&value)) return Int(*i);
+  if (const auto* d = std::get_if<double>(&value)) return Number(*d);
+  return String(std::get<std::string>(value));
+}
+
+}  // namespace deepsweep::client

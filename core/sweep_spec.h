@@ -1,0 +1,131 @@
+// SweepSpec: a sweep as the user writes it (YAML), and its deterministic,
+// duplicate-free expansion into TrialSpecs.
+//
+//   name: glorot2010-shapeset-quick          # required
+//   description: free text                   # optional
+//   seed: 7                                  # optional (0): sampling and trial seeds
+//   dataset: {name: shapeset, path: "", train_examples: 0, validation_examples: 10000,
+//             test_examples: 10000, preprocess: pm1}
+//   model: {activation: tanh, init: normalized, init_gain: 1, depth: 5, width: 1000,
+//           output: softmax, loss: nll}
+//   training: {learning_rate: 0.01, momentum: 0, lr_decay: 0, batch_size: 10,
+//              updates: 20000, checkpoint_every: 2000, probe_examples: 300}
+//   grid:                                    # axes crossed in the order written
+//     activation: [sigmoid, tanh, softsign]
+//     depth: [1, 2, 3, 4, 5]
+//   random:                                  # N points drawn once, crossed with the grid
+//     samples: 4
+//     learning_rate: {log_uniform: [1e-4, 1e-1]}
+//     width: {uniform: [100, 1000]}          # integer axes draw integers, bounds included
+//     init: {choice: [standard, normalized]}
+//   exclude: [{activation: sigmoid, init: [normalized, he_normal]}]
+//   seeds: 3                                 # repeats of every configuration
+//   limits: {max_attempts: 3}                # 1..100; seeds must be at least 1
+//
+// Axes (grid, random, exclude keys): dataset, train_examples,
+// validation_examples, test_examples, preprocess, activation, init, init_gain,
+// depth, width, loss, learning_rate, momentum, lr_decay, batch_size, updates,
+// checkpoint_every, probe_examples. Every section and key is optional except
+// name; unset fields keep TrialSpec's defaults.
+//
+// Expansion order: seed_index outermost (all configurations at seed 0 first,
+// so a half-done sweep already covers every configuration), then the grid
+// (the last axis varies fastest), then the random samples. Excluded
+// configurations are dropped, and so are repeats (sampling may draw a
+// configuration twice): the first occurrence stays. Sampled reals are rounded
+// to 6 significant digits so they print and compare cleanly.
+//
+// Trial seeds: TrialSeed() mixes the spec seed, the configuration (every
+// TrialSpec field but seed, seed_index and dataset.path) and seed_index, so the
+// same configuration and seed_index always get the same seed, in any sweep
+// with the same spec seed, whatever else the grid holds. Seeds use 63 bits.
+//
+// Errors: INVALID_ARGUMENT naming the field and its line, e.g.
+//   grid.depth[2] (line 9): expected an integer, got "five"
+// RESOURCE_EXHAUSTED when a limit is exceeded (the message names the limit).
+// Thread-safety: pure functions over values.
+#ifndef DEEPSWEEP_CORE_SWEEP_SPEC_H_
+#define DEEPSWEEP_CORE_SWEEP_SPEC_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/trial.h"
+
+namespace deepsweep {
+
+// A value of one axis: int64_t for integer axes, double for real ones,
+// std::string for named ones (activation, init, dataset, ...).
+using AxisValue = std::variant<int64_t, double, std::string>;
+
+struct GridAxis {
+  std::string field;
+  std::vector<AxisValue> values;  // non-empty, no repeats
+  int line = 0;
+};
+
+struct SampledAxis {
+  enum class Distribution { kUniform, kLogUniform, kChoice };
+  std::string field;
+  Distribution distribution = Distribution::kUniform;
+  double lo = 0;  // kUniform, kLogUniform: bounds (included for integer axes)
+  double hi = 0;
+  std::vector<AxisValue> choices;  // kChoice
+  int line = 0;
+};
+
+// Excludes a configuration when, for every entry, its field holds one of the
+// listed values.
+struct ExcludeRule {
+  std::vector<std::pair<std::string, std::vector<AxisValue>>> match;
+  int line = 0;
+};
+
+struct SweepSpec {
+  std::string name;
+  std::string description;
+  uint64_t seed = 0;
+  TrialSpec base;  // dataset, model and training sections over TrialSpec's defaults
+  std::vector<GridAxis> grid;
+  int64_t samples = 0;  // random points; > 0 exactly when `random` has axes
+  std::vector<SampledAxis> random;
+  std::vector<ExcludeRule> exclude;
+  int64_t seeds = 1;
+  std::optional<int> max_attempts;  // limits.max_attempts
+};
+
+// What a coordinator accepts; beyond them ExpandSweep says RESOURCE_EXHAUSTED.
+struct SweepLimits {
+  // Trials of one sweep after exclusions (seeds included).
+  int64_t max_trials = 100000;
+  // Hidden layers and units per hidden layer of any trial.
+  int max_depth = 64;
+  int max_width = 16384;
+};
+
+// Parses and validates a spec; depth and width beyond `limits` are
+// RESOURCE_EXHAUSTED here, where the message can name their line.
+absl::StatusOr<SweepSpec> ParseSweepSpec(std::string_view yaml, const SweepLimits& limits = {});
+
+// Expands a parsed spec into its trials, in order (trial index = position).
+// RESOURCE_EXHAUSTED beyond limits.max_trials.
+absl::StatusOr<std::vector<TrialSpec>> ExpandSweep(const SweepSpec& spec,
+                                                   const SweepLimits& limits);
+
+// The canonical text of a configuration: every field but seed, seed_index and
+// dataset.path. Equal keys = the same configuration.
+std::string ConfigKey(const TrialSpec& config);
+
+// The seed of repeat `seed_index` of `config` in a sweep whose spec seed is
+// `sweep_seed`; always below 2^63.
+uint64_t TrialSeed(uint64_t sweep_seed, const TrialSpec& config, int seed_index);
+
+}  // namespace deepsweep
+
+#endif  // DEEPSWEEP_CORE_SWEEP_SPEC_H_

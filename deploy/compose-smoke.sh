@@ -1,0 +1,292 @@
+#!/usr/bin/env bash
+# A real end-to-end test of deploy/: builds the images from deploy/Dockerfile without any
+# registry, brings up the coordinator and 3 workers with deploy/docker-compose.yml, submits
+# a small sweep, kills one worker container while it trains a trial, and checks that the
+# sweep completes, that the killed trial was leased again and finished, and that the
+# results are in the coordinator's database. Then it tears everything down.
+#
+# No registry is reachable here, so it makes the two base images the Dockerfile's FROM
+# lines name from Debian's archive: debootstrap with the packages of each stage included
+# (scripts/install-deps.sh --list / --runtime --list), then `docker import` under
+# debian:bookworm and debian:bookworm-slim. The Dockerfile's own install steps then find
+# everything present and download nothing. The base images are cached (labelled with a
+# hash of their package list) in the engine's data root and rebuilt when the list changes.
+#
+# If no Docker engine answers, it starts Debian's dockerd with --iptables=false
+# --ip-forward=false on a socket and data root of its own (under --state), and stops it by
+# its pid at the end. Run time: see the summary it prints (about 15 minutes the first time:
+# two debootstraps and a full build; a few minutes when the bases are cached).
+#
+# Usage: deploy/compose-smoke.sh [--state DIR] [--workers N] [--keep-up]
+#   --state DIR   engine data root and logs (default /var/lib/deepsweep-smoke)
+#   --workers N   worker containers (default 3, at least 2)
+#   --keep-up     leave the containers running at the end (for debugging)
+# Must run as root. Set DEEPSWEEP_COMPOSE="docker compose" to use compose v2.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+state=/var/lib/deepsweep-smoke
+workers=3
+keep_up=false
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --state) state=${2:?--state needs a directory}; shift 2 ;;
+    --workers) workers=${2:?--workers needs a number}; shift 2 ;;
+    --keep-up) keep_up=true; shift ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "compose-smoke: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+if ! [[ "$workers" =~ ^[0-9]+$ ]] || ((workers < 2)); then
+  echo "compose-smoke: --workers must be a number >= 2 (one is killed)" >&2
+  exit 2
+fi
+if [[ $(id -u) -ne 0 ]]; then
+  echo "compose-smoke: must run as root (dockerd, debootstrap)" >&2
+  exit 2
+fi
+
+log() { printf '[compose-smoke %s] %s\n' "$(date +%T)" "$*"; }
+fail() { log "FAIL: $*" >&2; exit 1; }
+summary=()
+timed() {
+  local name=$1 start=$SECONDS rc=0
+  shift
+  log "step '$name' starts"
+  "$@" || rc=$?
+  log "step '$name' took $((SECONDS - start))s (exit $rc)"
+  summary+=("$(printf '%-34s %5ss' "$name" "$((SECONDS - start))")")
+  return "$rc"
+}
+# Polls `"$@"` every 2 s until it succeeds; fails after $1 seconds naming $2.
+wait_for() {
+  local timeout=$1 what=$2 deadline=$((SECONDS + $1))
+  shift 2
+  until "$@"; do
+    ((SECONDS < deadline)) || fail "timed out after ${timeout}s waiting for $what"
+    sleep 2
+  done
+}
+
+# --- Tools and engine ---------------------------------------------------------
+scripts/install-deps.sh --compose-smoke # docker.io, docker-compose, debootstrap
+# The client that matches Debian's engine (a newer one on PATH may speak a newer API).
+docker_bin=/usr/bin/docker
+[[ -x "$docker_bin" ]] || docker_bin=$(command -v docker)
+docker() { "$docker_bin" "$@"; }
+read -r -a compose_cmd <<<"${DEEPSWEEP_COMPOSE:-docker-compose}"
+
+work=$(mktemp -d /tmp/deepsweep-smoke.XXXXXX)
+engine_pid=""
+project=deepsweep-smoke
+compose_up=false
+cleanup() {
+  local status=$?
+  set +e
+  if $compose_up && ! $keep_up; then
+    log "tearing down the compose project"
+    compose down -v --remove-orphans >"$work/down.log" 2>&1 || tail -n 5 "$work/down.log"
+  fi
+  if [[ -n "$engine_pid" ]] && ! $keep_up; then
+    log "stopping dockerd (pid $engine_pid)"
+    kill -TERM "$engine_pid" 2>/dev/null
+    for _ in $(seq 30); do kill -0 "$engine_pid" 2>/dev/null || break; sleep 1; done
+    kill -0 "$engine_pid" 2>/dev/null && kill -KILL "$engine_pid"
+  fi
+  rm -rf "$work"
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+engine_answers() { docker info >/dev/null 2>&1; }
+start_engine() {
+  if engine_answers; then
+    log "using the running Docker engine ($(docker info -f '{{.ServerVersion}}'))"
+    return 0
+  fi
+  mkdir -p "$state/docker" "$state/exec" "$state/run"
+  local socket=$state/run/docker.sock
+  log "no engine answers: starting dockerd on $socket (log: $state/dockerd.log)"
+  dockerd --iptables=false --ip-forward=false --data-root "$state/docker" \
+    --exec-root "$state/exec" --pidfile "$state/run/docker.pid" -H "unix://$socket" \
+    >"$state/dockerd.log" 2>&1 &
+  engine_pid=$!
+  export DOCKER_HOST=unix://$socket
+  wait_for 60 "dockerd to answer (see $state/dockerd.log)" engine_answers
+  log "dockerd $(docker info -f '{{.ServerVersion}}') is up (pid $engine_pid)"
+}
+timed "engine" start_engine
+
+# --- Base images from Debian's archive ---------------------------------------
+mirror=$(scripts/debian-mirror.sh)
+# base_image TAG [install-deps.sh selection flag]: a bookworm minbase with that selection's
+# packages, imported as TAG, unless TAG already holds exactly that.
+base_image() {
+  local tag=$1 packages digest label root
+  packages=$(scripts/install-deps.sh "${@:2}" --list | sort | paste -sd, -)
+  digest=$(printf 'bookworm %s %s' "$mirror" "$packages" | sha256sum | cut -c1-16)
+  label=$(docker image inspect -f '{{index .Config.Labels "org.deepsweep.base"}}' "$tag" \
+    2>/dev/null || echo "<none>")
+  if [[ "$label" == "$digest" ]]; then
+    log "$tag: cached ($digest)"
+    return 0
+  fi
+  if [[ "$label" != "<none>" && -z "$label" ]]; then
+    fail "$tag exists and was not made by this script; remove it or use another engine"
+  fi
+  root="$work/rootfs-${tag//[:\/]/-}"
+  log "$tag: debootstrap with ${packages//,/ }"
+  if ! debootstrap --variant=minbase --include="$packages" bookworm "$root" "$mirror" \
+    >"$work/debootstrap.log" 2>&1; then
+    tail -n 20 "$work/debootstrap.log" >&2
+    unmount_under "$root"
+    return 1
+  fi
+  unmount_under "$root"
+  # As Debian's own images: no package cache, no lists (install-deps.sh updates them when
+  # it has something to install).
+  rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
+  tar --numeric-owner -C "$root" -c . |
+    docker import --change "LABEL org.deepsweep.base=$digest" \
+      --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+      --change 'CMD ["bash"]' - "$tag" >/dev/null
+  rm -rf --one-file-system "$root"
+  log "$tag: imported ($(docker image inspect -f '{{.Size}}' "$tag" | numfmt --to=iec))"
+}
+unmount_under() {
+  awk -v r="$1/" 'index($2, r) == 1 { print $2 }' /proc/mounts | sort -r |
+    while read -r mount_point; do umount -l "$mount_point"; done
+}
+timed "base image debian:bookworm" base_image debian:bookworm
+timed "base image debian:bookworm-slim" base_image debian:bookworm-slim --runtime
+
+# --- Images, then the cluster -------------------------------------------------
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+export DEEPSWEEP_IMAGE=deepsweep:smoke
+export DEEPSWEEP_PUBLISH=127.0.0.1:$port
+export DEEPSWEEP_ENV_FILE=$work/smoke.env
+(umask 077 && printf 'DEEPSWEEP_TOKEN=%s\n' "$(openssl rand -hex 24)" >"$DEEPSWEEP_ENV_FILE")
+compose() { "${compose_cmd[@]}" -p "$project" -f deploy/docker-compose.yml "$@"; }
+
+build_images() {
+  compose build coordinator >"$work/build.log" 2>&1 || { tail -n 30 "$work/build.log" >&2; return 1; }
+  tail -n 3 "$work/build.log"
+  log "image $DEEPSWEEP_IMAGE: $(docker image inspect -f '{{.Size}}' "$DEEPSWEEP_IMAGE" | numfmt --to=iec)"
+}
+timed "build images" build_images
+
+coordinator_healthy() {
+  local id
+  id=$(compose ps -q coordinator)
+  [[ -n "$id" && $(docker inspect -f '{{.State.Health.Status}}' "$id") == healthy ]]
+}
+bring_up() {
+  compose_up=true
+  compose up -d --scale worker="$workers" >"$work/up.log" 2>&1 || { cat "$work/up.log" >&2; return 1; }
+  wait_for 90 "the coordinator's health check" coordinator_healthy
+  coordinator=$(compose ps -q coordinator)
+  local running ids
+  mapfile -t ids < <(compose ps -q worker)
+  running=$(docker inspect -f '{{.State.Running}}' "${ids[@]}" | grep -c true)
+  ((running == workers)) || fail "$running of $workers workers are running"
+  # The published port answers on loopback.
+  timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" ||
+    fail "nothing answers on the published 127.0.0.1:$port"
+  log "coordinator healthy on 127.0.0.1:$port, $running workers running"
+}
+timed "up: coordinator + $workers workers" bring_up
+
+# --- A small sweep, with one worker killed mid-trial ---------------------------
+# Queries the coordinator's database in its container (docker exec: polls stay cheap).
+sql() { docker exec -i "$coordinator" sqlite3 -batch -noheader /data/deepsweep.db "$1"; }
+# The CLI in the compose network, with the sweep spec mounted (readable by uid 10001).
+mkdir -m 0755 "$work/specs"
+cli() { compose run --rm -T -v "$work/specs:/smoke:ro" cli "$@"; }
+cat >"$work/specs/sweep.yaml" <<'EOF'
+name: compose-smoke
+dataset: {name: shapeset, train_examples: 2000, validation_examples: 500, test_examples: 500}
+model: {width: 64, output: softmax, loss: nll}
+training: {batch_size: 10, updates: 3000, checkpoint_every: 500, probe_examples: 100}
+grid:
+  activation: [tanh, softsign]
+  init: [standard, normalized]
+  depth: [2, 3]
+seeds: 1
+limits: {max_attempts: 3}
+EOF
+trials=8
+submit() {
+  cli deepsweep submit /smoke/sweep.yaml | tee "$work/submit.out"
+  sweep=$(sql "SELECT id FROM sweeps WHERE name = 'compose-smoke' ORDER BY id DESC LIMIT 1;")
+  [[ -n "$sweep" ]] || fail "the submitted sweep is not in the database"
+  local count
+  count=$(sql "SELECT count(*) FROM trials WHERE sweep_id = $sweep;")
+  ((count == trials)) || fail "sweep $sweep has $count trials, expected $trials"
+  log "sweep $sweep submitted with $count trials"
+}
+timed "submit" submit
+
+# A trial in flight: leased, with at least one checkpoint of its current attempt stored.
+# Prints "trial attempt worker_id host" (host: the worker container's hostname).
+in_flight() {
+  victim=$(sql "SELECT t.id || ' ' || t.attempt || ' ' || t.worker_id || ' ' || w.host
+    FROM trials t JOIN workers w ON w.worker_id = t.worker_id
+    WHERE t.sweep_id = $sweep AND t.state = 'leased'
+      AND EXISTS (SELECT 1 FROM checkpoints c WHERE c.trial_id = t.id AND c.attempt = t.attempt)
+    LIMIT 1;")
+  [[ -n "$victim" ]]
+}
+kill_worker_mid_trial() {
+  wait_for 300 "a trial in flight" in_flight
+  read -r victim_trial victim_attempt victim_worker victim_host <<<"$victim"
+  local id container=""
+  for id in $(compose ps -q worker); do
+    [[ $(docker inspect -f '{{.Config.Hostname}}' "$id") == "$victim_host" ]] && container=$id
+  done
+  [[ -n "$container" ]] || fail "no worker container has hostname $victim_host ($victim_worker)"
+  docker kill "$container" >/dev/null
+  log "killed worker container ${container:0:12} ($victim_worker) while it trained trial" \
+    "$victim_trial (attempt $victim_attempt)"
+}
+timed "kill a worker mid-trial" kill_worker_mid_trial
+
+sweep_done() {
+  [[ $(sql "SELECT count(*) FROM trials WHERE sweep_id = $sweep
+    AND state IN ('pending', 'leased');") == 0 ]]
+}
+timed "wait for the sweep" wait_for 900 "sweep $sweep to finish" sweep_done
+
+check_results() {
+  local states rerun csv_rows
+  states=$(sql "SELECT state || ':' || count(*) FROM trials WHERE sweep_id = $sweep GROUP BY state;")
+  log "trial states: $(echo "$states" | paste -sd' ' -)"
+  [[ "$states" == "succeeded:$trials" ]] || fail "not every trial succeeded"
+  local rerun rerun_state rerun_attempt rerun_worker lost_checkpoints
+  rerun=$(sql "SELECT state || ' ' || attempt || ' ' || worker_id FROM trials
+    WHERE id = $victim_trial;")
+  read -r rerun_state rerun_attempt rerun_worker <<<"$rerun"
+  if [[ "$rerun_state" != succeeded ]] || ((rerun_attempt <= victim_attempt)) ||
+    [[ "$rerun_worker" == "$victim_worker" ]]; then
+    fail "trial $victim_trial: '$rerun' after worker $victim_worker died at attempt $victim_attempt"
+  fi
+  # The dead attempt's lease ended without success; its checkpoints stay, keyed by attempt.
+  lost_checkpoints=$(sql "SELECT count(*) FROM checkpoints
+    WHERE trial_id = $victim_trial AND attempt = $victim_attempt;")
+  log "leases of trial $victim_trial: $(sql "SELECT attempt || ':' || worker_id || ':' ||
+    coalesce(outcome, '-') FROM leases WHERE trial_id = $victim_trial ORDER BY attempt;" |
+    paste -sd' ' -)"
+  log "trial $victim_trial was re-run: attempt $victim_attempt died with $victim_worker" \
+    "after $lost_checkpoints checkpoints, attempt $rerun_attempt succeeded on $rerun_worker"
+  compose exec -T coordinator deepsweep results "$sweep" --format csv \
+    --db /data/deepsweep.db >"$work/results.csv"
+  csv_rows=$(($(wc -l <"$work/results.csv") - 1))
+  ((csv_rows == trials)) || fail "deepsweep results printed $csv_rows rows, expected $trials"
+  head -n 4 "$work/results.csv"
+  log "results: $csv_rows rows in the database, read back with deepsweep results"
+}
+timed "check results" check_results
+
+log "summary ($(nproc) cores):"
+printf '  %s\n' "${summary[@]}"
+log "PASSED in ${SECONDS}s"

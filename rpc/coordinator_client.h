@@ -1,0 +1,75 @@
+// CoordinatorClient: how the worker and the CLI talk to the coordinator.
+//
+// An abstract interface in domain types (core/), so callers never see protos
+// or stubs and tests can substitute a fake. The methods mirror Coordinator's
+// (core/coordinator.h) and return its status codes unchanged; a transport
+// failure adds UNAVAILABLE (server unreachable), DEADLINE_EXCEEDED (the call
+// took longer than the client's per-call timeout) and UNAUTHENTICATED (missing
+// or wrong token).
+//
+// Thread-safety: implementations are safe to call from several threads.
+#ifndef DEEPSWEEP_RPC_COORDINATOR_CLIENT_H_
+#define DEEPSWEEP_RPC_COORDINATOR_CLIENT_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "core/coordinator.h"
+#include "core/trial.h"
+
+namespace deepsweep::rpc {
+
+// A sweep's progress as WatchSweep streams it.
+struct SweepProgress {
+  SweepId sweep_id = 0;
+  SweepState state = SweepState::kActive;
+  TrialCounts counts;
+};
+
+class CoordinatorClient {
+ public:
+  virtual ~CoordinatorClient() = default;
+
+  // --- Users ---------------------------------------------------------------
+  virtual absl::StatusOr<SweepRecord> CreateSweep(std::string_view spec_yaml) = 0;
+  // Parses, validates and expands `spec_yaml` without storing anything.
+  virtual absl::StatusOr<SweepPlan> PlanSweep(std::string_view spec_yaml) = 0;
+  virtual absl::StatusOr<SweepRecord> GetSweep(SweepId id) = 0;
+  virtual absl::StatusOr<std::vector<SweepRecord>> ListSweeps() = 0;
+  virtual absl::Status CancelSweep(SweepId id) = 0;
+  virtual absl::StatusOr<int64_t> RetryTrials(SweepId sweep,
+                                              absl::Span<const TrialState> states) = 0;
+  virtual absl::StatusOr<std::vector<TrialRecord>> ListTrials(const TrialQuery& query) = 0;
+  virtual absl::StatusOr<TrialRecord> GetTrial(TrialId id) = 0;
+  virtual absl::StatusOr<std::vector<Checkpoint>> GetCheckpoints(TrialId id,
+                                                                 std::optional<int> attempt,
+                                                                 bool with_layer_stats) = 0;
+  virtual absl::StatusOr<std::vector<WorkerRecord>> ListWorkers() = 0;
+  // Calls `on_progress` with the sweep's progress at once and after every
+  // change, until the sweep is finished (or cancelled with nothing leased):
+  // then returns OK. Returns early with OK when `on_progress` returns false,
+  // or with the error that ended the stream. Not bound by the per-call timeout.
+  virtual absl::Status WatchSweep(SweepId id,
+                                  const std::function<bool(const SweepProgress&)>& on_progress) = 0;
+
+  // --- Workers ---------------------------------------------------------------
+  virtual absl::StatusOr<Acquisition> AcquireTrial(const WorkerInfo& worker) = 0;
+  virtual absl::StatusOr<RenewResult> RenewLease(TrialId trial, std::string_view lease_id) = 0;
+  virtual absl::StatusOr<RenewResult> ReportCheckpoints(
+      TrialId trial, std::string_view lease_id, absl::Span<const Checkpoint> checkpoints) = 0;
+  virtual absl::Status CompleteTrial(TrialId trial, std::string_view lease_id,
+                                     const TrialOutcome& outcome) = 0;
+  virtual absl::Status FailTrial(TrialId trial, std::string_view lease_id, std::string_view reason,
+                                 bool retryable) = 0;
+  virtual absl::Status ReleaseTrial(TrialId trial, std::string_view lease_id) = 0;
+};
+
+}  // namespace deepsweep::rpc
+
+#endif  // DEEPSWEEP_RPC_COORDINATOR_CLIENT_H_

@@ -1,0 +1,122 @@
+#include "rpc/local_coordinator_client.h"
+
+#include <optional>
+#include <utility>
+
+#include "common/status_macros.h"
+
+namespace deepsweep::rpc {
+namespace {
+
+bool SameCounts(const TrialCounts& a, const TrialCounts& b) {
+  return a.pending == b.pending && a.leased == b.leased && a.succeeded == b.succeeded &&
+         a.diverged == b.diverged && a.failed == b.failed && a.cancelled == b.cancelled;
+}
+
+// Nothing more will change: finished, or cancelled with no trial still leased.
+bool IsSettled(const SweepProgress& progress) {
+  return progress.state != SweepState::kActive && progress.counts.leased == 0;
+}
+
+}  // namespace
+
+LocalCoordinatorClient::LocalCoordinatorClient(std::unique_ptr<SweepStore> store,
+                                               const Clock* clock, LocalClientOptions options)
+    : store_(std::move(store)),
+      options_(std::move(options)),
+      coordinator_(store_.get(), clock, options_.coordinator) {}
+
+LocalCoordinatorClient::~LocalCoordinatorClient() = default;
+
+absl::StatusOr<SweepRecord> LocalCoordinatorClient::CreateSweep(std::string_view spec_yaml) {
+  return coordinator_.CreateSweep(spec_yaml);
+}
+
+absl::StatusOr<SweepPlan> LocalCoordinatorClient::PlanSweep(std::string_view spec_yaml) {
+  return coordinator_.PlanSweep(spec_yaml);
+}
+
+absl::StatusOr<SweepRecord> LocalCoordinatorClient::GetSweep(SweepId id) {
+  return coordinator_.GetSweep(id);
+}
+
+absl::StatusOr<std::vector<SweepRecord>> LocalCoordinatorClient::ListSweeps() {
+  return coordinator_.ListSweeps();
+}
+
+absl::Status LocalCoordinatorClient::CancelSweep(SweepId id) {
+  return coordinator_.CancelSweep(id);
+}
+
+absl::StatusOr<int64_t> LocalCoordinatorClient::RetryTrials(SweepId sweep,
+                                                            absl::Span<const TrialState> states) {
+  return coordinator_.RetryTrials(sweep, states);
+}
+
+absl::StatusOr<std::vector<TrialRecord>> LocalCoordinatorClient::ListTrials(
+    const TrialQuery& query) {
+  return coordinator_.ListTrials(query);
+}
+
+absl::StatusOr<TrialRecord> LocalCoordinatorClient::GetTrial(TrialId id) {
+  return coordinator_.GetTrial(id);
+}
+
+absl::StatusOr<std::vector<Checkpoint>> LocalCoordinatorClient::GetCheckpoints(
+    TrialId id, std::optional<int> attempt, bool with_layer_stats) {
+  return coordinator_.GetCheckpoints(id, attempt, with_layer_stats);
+}
+
+absl::StatusOr<std::vector<WorkerRecord>> LocalCoordinatorClient::ListWorkers() {
+  return coordinator_.ListWorkers();
+}
+
+absl::Status LocalCoordinatorClient::WatchSweep(
+    SweepId id, const std::function<bool(const SweepProgress&)>& on_progress) {
+  // The version is read before the sweep so a change in between is not lost.
+  uint64_t version = coordinator_.WaitForChange(0, absl::ZeroDuration());
+  std::optional<SweepProgress> sent;
+  while (true) {
+    ASSIGN_OR_RETURN(SweepRecord sweep, coordinator_.GetSweep(id));
+    const SweepProgress progress{sweep.id, sweep.state, sweep.counts};
+    if (!sent.has_value() || sent->state != progress.state ||
+        !SameCounts(sent->counts, progress.counts)) {
+      if (!on_progress(progress)) return absl::OkStatus();
+      sent = progress;
+    }
+    if (IsSettled(progress)) return absl::OkStatus();
+    // Returns on a change made through this coordinator, or after the poll
+    // interval to see changes another process made to the same store.
+    version = coordinator_.WaitForChange(version, options_.watch_poll_interval);
+  }
+}
+
+absl::StatusOr<Acquisition> LocalCoordinatorClient::AcquireTrial(const WorkerInfo& worker) {
+  return coordinator_.AcquireTrial(worker);
+}
+
+absl::StatusOr<RenewResult> LocalCoordinatorClient::RenewLease(TrialId trial,
+                                                               std::string_view lease_id) {
+  return coordinator_.RenewLease(trial, lease_id);
+}
+
+absl::StatusOr<RenewResult> LocalCoordinatorClient::ReportCheckpoints(
+    TrialId trial, std::string_view lease_id, absl::Span<const Checkpoint> checkpoints) {
+  return coordinator_.ReportCheckpoints(trial, lease_id, checkpoints);
+}
+
+absl::Status LocalCoordinatorClient::CompleteTrial(TrialId trial, std::string_view lease_id,
+                                                   const TrialOutcome& outcome) {
+  return coordinator_.CompleteTrial(trial, lease_id, outcome);
+}
+
+absl::Status LocalCoordinatorClient::FailTrial(TrialId trial, std::string_view lease_id,
+                                               std::string_view reason, bool retryable) {
+  return coordinator_.FailTrial(trial, lease_id, reason, retryable);
+}
+
+absl::Status LocalCoordinatorClient::ReleaseTrial(TrialId trial, std::string_view lease_id) {
+  return coordinator_.ReleaseTrial(trial, lease_id);
+}
+
+}  // namespace deepsweep::rpc

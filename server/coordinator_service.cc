@@ -1,0 +1,282 @@
+#include "server/coordinator_service.h"
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "common/status_macros.h"
+#include "rpc/conversions.h"
+#include "rpc/status.h"
+#include "spdlog/spdlog.h"
+
+namespace deepsweep::server {
+namespace {
+
+using rpc::FromProto;
+using rpc::ToProto;
+
+// Errors the server causes are worth an operator's attention; errors the
+// caller causes (bad input, stale leases, unknown ids) are routine.
+spdlog::level::level_enum LogLevelFor(absl::StatusCode code) {
+  switch (code) {
+    case absl::StatusCode::kInternal:
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kUnknown:
+    case absl::StatusCode::kDataLoss:
+      return spdlog::level::err;
+    case absl::StatusCode::kUnauthenticated:
+    case absl::StatusCode::kResourceExhausted:
+      return spdlog::level::warn;
+    default:
+      return spdlog::level::debug;
+  }
+}
+
+// A sweep whose progress can no longer change: nothing pending or leased is
+// left to move (a cancelled sweep still waits for its leased trials).
+bool IsSettled(const rpc::SweepProgress& progress) {
+  return progress.state != SweepState::kActive && progress.counts.leased == 0;
+}
+
+bool operator==(const TrialCounts& a, const TrialCounts& b) {
+  return a.pending == b.pending && a.leased == b.leased && a.succeeded == b.succeeded &&
+         a.diverged == b.diverged && a.failed == b.failed && a.cancelled == b.cancelled;
+}
+
+}  // namespace
+
+CoordinatorServiceImpl::CoordinatorServiceImpl(Coordinator* coordinator,
+                                               const TokenAuthenticator* authenticator,
+                                               CoordinatorServiceOptions options)
+    : coordinator_(coordinator), authenticator_(authenticator), options_(options) {}
+
+void CoordinatorServiceImpl::StopStreams() {
+  if (!streams_stopped_.HasBeenNotified()) streams_stopped_.Notify();
+}
+
+template <typename Body>
+grpc::Status CoordinatorServiceImpl::Handle(grpc::ServerContext* context, std::string_view method,
+                                            Body body) {
+  absl::Status status = authenticator_->Authenticate(context->client_metadata());
+  if (status.ok()) status = body();
+  if (!status.ok()) {
+    spdlog::log(LogLevelFor(status.code()), "{} from {}: {}", method, context->peer(),
+                status.ToString());
+  }
+  return rpc::ToGrpcStatus(status);
+}
+
+grpc::Status CoordinatorServiceImpl::CreateSweep(grpc::ServerContext* context,
+                                                 const v1::CreateSweepRequest* request,
+                                                 v1::CreateSweepResponse* response) {
+  return Handle(context, "CreateSweep", [&]() -> absl::Status {
+    if (request->validate_only()) {
+      ASSIGN_OR_RETURN(SweepPlan plan, coordinator_->PlanSweep(request->spec_yaml()));
+      ToProto(plan.sweep, response->mutable_sweep());
+      rpc::ToProtoList(plan.trials, response->mutable_trials());
+      return absl::OkStatus();
+    }
+    ASSIGN_OR_RETURN(SweepRecord sweep, coordinator_->CreateSweep(request->spec_yaml()));
+    spdlog::info("created sweep {} '{}' with {} trials", sweep.id, sweep.name,
+                 sweep.counts.total());
+    ToProto(sweep, response->mutable_sweep());
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status CoordinatorServiceImpl::GetSweep(grpc::ServerContext* context,
+                                              const v1::GetSweepRequest* request,
+                                              v1::Sweep* response) {
+  return Handle(context, "GetSweep", [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(SweepRecord sweep, coordinator_->GetSweep(request->sweep_id()));
+    ToProto(sweep, response);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status CoordinatorServiceImpl::ListSweeps(grpc::ServerContext* context,
+                                                const v1::ListSweepsRequest* /*request*/,
+                                                v1::ListSweepsResponse* response) {
+  return Handle(context, "ListSweeps", [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(std::vector<SweepRecord> sweeps, coordinator_->ListSweeps());
+    rpc::ToProtoList(sweeps, response->mutable_sweeps());
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status CoordinatorServiceImpl::CancelSweep(grpc::ServerContext* context,
+                                                 const v1::CancelSweepRequest* request,
+                                                 v1::CancelSweepResponse* /*response*/) {
+  return Handle(context, "CancelSweep", [&]() -> absl::Status {
+    RETURN_IF_ERROR(coordinator_->CancelSweep(request->sweep_id()));
+    spdlog::info("cancelled sweep {}", request->sweep_id());
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status CoordinatorServiceImpl::RetryTrials(grpc::ServerContext* context,
+                                                 const v1::RetryTrialsRequest* request,
+                                                 v1::RetryTrialsResponse* response) {
+  return Handle(context, "RetryTrials", [&]() -> absl::Status {
+    std::vector<TrialState> states(request->states_size());
+    for (int i = 0; i < request->states_size(); ++i) {
+      RETURN_IF_ERROR(rpc::WithFieldPrefix(absl::StrCat("states[", i, "]"),
+                                           FromProto(request->states(i), &states[i])));
+    }
+    ASSIGN_OR_RETURN(int64_t retried, coordinator_->RetryTrials(request->sweep_id(), states));
+    response->set_retried_count(retried);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status CoordinatorServiceImpl::ListTrials(grpc::ServerContext* context,
+                                                const v1::ListTrialsRequest* request,
+                                                v1::ListTrialsResponse* response) {
+  return Handle(context, "ListTrials", [&]() -> absl::Status {
+    TrialQuery query;
+    RETURN_IF_ERROR(FromProto(*request, &query));
+    ASSIGN_OR_RETURN(std::vector<TrialRecord> trials, coordinator_->ListTrials(query));
+    rpc::ToProtoList(trials, response->mutable_trials());
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status CoordinatorServiceImpl::GetTrial(grpc::ServerContext* context,
+                                              const v1::GetTrialRequest* request,
+                                              v1::Trial* response) {
+  return Handle(context, "GetTrial", [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(TrialRecord trial, coordinator_->GetTrial(request->trial_id()));
+    ToProto(trial, response);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status CoordinatorServiceImpl::GetCheckpoints(grpc::ServerContext* context,
+                                                    const v1::GetCheckpointsRequest* request,
+                                                    v1::GetCheckpointsResponse* response) {
+  return Handle(context, "GetCheckpoints", [&]() -> absl::Status {
+    const std::optional<int> attempt =
+        request->has_attempt() ? std::optional<int>(request->attempt()) : std::nullopt;
+    ASSIGN_OR_RETURN(
+        std::vector<Checkpoint> checkpoints,
+        coordinator_->GetCheckpoints(request->trial_id(), attempt, request->include_layer_stats()));
+    rpc::ToProtoList(checkpoints, response->mutable_checkpoints());
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status CoordinatorServiceImpl::ListWorkers(grpc::ServerContext* context,
+                                                 const v1::ListWorkersRequest* /*request*/,
+                                                 v1::ListWorkersResponse* response) {
+  return Handle(context, "ListWorkers", [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(std::vector<WorkerRecord> workers, coordinator_->ListWorkers());
+    rpc::ToProtoList(workers, response->mutable_workers());
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status CoordinatorServiceImpl::WatchSweep(grpc::ServerContext* context,
+                                                const v1::WatchSweepRequest* request,
+                                                grpc::ServerWriter<v1::SweepProgress>* writer) {
+  return Handle(context, "WatchSweep", [&]() -> absl::Status {
+    // Reading the version before the sweep means a change made in between is
+    // seen by the next WaitForChange rather than lost.
+    uint64_t version = coordinator_->WaitForChange(0, absl::ZeroDuration());
+    std::optional<rpc::SweepProgress> sent;
+    absl::Time sent_at = absl::InfinitePast();
+    while (true) {
+      ASSIGN_OR_RETURN(SweepRecord sweep, coordinator_->GetSweep(request->sweep_id()));
+      const rpc::SweepProgress progress{sweep.id, sweep.state, sweep.counts};
+      if (!sent || sent->state != progress.state || !(sent->counts == progress.counts)) {
+        v1::SweepProgress message;
+        ToProto(progress, &message);
+        if (!writer->Write(message)) return absl::CancelledError("client went away");
+        sent = progress;
+        sent_at = absl::Now();
+      }
+      if (IsSettled(progress)) return absl::OkStatus();
+      // Wait for a change, then at least until watch_min_interval after the
+      // last message; both waits end early when the server stops.
+      const uint64_t seen = version;
+      while (version == seen) {
+        if (context->IsCancelled()) return absl::CancelledError("client went away");
+        if (streams_stopped_.HasBeenNotified()) {
+          return absl::UnavailableError("the coordinator is shutting down");
+        }
+        version = coordinator_->WaitForChange(seen, options_.watch_poll_interval);
+      }
+      const absl::Duration rest = options_.watch_min_interval - (absl::Now() - sent_at);
+      if (rest > absl::ZeroDuration() && streams_stopped_.WaitForNotificationWithTimeout(rest)) {
+        return absl::UnavailableError("the coordinator is shutting down");
+      }
+    }
+  });
+}
+
+grpc::Status CoordinatorServiceImpl::AcquireTrial(grpc::ServerContext* context,
+                                                  const v1::AcquireTrialRequest* request,
+                                                  v1::AcquireTrialResponse* response) {
+  return Handle(context, "AcquireTrial", [&]() -> absl::Status {
+    WorkerInfo worker;
+    RETURN_IF_ERROR(rpc::WithFieldPrefix("worker", FromProto(request->worker(), &worker)));
+    ASSIGN_OR_RETURN(Acquisition acquisition, coordinator_->AcquireTrial(worker));
+    ToProto(acquisition, response);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status CoordinatorServiceImpl::RenewLease(grpc::ServerContext* context,
+                                                const v1::RenewLeaseRequest* request,
+                                                v1::LeaseRenewal* response) {
+  return Handle(context, "RenewLease", [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(RenewResult renewal,
+                     coordinator_->RenewLease(request->trial_id(), request->lease_id()));
+    ToProto(renewal, response);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status CoordinatorServiceImpl::ReportCheckpoints(grpc::ServerContext* context,
+                                                       const v1::ReportCheckpointsRequest* request,
+                                                       v1::LeaseRenewal* response) {
+  return Handle(context, "ReportCheckpoints", [&]() -> absl::Status {
+    std::vector<Checkpoint> checkpoints;
+    RETURN_IF_ERROR(rpc::FromProtoList(request->checkpoints(), "checkpoints", &checkpoints));
+    ASSIGN_OR_RETURN(
+        RenewResult renewal,
+        coordinator_->ReportCheckpoints(request->trial_id(), request->lease_id(), checkpoints));
+    ToProto(renewal, response);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status CoordinatorServiceImpl::CompleteTrial(grpc::ServerContext* context,
+                                                   const v1::CompleteTrialRequest* request,
+                                                   v1::CompleteTrialResponse* /*response*/) {
+  return Handle(context, "CompleteTrial", [&]() -> absl::Status {
+    TrialOutcome outcome;
+    RETURN_IF_ERROR(FromProto(*request, &outcome));
+    return coordinator_->CompleteTrial(request->trial_id(), request->lease_id(), outcome);
+  });
+}
+
+grpc::Status CoordinatorServiceImpl::FailTrial(grpc::ServerContext* context,
+                                               const v1::FailTrialRequest* request,
+                                               v1::FailTrialResponse* /*response*/) {
+  return Handle(context, "FailTrial", [&]() -> absl::Status {
+    return coordinator_->FailTrial(request->trial_id(), request->lease_id(), request->reason(),
+                                   request->retryable());
+  });
+}
+
+grpc::Status CoordinatorServiceImpl::ReleaseTrial(grpc::ServerContext* context,
+                                                  const v1::ReleaseTrialRequest* request,
+                                                  v1::ReleaseTrialResponse* /*response*/) {
+  return Handle(context, "ReleaseTrial", [&]() -> absl::Status {
+    return coordinator_->ReleaseTrial(request->trial_id(), request->lease_id());
+  });
+}
+
+}  // namespace deepsweep::server

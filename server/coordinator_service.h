@@ -1,0 +1,95 @@
+// CoordinatorServiceImpl: the deepsweep.v1.CoordinatorService gRPC adapter.
+//
+// A thin translation layer with no decisions of its own: each method checks
+// the caller's bearer token, converts the request to domain types (a request
+// that does not convert gets INVALID_ARGUMENT naming the field), calls the
+// Coordinator, converts the answer back, and maps the status once
+// (rpc::ToGrpcStatus). Failed calls are logged here, at the edge.
+//
+// WatchSweep polls the Coordinator's change counter; StopStreams() ends every
+// open stream promptly (the server calls it before shutting down).
+//
+// Thread-safety: gRPC calls the methods concurrently; the adapter keeps no
+// mutable state besides the stop notification.
+#ifndef DEEPSWEEP_SERVER_COORDINATOR_SERVICE_H_
+#define DEEPSWEEP_SERVER_COORDINATOR_SERVICE_H_
+
+#include <string_view>
+
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "core/coordinator.h"
+#include "deepsweep/v1/coordinator.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
+#include "server/auth.h"
+
+namespace deepsweep::server {
+
+struct CoordinatorServiceOptions {
+  // Longest a WatchSweep stream waits for a change before it checks whether
+  // its client is still there.
+  absl::Duration watch_poll_interval = absl::Milliseconds(500);
+  // Shortest gap between two messages of one WatchSweep stream, so a busy
+  // sweep does not flood a terminal with updates.
+  absl::Duration watch_min_interval = absl::Milliseconds(100);
+};
+
+class CoordinatorServiceImpl final : public v1::CoordinatorService::Service {
+ public:
+  // `coordinator` and `authenticator` must outlive the service.
+  CoordinatorServiceImpl(Coordinator* coordinator, const TokenAuthenticator* authenticator,
+                         CoordinatorServiceOptions options = {});
+
+  // Ends every open WatchSweep stream with UNAVAILABLE and refuses new ones.
+  void StopStreams();
+
+  grpc::Status CreateSweep(grpc::ServerContext* context, const v1::CreateSweepRequest* request,
+                           v1::CreateSweepResponse* response) override;
+  grpc::Status GetSweep(grpc::ServerContext* context, const v1::GetSweepRequest* request,
+                        v1::Sweep* response) override;
+  grpc::Status ListSweeps(grpc::ServerContext* context, const v1::ListSweepsRequest* request,
+                          v1::ListSweepsResponse* response) override;
+  grpc::Status CancelSweep(grpc::ServerContext* context, const v1::CancelSweepRequest* request,
+                           v1::CancelSweepResponse* response) override;
+  grpc::Status RetryTrials(grpc::ServerContext* context, const v1::RetryTrialsRequest* request,
+                           v1::RetryTrialsResponse* response) override;
+  grpc::Status ListTrials(grpc::ServerContext* context, const v1::ListTrialsRequest* request,
+                          v1::ListTrialsResponse* response) override;
+  grpc::Status GetTrial(grpc::ServerContext* context, const v1::GetTrialRequest* request,
+                        v1::Trial* response) override;
+  grpc::Status GetCheckpoints(grpc::ServerContext* context,
+                              const v1::GetCheckpointsRequest* request,
+                              v1::GetCheckpointsResponse* response) override;
+  grpc::Status ListWorkers(grpc::ServerContext* context, const v1::ListWorkersRequest* request,
+                           v1::ListWorkersResponse* response) override;
+  grpc::Status WatchSweep(grpc::ServerContext* context, const v1::WatchSweepRequest* request,
+                          grpc::ServerWriter<v1::SweepProgress>* writer) override;
+  grpc::Status AcquireTrial(grpc::ServerContext* context, const v1::AcquireTrialRequest* request,
+                            v1::AcquireTrialResponse* response) override;
+  grpc::Status RenewLease(grpc::ServerContext* context, const v1::RenewLeaseRequest* request,
+                          v1::LeaseRenewal* response) override;
+  grpc::Status ReportCheckpoints(grpc::ServerContext* context,
+                                 const v1::ReportCheckpointsRequest* request,
+                                 v1::LeaseRenewal* response) override;
+  grpc::Status CompleteTrial(grpc::ServerContext* context, const v1::CompleteTrialRequest* request,
+                             v1::CompleteTrialResponse* response) override;
+  grpc::Status FailTrial(grpc::ServerContext* context, const v1::FailTrialRequest* request,
+                         v1::FailTrialResponse* response) override;
+  grpc::Status ReleaseTrial(grpc::ServerContext* context, const v1::ReleaseTrialRequest* request,
+                            v1::ReleaseTrialResponse* response) override;
+
+ private:
+  // Authenticates, runs `body` (which returns absl::Status), logs a failure
+  // and maps the status to gRPC's.
+  template <typename Body>
+  grpc::Status Handle(grpc::ServerContext* context, std::string_view method, Body body);
+
+  Coordinator* const coordinator_;
+  const TokenAuthenticator* const authenticator_;
+  const CoordinatorServiceOptions options_;
+  absl::Notification streams_stopped_;
+};
+
+}  // namespace deepsweep::server
+
+#endif  // DEEPSWEEP_SERVER_COORDINATOR_SERVICE_H_

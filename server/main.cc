@@ -1,0 +1,44 @@
+// deepsweep-server: flags -> Server::Options -> Start -> serve until SIGTERM/SIGINT.
+#include <cstdio>
+
+#include "CLI/CLI.hpp"
+#include "common/logging.h"
+#include "server/server.h"
+#include "spdlog/spdlog.h"
+
+int main(int argc, char** argv) {
+  deepsweep::server::Server::Options options;
+  deepsweep::LoggingOptions logging{.program = "server"};
+  double lease_ttl_s = absl::ToDoubleSeconds(options.coordinator.lease_ttl);
+  CLI::App app{"deepsweep coordinator: holds sweeps in SQLite, hands trials to workers"};
+  app.add_option("--address", options.address, "host:port to listen on")->capture_default_str();
+  app.add_option("--db", options.database_path, "SQLite file (:memory: = no file)")
+      ->capture_default_str();
+  app.add_option("--lease-ttl", lease_ttl_s, "seconds a lease lives without heartbeat")
+      ->capture_default_str();
+  app.add_option("--max-trials", options.coordinator.max_trials_per_sweep, "trials per sweep")
+      ->capture_default_str();
+  app.add_option("--token", options.token, "bearer token every call must carry");
+  app.add_option("--token-file", options.token_file, "file holding the bearer token");
+  app.add_option("--tls-cert", options.tls_cert_path, "PEM certificate chain (TLS)");
+  app.add_option("--tls-key", options.tls_key_path, "PEM private key (TLS)");
+  app.add_flag("--insecure", options.insecure, "allow a non-loopback address without token");
+  app.add_option("--max-message-bytes", options.max_message_bytes, "largest request accepted")
+      ->capture_default_str();
+  app.add_option("--log-level", logging.level, "trace|debug|info|warn|error")
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  if (absl::Status status = deepsweep::InitLogging(logging); !status.ok()) {
+    std::fprintf(stderr, "%s\n", status.ToString().c_str());
+    return 2;
+  }
+  options.coordinator.lease_ttl = absl::Seconds(lease_ttl_s);
+  auto server = deepsweep::server::Server::Start(std::move(options));
+  if (!server.ok()) {
+    spdlog::critical("cannot start: {}", server.status().ToString());
+    return 1;
+  }
+  (*server)->ServeUntilSignal();
+  return 0;
+}

@@ -1,0 +1,166 @@
+#include "server/server.h"
+
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "rpc/read_file.h"
+#include "server/malformed_request_interceptor.h"
+#include "server/signals.h"
+#include "spdlog/spdlog.h"
+#include "store/memory_sweep_store.h"
+#include "store/sqlite_sweep_store.h"
+
+namespace deepsweep::server {
+namespace {
+
+// The token from `token` or `token_file`, checked against the address.
+absl::StatusOr<std::string> ResolveToken(const Server::Options& options) {
+  if (!options.token.empty() && !options.token_file.empty()) {
+    return absl::InvalidArgumentError("set either token or token_file, not both");
+  }
+  std::string token = options.token;
+  if (!options.token_file.empty()) {
+    ASSIGN_OR_RETURN(std::string contents, rpc::ReadFileContents(options.token_file, "token file"));
+    token = std::string(absl::StripAsciiWhitespace(contents));
+    if (token.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("token file '", options.token_file, "' holds only whitespace"));
+    }
+  }
+  if (token.empty() && !options.insecure && !IsLoopbackAddress(options.address)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "refusing to listen on non-loopback address ", options.address,
+        " without a bearer token: set a token (or token file), or allow unauthenticated "
+        "calls explicitly with insecure"));
+  }
+  return token;
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(
+    const Server::Options& options) {
+  if (options.tls_cert_path.empty() != options.tls_key_path.empty()) {
+    return absl::InvalidArgumentError(
+        "TLS needs both a certificate and a private key (tls_cert_path and tls_key_path)");
+  }
+  if (options.tls_cert_path.empty()) return grpc::InsecureServerCredentials();
+  grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+  ASSIGN_OR_RETURN(pair.cert_chain,
+                   rpc::ReadFileContents(options.tls_cert_path, "TLS certificate"));
+  ASSIGN_OR_RETURN(pair.private_key, rpc::ReadFileContents(options.tls_key_path, "TLS key"));
+  grpc::SslServerCredentialsOptions ssl;
+  ssl.pem_key_cert_pairs.push_back(std::move(pair));
+  return grpc::SslServerCredentials(ssl);
+}
+
+absl::StatusOr<std::unique_ptr<SweepStore>> OpenStore(const std::string& path) {
+  if (path == ":memory:") return std::unique_ptr<SweepStore>(new MemorySweepStore());
+  ASSIGN_OR_RETURN(std::unique_ptr<SqliteSweepStore> store, SqliteSweepStore::Open(path));
+  return std::unique_ptr<SweepStore>(std::move(store));
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(Options options) {
+  if (options.max_message_bytes <= 0) {
+    return absl::InvalidArgumentError("max_message_bytes: must be positive");
+  }
+  if (options.expiry_interval <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("expiry_interval: must be positive");
+  }
+  ASSIGN_OR_RETURN(std::string token, ResolveToken(options));
+  ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials, Credentials(options));
+
+  std::unique_ptr<Server> server(new Server());
+  server->options_ = std::move(options);
+  const Options& opts = server->options_;
+  server->tls_ = !opts.tls_cert_path.empty();
+  ASSIGN_OR_RETURN(server->store_, OpenStore(opts.database_path));
+  const Clock* clock = opts.clock != nullptr ? opts.clock : SystemClock::Default();
+  server->coordinator_ =
+      std::make_unique<Coordinator>(server->store_.get(), clock, opts.coordinator);
+  server->authenticator_ = std::make_unique<TokenAuthenticator>(std::move(token));
+  server->service_ = std::make_unique<CoordinatorServiceImpl>(
+      server->coordinator_.get(), server->authenticator_.get(), opts.service);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(opts.address, credentials, &server->port_);
+  builder.RegisterService(server->service_.get());
+  builder.SetMaxReceiveMessageSize(opts.max_message_bytes);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<MalformedRequestInterceptorFactory>());
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  server->grpc_server_ = builder.BuildAndStart();
+  if (server->grpc_server_ == nullptr || server->port_ == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", opts.address, " (address in use or invalid?)"));
+  }
+  server->grpc_server_->GetHealthCheckService()->SetServingStatus(true);
+  server->expiry_thread_ = std::thread([s = server.get()] { s->ExpireLeasesPeriodically(); });
+  spdlog::info("deepsweep-server listening on {} (port {}, {}, {}, database {})", opts.address,
+               server->port_, server->tls_ ? "TLS" : "plaintext",
+               server->authenticator_->enabled() ? "token required" : "no token",
+               opts.database_path);
+  return server;
+}
+
+Server::~Server() {
+  Shutdown();
+  Wait();
+}
+
+void Server::ExpireLeasesPeriodically() {
+  while (!stopping_.WaitForNotificationWithTimeout(options_.expiry_interval)) {
+    absl::StatusOr<int64_t> expired = coordinator_->ExpireLeases();
+    if (!expired.ok()) {
+      spdlog::error("expiring leases failed: {}", expired.status().ToString());
+    } else if (*expired > 0) {
+      spdlog::info("expired {} lease(s); their trials are pending again or failed", *expired);
+    }
+  }
+}
+
+void Server::Shutdown() {
+  {
+    absl::MutexLock lock(&shutdown_mu_);
+    if (shut_down_) return;
+    shut_down_ = true;
+  }
+  spdlog::info("deepsweep-server shutting down");
+  stopping_.Notify();
+  if (grpc_server_ != nullptr) {
+    grpc_server_->GetHealthCheckService()->SetServingStatus(false);
+    service_->StopStreams();
+    grpc_server_->Shutdown(std::chrono::system_clock::now() +
+                           absl::ToChronoNanoseconds(options_.shutdown_grace));
+  }
+  if (expiry_thread_.joinable()) expiry_thread_.join();
+}
+
+void Server::Wait() {
+  if (grpc_server_ != nullptr) grpc_server_->Wait();
+  stopping_.WaitForNotification();
+}
+
+void Server::ServeUntilSignal() {
+  absl::Status installed = InstallTerminationHandlers();
+  if (!installed.ok()) {
+    spdlog::error("cannot handle SIGTERM/SIGINT ({}); serving until killed", installed.ToString());
+    Wait();
+    return;
+  }
+  while (!stopping_.HasBeenNotified()) {
+    if (std::optional<int> signal_number = WaitForTerminationSignal(absl::Milliseconds(200))) {
+      spdlog::info("received signal {}", *signal_number);
+      break;
+    }
+  }
+  Shutdown();
+  Wait();
+}
+
+}  // namespace deepsweep::server

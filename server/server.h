@@ -1,0 +1,114 @@
+// Server: deepsweep-server as a library, so main.cc only parses flags.
+//
+// Start() opens the store (SQLite, or memory for ":memory:"), builds the
+// Coordinator on it (which resumes every unfinished sweep and lease), serves
+// deepsweep.v1.CoordinatorService and grpc.health.v1.Health on the address,
+// and runs a background thread that expires overdue leases. It refuses to
+// start on a non-loopback address without a bearer token unless `insecure`
+// is set; with a token, every coordinator call must carry it (health checks
+// stay open so orchestrators can probe).
+//
+// Thread-safety: Shutdown() and Wait() may be called from any thread, any
+// number of times; the destructor shuts down if nobody did.
+#ifndef DEEPSWEEP_SERVER_SERVER_H_
+#define DEEPSWEEP_SERVER_SERVER_H_
+
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
+#include "core/coordinator.h"
+#include "core/sweep_store.h"
+#include "rpc/grpc_coordinator_client.h"
+#include "server/auth.h"
+#include "server/coordinator_service.h"
+
+namespace grpc {
+class Server;
+}  // namespace grpc
+
+namespace deepsweep::server {
+
+class Server {
+ public:
+  struct Options {
+    // Where to listen, "host:port"; port 0 picks a free port (see port()).
+    std::string address = rpc::kDefaultCoordinatorAddress;
+    // The SQLite database file, created if missing; ":memory:" keeps
+    // everything in memory (lost at exit).
+    std::string database_path = "deepsweep.db";
+    // Leases, retry hints and spec limits (lease_ttl lives here).
+    CoordinatorOptions coordinator;
+    // Bearer token every call must carry; empty = none.
+    std::string token;
+    // File holding the token (surrounding whitespace ignored); exclusive with `token`.
+    std::string token_file;
+    // PEM certificate chain and private key: both set = TLS, neither = plain TCP.
+    std::string tls_cert_path;
+    std::string tls_key_path;
+    // Allow a non-loopback address without a token (anyone who can reach the
+    // port can then drive the coordinator).
+    bool insecure = false;
+    // Largest request accepted; larger ones get RESOURCE_EXHAUSTED.
+    int max_message_bytes = 16 << 20;
+    // How often the background thread expires overdue leases.
+    absl::Duration expiry_interval = absl::Seconds(1);
+    // How long Shutdown() lets calls in flight finish before cancelling them.
+    absl::Duration shutdown_grace = absl::Seconds(5);
+    // WatchSweep pacing.
+    CoordinatorServiceOptions service;
+    // The coordinator's clock; nullptr = the system clock. Tests pass a FakeClock.
+    const Clock* clock = nullptr;
+  };
+
+  // Errors: INVALID_ARGUMENT (inconsistent options, e.g. a cert without a
+  // key), FAILED_PRECONDITION (non-loopback address without token or
+  // insecure), NOT_FOUND / PERMISSION_DENIED (unreadable token or TLS files),
+  // UNAVAILABLE (the address cannot be bound), and the store's errors.
+  static absl::StatusOr<std::unique_ptr<Server>> Start(Options options);
+
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // The bound port (the chosen one when the address asked for port 0).
+  int port() const { return port_; }
+  bool tls() const { return tls_; }
+
+  // Stops accepting calls, ends WatchSweep streams, gives calls in flight
+  // shutdown_grace to finish, then stops the expiry thread. Idempotent.
+  void Shutdown();
+  // Blocks until the server has shut down.
+  void Wait();
+  // Blocks until SIGTERM or SIGINT arrives (or Shutdown() is called), then
+  // shuts down gracefully. For main().
+  void ServeUntilSignal();
+
+ private:
+  Server() = default;
+  void ExpireLeasesPeriodically();
+
+  Options options_;
+  int port_ = 0;
+  bool tls_ = false;
+  std::unique_ptr<SweepStore> store_;
+  std::unique_ptr<Coordinator> coordinator_;
+  std::unique_ptr<TokenAuthenticator> authenticator_;
+  std::unique_ptr<CoordinatorServiceImpl> service_;
+  std::unique_ptr<grpc::Server> grpc_server_;
+  std::thread expiry_thread_;
+
+  absl::Notification stopping_;
+  absl::Mutex shutdown_mu_;
+  bool shut_down_ ABSL_GUARDED_BY(shutdown_mu_) = false;
+};
+
+}  // namespace deepsweep::server
+
+#endif  // DEEPSWEEP_SERVER_SERVER_H_

@@ -1,0 +1,29 @@
+// Termination signals (SIGTERM, SIGINT) for a server's graceful shutdown.
+//
+// InstallTerminationHandlers() replaces the default action (exit at once) of
+// both signals with a handler that records the signal in a self-pipe, so a
+// thread can wait for it without signal masks and without races.
+//
+// Thread-safety: installation happens once per process (later calls return
+// the same descriptor); the handler is async-signal-safe.
+#ifndef DEEPSWEEP_SERVER_SIGNALS_H_
+#define DEEPSWEEP_SERVER_SIGNALS_H_
+
+#include <optional>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace deepsweep::server {
+
+// Installs the handlers. Returns INTERNAL when the pipe or sigaction fails.
+absl::Status InstallTerminationHandlers();
+
+// Waits up to `timeout` for a termination signal since the last one consumed;
+// returns its number, or nullopt when none arrived. Requires
+// InstallTerminationHandlers().
+std::optional<int> WaitForTerminationSignal(absl::Duration timeout);
+
+}  // namespace deepsweep::server
+
+#endif  // DEEPSWEEP_SERVER_SIGNALS_H_

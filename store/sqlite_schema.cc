@@ -1,0 +1,267 @@
+#include "store/sqlite_schema.h"
+
+#include <iterator>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+
+namespace deepsweep {
+namespace {
+
+// Version 1: tables, indexes, the t-quantile table and the views.
+//
+// Times are integer microseconds since the Unix epoch (columns *_us); the
+// views show them as UTC text. Metric columns are nullable: SQLite stores NaN
+// as NULL. Foreign keys are declared for the reader; the coordinator is the
+// only writer and keeps them.
+constexpr char kVersion1[] = R"sql(
+CREATE TABLE sweeps (
+  id             INTEGER PRIMARY KEY,
+  name           TEXT    NOT NULL,
+  spec_yaml      TEXT    NOT NULL,
+  -- CHECKs compare with = rather than IN: SQLite builds a temporary table for
+  -- an IN list on every row it checks.
+  state          TEXT    NOT NULL CHECK (state = 'active' OR state = 'cancelled' OR
+                                         state = 'finished'),
+  max_attempts   INTEGER NOT NULL,
+  created_at_us  INTEGER NOT NULL,
+  finished_at_us INTEGER
+);
+
+CREATE TABLE trials (
+  id                     INTEGER PRIMARY KEY,
+  sweep_id               INTEGER NOT NULL REFERENCES sweeps(id),
+  trial_index            INTEGER NOT NULL,
+  state                  TEXT    NOT NULL CHECK (state = 'pending' OR state = 'leased' OR
+                           state = 'succeeded' OR state = 'diverged' OR state = 'failed' OR
+                           state = 'cancelled'),
+  attempt                INTEGER NOT NULL DEFAULT 0,
+  attempt_limit          INTEGER NOT NULL,
+  worker_id              TEXT    NOT NULL DEFAULT '',
+  reason                 TEXT    NOT NULL DEFAULT '',
+  dataset                TEXT    NOT NULL,
+  dataset_path           TEXT    NOT NULL,
+  train_examples         INTEGER NOT NULL,
+  validation_examples    INTEGER NOT NULL,
+  test_examples          INTEGER NOT NULL,
+  preprocess             TEXT    NOT NULL,
+  activation             TEXT    NOT NULL,
+  init                   TEXT    NOT NULL,
+  init_gain              REAL    NOT NULL,
+  depth                  INTEGER NOT NULL,
+  width                  INTEGER NOT NULL,
+  loss                   TEXT    NOT NULL,
+  learning_rate          REAL    NOT NULL,
+  momentum               REAL    NOT NULL,
+  lr_decay               REAL    NOT NULL,
+  batch_size             INTEGER NOT NULL,
+  updates                INTEGER NOT NULL,
+  checkpoint_every       INTEGER NOT NULL,
+  probe_examples         INTEGER NOT NULL,
+  seed                   INTEGER NOT NULL,
+  seed_index             INTEGER NOT NULL,
+  steps_done             INTEGER NOT NULL DEFAULT 0,
+  final_test_error       REAL,
+  final_test_nll         REAL,
+  final_validation_error REAL,
+  created_at_us          INTEGER NOT NULL,
+  updated_at_us          INTEGER NOT NULL,
+  UNIQUE (sweep_id, trial_index)
+);
+CREATE INDEX trials_by_sweep_state     ON trials (sweep_id, state);
+CREATE INDEX trials_by_state           ON trials (state);
+CREATE INDEX trials_by_dataset         ON trials (dataset);
+CREATE INDEX trials_by_activation      ON trials (activation);
+CREATE INDEX trials_by_init            ON trials (init);
+CREATE INDEX trials_by_depth           ON trials (depth);
+CREATE INDEX trials_by_width           ON trials (width);
+CREATE INDEX trials_by_learning_rate   ON trials (learning_rate);
+CREATE INDEX trials_by_batch_size      ON trials (batch_size);
+CREATE INDEX trials_by_loss            ON trials (loss);
+CREATE INDEX trials_by_momentum        ON trials (momentum);
+CREATE INDEX trials_by_seed            ON trials (seed);
+CREATE INDEX trials_by_seed_index      ON trials (seed_index);
+CREATE INDEX trials_by_attempt         ON trials (attempt);
+CREATE INDEX trials_by_final_test_error ON trials (final_test_error);
+
+-- One row per (trial, attempt): the current lease and, after it ends, its history.
+CREATE TABLE leases (
+  trial_id       INTEGER NOT NULL REFERENCES trials(id),
+  attempt        INTEGER NOT NULL,
+  lease_id       TEXT    NOT NULL,
+  worker_id      TEXT    NOT NULL,
+  acquired_at_us INTEGER NOT NULL,
+  deadline_us    INTEGER NOT NULL,
+  ended_at_us    INTEGER,
+  outcome        TEXT,
+  PRIMARY KEY (trial_id, attempt)
+) WITHOUT ROWID;
+
+CREATE TABLE checkpoints (
+  trial_id         INTEGER NOT NULL REFERENCES trials(id),
+  attempt          INTEGER NOT NULL,
+  step             INTEGER NOT NULL,
+  examples_seen    INTEGER NOT NULL,
+  train_nll        REAL,
+  test_error       REAL,
+  test_nll         REAL,
+  validation_error REAL,
+  validation_nll   REAL,
+  wall_seconds     REAL,
+  recorded_at_us   INTEGER NOT NULL,
+  PRIMARY KEY (trial_id, attempt, step)
+) WITHOUT ROWID;
+
+-- histogram: float32 little-endian counts over [hist_lo, hist_hi], summing to 1.
+CREATE TABLE layer_stats (
+  trial_id           INTEGER NOT NULL,
+  attempt            INTEGER NOT NULL,
+  step               INTEGER NOT NULL,
+  layer              INTEGER NOT NULL,
+  quantity           TEXT    NOT NULL CHECK (quantity = 'activation' OR
+                       quantity = 'backprop_grad' OR quantity = 'weight_grad'),
+  mean               REAL,
+  std                REAL,
+  p02                REAL,
+  p50                REAL,
+  p98                REAL,
+  saturated_fraction REAL,
+  jacobian_sv_mean   REAL,
+  hist_lo            REAL,
+  hist_hi            REAL,
+  histogram          BLOB,
+  FOREIGN KEY (trial_id, attempt, step) REFERENCES checkpoints (trial_id, attempt, step)
+);
+CREATE INDEX layer_stats_by_checkpoint ON layer_stats (trial_id, attempt, step);
+
+CREATE TABLE workers (
+  worker_id     TEXT    PRIMARY KEY,
+  host          TEXT    NOT NULL,
+  pid           INTEGER NOT NULL,
+  version       TEXT    NOT NULL,
+  cores         INTEGER NOT NULL,
+  first_seen_us INTEGER NOT NULL,
+  last_seen_us  INTEGER NOT NULL,
+  current_trial INTEGER
+) WITHOUT ROWID;
+
+-- Two-sided 95% quantiles of Student's t: t such that P(|T_df| <= t) = 0.95.
+-- config_summary uses the largest df not above n - 1, which errs wide.
+CREATE TABLE student_t975 (df INTEGER PRIMARY KEY, t REAL NOT NULL);
+INSERT INTO student_t975 (df, t) VALUES
+  (1, 12.7062), (2, 4.3027), (3, 3.1824), (4, 2.7764), (5, 2.5706), (6, 2.4469),
+  (7, 2.3646), (8, 2.3060), (9, 2.2622), (10, 2.2281), (11, 2.2010), (12, 2.1788),
+  (13, 2.1604), (14, 2.1448), (15, 2.1314), (16, 2.1199), (17, 2.1098), (18, 2.1009),
+  (19, 2.0930), (20, 2.0860), (21, 2.0796), (22, 2.0739), (23, 2.0687), (24, 2.0639),
+  (25, 2.0595), (26, 2.0555), (27, 2.0518), (28, 2.0484), (29, 2.0452), (30, 2.0423),
+  (40, 2.0211), (60, 2.0003), (120, 1.9799), (1000000, 1.9600);
+
+-- One row per trial: its configuration, state and final metrics.
+CREATE VIEW trial_summary AS
+SELECT t.id AS trial_id, t.sweep_id, s.name AS sweep_name, t.trial_index, t.state,
+       t.dataset, t.activation, t.init, t.depth, t.width, t.learning_rate, t.batch_size,
+       t.loss, t.momentum, t.init_gain, t.lr_decay, t.updates, t.train_examples, t.preprocess,
+       t.seed, t.seed_index, t.attempt, t.steps_done,
+       t.final_test_error, t.final_test_nll, t.final_validation_error,
+       t.reason, t.worker_id,
+       datetime(t.updated_at_us / 1000000, 'unixepoch') AS updated_at
+FROM trials AS t JOIN sweeps AS s ON s.id = t.sweep_id;
+
+-- One row per configuration of a sweep, across its seeds. n counts the
+-- SUCCEEDED trials with a final test error; mean, std (sample, n - 1) and the
+-- 95% confidence interval of the mean (Student's t) are over those.
+-- std = sqrt((sum x^2 - n mean^2) / (n - 1)), floored at 0 against rounding.
+CREATE VIEW config_summary AS
+WITH groups AS (
+  SELECT sweep_id, dataset, activation, init, init_gain, depth, width, loss, learning_rate,
+         momentum, lr_decay, batch_size, updates, train_examples, preprocess,
+         COUNT(*) AS trials,
+         SUM(state = 'succeeded' AND final_test_error IS NOT NULL) AS n,
+         SUM(state = 'diverged') AS diverged,
+         SUM(state = 'failed') AS failed,
+         AVG(CASE WHEN state = 'succeeded' THEN final_test_error END) AS mean_test_error,
+         SUM(CASE WHEN state = 'succeeded' THEN final_test_error * final_test_error END)
+           AS sum_sq_test_error,
+         AVG(CASE WHEN state = 'succeeded' THEN final_validation_error END)
+           AS mean_validation_error,
+         AVG(CASE WHEN state = 'succeeded' THEN final_test_nll END) AS mean_test_nll
+  FROM trials
+  GROUP BY sweep_id, dataset, activation, init, init_gain, depth, width, loss, learning_rate,
+           momentum, lr_decay, batch_size, updates, train_examples, preprocess
+), spread AS (
+  SELECT *,
+         CASE WHEN n >= 2 THEN sqrt(max(0.0, (sum_sq_test_error - n * mean_test_error *
+                                              mean_test_error) / (n - 1))) END AS std_test_error
+  FROM groups
+)
+SELECT sweep_id, dataset, activation, init, init_gain, depth, width, loss, learning_rate,
+       momentum, lr_decay, batch_size, updates, train_examples, preprocess,
+       trials, n, diverged, failed,
+       mean_test_error, std_test_error,
+       (SELECT q.t FROM student_t975 AS q WHERE q.df <= n - 1 ORDER BY q.df DESC LIMIT 1)
+         * std_test_error / sqrt(n) AS ci95_test_error,
+       mean_validation_error, mean_test_nll
+FROM spread;
+
+-- The paper's Table 1: mean final test error (%) per activation, init and depth
+-- (rows) and dataset (columns). Like the paper, each cell takes the best
+-- configuration (over learning rate, width, ... and over sweeps): the lowest
+-- mean validation error, then the lowest mean test error. The paper's own table
+-- is the depth = 5 slice. Rows: by depth, activation, then each init before
+-- its normalized ("N") variant, as in the paper.
+CREATE VIEW table1 AS
+WITH best AS (
+  SELECT dataset, activation, init, depth, mean_test_error,
+         ROW_NUMBER() OVER (PARTITION BY dataset, activation, init, depth
+                            ORDER BY mean_validation_error IS NULL, mean_validation_error,
+                                     mean_test_error) AS rank
+  FROM config_summary
+  WHERE n > 0
+)
+SELECT activation, init, depth,
+       upper(substr(activation, 1, 1)) || substr(activation, 2) ||
+         CASE init WHEN 'normalized' THEN ' N' WHEN 'standard' THEN ''
+                   ELSE ' (' || init || ')' END AS label,
+       round(100 * max(CASE WHEN dataset = 'shapeset' THEN mean_test_error END), 2) AS shapeset,
+       round(100 * max(CASE WHEN dataset = 'mnist' THEN mean_test_error END), 2) AS mnist,
+       round(100 * max(CASE WHEN dataset = 'fashion-mnist' THEN mean_test_error END), 2)
+         AS fashion_mnist,
+       round(100 * max(CASE WHEN dataset = 'cifar10' THEN mean_test_error END), 2) AS cifar10
+FROM best
+WHERE rank = 1
+GROUP BY activation, init, depth
+ORDER BY depth, activation, init = 'normalized', init;
+)sql";
+
+struct Migration {
+  int version;
+  const char* sql;
+};
+
+// Append only: a released migration never changes.
+constexpr Migration kMigrations[] = {
+    {1, kVersion1},
+};
+
+}  // namespace
+
+int LatestSchemaVersion() { return std::size(kMigrations); }
+
+absl::Status Migrate(SqliteDb& db) {
+  ASSIGN_OR_RETURN(const int64_t current, db.QueryInt("PRAGMA user_version"));
+  if (current > LatestSchemaVersion()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the database has schema version ", current, ", newer than this binary's ",
+                     LatestSchemaVersion(), "; use a newer deepsweep"));
+  }
+  for (const Migration& m : kMigrations) {
+    if (m.version <= current) continue;
+    RETURN_IF_ERROR(db.WriteTransaction([&]() -> absl::Status {
+      RETURN_IF_ERROR(db.Exec(m.sql));
+      return db.Exec(absl::StrCat("PRAGMA user_version = ", m.version));
+    }));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace deepsweep

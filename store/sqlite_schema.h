@@ -1,0 +1,24 @@
+// The SQLite schema of a deepsweep database and its migrations.
+//
+// The schema version lives in PRAGMA user_version. Migrate() applies, each in
+// its own transaction, every migration above the file's version; a file newer
+// than this binary is refused. docs/SCHEMA.md documents the result.
+//
+// Thread-safety: call with exclusive use of the connection.
+#ifndef DEEPSWEEP_STORE_SQLITE_SCHEMA_H_
+#define DEEPSWEEP_STORE_SQLITE_SCHEMA_H_
+
+#include "absl/status/status.h"
+#include "store/sqlite_db.h"
+
+namespace deepsweep {
+
+// The version Migrate() brings a database to.
+int LatestSchemaVersion();
+
+// FAILED_PRECONDITION when the file's schema is newer than LatestSchemaVersion().
+absl::Status Migrate(SqliteDb& db);
+
+}  // namespace deepsweep
+
+#endif  // DEEPSWEEP_STORE_SQLITE_SCHEMA_H_

@@ -1,0 +1,809 @@
+#include "store/sqlite_sweep_store.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/status_macros.h"
+#include "core/trial_query.h"
+#include "store/sqlite_db.h"
+#include "store/sqlite_schema.h"
+
+namespace deepsweep {
+namespace {
+
+// Rows per multi-row INSERT: one statement carries a checkpoint's layer
+// statistics (5 layers x 3 quantities) and stays well under SQLite's limits.
+constexpr size_t kRowsPerInsert = 16;
+
+int64_t Us(absl::Time t) { return absl::ToUnixMicros(t); }
+absl::Time FromUs(int64_t us) { return absl::FromUnixMicros(us); }
+
+absl::StatusOr<SweepState> ParseSweepState(const std::string& text) {
+  for (SweepState s : {SweepState::kActive, SweepState::kCancelled, SweepState::kFinished}) {
+    if (SweepStateName(s) == text) return s;
+  }
+  return absl::InternalError(absl::StrCat("unknown sweep state \"", text, "\" in the database"));
+}
+
+constexpr char kSweepColumns[] =
+    "id, name, spec_yaml, state, max_attempts, created_at_us, finished_at_us";
+
+absl::StatusOr<SweepRecord> ReadSweep(const SqliteStatement& s) {
+  SweepRecord r{.id = s.Int(0), .name = s.Text(1), .spec_yaml = s.Text(2)};
+  ASSIGN_OR_RETURN(r.state, ParseSweepState(s.Text(3)));
+  r.max_attempts = static_cast<int>(s.Int(4));
+  r.created_at = FromUs(s.Int(5));
+  if (!s.IsNull(6)) r.finished_at = FromUs(s.Int(6));
+  return r;
+}
+
+// The trials columns a TrialRecord is read from, in ReadTrial's order.
+constexpr char kTrialColumns[] =
+    "id, sweep_id, trial_index, state, attempt, attempt_limit, worker_id, reason, dataset, "
+    "dataset_path, train_examples, validation_examples, test_examples, preprocess, activation, "
+    "init, init_gain, depth, width, loss, learning_rate, momentum, lr_decay, batch_size, updates, "
+    "checkpoint_every, probe_examples, seed, seed_index, steps_done, final_test_error, "
+    "final_test_nll, final_validation_error, updated_at_us";
+
+absl::StatusOr<TrialRecord> ReadTrial(const SqliteStatement& s) {
+  TrialRecord r;
+  r.id = s.Int(0);
+  r.sweep_id = s.Int(1);
+  r.index = static_cast<int>(s.Int(2));
+  const std::optional<TrialState> state = ParseTrialState(s.Text(3));
+  if (!state.has_value()) {
+    return absl::InternalError(absl::StrCat("unknown trial state \"", s.Text(3), "\""));
+  }
+  r.state = *state;
+  r.attempt = static_cast<int>(s.Int(4));
+  r.attempt_limit = static_cast<int>(s.Int(5));
+  r.worker_id = s.Text(6);
+  r.reason = s.Text(7);
+  TrialSpec& t = r.spec;
+  t.dataset.name = s.Text(8);
+  t.dataset.path = s.Text(9);
+  t.dataset.train_examples = s.Int(10);
+  t.dataset.validation_examples = s.Int(11);
+  t.dataset.test_examples = s.Int(12);
+  t.dataset.preprocess = s.Text(13);
+  t.activation = s.Text(14);
+  t.init = s.Text(15);
+  t.init_gain = s.Real(16);
+  t.depth = static_cast<int>(s.Int(17));
+  t.width = static_cast<int>(s.Int(18));
+  t.loss = s.Text(19);
+  t.learning_rate = s.Real(20);
+  t.momentum = s.Real(21);
+  t.lr_decay = s.Real(22);
+  t.batch_size = static_cast<int>(s.Int(23));
+  t.updates = s.Int(24);
+  t.checkpoint_every = s.Int(25);
+  t.probe_examples = static_cast<int>(s.Int(26));
+  t.seed = static_cast<uint64_t>(s.Int(27));
+  t.seed_index = static_cast<int>(s.Int(28));
+  r.steps_done = s.Int(29);
+  r.final_test_error = s.OptionalReal(30);
+  r.final_test_nll = s.OptionalReal(31);
+  r.final_validation_error = s.OptionalReal(32);
+  r.updated_at = FromUs(s.Int(33));
+  return r;
+}
+
+absl::Status FillCounts(SqliteDb& db, SweepRecord& sweep) {
+  ASSIGN_OR_RETURN(
+      SqliteStatement s,
+      db.Prepare("SELECT state, COUNT(*) FROM trials WHERE sweep_id = ?1 GROUP BY state"));
+  s.Bind(1, sweep.id);
+  sweep.counts = {};
+  return s.ForEachRow([&]() -> absl::Status {
+    const std::optional<TrialState> state = ParseTrialState(s.Text(0));
+    if (state.has_value()) AddToCounts(*state, s.Int(1), sweep.counts);
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::vector<SweepRecord>> QuerySweeps(SqliteDb& db, const std::string& sql,
+                                                     std::optional<SweepId> id) {
+  std::vector<SweepRecord> sweeps;
+  {
+    ASSIGN_OR_RETURN(SqliteStatement s, db.Prepare(sql));
+    if (id.has_value()) s.Bind(1, *id);
+    RETURN_IF_ERROR(s.ForEachRow([&]() -> absl::Status {
+      ASSIGN_OR_RETURN(SweepRecord r, ReadSweep(s));
+      sweeps.push_back(std::move(r));
+      return absl::OkStatus();
+    }));
+  }
+  for (SweepRecord& r : sweeps) RETURN_IF_ERROR(FillCounts(db, r));
+  return sweeps;
+}
+
+absl::Status RequireOneChange(const SqliteStatement& s, const std::string& what) {
+  if (s.Changes() == 1) return absl::OkStatus();
+  return absl::NotFoundError(absl::StrCat(what, " not found"));
+}
+
+// The INSERT of `rows` layer statistics of one checkpoint: ?1, ?2, ?3 are the
+// trial, attempt and step shared by every row, then 12 parameters per row.
+const std::string& LayerStatsInsert(size_t rows) {
+  static const auto* const statements = [] {
+    auto* sql = new std::vector<std::string>(kRowsPerInsert + 1);
+    for (size_t n = 1; n <= kRowsPerInsert; ++n) {
+      std::string& text = (*sql)[n];
+      text =
+          "INSERT INTO layer_stats (trial_id, attempt, step, layer, quantity, mean, std, p02, "
+          "p50, p98, saturated_fraction, jacobian_sv_mean, hist_lo, hist_hi, histogram) VALUES ";
+      for (size_t r = 0; r < n; ++r) {
+        absl::StrAppend(&text, r == 0 ? "" : ", ", "(?1, ?2, ?3");
+        for (size_t c = 0; c < 12; ++c) absl::StrAppend(&text, ", ?", 4 + r * 12 + c);
+        text += ")";
+      }
+    }
+    return sql;
+  }();
+  return (*statements)[rows];
+}
+
+// Inserts the layer statistics of a checkpoint, kRowsPerInsert rows per
+// statement.
+absl::Status InsertLayerStats(SqliteDb& db, TrialId trial, int attempt, const Checkpoint& c) {
+  const std::vector<LayerStat>& stats = c.layer_stats;
+  for (size_t start = 0; start < stats.size(); start += kRowsPerInsert) {
+    const size_t n = std::min(kRowsPerInsert, stats.size() - start);
+    ASSIGN_OR_RETURN(SqliteStatement s, db.Prepare(LayerStatsInsert(n)));
+    s.Bind(1, trial);
+    s.Bind(2, attempt);
+    s.Bind(3, c.step);
+    for (size_t i = 0; i < n; ++i) {
+      const LayerStat& l = stats[start + i];
+      const int p = static_cast<int>(4 + i * 12);
+      s.Bind(p, l.layer);
+      s.Bind(p + 1, LayerQuantityName(l.quantity));
+      s.Bind(p + 2, l.mean);
+      s.Bind(p + 3, l.std);
+      s.Bind(p + 4, l.p02);
+      s.Bind(p + 5, l.p50);
+      s.Bind(p + 6, l.p98);
+      s.Bind(p + 7, l.saturated_fraction);
+      s.Bind(p + 8, l.jacobian_sv_mean);
+      s.Bind(p + 9, l.hist_lo);
+      s.Bind(p + 10, l.hist_hi);
+      s.BindFloats(p + 11, l.histogram);
+    }
+    RETURN_IF_ERROR(s.Run());
+  }
+  return absl::OkStatus();
+}
+
+// Stores the checkpoints of one batch not stored yet (the first occurrence of
+// a step wins), their layer statistics, and the trial's latest metrics.
+absl::Status StoreCheckpoints(SqliteDb& db, const CheckpointBatch& batch, absl::Time now) {
+  if (batch.checkpoints.empty()) return absl::OkStatus();
+  const int64_t recorded = Us(now);
+  for (const Checkpoint& c : batch.checkpoints) {
+    ASSIGN_OR_RETURN(
+        SqliteStatement s,
+        db.Prepare("INSERT OR IGNORE INTO checkpoints (trial_id, attempt, step, examples_seen, "
+                   "train_nll, test_error, test_nll, validation_error, validation_nll, "
+                   "wall_seconds, recorded_at_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+                   "?10, ?11)"));
+    s.Bind(1, batch.trial_id);
+    s.Bind(2, batch.attempt);
+    s.Bind(3, c.step);
+    s.Bind(4, c.examples_seen);
+    s.Bind(5, c.train_nll);
+    s.Bind(6, c.test_error);
+    s.Bind(7, c.test_nll);
+    s.Bind(8, c.validation_error);
+    s.Bind(9, c.validation_nll);
+    s.Bind(10, c.wall_seconds);
+    s.Bind(11, recorded);
+    RETURN_IF_ERROR(s.Run());
+    if (s.Changes() == 0) continue;  // stored before: its statistics are too
+    RETURN_IF_ERROR(InsertLayerStats(db, batch.trial_id, batch.attempt, c));
+  }
+  ASSIGN_OR_RETURN(
+      SqliteStatement latest,
+      db.Prepare("UPDATE trials SET (steps_done, final_test_error, final_test_nll, "
+                 "final_validation_error) = (SELECT step, test_error, test_nll, validation_error "
+                 "FROM checkpoints WHERE trial_id = ?1 AND attempt = ?2 ORDER BY step DESC "
+                 "LIMIT 1), updated_at_us = ?3 WHERE id = ?1"));
+  latest.Bind(1, batch.trial_id);
+  latest.Bind(2, batch.attempt);
+  latest.Bind(3, recorded);
+  RETURN_IF_ERROR(latest.Run());
+  return RequireOneChange(latest, absl::StrCat("trial ", batch.trial_id));
+}
+
+// One statement per worker update: registration inserts or replaces the
+// worker's description; last_seen and current_trial change as asked.
+absl::Status UpdateWorker(SqliteDb& db, const WorkerUpdate& w, int64_t now) {
+  const bool set = w.current == WorkerUpdate::Current::kSet;
+  const bool clear = w.current == WorkerUpdate::Current::kClear;
+  if (!w.register_info && !w.heard && !set && !clear) return absl::OkStatus();
+  const char* const kChanges =
+      "last_seen_us = CASE WHEN ?7 THEN ?6 ELSE last_seen_us END, "
+      "current_trial = CASE WHEN ?8 THEN ?10 WHEN ?9 AND current_trial = ?10 THEN NULL "
+      "ELSE current_trial END";
+  ASSIGN_OR_RETURN(
+      SqliteStatement s,
+      db.Prepare(w.register_info
+                     ? absl::StrCat("INSERT INTO workers (worker_id, host, pid, version, cores, "
+                                    "first_seen_us, last_seen_us, current_trial) VALUES (?1, ?2, "
+                                    "?3, ?4, ?5, ?6, ?6, CASE WHEN ?8 THEN ?10 END) ON CONFLICT "
+                                    "(worker_id) DO UPDATE SET host = excluded.host, pid = "
+                                    "excluded.pid, version = excluded.version, cores = "
+                                    "excluded.cores, ",
+                                    kChanges)
+                     : absl::StrCat("UPDATE workers SET ", kChanges, " WHERE worker_id = ?1")));
+  const WorkerInfo& info = w.info;
+  s.Bind(1, info.worker_id);
+  if (w.register_info) {
+    s.Bind(2, info.host);
+    s.Bind(3, info.pid);
+    s.Bind(4, info.version);
+    s.Bind(5, info.cores);
+  }
+  s.Bind(6, now);
+  s.Bind(7, w.heard ? 1 : 0);
+  s.Bind(8, set ? 1 : 0);
+  s.Bind(9, clear ? 1 : 0);
+  s.Bind(10, w.current_trial);
+  return s.Run();
+}
+
+absl::Status ApplyMutation(SqliteDb& db, const StoreMutation& m) {
+  const int64_t now = Us(m.now);
+  for (const SweepUpdate& u : m.sweeps) {
+    ASSIGN_OR_RETURN(SqliteStatement s,
+                     db.Prepare("UPDATE sweeps SET state = ?2, finished_at_us = ?3 WHERE id = ?1"));
+    s.Bind(1, u.id);
+    s.Bind(2, SweepStateName(u.state));
+    s.BindOptional(3, u.finished_at.has_value() ? std::optional(Us(*u.finished_at)) : std::nullopt);
+    RETURN_IF_ERROR(s.Run());
+    RETURN_IF_ERROR(RequireOneChange(s, absl::StrCat("sweep ", u.id)));
+  }
+  for (const TrialUpdate& u : m.trials) {
+    // A new attempt also clears the results of the last one.
+    ASSIGN_OR_RETURN(
+        SqliteStatement s,
+        db.Prepare(u.reset_results
+                       ? "UPDATE trials SET state = ?2, attempt = ?3, attempt_limit = ?4, "
+                         "worker_id = ?5, reason = ?6, updated_at_us = ?7, steps_done = 0, "
+                         "final_test_error = NULL, final_test_nll = NULL, "
+                         "final_validation_error = NULL WHERE id = ?1 AND state = ?8 AND "
+                         "attempt = ?9"
+                       : "UPDATE trials SET state = ?2, attempt = ?3, attempt_limit = ?4, "
+                         "worker_id = ?5, reason = ?6, updated_at_us = ?7 "
+                         "WHERE id = ?1 AND state = ?8 AND attempt = ?9"));
+    s.Bind(1, u.id);
+    s.Bind(2, TrialStateName(u.state));
+    s.Bind(3, u.attempt);
+    s.Bind(4, u.attempt_limit);
+    s.Bind(5, u.worker_id);
+    s.Bind(6, u.reason);
+    s.Bind(7, now);
+    s.Bind(8, TrialStateName(u.expect_state));
+    s.Bind(9, u.expect_attempt);
+    RETURN_IF_ERROR(s.Run());
+    if (s.Changes() != 1) {
+      ASSIGN_OR_RETURN(SqliteStatement exists, db.Prepare("SELECT 1 FROM trials WHERE id = ?1"));
+      exists.Bind(1, u.id);
+      ASSIGN_OR_RETURN(bool found, exists.Step());
+      return found ? TrialChangedError(u)
+                   : absl::NotFoundError(absl::StrCat("trial ", u.id, " not found"));
+    }
+  }
+  for (const LeaseEnd& e : m.lease_ends) {
+    ASSIGN_OR_RETURN(SqliteStatement s,
+                     db.Prepare("UPDATE leases SET ended_at_us = ?3, outcome = ?4 "
+                                "WHERE trial_id = ?1 AND attempt = ?2"));
+    s.Bind(1, e.trial_id);
+    s.Bind(2, e.attempt);
+    s.Bind(3, now);
+    s.Bind(4, e.outcome);
+    RETURN_IF_ERROR(s.Run());
+    RETURN_IF_ERROR(
+        RequireOneChange(s, absl::StrCat("lease of trial ", e.trial_id, " attempt ", e.attempt)));
+  }
+  for (const LeaseGrant& g : m.lease_grants) {
+    ASSIGN_OR_RETURN(SqliteStatement s,
+                     db.Prepare("INSERT INTO leases (trial_id, attempt, lease_id, worker_id, "
+                                "acquired_at_us, deadline_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
+    s.Bind(1, g.trial_id);
+    s.Bind(2, g.attempt);
+    s.Bind(3, g.lease_id);
+    s.Bind(4, g.worker_id);
+    s.Bind(5, now);
+    s.Bind(6, Us(g.deadline));
+    RETURN_IF_ERROR(s.Run());
+  }
+  for (const LeaseRenewal& r : m.lease_renewals) {
+    ASSIGN_OR_RETURN(SqliteStatement s, db.Prepare("UPDATE leases SET deadline_us = ?3 "
+                                                   "WHERE trial_id = ?1 AND attempt = ?2"));
+    s.Bind(1, r.trial_id);
+    s.Bind(2, r.attempt);
+    s.Bind(3, Us(r.deadline));
+    RETURN_IF_ERROR(s.Run());
+    RETURN_IF_ERROR(
+        RequireOneChange(s, absl::StrCat("lease of trial ", r.trial_id, " attempt ", r.attempt)));
+  }
+  for (const CheckpointBatch& b : m.checkpoints) RETURN_IF_ERROR(StoreCheckpoints(db, b, m.now));
+  for (const WorkerUpdate& w : m.workers) RETURN_IF_ERROR(UpdateWorker(db, w, now));
+  return absl::OkStatus();
+}
+
+absl::Status Configure(SqliteDb& db, const SqliteStoreOptions& options, bool writer) {
+  RETURN_IF_ERROR(db.Exec(
+      absl::StrCat("PRAGMA busy_timeout = ", absl::ToInt64Milliseconds(options.busy_timeout))));
+  RETURN_IF_ERROR(db.Exec(absl::StrCat("PRAGMA cache_size = -", options.cache_kib)));
+  if (writer) {
+    ASSIGN_OR_RETURN(SqliteStatement wal, db.Prepare("PRAGMA journal_mode = WAL"));
+    ASSIGN_OR_RETURN(bool row, wal.Step());
+    if (!row || (wal.Text(0) != "wal" && wal.Text(0) != "memory")) {
+      return absl::UnavailableError(
+          absl::StrCat("sqlite: cannot use WAL journal mode (got ", row ? wal.Text(0) : "", ")"));
+    }
+  }
+  RETURN_IF_ERROR(
+      db.Exec(absl::StrCat("PRAGMA synchronous = ", options.full_sync ? "FULL" : "NORMAL")));
+  RETURN_IF_ERROR(db.Exec("PRAGMA temp_store = MEMORY"));
+  if (!writer) RETURN_IF_ERROR(db.Exec("PRAGMA query_only = 1"));
+  return absl::OkStatus();
+}
+
+// sqrt(x) for builds of SQLite without its math functions, so the views work.
+void SqrtFunction(sqlite3_context* context, int argc, sqlite3_value** argv) {
+  if (argc != 1 || sqlite3_value_type(argv[0]) == SQLITE_NULL) {
+    sqlite3_result_null(context);
+    return;
+  }
+  const double x = sqlite3_value_double(argv[0]);
+  if (x < 0) {
+    sqlite3_result_null(context);
+    return;
+  }
+  sqlite3_result_double(context, std::sqrt(x));
+}
+
+absl::Status EnsureSqrt(SqliteDb& db) {
+  if (db.QueryInt("SELECT CAST(sqrt(4) AS INTEGER)").ok()) return absl::OkStatus();
+  const int rc = sqlite3_create_function(db.raw(), "sqrt", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                                         nullptr, &SqrtFunction, nullptr, nullptr);
+  if (rc != SQLITE_OK) return db.Error(rc, "register sqrt");
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<SqliteSweepStore>> SqliteSweepStore::Open(
+    const std::string& path, const SqliteStoreOptions& options) {
+  static const int memstatus = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  (void)memstatus;
+  ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> writer, SqliteDb::Open(path, /*create=*/true));
+  RETURN_IF_ERROR(Configure(*writer, options, /*writer=*/true));
+  RETURN_IF_ERROR(EnsureSqrt(*writer));
+  RETURN_IF_ERROR(Migrate(*writer));
+  std::unique_ptr<SqliteDb> reader, checkpointer;
+  if (path != ":memory:" && !path.empty()) {
+    ASSIGN_OR_RETURN(reader, SqliteDb::Open(path, /*create=*/false));
+    RETURN_IF_ERROR(Configure(*reader, options, /*writer=*/false));
+    RETURN_IF_ERROR(EnsureSqrt(*reader));
+    ASSIGN_OR_RETURN(checkpointer, SqliteDb::Open(path, /*create=*/false));
+    RETURN_IF_ERROR(Configure(*checkpointer, options, /*writer=*/false));
+  }
+  return std::unique_ptr<SqliteSweepStore>(
+      new SqliteSweepStore(std::move(writer), std::move(reader), std::move(checkpointer), options));
+}
+
+SqliteSweepStore::SqliteSweepStore(std::unique_ptr<SqliteDb> writer,
+                                   std::unique_ptr<SqliteDb> reader,
+                                   std::unique_ptr<SqliteDb> checkpointer,
+                                   const SqliteStoreOptions& options)
+    : max_batch_(std::max(1, options.max_batch)),
+      writer_(std::move(writer)),
+      reader_(std::move(reader)),
+      checkpoint_pages_(std::max(1, options.checkpoint_pages)),
+      checkpointer_(std::move(checkpointer)) {
+  if (checkpointer_ != nullptr) {
+    // Replaces SQLite's own checkpointing on commit.
+    sqlite3_wal_hook(writer_->raw(), &SqliteSweepStore::OnWalCommit, this);
+    checkpoint_thread_ = std::thread([this] { CheckpointLoop(); });
+    pthread_setname_np(checkpoint_thread_.native_handle(), "sqlite-checkpt");
+  }
+  writer_thread_ = std::thread([this] { WriteLoop(); });
+  pthread_setname_np(writer_thread_.native_handle(), "sqlite-writer");
+}
+
+SqliteSweepStore::~SqliteSweepStore() {
+  {
+    absl::MutexLock lock(&queue_mu_);
+    stopping_ = true;
+  }
+  writer_thread_.join();
+  if (checkpoint_thread_.joinable()) {
+    {
+      absl::MutexLock lock(&checkpoint_mu_);
+      checkpoint_stop_ = true;
+    }
+    checkpoint_thread_.join();
+  }
+  // The connections close now; the last one to close checkpoints what is
+  // left and removes the WAL.
+}
+
+int SqliteSweepStore::OnWalCommit(void* store, sqlite3*, const char*, int pages) {
+  auto* self = static_cast<SqliteSweepStore*>(store);
+  if (pages >= self->checkpoint_pages_) {
+    absl::MutexLock lock(&self->checkpoint_mu_);
+    self->checkpoint_due_ = true;
+  }
+  return SQLITE_OK;
+}
+
+void SqliteSweepStore::CheckpointLoop() {
+  while (true) {
+    {
+      absl::MutexLock lock(&checkpoint_mu_);
+      auto woken = [this]() ABSL_SHARED_LOCKS_REQUIRED(checkpoint_mu_) {
+        return checkpoint_due_ || checkpoint_stop_;
+      };
+      checkpoint_mu_.Await(absl::Condition(&woken));
+      if (checkpoint_stop_) return;
+      checkpoint_due_ = false;
+    }
+    // PASSIVE never waits for the writer; frames written meanwhile wait for
+    // the next round. Errors (e.g. SQLITE_BUSY while a reader holds old
+    // frames) only postpone the copy, so they are not reported.
+    int wal_pages = 0;
+    int copied = 0;
+    sqlite3_wal_checkpoint_v2(checkpointer_->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_pages,
+                              &copied);
+  }
+}
+
+PendingWrite SqliteSweepStore::Submit(StoreMutation mutation) {
+  auto completion = PendingWrite::NewCompletion();
+  absl::MutexLock lock(&queue_mu_);
+  if (stopping_) return PendingWrite(absl::UnavailableError("the store is closing"));
+  queue_.push_back({std::move(mutation), completion});
+  ++submitted_;
+  return PendingWrite(std::move(completion));
+}
+
+void SqliteSweepStore::Flush() {
+  absl::MutexLock lock(&queue_mu_);
+  const uint64_t target = submitted_;
+  auto done = [&]() ABSL_SHARED_LOCKS_REQUIRED(queue_mu_) { return completed_ >= target; };
+  queue_mu_.Await(absl::Condition(&done));
+}
+
+void SqliteSweepStore::WriteLoop() {
+  std::vector<Job> batch;
+  std::vector<absl::Status> statuses;
+  while (true) {
+    batch.clear();
+    {
+      absl::MutexLock lock(&queue_mu_);
+      auto ready = [this]() ABSL_SHARED_LOCKS_REQUIRED(queue_mu_) {
+        return stopping_ || !queue_.empty();
+      };
+      queue_mu_.Await(absl::Condition(&ready));
+      if (queue_.empty()) return;  // stopping, and everything is written
+      while (!queue_.empty() && static_cast<int>(batch.size()) < max_batch_) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    statuses.assign(batch.size(), absl::OkStatus());
+    {
+      absl::MutexLock lock(&write_mu_);
+      CommitBatch(batch, statuses);
+    }
+    for (size_t i = 0; i < batch.size(); ++i) {
+      PendingWrite::Complete(*batch[i].completion, statuses[i]);
+    }
+    absl::MutexLock lock(&queue_mu_);
+    completed_ += batch.size();
+  }
+}
+
+void SqliteSweepStore::CommitBatch(std::vector<Job>& batch, std::vector<absl::Status>& statuses) {
+  SqliteDb& db = *writer_;
+  // Mutations almost never fail, so the batch is first tried as one plain
+  // transaction (a savepoint per mutation would copy every page it touches).
+  size_t failed = batch.size();
+  const absl::Status commit = db.WriteTransaction([&]() -> absl::Status {
+    for (size_t i = 0; i < batch.size(); ++i) {
+      absl::Status status = ApplyMutation(db, batch[i].mutation);
+      if (!status.ok()) {
+        failed = i;
+        return status;
+      }
+    }
+    return absl::OkStatus();
+  });
+  if (commit.ok()) return;
+  if (failed == batch.size()) {  // BEGIN or COMMIT failed: nothing was stored
+    statuses.assign(batch.size(), commit);
+    return;
+  }
+  // One mutation failed and took the batch with it: redo them one by one so
+  // that only the failing ones fail.
+  for (size_t i = 0; i < batch.size(); ++i) {
+    statuses[i] = db.WriteTransaction([&] { return ApplyMutation(db, batch[i].mutation); });
+  }
+}
+
+absl::Status SqliteSweepStore::Read(const std::function<absl::Status(SqliteDb&)>& body) {
+  absl::MutexLock read_lock(&read_mu_);
+  if (reader_ != nullptr) {
+    return reader_->ReadTransaction([&] { return body(*reader_); });
+  }
+  absl::MutexLock write_lock(&write_mu_);
+  return writer_->ReadTransaction([&] { return body(*writer_); });
+}
+
+absl::StatusOr<CreatedSweep> SqliteSweepStore::CreateSweep(const NewSweep& sweep,
+                                                           absl::Span<const TrialSpec> trials) {
+  RETURN_IF_ERROR(CheckStorable(trials));
+  absl::MutexLock lock(&write_mu_);
+  SqliteDb& db = *writer_;
+  CreatedSweep created;
+  const int64_t now = Us(sweep.created_at);
+  RETURN_IF_ERROR(db.WriteTransaction([&]() -> absl::Status {
+    {
+      ASSIGN_OR_RETURN(SqliteStatement s,
+                       db.Prepare("INSERT INTO sweeps (name, spec_yaml, state, max_attempts, "
+                                  "created_at_us) VALUES (?1, ?2, 'active', ?3, ?4)"));
+      s.Bind(1, sweep.name);
+      s.Bind(2, sweep.spec_yaml);
+      s.Bind(3, sweep.max_attempts);
+      s.Bind(4, now);
+      RETURN_IF_ERROR(s.Run());
+      created.id = sqlite3_last_insert_rowid(db.raw());
+    }
+    created.trial_ids.clear();
+    created.trial_ids.reserve(trials.size());
+    ASSIGN_OR_RETURN(
+        SqliteStatement s,
+        db.Prepare("INSERT INTO trials (sweep_id, trial_index, state, attempt_limit, dataset, "
+                   "dataset_path, train_examples, validation_examples, test_examples, "
+                   "preprocess, activation, init, init_gain, depth, width, loss, learning_rate, "
+                   "momentum, lr_decay, batch_size, updates, checkpoint_every, probe_examples, "
+                   "seed, seed_index, created_at_us, updated_at_us) VALUES (?1, ?2, 'pending', "
+                   "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
+                   "?19, ?20, ?21, ?22, ?23, ?24, ?25, ?25)"));
+    for (size_t i = 0; i < trials.size(); ++i) {
+      const TrialSpec& t = trials[i];
+      s.Bind(1, created.id);
+      s.Bind(2, static_cast<int64_t>(i));
+      s.Bind(3, sweep.max_attempts);
+      s.Bind(4, t.dataset.name);
+      s.Bind(5, t.dataset.path);
+      s.Bind(6, t.dataset.train_examples);
+      s.Bind(7, t.dataset.validation_examples);
+      s.Bind(8, t.dataset.test_examples);
+      s.Bind(9, t.dataset.preprocess);
+      s.Bind(10, t.activation);
+      s.Bind(11, t.init);
+      s.Bind(12, t.init_gain);
+      s.Bind(13, t.depth);
+      s.Bind(14, t.width);
+      s.Bind(15, t.loss);
+      s.Bind(16, t.learning_rate);
+      s.Bind(17, t.momentum);
+      s.Bind(18, t.lr_decay);
+      s.Bind(19, t.batch_size);
+      s.Bind(20, t.updates);
+      s.Bind(21, t.checkpoint_every);
+      s.Bind(22, t.probe_examples);
+      s.Bind(23, static_cast<int64_t>(t.seed));
+      s.Bind(24, t.seed_index);
+      s.Bind(25, now);
+      RETURN_IF_ERROR(s.Run());
+      created.trial_ids.push_back(sqlite3_last_insert_rowid(db.raw()));
+      s.Reset();
+    }
+    return absl::OkStatus();
+  }));
+  return created;
+}
+
+absl::StatusOr<UnfinishedWork> SqliteSweepStore::LoadUnfinished() {
+  UnfinishedWork work;
+  RETURN_IF_ERROR(Read([&](SqliteDb& db) -> absl::Status {
+    ASSIGN_OR_RETURN(
+        work.sweeps,
+        QuerySweeps(db,
+                    absl::StrCat("SELECT ", kSweepColumns,
+                                 " FROM sweeps WHERE finished_at_us IS NULL OR id IN (SELECT "
+                                 "sweep_id FROM trials WHERE state IN ('pending', 'leased')) "
+                                 "ORDER BY id"),
+                    std::nullopt));
+    ASSIGN_OR_RETURN(
+        SqliteStatement s,
+        db.Prepare("SELECT t.id, t.sweep_id, t.trial_index, t.state, t.attempt, "
+                   "t.attempt_limit, t.worker_id, l.lease_id, l.deadline_us FROM trials AS t "
+                   "LEFT JOIN leases AS l ON t.state = 'leased' AND l.trial_id = t.id AND "
+                   "l.attempt = t.attempt WHERE t.state IN ('pending', 'leased') ORDER BY t.id"));
+    return s.ForEachRow([&]() -> absl::Status {
+      UnfinishedTrial u{.id = s.Int(0),
+                        .sweep_id = s.Int(1),
+                        .index = static_cast<int>(s.Int(2)),
+                        .state = s.Text(3) == "leased" ? TrialState::kLeased : TrialState::kPending,
+                        .attempt = static_cast<int>(s.Int(4)),
+                        .attempt_limit = static_cast<int>(s.Int(5)),
+                        .worker_id = s.Text(6)};
+      if (!s.IsNull(7)) {
+        u.lease = Lease{.trial_id = u.id,
+                        .lease_id = s.Text(7),
+                        .attempt = u.attempt,
+                        .deadline = FromUs(s.Int(8))};
+      }
+      work.trials.push_back(std::move(u));
+      return absl::OkStatus();
+    });
+  }));
+  return work;
+}
+
+absl::StatusOr<SweepRecord> SqliteSweepStore::GetSweep(SweepId id) {
+  std::vector<SweepRecord> sweeps;
+  RETURN_IF_ERROR(Read([&](SqliteDb& db) -> absl::Status {
+    ASSIGN_OR_RETURN(
+        sweeps,
+        QuerySweeps(db, absl::StrCat("SELECT ", kSweepColumns, " FROM sweeps WHERE id = ?1"), id));
+    return absl::OkStatus();
+  }));
+  if (sweeps.empty()) return absl::NotFoundError(absl::StrCat("sweep ", id, " not found"));
+  return std::move(sweeps.front());
+}
+
+absl::StatusOr<std::vector<SweepRecord>> SqliteSweepStore::ListSweeps() {
+  std::vector<SweepRecord> sweeps;
+  RETURN_IF_ERROR(Read([&](SqliteDb& db) -> absl::Status {
+    ASSIGN_OR_RETURN(
+        sweeps, QuerySweeps(db, absl::StrCat("SELECT ", kSweepColumns, " FROM sweeps ORDER BY id"),
+                            std::nullopt));
+    return absl::OkStatus();
+  }));
+  return sweeps;
+}
+
+absl::StatusOr<TrialRecord> SqliteSweepStore::GetTrial(TrialId id) {
+  ASSIGN_OR_RETURN(std::vector<TrialRecord> trials,
+                   ListTrials({.conditions = {{"id", TrialCondition::Op::kEq, absl::StrCat(id)}}}));
+  if (trials.empty()) return absl::NotFoundError(absl::StrCat("trial ", id, " not found"));
+  return std::move(trials.front());
+}
+
+absl::StatusOr<std::vector<TrialRecord>> SqliteSweepStore::ListTrials(const TrialQuery& query) {
+  ASSIGN_OR_RETURN(ResolvedTrialQuery q, ResolveTrialQuery(query));
+  // Column names come from the fixed field table, values are bound: no user
+  // text reaches the SQL.
+  std::string sql = absl::StrCat("SELECT ", kTrialColumns, " FROM trials");
+  for (size_t i = 0; i < q.predicates.size(); ++i) {
+    absl::StrAppend(&sql, i == 0 ? " WHERE " : " AND ", q.predicates[i].field->name, " ",
+                    std::string(TrialConditionOpSymbol(q.predicates[i].op)), " ?", i + 1);
+  }
+  absl::StrAppend(&sql, " ORDER BY ", q.order_by->name, q.descending ? " DESC" : "", ", id");
+  const size_t limit_param = q.predicates.size() + 1;
+  absl::StrAppend(&sql, " LIMIT ?", limit_param, " OFFSET ?", limit_param + 1);
+
+  std::vector<TrialRecord> trials;
+  RETURN_IF_ERROR(Read([&](SqliteDb& db) -> absl::Status {
+    ASSIGN_OR_RETURN(SqliteStatement s, db.Prepare(sql));
+    for (size_t i = 0; i < q.predicates.size(); ++i) {
+      const int p = static_cast<int>(i + 1);
+      const TrialFieldValue& v = q.predicates[i].value;
+      if (const auto* n = std::get_if<int64_t>(&v)) s.Bind(p, *n);
+      if (const auto* x = std::get_if<double>(&v)) s.Bind(p, *x);
+      if (const auto* t = std::get_if<std::string>(&v)) s.Bind(p, std::string_view(*t));
+    }
+    s.Bind(static_cast<int>(limit_param), q.limit > 0 ? q.limit : int64_t{-1});
+    s.Bind(static_cast<int>(limit_param + 1), q.offset);
+    return s.ForEachRow([&]() -> absl::Status {
+      ASSIGN_OR_RETURN(TrialRecord t, ReadTrial(s));
+      trials.push_back(std::move(t));
+      return absl::OkStatus();
+    });
+  }));
+  return trials;
+}
+
+absl::StatusOr<std::vector<Checkpoint>> SqliteSweepStore::GetCheckpoints(TrialId trial, int attempt,
+                                                                         bool with_layer_stats) {
+  std::vector<Checkpoint> checkpoints;
+  RETURN_IF_ERROR(Read([&](SqliteDb& db) -> absl::Status {
+    {
+      ASSIGN_OR_RETURN(SqliteStatement s, db.Prepare("SELECT 1 FROM trials WHERE id = ?1"));
+      s.Bind(1, trial);
+      ASSIGN_OR_RETURN(bool found, s.Step());
+      if (!found) return absl::NotFoundError(absl::StrCat("trial ", trial, " not found"));
+    }
+    {
+      ASSIGN_OR_RETURN(SqliteStatement s,
+                       db.Prepare("SELECT step, examples_seen, train_nll, test_error, test_nll, "
+                                  "validation_error, validation_nll, wall_seconds FROM "
+                                  "checkpoints WHERE trial_id = ?1 AND attempt = ?2 "
+                                  "ORDER BY step"));
+      s.Bind(1, trial);
+      s.Bind(2, attempt);
+      RETURN_IF_ERROR(s.ForEachRow([&]() -> absl::Status {
+        checkpoints.push_back({.step = s.Int(0),
+                               .examples_seen = s.Int(1),
+                               .train_nll = s.Real(2),
+                               .test_error = s.Real(3),
+                               .test_nll = s.Real(4),
+                               .validation_error = s.Real(5),
+                               .validation_nll = s.Real(6),
+                               .wall_seconds = s.Real(7)});
+        return absl::OkStatus();
+      }));
+    }
+    if (!with_layer_stats || checkpoints.empty()) return absl::OkStatus();
+    ASSIGN_OR_RETURN(SqliteStatement s,
+                     db.Prepare("SELECT step, layer, quantity, mean, std, p02, p50, p98, "
+                                "saturated_fraction, jacobian_sv_mean, hist_lo, hist_hi, "
+                                "histogram FROM layer_stats WHERE trial_id = ?1 AND "
+                                "attempt = ?2 ORDER BY step, layer, quantity"));
+    s.Bind(1, trial);
+    s.Bind(2, attempt);
+    size_t c = 0;  // both lists are ordered by step
+    return s.ForEachRow([&]() -> absl::Status {
+      const int64_t step = s.Int(0);
+      while (c < checkpoints.size() && checkpoints[c].step < step) ++c;
+      if (c == checkpoints.size() || checkpoints[c].step != step) return absl::OkStatus();
+      const std::optional<LayerQuantity> quantity = ParseLayerQuantity(s.Text(2));
+      if (!quantity.has_value()) {
+        return absl::InternalError(absl::StrCat("unknown quantity \"", s.Text(2), "\""));
+      }
+      checkpoints[c].layer_stats.push_back({.layer = static_cast<int>(s.Int(1)),
+                                            .quantity = *quantity,
+                                            .mean = s.Real(3),
+                                            .std = s.Real(4),
+                                            .p02 = s.Real(5),
+                                            .p50 = s.Real(6),
+                                            .p98 = s.Real(7),
+                                            .saturated_fraction = s.Real(8),
+                                            .jacobian_sv_mean = s.Real(9),
+                                            .hist_lo = s.Real(10),
+                                            .hist_hi = s.Real(11),
+                                            .histogram = s.Floats(12)});
+      return absl::OkStatus();
+    });
+  }));
+  return checkpoints;
+}
+
+absl::StatusOr<std::vector<WorkerRecord>> SqliteSweepStore::ListWorkers() {
+  std::vector<WorkerRecord> workers;
+  RETURN_IF_ERROR(Read([&](SqliteDb& db) -> absl::Status {
+    ASSIGN_OR_RETURN(SqliteStatement s,
+                     db.Prepare("SELECT worker_id, host, pid, version, cores, first_seen_us, "
+                                "last_seen_us, current_trial FROM workers ORDER BY worker_id"));
+    return s.ForEachRow([&]() -> absl::Status {
+      WorkerRecord w{.info = {.worker_id = s.Text(0),
+                              .host = s.Text(1),
+                              .pid = s.Int(2),
+                              .version = s.Text(3),
+                              .cores = static_cast<int>(s.Int(4))},
+                     .first_seen = FromUs(s.Int(5)),
+                     .last_seen = FromUs(s.Int(6))};
+      if (!s.IsNull(7)) w.current_trial = s.Int(7);
+      workers.push_back(std::move(w));
+      return absl::OkStatus();
+    });
+  }));
+  return workers;
+}
+
+}  // namespace deepsweep

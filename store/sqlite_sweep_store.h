@@ -1,0 +1,130 @@
+// SqliteSweepStore: the SweepStore in one SQLite file, readable by anyone with
+// the sqlite3 shell (docs/SCHEMA.md has the tables, views and example queries).
+//
+// Durability: WAL journal with synchronous=NORMAL. A PendingWrite is done
+// only after the BEGIN IMMEDIATE transaction holding its mutation committed,
+// and a commit has handed the WAL to the operating system before it returns,
+// so a process killed at any moment (kill -9 included) loses nothing
+// acknowledged. A power failure or kernel crash may lose the last few
+// transactions (never corrupt the file); SqliteStoreOptions::full_sync makes
+// every commit wait for the disk.
+//
+// Group commit: one writer thread owns the write connection. It takes every
+// mutation queued since its last commit (up to max_batch) and commits them in
+// one transaction, so 64 busy workers pay for a handful of commits rather
+// than one each. Should one mutation fail, the transaction is rolled back and
+// the batch redone one transaction per mutation, so only that one fails. Reads go through a second
+// connection, so a long query never holds up writes. Every statement is prepared once per
+// connection and cached; checkpoints and layer statistics are inserted in multi-row batches.
+// Written by one coordinator process at a time; other processes may read the file concurrently
+// (e.g. the sqlite3 shell).
+//
+// Thread-safety: every method is safe to call concurrently.
+#ifndef DEEPSWEEP_STORE_SQLITE_SWEEP_STORE_H_
+#define DEEPSWEEP_STORE_SQLITE_SWEEP_STORE_H_
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "core/sweep_store.h"
+
+struct sqlite3;
+
+namespace deepsweep {
+
+class SqliteDb;
+
+struct SqliteStoreOptions {
+  // How long a statement waits on a lock held by another connection or
+  // process before failing with UNAVAILABLE.
+  absl::Duration busy_timeout = absl::Seconds(10);
+  // Page cache of each connection, in KiB.
+  int cache_kib = 64 * 1024;
+  // synchronous=FULL: commits also survive power loss, at the cost of an fsync
+  // per transaction.
+  bool full_sync = false;
+  // Most mutations one transaction holds.
+  int max_batch = 512;
+  // WAL pages (4 KiB) after which a background thread copies the WAL into
+  // the database file. SQLite would otherwise do it, fsyncs included, inside
+  // the commit that crosses its threshold, stalling every waiting worker.
+  int checkpoint_pages = 4096;
+};
+
+class SqliteSweepStore final : public SweepStore {
+ public:
+  // Opens or creates the database at `path` and migrates its schema.
+  // ":memory:" gives a private in-memory database on a single connection.
+  // FAILED_PRECONDITION when the file's schema is newer than this binary's;
+  // UNAVAILABLE when it cannot be opened.
+  static absl::StatusOr<std::unique_ptr<SqliteSweepStore>> Open(
+      const std::string& path, const SqliteStoreOptions& options = {});
+  ~SqliteSweepStore() override;
+
+  absl::StatusOr<CreatedSweep> CreateSweep(const NewSweep& sweep,
+                                           absl::Span<const TrialSpec> trials) override;
+  PendingWrite Submit(StoreMutation mutation) override;
+  void Flush() override;
+  absl::StatusOr<UnfinishedWork> LoadUnfinished() override;
+  absl::StatusOr<SweepRecord> GetSweep(SweepId id) override;
+  absl::StatusOr<std::vector<SweepRecord>> ListSweeps() override;
+  absl::StatusOr<TrialRecord> GetTrial(TrialId id) override;
+  absl::StatusOr<std::vector<TrialRecord>> ListTrials(const TrialQuery& query) override;
+  absl::StatusOr<std::vector<Checkpoint>> GetCheckpoints(TrialId trial, int attempt,
+                                                         bool with_layer_stats) override;
+  absl::StatusOr<std::vector<WorkerRecord>> ListWorkers() override;
+
+ private:
+  struct Job {
+    StoreMutation mutation;
+    std::shared_ptr<PendingWrite::Completion> completion;
+  };
+
+  SqliteSweepStore(std::unique_ptr<SqliteDb> writer, std::unique_ptr<SqliteDb> reader,
+                   std::unique_ptr<SqliteDb> checkpointer, const SqliteStoreOptions& options);
+
+  // The writer thread: commits queued jobs in batches until stopped.
+  void WriteLoop();
+  // Applies `batch` in one transaction and sets each job's status.
+  void CommitBatch(std::vector<Job>& batch, std::vector<absl::Status>& statuses)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Runs `body` on the read connection inside one read transaction.
+  absl::Status Read(const std::function<absl::Status(SqliteDb&)>& body);
+  // Called by SQLite after each commit with the WAL's size in pages.
+  static int OnWalCommit(void* store, sqlite3* db, const char* name, int pages);
+  // The checkpoint thread: a PASSIVE checkpoint whenever one is due.
+  void CheckpointLoop();
+
+  const int max_batch_;
+  absl::Mutex queue_mu_;
+  std::deque<Job> queue_ ABSL_GUARDED_BY(queue_mu_);
+  uint64_t submitted_ ABSL_GUARDED_BY(queue_mu_) = 0;
+  uint64_t completed_ ABSL_GUARDED_BY(queue_mu_) = 0;
+  bool stopping_ ABSL_GUARDED_BY(queue_mu_) = false;
+  std::thread writer_thread_;
+
+  absl::Mutex write_mu_;
+  std::unique_ptr<SqliteDb> writer_ ABSL_GUARDED_BY(write_mu_);
+  // The writer when reader_ is null (":memory:").
+  absl::Mutex read_mu_;
+  std::unique_ptr<SqliteDb> reader_ ABSL_GUARDED_BY(read_mu_);
+
+  const int checkpoint_pages_;
+  absl::Mutex checkpoint_mu_;
+  bool checkpoint_due_ ABSL_GUARDED_BY(checkpoint_mu_) = false;
+  bool checkpoint_stop_ ABSL_GUARDED_BY(checkpoint_mu_) = false;
+  // Used by the checkpoint thread only; null for ":memory:".
+  std::unique_ptr<SqliteDb> checkpointer_;
+  std::thread checkpoint_thread_;
+};
+
+}  // namespace deepsweep
+
+#endif  // DEEPSWEEP_STORE_SQLITE_SWEEP_STORE_H_

@@ -1,0 +1,597 @@
+// Coordinator use cases against both stores, with a FakeClock: time moves only
+// when a test says so, so expiry is tested without sleeping.
+#include "core/coordinator.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "common/clock.h"
+#include "core/sweep_store.h"
+#include "gtest/gtest.h"
+#include "store/memory_sweep_store.h"
+#include "store/sqlite_sweep_store.h"
+#include "tests/testing/failing_sweep_store.h"
+
+namespace deepsweep {
+namespace {
+
+using ::testing::TestWithParam;
+
+// Six trials: 3 activations x 2 depths, one seed.
+constexpr char kSpec[] = R"(
+name: small
+training: {updates: 100, checkpoint_every: 10}
+grid:
+  activation: [sigmoid, tanh, softsign]
+  depth: [1, 2]
+limits: {max_attempts: 2}
+)";
+
+constexpr char kOtherSpec[] = R"(
+name: other
+grid:
+  depth: [1, 2, 3]
+)";
+
+// Opens stores for a test; Reopen() drops the store and opens it again on the
+// same data, as a restarted coordinator process would.
+class StoreFixture {
+ public:
+  virtual ~StoreFixture() = default;
+  virtual SweepStore* Open() = 0;
+  virtual SweepStore* Reopen() = 0;
+};
+
+class MemoryFixture final : public StoreFixture {
+ public:
+  SweepStore* Open() override { return &store_; }
+  SweepStore* Reopen() override { return &store_; }  // memory survives only the coordinator
+
+ private:
+  MemorySweepStore store_;
+};
+
+class SqliteFixture final : public StoreFixture {
+ public:
+  SqliteFixture() {
+    path_ = std::filesystem::path(::testing::TempDir()) /
+            absl::StrCat("coordinator_test_", ::testing::UnitTest::GetInstance()->random_seed(),
+                         "_", reinterpret_cast<uintptr_t>(this), ".db");
+    std::filesystem::remove(path_);
+  }
+  ~SqliteFixture() override {
+    store_.reset();
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      std::filesystem::remove(path_.string() + suffix);
+    }
+  }
+  SweepStore* Open() override { return Reopen(); }
+  SweepStore* Reopen() override {
+    store_.reset();
+    auto opened = SqliteSweepStore::Open(path_.string());
+    EXPECT_TRUE(opened.ok()) << opened.status();
+    store_ = *std::move(opened);
+    return store_.get();
+  }
+
+ private:
+  std::filesystem::path path_;
+  std::unique_ptr<SqliteSweepStore> store_;
+};
+
+struct StoreKind {
+  std::string name;
+  std::function<std::unique_ptr<StoreFixture>()> make;
+  friend void PrintTo(const StoreKind& kind, std::ostream* os) { *os << kind.name; }
+};
+
+class CoordinatorTest : public TestWithParam<StoreKind> {
+ protected:
+  void SetUp() override {
+    fixture_ = GetParam().make();
+    store_ = fixture_->Open();
+    options_.lease_ttl = absl::Seconds(30);
+    coordinator_ = std::make_unique<Coordinator>(store_, &clock_, options_);
+  }
+
+  // Destroys the coordinator and the store and starts both again on the
+  // same data.
+  void Restart() {
+    coordinator_.reset();
+    store_ = fixture_->Reopen();
+    coordinator_ = std::make_unique<Coordinator>(store_, &clock_, options_);
+  }
+
+  SweepId Create(const char* spec = kSpec) {
+    auto sweep = coordinator_->CreateSweep(spec);
+    EXPECT_TRUE(sweep.ok()) << sweep.status();
+    return sweep.ok() ? sweep->id : 0;
+  }
+
+  Acquisition Acquire(const std::string& worker = "w1") {
+    auto a = coordinator_->AcquireTrial(WorkerInfo{.worker_id = worker, .host = "h"});
+    EXPECT_TRUE(a.ok()) << a.status();
+    return a.ok() ? *a : Acquisition{};
+  }
+
+  TrialRecord Trial(TrialId id) {
+    auto t = coordinator_->GetTrial(id);
+    EXPECT_TRUE(t.ok()) << t.status();
+    return t.ok() ? *t : TrialRecord{};
+  }
+
+  SweepRecord Sweep(SweepId id) {
+    auto s = coordinator_->GetSweep(id);
+    EXPECT_TRUE(s.ok()) << s.status();
+    return s.ok() ? *s : SweepRecord{};
+  }
+
+  static Checkpoint MakeCheckpoint(int64_t step, double test_error) {
+    Checkpoint c{.step = step,
+                 .examples_seen = step * 10,
+                 .train_nll = 1.0,
+                 .test_error = test_error,
+                 .test_nll = 2.0};
+    for (int layer = 1; layer <= 2; ++layer) {
+      c.layer_stats.push_back({.layer = layer,
+                               .quantity = LayerQuantity::kActivation,
+                               .mean = 0.1 * layer,
+                               .histogram = {0.25f, 0.5f, 0.25f}});
+    }
+    return c;
+  }
+
+  FakeClock clock_;
+  CoordinatorOptions options_;
+  std::unique_ptr<StoreFixture> fixture_;
+  SweepStore* store_ = nullptr;
+  std::unique_ptr<Coordinator> coordinator_;
+};
+
+TEST_P(CoordinatorTest, CreateSweepStoresEveryTrialPending) {
+  const SweepId id = Create();
+  const SweepRecord sweep = Sweep(id);
+  EXPECT_EQ(sweep.name, "small");
+  EXPECT_EQ(sweep.state, SweepState::kActive);
+  EXPECT_EQ(sweep.max_attempts, 2);
+  EXPECT_EQ(sweep.counts.pending, 6);
+  EXPECT_EQ(sweep.counts.total(), 6);
+  auto trials = coordinator_->ListTrials({.sweep_id = id});
+  ASSERT_TRUE(trials.ok());
+  ASSERT_EQ(trials->size(), 6u);
+  EXPECT_EQ((*trials)[0].spec.activation, "sigmoid");
+  EXPECT_EQ((*trials)[5].spec.activation, "softsign");
+  EXPECT_EQ((*trials)[5].spec.depth, 2);
+  EXPECT_EQ((*trials)[5].index, 5);
+}
+
+TEST_P(CoordinatorTest, CreateSweepRejectsBadSpecsAndLimits) {
+  EXPECT_EQ(coordinator_->CreateSweep("name: [").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  options_.max_trials_per_sweep = 5;
+  Coordinator limited(store_, &clock_, options_);
+  EXPECT_EQ(limited.CreateSweep(kSpec).status().code(), absl::StatusCode::kResourceExhausted);
+}
+
+TEST_P(CoordinatorTest, AcquireLeasesTrialsInIndexOrder) {
+  const SweepId id = Create();
+  const Acquisition a = Acquire();
+  ASSERT_TRUE(a.trial.has_value());
+  ASSERT_TRUE(a.lease.has_value());
+  EXPECT_EQ(a.trial->sweep_id, id);
+  EXPECT_EQ(a.trial->index, 0);
+  EXPECT_EQ(a.trial->state, TrialState::kLeased);
+  EXPECT_EQ(a.trial->attempt, 1);
+  EXPECT_EQ(a.lease->attempt, 1);
+  EXPECT_EQ(a.lease->deadline, clock_.Now() + absl::Seconds(30));
+  EXPECT_FALSE(a.lease->lease_id.empty());
+  const Acquisition b = Acquire();
+  EXPECT_EQ(b.trial->index, 1);
+  EXPECT_EQ(Sweep(id).counts.leased, 2);
+
+  auto workers = coordinator_->ListWorkers();
+  ASSERT_TRUE(workers.ok());
+  ASSERT_EQ(workers->size(), 1u);
+  EXPECT_EQ((*workers)[0].info.host, "h");
+  EXPECT_EQ((*workers)[0].current_trial, b.trial->id);
+}
+
+TEST_P(CoordinatorTest, NothingPendingSaysWhenToRetry) {
+  options_.idle_retry_after = absl::Seconds(7);
+  coordinator_ = std::make_unique<Coordinator>(store_, &clock_, options_);
+  const Acquisition a = Acquire();
+  EXPECT_FALSE(a.trial.has_value());
+  EXPECT_EQ(a.retry_after, absl::Seconds(7));
+}
+
+TEST_P(CoordinatorTest, ExpiredLeaseIsRequeuedAndTheOldLeaseAborted) {
+  Create();
+  const Acquisition first = Acquire("w1");
+  clock_.Advance(absl::Seconds(30));  // at the deadline the lease is still current
+  EXPECT_TRUE(coordinator_->RenewLease(first.trial->id, first.lease->lease_id).ok());
+  clock_.Advance(absl::Seconds(31));
+  EXPECT_EQ(*coordinator_->ExpireLeases(), 1);
+  EXPECT_EQ(Trial(first.trial->id).state, TrialState::kPending);
+  EXPECT_EQ(coordinator_->RenewLease(first.trial->id, first.lease->lease_id).status().code(),
+            absl::StatusCode::kAborted);
+
+  const Acquisition second = Acquire("w2");
+  EXPECT_EQ(second.trial->id, first.trial->id);
+  EXPECT_EQ(second.lease->attempt, 2);
+  EXPECT_NE(second.lease->lease_id, first.lease->lease_id);
+  EXPECT_EQ(coordinator_->CompleteTrial(first.trial->id, first.lease->lease_id, {}).code(),
+            absl::StatusCode::kAborted);
+  EXPECT_TRUE(coordinator_->CompleteTrial(second.trial->id, second.lease->lease_id, {}).ok());
+  EXPECT_EQ(Trial(first.trial->id).state, TrialState::kSucceeded);
+}
+
+TEST_P(CoordinatorTest, AcquireExpiresLazily) {
+  Create();
+  const Acquisition first = Acquire();
+  for (int i = 0; i < 5; ++i) Acquire();  // every trial leased
+  EXPECT_FALSE(Acquire().trial.has_value());
+  clock_.Advance(absl::Seconds(31));
+  const Acquisition again = Acquire();
+  ASSERT_TRUE(again.trial.has_value());
+  EXPECT_EQ(again.trial->id, first.trial->id);  // lowest index first
+  EXPECT_EQ(again.trial->attempt, 2);
+}
+
+TEST_P(CoordinatorTest, StaleOrUnknownLeasesChangeNothing) {
+  Create();
+  const Acquisition a = Acquire();
+  const TrialId id = a.trial->id;
+  const std::vector<Checkpoint> report = {MakeCheckpoint(10, 0.5)};
+  EXPECT_EQ(coordinator_->RenewLease(id, "forged").status().code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(coordinator_->ReportCheckpoints(id, "forged", report).status().code(),
+            absl::StatusCode::kAborted);
+  EXPECT_EQ(coordinator_->FailTrial(id, "forged", "x", false).code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(coordinator_->ReleaseTrial(id, "forged").code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(coordinator_->RenewLease(999999, "forged").status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(coordinator_->RenewLease(id, "").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(coordinator_->GetCheckpoints(id, std::nullopt, false)->empty());
+  EXPECT_EQ(Trial(id).state, TrialState::kLeased);
+
+  ASSERT_TRUE(coordinator_->CompleteTrial(id, a.lease->lease_id, {}).ok());
+  // A duplicated completion from the same worker is stale now, too.
+  EXPECT_EQ(coordinator_->CompleteTrial(id, a.lease->lease_id, {}).code(),
+            absl::StatusCode::kAborted);
+}
+
+TEST_P(CoordinatorTest, RepeatedReportsAreStoredOnce) {
+  Create();
+  const Acquisition a = Acquire();
+  const std::vector<Checkpoint> first = {MakeCheckpoint(10, 0.5), MakeCheckpoint(20, 0.4)};
+  std::vector<Checkpoint> retried = {MakeCheckpoint(20, 0.9), MakeCheckpoint(30, 0.3)};
+  ASSERT_TRUE(coordinator_->ReportCheckpoints(a.trial->id, a.lease->lease_id, first).ok());
+  ASSERT_TRUE(coordinator_->ReportCheckpoints(a.trial->id, a.lease->lease_id, first).ok());
+  ASSERT_TRUE(coordinator_->ReportCheckpoints(a.trial->id, a.lease->lease_id, retried).ok());
+
+  auto stored = coordinator_->GetCheckpoints(a.trial->id, std::nullopt, true);
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  ASSERT_EQ(stored->size(), 3u);
+  EXPECT_EQ((*stored)[1].step, 20);
+  EXPECT_DOUBLE_EQ((*stored)[1].test_error, 0.4);  // the first write wins
+  EXPECT_EQ((*stored)[1].layer_stats.size(), 2u);
+  EXPECT_EQ((*stored)[1].layer_stats[1].histogram, (std::vector<float>{0.25f, 0.5f, 0.25f}));
+
+  const TrialRecord t = Trial(a.trial->id);
+  EXPECT_EQ(t.steps_done, 30);
+  EXPECT_DOUBLE_EQ(t.final_test_error.value_or(-1), 0.3);
+}
+
+TEST_P(CoordinatorTest, ReportsRenewTheLease) {
+  Create();
+  const Acquisition a = Acquire();
+  clock_.Advance(absl::Seconds(20));
+  const std::vector<Checkpoint> report = {MakeCheckpoint(10, 0.5)};
+  auto renewed = coordinator_->ReportCheckpoints(a.trial->id, a.lease->lease_id, report);
+  ASSERT_TRUE(renewed.ok());
+  EXPECT_EQ(renewed->deadline, clock_.Now() + absl::Seconds(30));
+  EXPECT_FALSE(renewed->cancelled);
+  clock_.Advance(absl::Seconds(20));  // past the first deadline, not the renewed one
+  EXPECT_EQ(*coordinator_->ExpireLeases(), 0);
+  EXPECT_TRUE(coordinator_->RenewLease(a.trial->id, a.lease->lease_id).ok());
+}
+
+TEST_P(CoordinatorTest, OversizedOrMalformedReportsAreRejected) {
+  options_.max_checkpoints_per_report = 2;
+  options_.max_histogram_bins = 2;
+  coordinator_ = std::make_unique<Coordinator>(store_, &clock_, options_);
+  Create();
+  const Acquisition a = Acquire();
+  const std::vector<Checkpoint> three(3, Checkpoint{});
+  EXPECT_EQ(coordinator_->ReportCheckpoints(a.trial->id, a.lease->lease_id, three).status().code(),
+            absl::StatusCode::kResourceExhausted);
+  const std::vector<Checkpoint> wide = {MakeCheckpoint(1, 0.1)};  // 3 bins
+  EXPECT_EQ(coordinator_->ReportCheckpoints(a.trial->id, a.lease->lease_id, wide).status().code(),
+            absl::StatusCode::kResourceExhausted);
+  std::vector<Checkpoint> twice = {Checkpoint{.step = 1}};
+  twice[0].layer_stats = {LayerStat{.layer = 1}, LayerStat{.layer = 1}};
+  EXPECT_EQ(coordinator_->ReportCheckpoints(a.trial->id, a.lease->lease_id, twice).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(coordinator_->AcquireTrial(WorkerInfo{}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      coordinator_->CompleteTrial(a.trial->id, a.lease->lease_id, {.state = TrialState::kFailed})
+          .code(),
+      absl::StatusCode::kInvalidArgument);
+}
+
+TEST_P(CoordinatorTest, MaxAttemptsThenFailedWithReason) {
+  Create();  // max_attempts: 2
+  TrialId id = 0;
+  for (int attempt = 1; attempt <= 2; ++attempt) {
+    const Acquisition a = Acquire(absl::StrCat("w", attempt));
+    EXPECT_EQ(a.trial->index, 0);
+    EXPECT_EQ(a.lease->attempt, attempt);
+    id = a.trial->id;
+    clock_.Advance(absl::Seconds(31));
+    EXPECT_EQ(*coordinator_->ExpireLeases(), 1);
+  }
+  const TrialRecord t = Trial(id);
+  EXPECT_EQ(t.state, TrialState::kFailed);
+  EXPECT_EQ(t.attempt, 2);
+  EXPECT_NE(t.reason.find("gave up after 2 attempts"), std::string::npos) << t.reason;
+  EXPECT_NE(t.reason.find("w2"), std::string::npos) << t.reason;
+  EXPECT_EQ(Acquire().trial->index, 1);
+}
+
+TEST_P(CoordinatorTest, FailTrialRetriesUntilTheBudgetIsSpent) {
+  Create();
+  Acquisition a = Acquire();
+  const TrialId id = a.trial->id;
+  ASSERT_TRUE(coordinator_->FailTrial(id, a.lease->lease_id, "out of memory", true).ok());
+  TrialRecord t = Trial(id);
+  EXPECT_EQ(t.state, TrialState::kPending);
+  EXPECT_EQ(t.reason, "out of memory");
+
+  a = Acquire();
+  ASSERT_EQ(a.trial->id, id);
+  ASSERT_TRUE(coordinator_->FailTrial(id, a.lease->lease_id, "out of memory", true).ok());
+  t = Trial(id);
+  EXPECT_EQ(t.state, TrialState::kFailed);
+  EXPECT_EQ(t.reason, "gave up after 2 attempts; last: out of memory");
+
+  a = Acquire();
+  ASSERT_TRUE(coordinator_->FailTrial(a.trial->id, a.lease->lease_id, "bad spec", false).ok());
+  t = Trial(a.trial->id);
+  EXPECT_EQ(t.state, TrialState::kFailed);
+  EXPECT_EQ(t.attempt, 1);
+  EXPECT_EQ(t.reason, "bad spec");
+}
+
+TEST_P(CoordinatorTest, ReleaseRequeuesWithoutSpendingAnAttempt) {
+  Create();
+  for (int i = 0; i < 3; ++i) {
+    const Acquisition a = Acquire();
+    EXPECT_EQ(a.trial->index, 0);
+    ASSERT_TRUE(coordinator_->ReleaseTrial(a.trial->id, a.lease->lease_id).ok());
+  }
+  const TrialRecord t = Trial(Acquire().trial->id);
+  EXPECT_EQ(t.attempt, 4);
+  EXPECT_EQ(t.attempt_limit, 5);  // 2 + one per release
+  EXPECT_EQ(t.state, TrialState::kLeased);
+}
+
+TEST_P(CoordinatorTest, SweepFinishesWhenEveryTrialIsDone) {
+  const SweepId id = Create();
+  for (int i = 0; i < 6; ++i) {
+    const Acquisition a = Acquire();
+    EXPECT_EQ(Sweep(id).state, SweepState::kActive);
+    const TrialOutcome outcome{.state = i == 0 ? TrialState::kDiverged : TrialState::kSucceeded,
+                               .reason = i == 0 ? "loss became NaN" : ""};
+    ASSERT_TRUE(coordinator_->CompleteTrial(a.trial->id, a.lease->lease_id, outcome).ok());
+  }
+  const SweepRecord sweep = Sweep(id);
+  EXPECT_EQ(sweep.state, SweepState::kFinished);
+  EXPECT_EQ(sweep.finished_at, clock_.Now());
+  EXPECT_EQ(sweep.counts.succeeded, 5);
+  EXPECT_EQ(sweep.counts.diverged, 1);
+  EXPECT_EQ(coordinator_->CancelSweep(id).code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_P(CoordinatorTest, CancelStopsPendingAndTellsLeasedAtTheirHeartbeat) {
+  const SweepId id = Create();
+  const Acquisition running = Acquire();
+  const Acquisition other = Acquire();
+  ASSERT_TRUE(coordinator_->CancelSweep(id).ok());
+  ASSERT_TRUE(coordinator_->CancelSweep(id).ok());  // idempotent
+  SweepRecord sweep = Sweep(id);
+  EXPECT_EQ(sweep.state, SweepState::kCancelled);
+  EXPECT_EQ(sweep.counts.cancelled, 4);
+  EXPECT_EQ(sweep.counts.leased, 2);
+  EXPECT_FALSE(sweep.finished_at.has_value());
+  EXPECT_FALSE(Acquire().trial.has_value());
+
+  auto renewed = coordinator_->RenewLease(running.trial->id, running.lease->lease_id);
+  ASSERT_TRUE(renewed.ok());
+  EXPECT_TRUE(renewed->cancelled);
+  ASSERT_TRUE(coordinator_->ReleaseTrial(running.trial->id, running.lease->lease_id).ok());
+  EXPECT_EQ(Trial(running.trial->id).state, TrialState::kCancelled);
+
+  clock_.Advance(absl::Seconds(31));  // the other worker never heard
+  EXPECT_EQ(*coordinator_->ExpireLeases(), 1);
+  EXPECT_EQ(Trial(other.trial->id).state, TrialState::kCancelled);
+  sweep = Sweep(id);
+  EXPECT_EQ(sweep.counts.cancelled, 6);
+  EXPECT_EQ(sweep.state, SweepState::kCancelled);
+  EXPECT_EQ(sweep.finished_at, clock_.Now());
+  EXPECT_EQ(coordinator_->CancelSweep(424242).code(), absl::StatusCode::kNotFound);
+}
+
+TEST_P(CoordinatorTest, RetryRequeuesWithAFreshBudgetAndReopensTheSweep) {
+  const SweepId id = Create();
+  ASSERT_TRUE(coordinator_->CancelSweep(id).ok());
+  EXPECT_EQ(Sweep(id).state, SweepState::kCancelled);
+  EXPECT_EQ(coordinator_->RetryTrials(id, {TrialState::kSucceeded}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  auto retried = coordinator_->RetryTrials(id, {TrialState::kCancelled, TrialState::kFailed});
+  ASSERT_TRUE(retried.ok()) << retried.status();
+  EXPECT_EQ(*retried, 6);
+  SweepRecord sweep = Sweep(id);
+  EXPECT_EQ(sweep.state, SweepState::kActive);
+  EXPECT_EQ(sweep.counts.pending, 6);
+
+  // Fail one trial for good, then retry it: the attempt numbers go on.
+  Acquisition a = Acquire();
+  ASSERT_TRUE(
+      coordinator_
+          ->ReportCheckpoints(a.trial->id, a.lease->lease_id, std::vector{MakeCheckpoint(10, 0.5)})
+          .ok());
+  ASSERT_TRUE(coordinator_->FailTrial(a.trial->id, a.lease->lease_id, "bug", false).ok());
+  EXPECT_EQ(*coordinator_->RetryTrials(id, {TrialState::kFailed}), 1);
+  const TrialRecord t = Trial(a.trial->id);
+  EXPECT_EQ(t.state, TrialState::kPending);
+  EXPECT_EQ(t.attempt_limit, 3);
+  EXPECT_FALSE(t.final_test_error.has_value());
+  EXPECT_EQ(t.reason, "");
+  a = Acquire();
+  EXPECT_EQ(a.trial->id, t.id);
+  EXPECT_EQ(a.lease->attempt, 2);
+  EXPECT_TRUE(coordinator_->GetCheckpoints(t.id, std::nullopt, false)->empty());
+  EXPECT_EQ(coordinator_->GetCheckpoints(t.id, 1, false)->size(), 1u);
+}
+
+TEST_P(CoordinatorTest, HandsOutFairlyAcrossSweeps) {
+  const SweepId a = Create();
+  const SweepId b = Create(kOtherSpec);
+  std::vector<SweepId> order;
+  for (int i = 0; i < 6; ++i) order.push_back(Acquire().trial->sweep_id);
+  EXPECT_EQ(order, (std::vector<SweepId>{a, b, a, b, a, b}));
+  // b is exhausted: a gets everything left.
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(Acquire().trial->sweep_id, a);
+  EXPECT_FALSE(Acquire().trial.has_value());
+}
+
+TEST_P(CoordinatorTest, RestartResumesLeasesWithTheirDeadlines) {
+  const SweepId id = Create();
+  const Acquisition a = Acquire("w1");
+  const Acquisition b = Acquire("w2");
+  ASSERT_TRUE(
+      coordinator_
+          ->ReportCheckpoints(a.trial->id, a.lease->lease_id, std::vector{MakeCheckpoint(10, 0.5)})
+          .ok());
+  ASSERT_TRUE(coordinator_->CompleteTrial(b.trial->id, b.lease->lease_id, {}).ok());
+  clock_.Advance(absl::Seconds(10));
+
+  Restart();
+  // a's lease survived with its deadline (30 s after the report at t = 0).
+  auto renewed = coordinator_->RenewLease(a.trial->id, a.lease->lease_id);
+  ASSERT_TRUE(renewed.ok()) << renewed.status();
+  EXPECT_EQ(coordinator_->CompleteTrial(b.trial->id, b.lease->lease_id, {}).code(),
+            absl::StatusCode::kAborted);
+  Restart();
+  clock_.Advance(absl::Seconds(41));  // past the renewed deadline
+  EXPECT_EQ(*coordinator_->ExpireLeases(), 1);
+  EXPECT_EQ(Trial(a.trial->id).state, TrialState::kPending);
+
+  // The rest of the sweep runs to the end on the restarted coordinator.
+  for (Acquisition next = Acquire(); next.trial.has_value(); next = Acquire()) {
+    EXPECT_NE(next.trial->id, b.trial->id);
+    ASSERT_TRUE(coordinator_->CompleteTrial(next.trial->id, next.lease->lease_id, {}).ok());
+  }
+  const SweepRecord sweep = Sweep(id);
+  EXPECT_EQ(sweep.state, SweepState::kFinished);
+  EXPECT_EQ(sweep.counts.succeeded, 6);
+  EXPECT_EQ(Trial(a.trial->id).attempt, 2);
+  EXPECT_EQ(coordinator_->GetCheckpoints(a.trial->id, 1, false)->size(), 1u);
+}
+
+TEST_P(CoordinatorTest, ConcurrentWorkersNeverShareATrial) {
+  for (int i = 0; i < 4; ++i) Create();  // 24 trials
+  absl::Mutex mu;
+  std::vector<TrialId> handed_out;
+  std::vector<std::thread> workers;
+  for (int w = 0; w < 6; ++w) {
+    workers.emplace_back([&, w] {
+      const WorkerInfo me{.worker_id = absl::StrCat("w", w)};
+      while (true) {
+        auto a = coordinator_->AcquireTrial(me);
+        ASSERT_TRUE(a.ok()) << a.status();
+        if (!a->trial.has_value()) return;
+        {
+          absl::MutexLock lock(&mu);
+          handed_out.push_back(a->trial->id);
+        }
+        ASSERT_TRUE(coordinator_
+                        ->ReportCheckpoints(a->trial->id, a->lease->lease_id,
+                                            std::vector{MakeCheckpoint(1, 0.5)})
+                        .ok());
+        ASSERT_TRUE(coordinator_->CompleteTrial(a->trial->id, a->lease->lease_id, {}).ok());
+      }
+    });
+  }
+  for (std::thread& t : workers) t.join();
+  std::set<TrialId> unique(handed_out.begin(), handed_out.end());
+  EXPECT_EQ(handed_out.size(), 24u);
+  EXPECT_EQ(unique.size(), 24u);
+  auto sweeps = coordinator_->ListSweeps();
+  ASSERT_TRUE(sweeps.ok());
+  for (const SweepRecord& s : *sweeps) EXPECT_EQ(s.state, SweepState::kFinished);
+}
+
+TEST_P(CoordinatorTest, AFailedWriteLeavesNoTrace) {
+  FailingSweepStore failing(store_);
+  coordinator_ = std::make_unique<Coordinator>(&failing, &clock_, options_);
+  const SweepId id = Create();
+
+  failing.FailNextWrites(1);
+  EXPECT_EQ(coordinator_->AcquireTrial({.worker_id = "w1"}).status().code(),
+            absl::StatusCode::kUnavailable);
+  const Acquisition a = Acquire("w2");  // the same trial, as if nothing happened
+  EXPECT_EQ(a.trial->index, 0);
+  EXPECT_EQ(a.lease->attempt, 1);
+
+  const std::vector<Checkpoint> report = {MakeCheckpoint(10, 0.5)};
+  failing.FailNextWrites(1);
+  EXPECT_FALSE(coordinator_->ReportCheckpoints(a.trial->id, a.lease->lease_id, report).ok());
+  EXPECT_TRUE(coordinator_->ReportCheckpoints(a.trial->id, a.lease->lease_id, report).ok());
+  EXPECT_EQ(coordinator_->GetCheckpoints(a.trial->id, std::nullopt, false)->size(), 1u);
+
+  failing.FailNextWrites(1);
+  EXPECT_FALSE(coordinator_->CompleteTrial(a.trial->id, a.lease->lease_id, {}).ok());
+  EXPECT_EQ(Trial(a.trial->id).state, TrialState::kLeased);
+  EXPECT_TRUE(coordinator_->CompleteTrial(a.trial->id, a.lease->lease_id, {}).ok());
+
+  const Acquisition b = Acquire("w3");
+  clock_.Advance(absl::Seconds(31));
+  failing.FailNextWrites(1);
+  EXPECT_FALSE(coordinator_->ExpireLeases().ok());
+  EXPECT_EQ(*coordinator_->ExpireLeases(), 1);
+  EXPECT_EQ(Trial(b.trial->id).state, TrialState::kPending);
+
+  failing.FailNextWrites(1);
+  EXPECT_FALSE(coordinator_->CancelSweep(id).ok());
+  EXPECT_EQ(Sweep(id).state, SweepState::kActive);
+  EXPECT_TRUE(coordinator_->CancelSweep(id).ok());
+  EXPECT_EQ(Sweep(id).counts.cancelled, 5);
+}
+
+TEST_P(CoordinatorTest, WaitForChangeWakesOnMutation) {
+  const uint64_t v0 = coordinator_->WaitForChange(~uint64_t{0}, absl::ZeroDuration());
+  EXPECT_EQ(coordinator_->WaitForChange(v0, absl::ZeroDuration()), v0);  // times out
+  uint64_t seen = v0;
+  std::thread watcher([&] { seen = coordinator_->WaitForChange(v0, absl::Seconds(60)); });
+  Create();
+  watcher.join();
+  EXPECT_GT(seen, v0);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Stores, CoordinatorTest,
+    ::testing::Values(StoreKind{"Memory", [] { return std::make_unique<MemoryFixture>(); }},
+                      StoreKind{"Sqlite", [] { return std::make_unique<SqliteFixture>(); }}),
+    [](const ::testing::TestParamInfo<StoreKind>& info) { return info.param.name; });
+
+}  // namespace
+}  // namespace deepsweep

@@ -1,0 +1,297 @@
+#include "core/sweep_spec.h"
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace deepsweep {
+namespace {
+
+using ::testing::HasSubstr;
+
+// The example of ARCHITECTURE.md, "Sweep spec".
+constexpr char kPaperSpec[] = R"(name: glorot2010-shapeset-quick
+dataset: {name: shapeset, train_examples: 200000, test_examples: 10000}
+model: {width: 1000, output: softmax, loss: nll}
+training: {batch_size: 10, updates: 20000, checkpoint_every: 2000, probe_examples: 300}
+grid:
+  activation: [sigmoid, tanh, softsign]
+  init: [standard, normalized]
+  depth: [1, 2, 3, 4, 5]
+  learning_rate: [0.01, 0.1]
+random: {samples: 0}
+exclude: [{activation: sigmoid, init: normalized}]
+seeds: 3
+limits: {max_attempts: 3}
+)";
+
+std::vector<TrialSpec> Expand(const std::string& yaml, const SweepLimits& limits = {}) {
+  auto spec = ParseSweepSpec(yaml, limits);
+  EXPECT_TRUE(spec.ok()) << spec.status();
+  if (!spec.ok()) return {};
+  auto trials = ExpandSweep(*spec, limits);
+  EXPECT_TRUE(trials.ok()) << trials.status();
+  return trials.ok() ? *trials : std::vector<TrialSpec>{};
+}
+
+TEST(SweepSpec, ParsesThePaperExample) {
+  auto spec = ParseSweepSpec(kPaperSpec);
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->name, "glorot2010-shapeset-quick");
+  EXPECT_EQ(spec->base.dataset.name, "shapeset");
+  EXPECT_EQ(spec->base.dataset.train_examples, 200000);
+  EXPECT_EQ(spec->base.width, 1000);
+  EXPECT_EQ(spec->base.updates, 20000);
+  EXPECT_EQ(spec->base.probe_examples, 300);
+  ASSERT_EQ(spec->grid.size(), 4u);
+  EXPECT_EQ(spec->grid[2].field, "depth");
+  EXPECT_EQ(spec->grid[2].line, 8);
+  EXPECT_EQ(spec->seeds, 3);
+  EXPECT_EQ(spec->max_attempts, 3);
+  EXPECT_EQ(spec->exclude.size(), 1u);
+}
+
+TEST(SweepSpec, ExpandsGridTimesSeedsMinusExclusions) {
+  const std::vector<TrialSpec> trials = Expand(kPaperSpec);
+  // 3 x 2 x 5 x 2 = 60 configurations, 10 of them sigmoid + normalized.
+  ASSERT_EQ(trials.size(), 50u * 3);
+  for (const TrialSpec& t : trials) {
+    EXPECT_FALSE(t.activation == "sigmoid" && t.init == "normalized");
+    EXPECT_EQ(t.width, 1000);
+  }
+  // Seed index outermost, then the grid with the last axis fastest.
+  EXPECT_EQ(trials[0].seed_index, 0);
+  EXPECT_EQ(trials[49].seed_index, 0);
+  EXPECT_EQ(trials[50].seed_index, 1);
+  EXPECT_EQ(trials[0].activation, "sigmoid");
+  EXPECT_EQ(trials[0].depth, 1);
+  EXPECT_DOUBLE_EQ(trials[0].learning_rate, 0.01);
+  EXPECT_DOUBLE_EQ(trials[1].learning_rate, 0.1);
+  EXPECT_EQ(trials[2].depth, 2);
+  // No configuration appears twice at one seed index.
+  std::set<std::pair<std::string, int>> seen;
+  for (const TrialSpec& t : trials) {
+    EXPECT_TRUE(seen.insert({ConfigKey(t), t.seed_index}).second) << ConfigKey(t);
+  }
+}
+
+TEST(SweepSpec, ExpansionIsDeterministicAndSeedsFollowTheConfiguration) {
+  const std::vector<TrialSpec> a = Expand(kPaperSpec);
+  const std::vector<TrialSpec> b = Expand(kPaperSpec);
+  ASSERT_EQ(a.size(), b.size());
+  std::set<uint64_t> seeds;
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].seed, b[i].seed);
+    EXPECT_LT(a[i].seed, uint64_t{1} << 63);
+    seeds.insert(a[i].seed);
+  }
+  EXPECT_EQ(seeds.size(), a.size());
+
+  // The same configuration keeps its seed in a differently shaped sweep.
+  const std::vector<TrialSpec> narrow = Expand(R"(name: narrow
+dataset: {name: shapeset, train_examples: 200000, test_examples: 10000}
+model: {width: 1000, loss: nll}
+training: {batch_size: 10, updates: 20000, checkpoint_every: 2000, probe_examples: 300}
+grid: {activation: [tanh], init: [normalized], depth: [3], learning_rate: [0.1]}
+seeds: 2
+)");
+  ASSERT_EQ(narrow.size(), 2u);
+  for (const TrialSpec& t : a) {
+    if (ConfigKey(t) == ConfigKey(narrow[1]) && t.seed_index == 1) {
+      EXPECT_EQ(t.seed, narrow[1].seed);
+    }
+  }
+  // A different spec seed gives different trial seeds.
+  const std::vector<TrialSpec> reseeded = Expand(std::string(kPaperSpec) + "seed: 7\n");
+  EXPECT_NE(reseeded[0].seed, a[0].seed);
+}
+
+TEST(SweepSpec, RandomAxesAreSampledOnceAndCrossedWithTheGrid) {
+  const std::string yaml = R"(name: sampled
+seed: 11
+grid: {activation: [tanh, softsign]}
+random:
+  samples: 4
+  learning_rate: {log_uniform: [1e-4, 1e-1]}
+  width: {uniform: [100, 200]}
+  init: {choice: [standard, normalized]}
+)";
+  const std::vector<TrialSpec> trials = Expand(yaml);
+  ASSERT_EQ(trials.size(), 8u);
+  for (size_t i = 0; i < 4; ++i) {
+    const TrialSpec& tanh = trials[i];
+    const TrialSpec& softsign = trials[4 + i];
+    EXPECT_EQ(tanh.activation, "tanh");
+    EXPECT_EQ(softsign.activation, "softsign");
+    // The same random points for every grid point.
+    EXPECT_EQ(tanh.learning_rate, softsign.learning_rate);
+    EXPECT_EQ(tanh.width, softsign.width);
+    EXPECT_GE(tanh.learning_rate, 1e-4);
+    EXPECT_LE(tanh.learning_rate, 1e-1);
+    EXPECT_GE(tanh.width, 100);
+    EXPECT_LE(tanh.width, 200);
+    EXPECT_TRUE(tanh.init == "standard" || tanh.init == "normalized");
+  }
+  EXPECT_NE(trials[0].learning_rate, trials[1].learning_rate);
+  const std::vector<TrialSpec> again = Expand(yaml);
+  for (size_t i = 0; i < trials.size(); ++i) {
+    EXPECT_EQ(trials[i].learning_rate, again[i].learning_rate);
+  }
+}
+
+TEST(SweepSpec, RepeatedRandomDrawsAreDroppedNotDuplicated) {
+  const std::vector<TrialSpec> trials = Expand(R"(name: few
+random:
+  samples: 50
+  init: {choice: [standard, normalized]}
+)");
+  EXPECT_EQ(trials.size(), 2u);
+}
+
+TEST(SweepSpec, DefaultsComeFromTrialSpec) {
+  const std::vector<TrialSpec> trials = Expand("name: bare\n");
+  ASSERT_EQ(trials.size(), 1u);
+  const TrialSpec defaults;
+  EXPECT_EQ(trials[0].activation, defaults.activation);
+  EXPECT_EQ(trials[0].depth, defaults.depth);
+  EXPECT_EQ(trials[0].dataset.name, defaults.dataset.name);
+}
+
+TEST(SweepSpec, ExcludeRulesMatchAnyListedValue) {
+  const std::vector<TrialSpec> trials = Expand(R"(name: excluded
+grid: {depth: [1, 2, 3], learning_rate: [0.1, 0.01]}
+exclude:
+  - {depth: [1, 2], learning_rate: 1e-1}
+)");
+  ASSERT_EQ(trials.size(), 4u);
+  for (const TrialSpec& t : trials) EXPECT_FALSE(t.depth < 3 && t.learning_rate == 0.1);
+}
+
+struct BadSpec {
+  std::string name;
+  std::string yaml;
+  absl::StatusCode code;
+  std::string message;  // a part of the error message
+  friend void PrintTo(const BadSpec& bad, std::ostream* os) { *os << bad.name; }
+};
+
+class BadSpecTest : public ::testing::TestWithParam<BadSpec> {};
+
+TEST_P(BadSpecTest, IsRejectedWithFieldAndLine) {
+  const BadSpec& bad = GetParam();
+  SweepLimits limits;
+  limits.max_trials = 100;
+  auto spec = ParseSweepSpec(bad.yaml, limits);
+  absl::Status status = spec.status();
+  if (spec.ok()) status = ExpandSweep(*spec, limits).status();
+  EXPECT_EQ(status.code(), bad.code) << status;
+  EXPECT_THAT(std::string(status.message()), HasSubstr(bad.message));
+}
+
+const BadSpec kBadSpecs[] = {
+    BadSpec{"WordForDepth", "name: x\ngrid:\n  depth: [1, 2, five]\n",
+            absl::StatusCode::kInvalidArgument,
+            "grid.depth[2] (line 3): expected an integer, got \"five\""},
+    BadSpec{"UnclosedList", "name: x\ngrid:\n  depth: [1, 2\n", absl::StatusCode::kInvalidArgument,
+            "invalid YAML (line 4"},
+    BadSpec{"TabIndentation", "name: x\ngrid:\n\tdepth: [1]\n", absl::StatusCode::kInvalidArgument,
+            "invalid YAML (line"},
+    BadSpec{"Empty", "", absl::StatusCode::kInvalidArgument, "empty"},
+    BadSpec{"NotAMap", "- a\n- b\n", absl::StatusCode::kInvalidArgument,
+            "expected a map of fields"},
+    BadSpec{"NoName", "seeds: 2\n", absl::StatusCode::kInvalidArgument, "name: required"},
+    BadSpec{"UnknownTopField", "name: x\nseed: 1\ngrids: {}\n", absl::StatusCode::kInvalidArgument,
+            "grids (line 3): unknown field"},
+    BadSpec{"TypoInModel", "name: x\nmodel: {widht: 10}\n", absl::StatusCode::kInvalidArgument,
+            "model.widht (line 2): unknown field"},
+    BadSpec{"DuplicateKey", "name: x\nmodel:\n  width: 1\n  width: 2\n",
+            absl::StatusCode::kInvalidArgument, "model.width (line 4): appears twice"},
+    BadSpec{"UnknownActivation", "name: x\ngrid: {activation: [tanh, sigmod]}\n",
+            absl::StatusCode::kInvalidArgument,
+            "grid.activation[1] (line 2): unknown activation \"sigmod\""},
+    BadSpec{"UnknownInit", "name: x\nmodel: {init: xavier}\n", absl::StatusCode::kInvalidArgument,
+            "unknown init \"xavier\""},
+    BadSpec{"UnknownDataset", "name: x\ndataset: {name: imagenet}\n",
+            absl::StatusCode::kInvalidArgument, "dataset.name (line 2): unknown dataset"},
+    BadSpec{"UnknownLoss", "name: x\nmodel: {loss: hinge}\n", absl::StatusCode::kInvalidArgument,
+            "unknown loss \"hinge\""},
+    BadSpec{"UnknownOutput", "name: x\nmodel: {output: sigmoid}\n",
+            absl::StatusCode::kInvalidArgument, "unknown output"},
+    BadSpec{"UnknownAxis", "name: x\ngrid: {colour: [red]}\n", absl::StatusCode::kInvalidArgument,
+            "grid.colour (line 2): unknown axis"},
+    BadSpec{"ScalarGridAxis", "name: x\ngrid: {depth: 3}\n", absl::StatusCode::kInvalidArgument,
+            "expected a non-empty list"},
+    BadSpec{"EmptyGridAxis", "name: x\ngrid: {depth: []}\n", absl::StatusCode::kInvalidArgument,
+            "got an empty list"},
+    BadSpec{"RepeatedGridValue", "name: x\ngrid: {depth: [1, 2, 1]}\n",
+            absl::StatusCode::kInvalidArgument, "grid.depth[2] (line 2): repeats an earlier value"},
+    BadSpec{"ZeroDepth", "name: x\nmodel: {depth: 0}\n", absl::StatusCode::kInvalidArgument,
+            "depth must be in [1, 2147483647], got 0"},
+    BadSpec{"NegativeRate", "name: x\ntraining: {learning_rate: -0.1}\n",
+            absl::StatusCode::kInvalidArgument, "learning_rate must be positive"},
+    BadSpec{"MomentumOne", "name: x\ntraining: {momentum: 1}\n", absl::StatusCode::kInvalidArgument,
+            "momentum must be in [0, 1)"},
+    BadSpec{"InfiniteRate", "name: x\ntraining: {learning_rate: .inf}\n",
+            absl::StatusCode::kInvalidArgument, "expected a number"},
+    BadSpec{"FractionalWidth", "name: x\nmodel: {width: 10.5}\n",
+            absl::StatusCode::kInvalidArgument, "expected an integer, got \"10.5\""},
+    BadSpec{"ListForName", "name: [a, b]\n", absl::StatusCode::kInvalidArgument,
+            "name (line 1): expected text"},
+    BadSpec{"NegativeSeed", "name: x\nseed: -3\n", absl::StatusCode::kInvalidArgument,
+            "seed (line 2): expected a non-negative integer"},
+    BadSpec{"ZeroSeeds", "name: x\nseeds: 0\n", absl::StatusCode::kInvalidArgument,
+            "seeds (line 2): must be in [1"},
+    BadSpec{"TooManyAttempts", "name: x\nlimits: {max_attempts: 1000}\n",
+            absl::StatusCode::kInvalidArgument, "limits.max_attempts (line 2)"},
+    BadSpec{"UnknownLimit", "name: x\nlimits: {max_trials: 5}\n",
+            absl::StatusCode::kInvalidArgument, "limits.max_trials (line 2): unknown field"},
+    BadSpec{"RandomWithoutSamples", "name: x\nrandom:\n  learning_rate: {uniform: [0.1, 0.2]}\n",
+            absl::StatusCode::kInvalidArgument, "random.samples"},
+    BadSpec{"SamplesWithoutAxes", "name: x\nrandom: {samples: 3}\n",
+            absl::StatusCode::kInvalidArgument, "no axes to sample"},
+    BadSpec{"UniformOnNames", "name: x\nrandom:\n  samples: 2\n  activation: {uniform: [1, 2]}\n",
+            absl::StatusCode::kInvalidArgument, "activation is not numeric; use choice"},
+    BadSpec{"LogUniformFromZero",
+            "name: x\nrandom:\n  samples: 2\n  momentum: {log_uniform: [0, 0.5]}\n",
+            absl::StatusCode::kInvalidArgument, "log_uniform needs lo > 0"},
+    BadSpec{"ReversedBounds", "name: x\nrandom:\n  samples: 2\n  depth: {uniform: [5, 2]}\n",
+            absl::StatusCode::kInvalidArgument, "lo must not exceed hi"},
+    BadSpec{"UnknownDistribution", "name: x\nrandom:\n  samples: 2\n  depth: {normal: [5, 2]}\n",
+            absl::StatusCode::kInvalidArgument, "unknown distribution"},
+    BadSpec{"AxisInGridAndRandom",
+            "name: x\ngrid: {depth: [1]}\nrandom:\n  samples: 2\n  depth: {uniform: [1, 3]}\n",
+            absl::StatusCode::kInvalidArgument, "depth is already a grid axis (line 2)"},
+    BadSpec{"ExcludeUnknownAxis", "name: x\nexclude: [{colour: red}]\n",
+            absl::StatusCode::kInvalidArgument, "exclude[0].colour (line 2): unknown axis"},
+    BadSpec{"ExcludeNotAList", "name: x\nexclude: {depth: 1}\n", absl::StatusCode::kInvalidArgument,
+            "exclude (line 2): expected a list of rules"},
+    BadSpec{"ExcludeEverything", "name: x\ngrid: {depth: [1]}\nexclude: [{depth: 1}]\n",
+            absl::StatusCode::kInvalidArgument, "every configuration is excluded"},
+    BadSpec{"DepthAboveLimit", "name: x\ngrid:\n  depth: [2, 65]\n",
+            absl::StatusCode::kResourceExhausted,
+            "grid.depth[1] (line 3): depth 65 is above the limit of 64 (max_depth)"},
+    BadSpec{"WidthAboveLimit", "name: x\nmodel: {width: 20000}\n",
+            absl::StatusCode::kResourceExhausted, "width 20000 is above the limit of 16384"},
+    BadSpec{"SampledWidthAboveLimit",
+            "name: x\nrandom:\n  samples: 2\n  width: {uniform: [10, 100000]}\n",
+            absl::StatusCode::kResourceExhausted, "random.width.uniform[1] (line 4)"},
+    BadSpec{"TooManyTrials", "name: x\ngrid: {depth: [1, 2, 3, 4, 5]}\nseeds: 30\n",
+            absl::StatusCode::kResourceExhausted,
+            "5 configurations x 30 seeds = 150 trials, above the limit of 100 (max_trials)"},
+    BadSpec{"FarTooManyCombinations",
+            "name: x\ngrid:\n  depth: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n"
+            "  width: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n"
+            "  batch_size: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n"
+            "  updates: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n",
+            absl::StatusCode::kResourceExhausted, "before exclusions"}};
+
+INSTANTIATE_TEST_SUITE_P(Table, BadSpecTest, ::testing::ValuesIn(kBadSpecs),
+                         [](const ::testing::TestParamInfo<BadSpec>& info) {
+                           return info.param.name;
+                         });
+
+}  // namespace
+}  // namespace deepsweep

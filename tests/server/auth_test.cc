@@ -1,0 +1,155 @@
+// Bearer tokens and the loopback rule, as units and over real gRPC.
+#include "server/auth.h"
+
+#include <fstream>
+#include <memory>
+
+#include "gmock/gmock.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "tests/server/health_probe.h"
+#include "tests/server/test_server.h"
+
+namespace deepsweep::server {
+namespace {
+
+using testing::Connect;
+using testing::FreshDirectory;
+using ::testing::HasSubstr;
+using testing::LoopbackOptions;
+
+TEST(IsLoopbackAddressTest, Table) {
+  struct Case {
+    const char* address;
+    bool loopback;
+  };
+  for (const Case& c : std::vector<Case>{{"127.0.0.1:7070", true},
+                                         {"127.1.2.3:0", true},
+                                         {"localhost:7070", true},
+                                         {"LOCALHOST:1", true},
+                                         {"[::1]:7070", true},
+                                         {"ipv4:127.0.0.1:80", true},
+                                         {"unix:/tmp/deepsweep.sock", true},
+                                         {"0.0.0.0:7070", false},
+                                         {"[::]:7070", false},
+                                         {":7070", false},
+                                         {"10.0.0.5:7070", false},
+                                         {"coordinator:7070", false},
+                                         {"127.0.0.1.evil.example:1", false},
+                                         {"128.0.0.1:1", false}}) {
+    EXPECT_EQ(IsLoopbackAddress(c.address), c.loopback) << c.address;
+  }
+}
+
+std::multimap<grpc::string_ref, grpc::string_ref> Metadata(const std::string& authorization) {
+  std::multimap<grpc::string_ref, grpc::string_ref> metadata;
+  metadata.emplace("authorization", authorization);
+  return metadata;
+}
+
+TEST(TokenAuthenticatorTest, ChecksTheBearerToken) {
+  TokenAuthenticator authenticator("s3cret");
+  EXPECT_TRUE(authenticator.enabled());
+  const std::string right = "Bearer s3cret", wrong = "Bearer s3creT", bare = "s3cret",
+                    longer = "Bearer s3cret2";
+  EXPECT_TRUE(authenticator.Authenticate(Metadata(right)).ok());
+  EXPECT_EQ(authenticator.Authenticate(Metadata(wrong)).code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(authenticator.Authenticate(Metadata(bare)).code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(authenticator.Authenticate(Metadata(longer)).code(),
+            absl::StatusCode::kUnauthenticated);
+  absl::Status missing = authenticator.Authenticate({});
+  EXPECT_EQ(missing.code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_THAT(missing.message(), HasSubstr("missing"));
+  EXPECT_THAT(authenticator.Authenticate(Metadata(wrong)).message(),
+              ::testing::Not(HasSubstr("s3cret")));
+}
+
+TEST(TokenAuthenticatorTest, NoTokenLetsEveryCallThrough) {
+  TokenAuthenticator authenticator("");
+  EXPECT_FALSE(authenticator.enabled());
+  EXPECT_TRUE(authenticator.Authenticate({}).ok());
+}
+
+TEST(ServerAuthTest, TokenIsRequiredOnEveryCall) {
+  Server::Options options = LoopbackOptions(FreshDirectory() / "db.sqlite");
+  options.token = "s3cret";
+  absl::StatusOr<std::unique_ptr<Server>> server = Server::Start(options);
+  ASSERT_TRUE(server.ok()) << server.status();
+  const int port = (*server)->port();
+
+  EXPECT_EQ(Connect(port)->ListSweeps().status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(Connect(port, "wrong")->ListSweeps().status().code(),
+            absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(Connect(port)->AcquireTrial(testing::TestWorker("w")).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  // Refused calls changed nothing: no worker was registered.
+  std::unique_ptr<rpc::CoordinatorClient> authorized = Connect(port, "s3cret");
+  absl::StatusOr<std::vector<WorkerRecord>> workers = authorized->ListWorkers();
+  ASSERT_TRUE(workers.ok()) << workers.status();
+  EXPECT_TRUE(workers->empty());
+  EXPECT_TRUE(authorized->CreateSweep(testing::kThreeTrialSpec).ok());
+
+  // Health checks stay open for probes.
+  EXPECT_TRUE(testing::IsServing(
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials())));
+}
+
+TEST(ServerAuthTest, WithoutTokenCallsNeedNone) {
+  absl::StatusOr<std::unique_ptr<Server>> server =
+      Server::Start(LoopbackOptions(FreshDirectory() / "db.sqlite"));
+  ASSERT_TRUE(server.ok()) << server.status();
+  EXPECT_TRUE(Connect((*server)->port())->ListSweeps().ok());
+  // A token the server does not expect is ignored.
+  EXPECT_TRUE(Connect((*server)->port(), "anything")->ListSweeps().ok());
+}
+
+TEST(ServerAuthTest, TokenFileIsReadAndTrimmed) {
+  const auto dir = FreshDirectory();
+  std::ofstream(dir / "token") << "  from-file\n";
+  Server::Options options = LoopbackOptions(dir / "db.sqlite");
+  options.token_file = (dir / "token").string();
+  absl::StatusOr<std::unique_ptr<Server>> server = Server::Start(options);
+  ASSERT_TRUE(server.ok()) << server.status();
+  EXPECT_TRUE(Connect((*server)->port(), "from-file")->ListSweeps().ok());
+  EXPECT_EQ(Connect((*server)->port())->ListSweeps().status().code(),
+            absl::StatusCode::kUnauthenticated);
+}
+
+TEST(ServerAuthTest, TokenAndTokenFileTogetherAreRejected) {
+  const auto dir = FreshDirectory();
+  std::ofstream(dir / "token") << "t";
+  Server::Options options = LoopbackOptions(dir / "db.sqlite");
+  options.token = "t";
+  options.token_file = (dir / "token").string();
+  EXPECT_EQ(Server::Start(options).status().code(), absl::StatusCode::kInvalidArgument);
+  options.token.clear();
+  options.token_file = (dir / "missing").string();
+  EXPECT_EQ(Server::Start(options).status().code(), absl::StatusCode::kNotFound);
+}
+
+// Binding 0.0.0.0 port 0 is local; no traffic leaves loopback.
+TEST(ServerAuthTest, RefusesNonLoopbackAddressWithoutTokenOrInsecure) {
+  const auto dir = FreshDirectory();
+  Server::Options options = LoopbackOptions(dir / "db.sqlite");
+  options.address = "0.0.0.0:0";
+  absl::StatusOr<std::unique_ptr<Server>> refused = Server::Start(options);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(refused.status().message(), HasSubstr("0.0.0.0:0"));
+  EXPECT_THAT(refused.status().message(), HasSubstr("token"));
+  EXPECT_THAT(refused.status().message(), HasSubstr("insecure"));
+
+  options.insecure = true;
+  absl::StatusOr<std::unique_ptr<Server>> insecure = Server::Start(options);
+  ASSERT_TRUE(insecure.ok()) << insecure.status();
+  EXPECT_TRUE(Connect((*insecure)->port())->ListSweeps().ok());
+  insecure->reset();
+
+  options.insecure = false;
+  options.token = "s3cret";
+  absl::StatusOr<std::unique_ptr<Server>> with_token = Server::Start(options);
+  ASSERT_TRUE(with_token.ok()) << with_token.status();
+  EXPECT_TRUE(Connect((*with_token)->port(), "s3cret")->ListSweeps().ok());
+}
+
+}  // namespace
+}  // namespace deepsweep::server

@@ -1,0 +1,114 @@
+// WatchSweep streams progress until the sweep is finished, the client stops
+// reading, or the server shuts down.
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "gtest/gtest.h"
+#include "tests/server/test_server.h"
+
+namespace deepsweep::server {
+namespace {
+
+using testing::Connect;
+using testing::FreshDirectory;
+using testing::LoopbackOptions;
+
+class WatchSweepTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Server::Options options = LoopbackOptions(FreshDirectory() / "db.sqlite");
+    options.service.watch_min_interval = absl::ZeroDuration();
+    absl::StatusOr<std::unique_ptr<Server>> server = Server::Start(options);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+    client_ = Connect(server_->port());
+    absl::StatusOr<SweepRecord> sweep = client_->CreateSweep(testing::kThreeTrialSpec);
+    ASSERT_TRUE(sweep.ok()) << sweep.status();
+    sweep_id_ = sweep->id;
+  }
+
+  void RunEveryTrial() { testing::SucceedNextTrials(*client_, 3); }
+
+  std::unique_ptr<Server> server_;
+  std::unique_ptr<rpc::CoordinatorClient> client_;
+  SweepId sweep_id_ = 0;
+};
+
+TEST_F(WatchSweepTest, StreamEndsWhenTheSweepFinishes) {
+  std::vector<rpc::SweepProgress> seen;
+  absl::Notification first_seen;
+  absl::Status watch_status;
+  std::thread watcher([&] {
+    std::unique_ptr<rpc::CoordinatorClient> watch_client = Connect(server_->port());
+    watch_status = watch_client->WatchSweep(sweep_id_, [&](const rpc::SweepProgress& progress) {
+      seen.push_back(progress);
+      if (!first_seen.HasBeenNotified()) first_seen.Notify();
+      return true;
+    });
+  });
+  first_seen.WaitForNotification();
+  RunEveryTrial();
+  watcher.join();
+
+  ASSERT_TRUE(watch_status.ok()) << watch_status;
+  ASSERT_GE(seen.size(), 2u);
+  EXPECT_EQ(seen.front().sweep_id, sweep_id_);
+  EXPECT_EQ(seen.front().counts.pending, 3);
+  EXPECT_EQ(seen.back().state, SweepState::kFinished);
+  EXPECT_EQ(seen.back().counts.succeeded, 3);
+  // Progress never goes backwards.
+  for (size_t i = 1; i < seen.size(); ++i) {
+    EXPECT_GE(seen[i].counts.succeeded, seen[i - 1].counts.succeeded);
+  }
+}
+
+TEST_F(WatchSweepTest, FinishedSweepSendsOneMessageAndEnds) {
+  RunEveryTrial();
+  int messages = 0;
+  absl::Status status = client_->WatchSweep(sweep_id_, [&](const rpc::SweepProgress& progress) {
+    ++messages;
+    EXPECT_EQ(progress.state, SweepState::kFinished);
+    return true;
+  });
+  EXPECT_TRUE(status.ok()) << status;
+  EXPECT_EQ(messages, 1);
+}
+
+TEST_F(WatchSweepTest, CallerCanStopWatching) {
+  int messages = 0;
+  absl::Status status = client_->WatchSweep(sweep_id_, [&](const rpc::SweepProgress&) {
+    ++messages;
+    return false;
+  });
+  EXPECT_TRUE(status.ok()) << status;
+  EXPECT_EQ(messages, 1);
+  // The server is still fine afterwards.
+  EXPECT_TRUE(client_->GetSweep(sweep_id_).ok());
+}
+
+TEST_F(WatchSweepTest, UnknownSweepIsNotFound) {
+  absl::Status status =
+      client_->WatchSweep(sweep_id_ + 100, [](const rpc::SweepProgress&) { return true; });
+  EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(WatchSweepTest, ShutdownEndsOpenStreams) {
+  absl::Notification first_seen;
+  absl::Status watch_status;
+  std::thread watcher([&] {
+    watch_status = client_->WatchSweep(sweep_id_, [&](const rpc::SweepProgress&) {
+      if (!first_seen.HasBeenNotified()) first_seen.Notify();
+      return true;
+    });
+  });
+  first_seen.WaitForNotification();
+  server_->Shutdown();
+  watcher.join();
+  EXPECT_EQ(watch_status.code(), absl::StatusCode::kUnavailable) << watch_status;
+}
+
+}  // namespace
+}  // namespace deepsweep::server

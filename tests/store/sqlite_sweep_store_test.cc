@@ -1,0 +1,239 @@
+// What only the SQLite store has: a file that outlives the process (kill -9
+// included), a versioned schema, and views that answer in the sqlite3 shell.
+#include "store/sqlite_sweep_store.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/clock.h"
+#include "core/coordinator.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "store/sqlite_db.h"
+#include "store/sqlite_schema.h"
+
+namespace deepsweep {
+namespace {
+
+class SqliteStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = (std::filesystem::path(::testing::TempDir()) /
+             absl::StrCat("sqlite_store_test_", getpid(), ".db"))
+                .string();
+    Remove();
+  }
+  void TearDown() override { Remove(); }
+  void Remove() {
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_ + suffix);
+  }
+
+  std::unique_ptr<SqliteSweepStore> Open() {
+    auto store = SqliteSweepStore::Open(path_);
+    EXPECT_TRUE(store.ok()) << store.status();
+    return store.ok() ? *std::move(store) : nullptr;
+  }
+
+  // Runs `sql` in the sqlite3 shell, as a user would: rows of '|'-separated
+  // columns.
+  std::vector<std::vector<std::string>> Shell(const std::string& sql) {
+    const std::string command =
+        absl::StrCat(DEEPSWEEP_SQLITE3_CLI, " -readonly ", path_, " \"", sql, "\" 2>&1");
+    FILE* pipe = popen(command.c_str(), "r");
+    EXPECT_NE(pipe, nullptr);
+    std::string out;
+    char buffer[4096];
+    while (pipe != nullptr && fgets(buffer, sizeof buffer, pipe) != nullptr) out += buffer;
+    EXPECT_EQ(pipe != nullptr ? pclose(pipe) : -1, 0) << out;
+    std::vector<std::vector<std::string>> rows;
+    for (absl::string_view line : absl::StrSplit(out, '\n', absl::SkipEmpty())) {
+      rows.push_back(absl::StrSplit(line, '|'));
+    }
+    return rows;
+  }
+
+  std::string path_;
+};
+
+TEST_F(SqliteStoreTest, CreatesAVersionedWalDatabase) {
+  Open();
+  EXPECT_EQ(Shell("PRAGMA user_version"),
+            (std::vector<std::vector<std::string>>{{absl::StrCat(LatestSchemaVersion())}}));
+  EXPECT_EQ(Shell("PRAGMA journal_mode"), (std::vector<std::vector<std::string>>{{"wal"}}));
+  EXPECT_EQ(Shell("SELECT count(*) FROM student_t975"),
+            (std::vector<std::vector<std::string>>{{"34"}}));
+}
+
+TEST_F(SqliteStoreTest, RefusesASchemaNewerThanItself) {
+  Open().reset();
+  {
+    auto db = SqliteDb::Open(path_, /*create=*/false);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)->Exec("PRAGMA user_version = 99").ok());
+  }
+  auto store = SqliteSweepStore::Open(path_);
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(store.status().message()), ::testing::HasSubstr("schema version 99"));
+}
+
+TEST_F(SqliteStoreTest, ReopeningKeepsEverything) {
+  {
+    auto store = Open();
+    auto created = store->CreateSweep(
+        {.name = "kept", .spec_yaml = "name: kept\n", .created_at = {}}, std::vector<TrialSpec>(3));
+    ASSERT_TRUE(created.ok());
+  }
+  auto store = Open();
+  auto sweeps = store->ListSweeps();
+  ASSERT_TRUE(sweeps.ok());
+  ASSERT_EQ(sweeps->size(), 1u);
+  EXPECT_EQ((*sweeps)[0].name, "kept");
+  EXPECT_EQ((*sweeps)[0].counts.pending, 3);
+}
+
+// Runs a sweep to the end through a Coordinator, every trial reporting a
+// test error given by `error_of`, then reads the views in the shell.
+TEST_F(SqliteStoreTest, ViewsSummarizeAcrossSeedsAndPivotTableOne) {
+  auto store = Open();
+  FakeClock clock;
+  Coordinator coordinator(store.get(), &clock);
+  auto sweep = coordinator.CreateSweep(R"(name: views
+model: {depth: 5}
+grid:
+  dataset: [shapeset, mnist]
+  activation: [tanh, softsign]
+  init: [standard, normalized]
+  learning_rate: [0.1, 0.01]
+seeds: 3
+)");
+  ASSERT_TRUE(sweep.ok()) << sweep.status();
+  // Error = base per (dataset, activation, init), + 0.1 for the worse
+  // learning rate, + 0.01 * seed_index. One tanh/standard/shapeset/0.1 seed
+  // diverges instead.
+  auto error_of = [](const TrialSpec& t) {
+    double e = t.dataset.name == "mnist" ? 0.02 : 0.2;
+    if (t.activation == "softsign") e += 0.04;
+    if (t.init == "standard") e += 0.08;
+    if (t.learning_rate == 0.01) e += 0.1;
+    return e + 0.01 * t.seed_index;
+  };
+  for (auto a = coordinator.AcquireTrial({.worker_id = "w"}); a.ok() && a->trial.has_value();
+       a = coordinator.AcquireTrial({.worker_id = "w"})) {
+    const TrialSpec& t = a->trial->spec;
+    const double e = error_of(t);
+    ASSERT_TRUE(
+        coordinator
+            .ReportCheckpoints(a->trial->id, a->lease->lease_id,
+                               std::vector<Checkpoint>{
+                                   {.step = 100, .test_error = e, .validation_error = e + 0.005}})
+            .ok());
+    const bool diverge = t.dataset.name == "shapeset" && t.activation == "tanh" &&
+                         t.init == "standard" && t.learning_rate == 0.1 && t.seed_index == 2;
+    ASSERT_TRUE(
+        coordinator
+            .CompleteTrial(a->trial->id, a->lease->lease_id,
+                           {.state = diverge ? TrialState::kDiverged : TrialState::kSucceeded})
+            .ok());
+  }
+  store->Flush();
+
+  EXPECT_EQ(Shell("SELECT count(*), sum(state = 'succeeded') FROM trial_summary"),
+            (std::vector<std::vector<std::string>>{{"48", "47"}}));
+
+  // softsign, normalized, mnist, 0.1: errors 0.06, 0.07, 0.08.
+  auto row = Shell(
+      "SELECT trials, n, diverged, round(mean_test_error, 6), round(std_test_error, 6), "
+      "round(ci95_test_error, 6) FROM config_summary WHERE dataset = 'mnist' AND activation = "
+      "'softsign' AND init = 'normalized' AND learning_rate = 0.1");
+  // std = 0.01; t(0.975, 2) = 4.3027; ci = 4.3027 * 0.01 / sqrt(3) = 0.024842.
+  EXPECT_EQ(row,
+            (std::vector<std::vector<std::string>>{{"3", "3", "0", "0.07", "0.01", "0.024842"}}));
+  // The diverged seed leaves two: 0.28 and 0.29; t(0.975, 1) = 12.7062.
+  row = Shell(
+      "SELECT n, diverged, round(mean_test_error, 6), round(ci95_test_error, 6) FROM "
+      "config_summary WHERE dataset = 'shapeset' AND activation = 'tanh' AND init = 'standard' "
+      "AND learning_rate = 0.1");
+  EXPECT_EQ(row, (std::vector<std::vector<std::string>>{{"2", "1", "0.285", "0.063531"}}));
+
+  // Table 1 takes the better learning rate (0.1) in every cell.
+  EXPECT_EQ(Shell("SELECT label, depth, shapeset, mnist, fashion_mnist, cifar10 FROM table1"),
+            (std::vector<std::vector<std::string>>{
+                {"Softsign", "5", "33.0", "15.0", "", ""},
+                {"Softsign N", "5", "25.0", "7.0", "", ""},
+                {"Tanh", "5", "28.5", "11.0", "", ""},
+                {"Tanh N", "5", "21.0", "3.0", "", ""},
+            }));
+}
+
+// A child process writes through the store and tells the parent each time a
+// write is acknowledged; the parent kills it with SIGKILL mid-stream and then
+// finds every acknowledged write in the file.
+TEST_F(SqliteStoreTest, KillNineLosesNothingAcknowledged) {
+  int acks[2];
+  ASSERT_EQ(pipe(acks), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    close(acks[0]);
+    auto store = SqliteSweepStore::Open(path_);
+    if (!store.ok()) _exit(2);
+    auto created =
+        (*store)->CreateSweep({.name = "crash", .created_at = {}}, std::vector<TrialSpec>(1));
+    if (!created.ok()) _exit(3);
+    const TrialId trial = created->trial_ids[0];
+    StoreMutation lease{.now = {}};
+    lease.trials.push_back({.id = trial,
+                            .state = TrialState::kLeased,
+                            .attempt = 1,
+                            .attempt_limit = 3,
+                            .worker_id = "w"});
+    lease.lease_grants.push_back({trial, "l", 1, absl::UnixEpoch(), "w"});
+    if (!(*store)->Apply(std::move(lease)).ok()) _exit(4);
+    for (int64_t step = 1;; ++step) {
+      std::vector<Checkpoint> c = {{.step = step, .test_error = 0.5}};
+      c[0].layer_stats.push_back({.layer = 1, .histogram = std::vector<float>(50, 0.02f)});
+      StoreMutation m{.now = {}};
+      m.checkpoints.push_back({trial, 1, c});
+      if (!(*store)->Apply(std::move(m)).ok()) _exit(5);
+      if (write(acks[1], &step, sizeof step) != sizeof step) _exit(6);
+    }
+  }
+  close(acks[1]);
+  int64_t acknowledged = 0;
+  for (int64_t step; acknowledged < 300 && read(acks[0], &step, sizeof step) == sizeof step;) {
+    acknowledged = step;
+  }
+  ASSERT_EQ(kill(child, SIGKILL), 0);
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "child exited with " << WEXITSTATUS(status);
+  // Acknowledgements still in the pipe count too.
+  for (int64_t step; read(acks[0], &step, sizeof step) == sizeof step;) acknowledged = step;
+  close(acks[0]);
+
+  auto store = Open();
+  auto trials = store->ListTrials({});
+  ASSERT_TRUE(trials.ok());
+  ASSERT_EQ(trials->size(), 1u);
+  auto checkpoints = store->GetCheckpoints((*trials)[0].id, 1, /*with_layer_stats=*/true);
+  ASSERT_TRUE(checkpoints.ok()) << checkpoints.status();
+  ASSERT_GE(static_cast<int64_t>(checkpoints->size()), acknowledged);
+  for (int64_t i = 0; i < acknowledged; ++i) {
+    EXPECT_EQ((*checkpoints)[i].step, i + 1);
+    EXPECT_EQ((*checkpoints)[i].layer_stats.size(), 1u);
+  }
+  EXPECT_GE((*trials)[0].steps_done, acknowledged);
+}
+
+}  // namespace
+}  // namespace deepsweep

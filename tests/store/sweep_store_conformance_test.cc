@@ -1,0 +1,613 @@
+// One suite, every SweepStore: the contract of core/sweep_store.h, checked
+// against the in-memory store and the SQLite store alike.
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "core/sweep_store.h"
+#include "gtest/gtest.h"
+#include "store/memory_sweep_store.h"
+#include "store/sqlite_sweep_store.h"
+
+namespace deepsweep {
+namespace {
+
+const absl::Time kT0 = absl::FromUnixSeconds(1'700'000'000);
+
+// Opens a fresh store of one kind and removes what it left behind.
+template <typename Store>
+class Opener;
+
+template <>
+class Opener<MemorySweepStore> {
+ public:
+  std::unique_ptr<SweepStore> Open() { return std::make_unique<MemorySweepStore>(); }
+};
+
+// A file, so that reads go through the store's second connection.
+template <>
+class Opener<SqliteSweepStore> {
+ public:
+  Opener() {
+    static int opened = 0;
+    path_ = (std::filesystem::path(::testing::TempDir()) /
+             absl::StrCat("conformance_", getpid(), "_", ++opened, ".db"))
+                .string();
+    Remove();
+  }
+  ~Opener() { Remove(); }
+  std::unique_ptr<SweepStore> Open() {
+    auto store = SqliteSweepStore::Open(path_);
+    EXPECT_TRUE(store.ok()) << store.status();
+    return store.ok() ? *std::move(store) : nullptr;
+  }
+
+ private:
+  void Remove() {
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_ + suffix);
+  }
+  std::string path_;
+};
+
+template <typename Store>
+class SweepStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override { store_ = opener_.Open(); }
+  void TearDown() override { store_.reset(); }
+
+  static TrialSpec Spec(int depth, const std::string& activation, double learning_rate) {
+    TrialSpec t;
+    t.dataset = {.name = "mnist",
+                 .path = "/data/mnist",
+                 .train_examples = 60000,
+                 .validation_examples = 5000,
+                 .test_examples = 10000,
+                 .preprocess = "unit"};
+    t.activation = activation;
+    t.init = "glorot_normal";
+    t.init_gain = 1.5;
+    t.depth = depth;
+    t.width = 100 * depth;
+    t.loss = "quadratic";
+    t.learning_rate = learning_rate;
+    t.momentum = 0.9;
+    t.lr_decay = 0.001;
+    t.batch_size = 20;
+    t.updates = 500;
+    t.checkpoint_every = 100;
+    t.probe_examples = 64;
+    t.seed = (uint64_t{1} << 62) + depth;
+    t.seed_index = depth % 2;
+    return t;
+  }
+
+  // A sweep of four trials: depths 1..4, activations alternating.
+  CreatedSweep CreateFour(int max_attempts = 3) {
+    std::vector<TrialSpec> specs;
+    for (int d = 1; d <= 4; ++d) {
+      specs.push_back(Spec(d, d % 2 == 1 ? "tanh" : "softsign", 0.1 / d));
+    }
+    auto created = store_->CreateSweep({.name = "four",
+                                        .spec_yaml = "name: four\n",
+                                        .max_attempts = max_attempts,
+                                        .created_at = kT0},
+                                       specs);
+    EXPECT_TRUE(created.ok()) << created.status();
+    return created.ok() ? *created : CreatedSweep{};
+  }
+
+  // Leases trial `id` (PENDING at attempt `attempt - 1`) to `worker`.
+  void Lease(TrialId id, int attempt, const std::string& worker, absl::Time deadline) {
+    StoreMutation m{.now = kT0};
+    m.trials.push_back({.id = id,
+                        .expect_state = TrialState::kPending,
+                        .expect_attempt = attempt - 1,
+                        .state = TrialState::kLeased,
+                        .attempt = attempt,
+                        .attempt_limit = 3,
+                        .worker_id = worker,
+                        .reset_results = true});
+    m.lease_grants.push_back(
+        {id, absl::StrCat("lease-", id, "-", attempt), attempt, deadline, worker});
+    m.workers.push_back({.info = {.worker_id = worker,
+                                  .host = "host-" + worker,
+                                  .pid = 42,
+                                  .version = "v1",
+                                  .cores = 2},
+                         .register_info = true,
+                         .current = WorkerUpdate::Current::kSet,
+                         .current_trial = id});
+    ASSERT_TRUE(store_->Apply(std::move(m)).ok());
+  }
+
+  absl::Status Report(TrialId id, int attempt, const std::vector<Checkpoint>& checkpoints) {
+    StoreMutation m{.now = kT0};
+    m.checkpoints.push_back({id, attempt, checkpoints});
+    return store_->Apply(std::move(m));
+  }
+
+  static Checkpoint MakeCheckpoint(int64_t step, double test_error, int layers = 2) {
+    Checkpoint c{.step = step,
+                 .examples_seen = step * 20,
+                 .train_nll = 0.5,
+                 .test_error = test_error,
+                 .test_nll = 1.5,
+                 .validation_error = test_error + 0.01,
+                 .validation_nll = 1.6,
+                 .wall_seconds = 3.25};
+    for (int layer = 1; layer <= layers; ++layer) {
+      for (LayerQuantity q : {LayerQuantity::kWeightGrad, LayerQuantity::kActivation}) {
+        c.layer_stats.push_back({.layer = layer,
+                                 .quantity = q,
+                                 .mean = 0.25 * layer,
+                                 .std = 0.5,
+                                 .p02 = -1,
+                                 .p50 = 0,
+                                 .p98 = 1,
+                                 .saturated_fraction = 0.125,
+                                 .jacobian_sv_mean = 0.75,
+                                 .hist_lo = -1,
+                                 .hist_hi = 1,
+                                 .histogram = {0.5f, 0.25f, 0.25f}});
+      }
+    }
+    return c;
+  }
+
+  std::vector<TrialRecord> List(TrialQuery query) {
+    auto trials = store_->ListTrials(query);
+    EXPECT_TRUE(trials.ok()) << trials.status();
+    return trials.ok() ? *trials : std::vector<TrialRecord>{};
+  }
+
+  std::vector<int> Depths(const std::vector<TrialRecord>& trials) {
+    std::vector<int> depths;
+    for (const TrialRecord& t : trials) depths.push_back(t.spec.depth);
+    return depths;
+  }
+
+  Opener<Store> opener_;
+  std::unique_ptr<SweepStore> store_;
+};
+
+using StoreTypes = ::testing::Types<MemorySweepStore, SqliteSweepStore>;
+class StoreNames {
+ public:
+  template <typename T>
+  static std::string GetName(int) {
+    return std::is_same_v<T, MemorySweepStore> ? "Memory" : "Sqlite";
+  }
+};
+TYPED_TEST_SUITE(SweepStoreTest, StoreTypes, StoreNames);
+
+TYPED_TEST(SweepStoreTest, CreateSweepStoresEveryFieldOfEveryTrial) {
+  const CreatedSweep created = this->CreateFour(5);
+  ASSERT_EQ(created.trial_ids.size(), 4u);
+  auto sweep = this->store_->GetSweep(created.id);
+  ASSERT_TRUE(sweep.ok()) << sweep.status();
+  EXPECT_EQ(sweep->name, "four");
+  EXPECT_EQ(sweep->spec_yaml, "name: four\n");
+  EXPECT_EQ(sweep->state, SweepState::kActive);
+  EXPECT_EQ(sweep->max_attempts, 5);
+  EXPECT_EQ(sweep->created_at, kT0);
+  EXPECT_FALSE(sweep->finished_at.has_value());
+  EXPECT_EQ(sweep->counts.pending, 4);
+  EXPECT_EQ(sweep->counts.total(), 4);
+
+  auto trial = this->store_->GetTrial(created.trial_ids[2]);
+  ASSERT_TRUE(trial.ok()) << trial.status();
+  const TrialSpec want = TestFixture::Spec(3, "tanh", 0.1 / 3);
+  const TrialSpec& got = trial->spec;
+  EXPECT_EQ(trial->sweep_id, created.id);
+  EXPECT_EQ(trial->index, 2);
+  EXPECT_EQ(trial->state, TrialState::kPending);
+  EXPECT_EQ(trial->attempt, 0);
+  EXPECT_EQ(trial->attempt_limit, 5);
+  EXPECT_EQ(trial->steps_done, 0);
+  EXPECT_FALSE(trial->final_test_error.has_value());
+  EXPECT_EQ(trial->updated_at, kT0);
+  EXPECT_EQ(got.dataset.name, want.dataset.name);
+  EXPECT_EQ(got.dataset.path, want.dataset.path);
+  EXPECT_EQ(got.dataset.train_examples, want.dataset.train_examples);
+  EXPECT_EQ(got.dataset.validation_examples, want.dataset.validation_examples);
+  EXPECT_EQ(got.dataset.test_examples, want.dataset.test_examples);
+  EXPECT_EQ(got.dataset.preprocess, want.dataset.preprocess);
+  EXPECT_EQ(got.activation, want.activation);
+  EXPECT_EQ(got.init, want.init);
+  EXPECT_EQ(got.init_gain, want.init_gain);
+  EXPECT_EQ(got.depth, want.depth);
+  EXPECT_EQ(got.width, want.width);
+  EXPECT_EQ(got.loss, want.loss);
+  EXPECT_EQ(got.learning_rate, want.learning_rate);
+  EXPECT_EQ(got.momentum, want.momentum);
+  EXPECT_EQ(got.lr_decay, want.lr_decay);
+  EXPECT_EQ(got.batch_size, want.batch_size);
+  EXPECT_EQ(got.updates, want.updates);
+  EXPECT_EQ(got.checkpoint_every, want.checkpoint_every);
+  EXPECT_EQ(got.probe_examples, want.probe_examples);
+  EXPECT_EQ(got.seed, want.seed);
+  EXPECT_EQ(got.seed_index, want.seed_index);
+}
+
+TYPED_TEST(SweepStoreTest, UnknownIdsAreNotFound) {
+  EXPECT_EQ(this->store_->GetSweep(77).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(this->store_->GetTrial(77).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(this->store_->GetCheckpoints(77, 1, true).status().code(), absl::StatusCode::kNotFound);
+  StoreMutation m{.now = kT0};
+  m.sweeps.push_back({77, SweepState::kFinished, kT0});
+  EXPECT_EQ(this->store_->Apply(std::move(m)).code(), absl::StatusCode::kNotFound);
+}
+
+TYPED_TEST(SweepStoreTest, SeedsBeyond63BitsAreRefused) {
+  TrialSpec t;
+  t.seed = ~uint64_t{0};
+  EXPECT_EQ(this->store_->CreateSweep({.name = "x", .created_at = kT0}, {t}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TYPED_TEST(SweepStoreTest, ListSweepsInIdOrderWithCounts) {
+  const CreatedSweep a = this->CreateFour();
+  const CreatedSweep b = this->CreateFour();
+  this->Lease(b.trial_ids[0], 1, "w", kT0 + absl::Seconds(30));
+  auto sweeps = this->store_->ListSweeps();
+  ASSERT_TRUE(sweeps.ok());
+  ASSERT_EQ(sweeps->size(), 2u);
+  EXPECT_EQ((*sweeps)[0].id, a.id);
+  EXPECT_EQ((*sweeps)[1].id, b.id);
+  EXPECT_EQ((*sweeps)[0].counts.pending, 4);
+  EXPECT_EQ((*sweeps)[1].counts.pending, 3);
+  EXPECT_EQ((*sweeps)[1].counts.leased, 1);
+}
+
+TYPED_TEST(SweepStoreTest, AMutationIsAllOrNothing) {
+  const CreatedSweep s = this->CreateFour();
+  StoreMutation m{.now = kT0 + absl::Seconds(5)};
+  m.sweeps.push_back({s.id, SweepState::kCancelled, kT0});
+  m.trials.push_back({.id = s.trial_ids[0],
+                      .expect_state = TrialState::kPending,
+                      .state = TrialState::kCancelled,
+                      .attempt_limit = 3});
+  // Expects a LEASED trial, which it is not: the whole mutation is refused.
+  m.trials.push_back({.id = s.trial_ids[1],
+                      .expect_state = TrialState::kLeased,
+                      .state = TrialState::kCancelled,
+                      .attempt_limit = 3});
+  EXPECT_EQ(this->store_->Apply(std::move(m)).code(), absl::StatusCode::kAborted);
+  auto sweep = this->store_->GetSweep(s.id);
+  EXPECT_EQ(sweep->state, SweepState::kActive);
+  EXPECT_EQ(sweep->counts.pending, 4);
+  EXPECT_EQ(this->store_->GetTrial(s.trial_ids[0])->updated_at, kT0);
+}
+
+TYPED_TEST(SweepStoreTest, TrialUpdatesAndSweepUpdatesAreRecorded) {
+  const CreatedSweep s = this->CreateFour();
+  StoreMutation m{.now = kT0 + absl::Milliseconds(1500)};
+  m.trials.push_back({.id = s.trial_ids[3],
+                      .expect_state = TrialState::kPending,
+                      .state = TrialState::kFailed,
+                      .attempt = 0,
+                      .attempt_limit = 7,
+                      .worker_id = "w9",
+                      .reason = "bad luck"});
+  m.sweeps.push_back({s.id, SweepState::kFinished, kT0 + absl::Seconds(2)});
+  ASSERT_TRUE(this->store_->Apply(std::move(m)).ok());
+  const TrialRecord t = *this->store_->GetTrial(s.trial_ids[3]);
+  EXPECT_EQ(t.state, TrialState::kFailed);
+  EXPECT_EQ(t.attempt_limit, 7);
+  EXPECT_EQ(t.worker_id, "w9");
+  EXPECT_EQ(t.reason, "bad luck");
+  EXPECT_EQ(t.updated_at, kT0 + absl::Milliseconds(1500));
+  const SweepRecord sweep = *this->store_->GetSweep(s.id);
+  EXPECT_EQ(sweep.state, SweepState::kFinished);
+  EXPECT_EQ(sweep.finished_at, kT0 + absl::Seconds(2));
+  EXPECT_EQ(sweep.counts.failed, 1);
+
+  StoreMutation reopen{.now = kT0};
+  reopen.sweeps.push_back({s.id, SweepState::kActive, std::nullopt});
+  ASSERT_TRUE(this->store_->Apply(std::move(reopen)).ok());
+  EXPECT_FALSE(this->store_->GetSweep(s.id)->finished_at.has_value());
+}
+
+TYPED_TEST(SweepStoreTest, TimesKeepMicrosecondsOnly) {
+  const CreatedSweep s = this->CreateFour();
+  const absl::Time deadline = kT0 + absl::Nanoseconds(123'456'789);
+  this->Lease(s.trial_ids[0], 1, "w", deadline);
+  auto work = this->store_->LoadUnfinished();
+  ASSERT_TRUE(work.ok());
+  EXPECT_EQ(work->trials[0].lease->deadline, kT0 + absl::Microseconds(123'456));
+}
+
+TYPED_TEST(SweepStoreTest, LoadUnfinishedResumesLeasesWithTheirDeadlines) {
+  const CreatedSweep done = this->CreateFour();
+  StoreMutation finish{.now = kT0};
+  for (TrialId id : done.trial_ids) {
+    finish.trials.push_back({.id = id,
+                             .expect_state = TrialState::kPending,
+                             .state = TrialState::kCancelled,
+                             .attempt_limit = 3});
+  }
+  finish.sweeps.push_back({done.id, SweepState::kCancelled, kT0});
+  ASSERT_TRUE(this->store_->Apply(std::move(finish)).ok());
+
+  const CreatedSweep s = this->CreateFour();
+  this->Lease(s.trial_ids[1], 1, "w1", kT0 + absl::Seconds(30));
+  {  // renewed, then leased again after an expiry
+    StoreMutation m{.now = kT0};
+    m.lease_renewals.push_back({s.trial_ids[1], 1, kT0 + absl::Seconds(45)});
+    ASSERT_TRUE(this->store_->Apply(std::move(m)).ok());
+  }
+  this->Lease(s.trial_ids[2], 1, "w2", kT0 + absl::Seconds(30));
+  {
+    StoreMutation m{.now = kT0 + absl::Seconds(31)};
+    m.trials.push_back({.id = s.trial_ids[2],
+                        .expect_state = TrialState::kLeased,
+                        .expect_attempt = 1,
+                        .state = TrialState::kPending,
+                        .attempt = 1,
+                        .attempt_limit = 3,
+                        .worker_id = "w2"});
+    m.lease_ends.push_back({s.trial_ids[2], 1, "expired"});
+    ASSERT_TRUE(this->store_->Apply(std::move(m)).ok());
+  }
+  this->Lease(s.trial_ids[2], 2, "w3", kT0 + absl::Seconds(60));
+
+  auto work = this->store_->LoadUnfinished();
+  ASSERT_TRUE(work.ok()) << work.status();
+  ASSERT_EQ(work->sweeps.size(), 1u);
+  EXPECT_EQ(work->sweeps[0].id, s.id);
+  ASSERT_EQ(work->trials.size(), 4u);
+  const UnfinishedTrial& leased = work->trials[1];
+  EXPECT_EQ(leased.id, s.trial_ids[1]);
+  EXPECT_EQ(leased.state, TrialState::kLeased);
+  EXPECT_EQ(leased.worker_id, "w1");
+  ASSERT_TRUE(leased.lease.has_value());
+  EXPECT_EQ(leased.lease->lease_id, absl::StrCat("lease-", s.trial_ids[1], "-1"));
+  EXPECT_EQ(leased.lease->deadline, kT0 + absl::Seconds(45));
+  const UnfinishedTrial& again = work->trials[2];
+  EXPECT_EQ(again.attempt, 2);
+  EXPECT_EQ(again.lease->attempt, 2);
+  EXPECT_EQ(again.lease->deadline, kT0 + absl::Seconds(60));
+  EXPECT_EQ(work->trials[0].state, TrialState::kPending);
+  EXPECT_FALSE(work->trials[0].lease.has_value());
+  EXPECT_EQ(work->trials[3].index, 3);
+  EXPECT_EQ(work->trials[3].attempt_limit, 3);
+}
+
+TYPED_TEST(SweepStoreTest, LeaseChangesNeedAnExistingLease) {
+  const CreatedSweep s = this->CreateFour();
+  StoreMutation renew{.now = kT0};
+  renew.lease_renewals.push_back({s.trial_ids[0], 1, kT0});
+  EXPECT_EQ(this->store_->Apply(std::move(renew)).code(), absl::StatusCode::kNotFound);
+  StoreMutation end{.now = kT0};
+  end.lease_ends.push_back({s.trial_ids[0], 1, "released"});
+  EXPECT_EQ(this->store_->Apply(std::move(end)).code(), absl::StatusCode::kNotFound);
+}
+
+TYPED_TEST(SweepStoreTest, CheckpointsAreIdempotentAndSetTheFinalMetrics) {
+  const CreatedSweep s = this->CreateFour();
+  const TrialId id = s.trial_ids[0];
+  this->Lease(id, 1, "w", kT0 + absl::Seconds(30));
+  ASSERT_TRUE(
+      this->Report(id, 1, {this->MakeCheckpoint(200, 0.4), this->MakeCheckpoint(100, 0.6)}).ok());
+  // A repeat with other values, and a step reported twice in one batch: the
+  // first write of a step wins.
+  ASSERT_TRUE(this->Report(id, 1,
+                           {this->MakeCheckpoint(200, 0.9), this->MakeCheckpoint(300, 0.3),
+                            this->MakeCheckpoint(300, 0.8)})
+                  .ok());
+  auto stored = this->store_->GetCheckpoints(id, 1, /*with_layer_stats=*/true);
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  ASSERT_EQ(stored->size(), 3u);
+  EXPECT_EQ((*stored)[0].step, 100);
+  EXPECT_EQ((*stored)[1].test_error, 0.4);
+  EXPECT_EQ((*stored)[2].test_error, 0.3);
+  const Checkpoint& c = (*stored)[1];
+  EXPECT_EQ(c.examples_seen, 4000);
+  EXPECT_EQ(c.train_nll, 0.5);
+  EXPECT_EQ(c.test_nll, 1.5);
+  EXPECT_EQ(c.validation_error, 0.4 + 0.01);
+  EXPECT_EQ(c.validation_nll, 1.6);
+  EXPECT_EQ(c.wall_seconds, 3.25);
+  ASSERT_EQ(c.layer_stats.size(), 4u);
+  // Ordered by (layer, quantity).
+  EXPECT_EQ(c.layer_stats[0].layer, 1);
+  EXPECT_EQ(c.layer_stats[0].quantity, LayerQuantity::kActivation);
+  EXPECT_EQ(c.layer_stats[1].quantity, LayerQuantity::kWeightGrad);
+  EXPECT_EQ(c.layer_stats[3].layer, 2);
+  const LayerStat& l = c.layer_stats[3];
+  EXPECT_EQ(l.mean, 0.5);
+  EXPECT_EQ(l.std, 0.5);
+  EXPECT_EQ(l.p02, -1);
+  EXPECT_EQ(l.p50, 0);
+  EXPECT_EQ(l.p98, 1);
+  EXPECT_EQ(l.saturated_fraction, 0.125);
+  EXPECT_EQ(l.jacobian_sv_mean, 0.75);
+  EXPECT_EQ(l.hist_lo, -1);
+  EXPECT_EQ(l.hist_hi, 1);
+  EXPECT_EQ(l.histogram, (std::vector<float>{0.5f, 0.25f, 0.25f}));
+
+  const TrialRecord t = *this->store_->GetTrial(id);
+  EXPECT_EQ(t.steps_done, 300);
+  EXPECT_EQ(t.final_test_error, 0.3);
+  EXPECT_EQ(t.final_test_nll, 1.5);
+  EXPECT_EQ(t.final_validation_error, 0.3 + 0.01);
+
+  auto bare = this->store_->GetCheckpoints(id, 1, /*with_layer_stats=*/false);
+  ASSERT_TRUE(bare.ok());
+  EXPECT_TRUE((*bare)[0].layer_stats.empty());
+  EXPECT_TRUE(this->store_->GetCheckpoints(id, 2, true)->empty());
+}
+
+TYPED_TEST(SweepStoreTest, NanMetricsReadBackAsNan) {
+  const CreatedSweep s = this->CreateFour();
+  const TrialId id = s.trial_ids[0];
+  this->Lease(id, 1, "w", kT0);
+  Checkpoint c = this->MakeCheckpoint(10, std::numeric_limits<double>::quiet_NaN());
+  c.train_nll = std::numeric_limits<double>::infinity();
+  c.layer_stats[0].mean = std::numeric_limits<double>::quiet_NaN();
+  ASSERT_TRUE(this->Report(id, 1, {c}).ok());
+  const Checkpoint stored = (*this->store_->GetCheckpoints(id, 1, true))[0];
+  EXPECT_TRUE(std::isnan(stored.test_error));
+  EXPECT_EQ(stored.train_nll, std::numeric_limits<double>::infinity());
+  EXPECT_TRUE(std::isnan(stored.layer_stats[1].mean));  // layer 1 weight_grad, sorted second
+  const TrialRecord t = *this->store_->GetTrial(id);
+  EXPECT_EQ(t.steps_done, 10);
+  EXPECT_FALSE(t.final_test_error.has_value());
+  EXPECT_EQ(t.final_test_nll, 1.5);
+}
+
+TYPED_TEST(SweepStoreTest, ANewAttemptClearsResultsButKeepsOldCheckpoints) {
+  const CreatedSweep s = this->CreateFour();
+  const TrialId id = s.trial_ids[0];
+  this->Lease(id, 1, "w", kT0);
+  ASSERT_TRUE(this->Report(id, 1, {this->MakeCheckpoint(100, 0.5)}).ok());
+  StoreMutation requeue{.now = kT0};
+  requeue.trials.push_back({.id = id,
+                            .expect_state = TrialState::kLeased,
+                            .expect_attempt = 1,
+                            .state = TrialState::kPending,
+                            .attempt = 1,
+                            .attempt_limit = 3});
+  requeue.lease_ends.push_back({id, 1, "released"});
+  ASSERT_TRUE(this->store_->Apply(std::move(requeue)).ok());
+  EXPECT_EQ(this->store_->GetTrial(id)->final_test_error, 0.5);
+  this->Lease(id, 2, "w", kT0);
+  const TrialRecord t = *this->store_->GetTrial(id);
+  EXPECT_EQ(t.steps_done, 0);
+  EXPECT_FALSE(t.final_test_error.has_value());
+  EXPECT_EQ(this->store_->GetCheckpoints(id, 1, false)->size(), 1u);
+  ASSERT_TRUE(this->Report(id, 2, {this->MakeCheckpoint(100, 0.2)}).ok());
+  EXPECT_EQ(this->store_->GetCheckpoints(id, 1, false)->front().test_error, 0.5);
+  EXPECT_EQ(this->store_->GetTrial(id)->final_test_error, 0.2);
+}
+
+TYPED_TEST(SweepStoreTest, WorkersAreRegisteredHeardAndFreed) {
+  const CreatedSweep s = this->CreateFour();
+  this->Lease(s.trial_ids[0], 1, "b", kT0);
+  this->Lease(s.trial_ids[1], 1, "a", kT0);
+  this->Lease(s.trial_ids[2], 1, "b", kT0);  // b moved on to trial 2
+  StoreMutation m{.now = kT0 + absl::Seconds(9)};
+  // Freeing b from trial 0 leaves trial 2 in place; a is freed; a stranger is
+  // not registered by being mentioned.
+  m.workers.push_back({.info = {.worker_id = "b"},
+                       .heard = false,
+                       .current = WorkerUpdate::Current::kClear,
+                       .current_trial = s.trial_ids[0]});
+  m.workers.push_back({.info = {.worker_id = "a"},
+                       .current = WorkerUpdate::Current::kClear,
+                       .current_trial = s.trial_ids[1]});
+  m.workers.push_back({.info = {.worker_id = "stranger"}});
+  ASSERT_TRUE(this->store_->Apply(std::move(m)).ok());
+  auto workers = this->store_->ListWorkers();
+  ASSERT_TRUE(workers.ok());
+  ASSERT_EQ(workers->size(), 2u);
+  const WorkerRecord& a = (*workers)[0];
+  const WorkerRecord& b = (*workers)[1];
+  EXPECT_EQ(a.info.worker_id, "a");
+  EXPECT_EQ(a.info.host, "host-a");
+  EXPECT_EQ(a.info.pid, 42);
+  EXPECT_EQ(a.info.version, "v1");
+  EXPECT_EQ(a.info.cores, 2);
+  EXPECT_EQ(a.first_seen, kT0);
+  EXPECT_EQ(a.last_seen, kT0 + absl::Seconds(9));
+  EXPECT_FALSE(a.current_trial.has_value());
+  EXPECT_EQ(b.last_seen, kT0);
+  EXPECT_EQ(b.current_trial, s.trial_ids[2]);
+}
+
+TYPED_TEST(SweepStoreTest, ListTrialsFiltersOrdersAndPages) {
+  const CreatedSweep s = this->CreateFour();
+  const CreatedSweep other = this->CreateFour();
+  this->Lease(s.trial_ids[1], 1, "w", kT0);
+  ASSERT_TRUE(this->Report(s.trial_ids[1], 1, {this->MakeCheckpoint(10, 0.25)}).ok());
+  using Op = TrialCondition::Op;
+
+  EXPECT_EQ(this->List({}).size(), 8u);
+  EXPECT_EQ(this->Depths(this->List({.sweep_id = s.id})), (std::vector<int>{1, 2, 3, 4}));
+  EXPECT_EQ(this->Depths(this->List(
+                {.sweep_id = s.id, .conditions = {{"depth", Op::kGe, "3"}}, .descending = true})),
+            (std::vector<int>{4, 3}));
+  EXPECT_EQ(this->Depths(this->List({.sweep_id = s.id,
+                                     .conditions = {{"activation", Op::kEq, "softsign"},
+                                                    {"learning_rate", Op::kLt, "0.04"}}})),
+            (std::vector<int>{4}));
+  EXPECT_EQ(this->Depths(
+                this->List({.sweep_id = other.id, .conditions = {{"state", Op::kNe, "pending"}}})),
+            (std::vector<int>{}));
+  EXPECT_EQ(this->Depths(this->List({.conditions = {{"state", Op::kEq, "leased"}}})),
+            (std::vector<int>{2}));
+  EXPECT_EQ(this->Depths(this->List({.conditions = {{"worker_id", Op::kEq, "w"}}})),
+            (std::vector<int>{2}));
+  // A trial without a final error matches no condition on it (SQL NULL).
+  EXPECT_EQ(this->Depths(this->List({.conditions = {{"final_test_error", Op::kNe, "1"}}})),
+            (std::vector<int>{2}));
+  EXPECT_EQ(
+      this->List({.conditions = {{"seed", Op::kEq, absl::StrCat((uint64_t{1} << 62) + 3)}}}).size(),
+      2u);
+  // Ordered by a column, ties by id; no value sorts first.
+  std::vector<TrialRecord> by_error =
+      this->List({.sweep_id = s.id, .order_by = "final_test_error", .descending = true});
+  EXPECT_EQ(by_error[0].spec.depth, 2);
+  EXPECT_EQ(this->Depths(by_error), (std::vector<int>{2, 1, 3, 4}));
+  by_error = this->List({.sweep_id = s.id, .order_by = "final_test_error"});
+  EXPECT_EQ(this->Depths(by_error), (std::vector<int>{1, 3, 4, 2}));
+  EXPECT_EQ(this->Depths(
+                this->List({.sweep_id = s.id, .order_by = "activation", .limit = 2, .offset = 1})),
+            (std::vector<int>{4, 1}));
+  EXPECT_EQ(this->Depths(this->List({.sweep_id = s.id, .offset = 3})), (std::vector<int>{4}));
+
+  EXPECT_EQ(this->store_->ListTrials({.conditions = {{"colour", Op::kEq, "red"}}}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(this->store_->ListTrials({.conditions = {{"depth", Op::kEq, "deep"}}}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      this->store_->ListTrials({.conditions = {{"state", Op::kEq, "running"}}}).status().code(),
+      absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(this->store_->ListTrials({.order_by = "colour"}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(this->store_->ListTrials({.limit = -1}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TYPED_TEST(SweepStoreTest, ConcurrentWritersAreAllApplied) {
+  const CreatedSweep s = this->CreateFour();
+  for (int i = 0; i < 4; ++i) this->Lease(s.trial_ids[i], 1, "w", kT0);
+  std::vector<std::thread> threads;
+  std::vector<absl::Status> statuses(4 * 25);
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int step = 0; step < 25; ++step) {
+        // Step 13 of trial 3 names an attempt that has no lease: it alone fails.
+        const int attempt = (t == 3 && step == 13) ? 9 : 1;
+        StoreMutation m{.now = kT0};
+        std::vector<Checkpoint> c = {this->MakeCheckpoint(step, 0.5)};
+        m.checkpoints.push_back({s.trial_ids[t], attempt, c});
+        m.lease_renewals.push_back({s.trial_ids[t], attempt, kT0 + absl::Seconds(step)});
+        statuses[t * 25 + step] = this->store_->Apply(std::move(m));
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (int i = 0; i < 100; ++i) {
+    if (i == 3 * 25 + 13) {
+      EXPECT_EQ(statuses[i].code(), absl::StatusCode::kNotFound);
+    } else {
+      EXPECT_TRUE(statuses[i].ok()) << i << ": " << statuses[i];
+    }
+  }
+  for (int t = 0; t < 4; ++t) {
+    EXPECT_EQ(this->store_->GetCheckpoints(s.trial_ids[t], 1, true)->size(), t == 3 ? 24u : 25u);
+    EXPECT_TRUE(this->store_->GetCheckpoints(s.trial_ids[t], 9, true)->empty());
+  }
+  this->store_->Flush();
+}
+
+}  // namespace
+}  // namespace deepsweep

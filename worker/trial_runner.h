@@ -1,0 +1,99 @@
+// TrialRunner: one trial, start to finish, in this process: TrialSpec ->
+// ml::TrainConfig + dataset -> Trainer -> core Checkpoints.
+//
+// The worker loop and `deepsweep replay` both run trials through RunTrial, so
+// a replayed trial is computed by exactly the code that computed it first.
+//
+// Determinism: the weights come from the trial seed (ml::Trainer), the data
+// (training stream, Shapeset scenes, probe set) from the same seed through
+// ml::LoadDataset. Same TrialSpec + same binary + same `threads` = the same
+// checkpoints, bit for bit, on any machine with the same CPU features, except
+// Checkpoint::wall_seconds (read from the clock). Minibatches of at most 16
+// examples use single-threaded kernels, so `threads` changes nothing for them;
+// wider ones use OpenBLAS with `threads` threads, whose sums are fixed for a
+// given thread count (see ml/kernels.h).
+//
+// Thread-safety: RunTrial may run concurrently on several threads (each call
+// has its own net and dataset); they must agree on `threads`, which is
+// process-wide state of OpenBLAS.
+//
+// Errors: InvalidArgument for a spec the trainer cannot run (unknown
+// activation, init, loss or preprocessing, bad sizes), naming the field; the
+// dataset's errors (NotFound, DataLoss) when its files are missing or bad.
+#ifndef DEEPSWEEP_WORKER_TRIAL_RUNNER_H_
+#define DEEPSWEEP_WORKER_TRIAL_RUNNER_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "common/clock.h"
+#include "core/trial.h"
+#include "ml/data/dataset_factory.h"
+#include "ml/trainer.h"
+#include "worker/dataset_cache.h"
+
+namespace deepsweep::worker {
+
+// The parts of a run that a sweep spec does not set: the same for every trial
+// of a worker (and of a replay, to reproduce it).
+struct TrialRunnerOptions {
+  // OpenBLAS threads for wide minibatches; results are reproducible for a
+  // fixed count (see above).
+  int threads = 1;
+  // LayerProbe: bins of every histogram, and probe examples whose layer
+  // Jacobian gets an exact SVD (capped at the trial's probe_examples).
+  int histogram_bins = 50;
+  int jacobian_examples = 2;
+  // Optional "stuck at chance" rule (ml::TrainConfig): a trial whose error is
+  // still >= stuck_error at a checkpoint past stuck_after_updates ends as
+  // DIVERGED. 0 = off: the paper's deep sigmoid nets sit at chance for a long
+  // time and then recover, which is a result, not a divergence.
+  int64_t stuck_after_updates = 0;
+  double stuck_error = 1.0;
+};
+
+// How a run ended.
+struct TrialRun {
+  ml::TrainStatus status = ml::TrainStatus::kSucceeded;
+  std::string reason;  // why it diverged or stopped; empty on success
+  int64_t steps = 0;   // updates done
+};
+
+// Called with each checkpoint as it is measured; returns true to stop.
+using TrialObserver = std::function<bool(const Checkpoint&)>;
+
+// The mappings RunTrial uses, exposed for tests and for `deepsweep replay`.
+absl::StatusOr<ml::TrainConfig> ToTrainConfig(const TrialSpec& spec,
+                                              const TrialRunnerOptions& options);
+absl::StatusOr<ml::DatasetOptions> ToDatasetOptions(const TrialSpec& spec);
+// One LayerStat per (hidden layer, quantity): activation, backprop_grad,
+// weight_grad, in layer order.
+Checkpoint ToCheckpoint(const ml::CheckpointMetrics& metrics);
+
+class TrialRunner {
+ public:
+  // `datasets` and `clock` must outlive the runner. The clock only times the
+  // run (Checkpoint::wall_seconds).
+  TrialRunner(DatasetCache* datasets, const Clock* clock, TrialRunnerOptions options = {});
+
+  // Trains `spec` to its end, handing every checkpoint (step 0, every
+  // checkpoint_every updates, the last update) to `observer`. Training stops
+  // with status kStopped when the observer returns true or, before any update,
+  // when `stop` (if given) is set.
+  absl::StatusOr<TrialRun> RunTrial(const TrialSpec& spec, const TrialObserver& observer,
+                                    const std::atomic<bool>* stop = nullptr) const;
+
+  const TrialRunnerOptions& options() const { return options_; }
+
+ private:
+  DatasetCache* datasets_;
+  const Clock* clock_;
+  TrialRunnerOptions options_;
+};
+
+}  // namespace deepsweep::worker
+
+#endif  // DEEPSWEEP_WORKER_TRIAL_RUNNER_H_

@@ -1,0 +1,358 @@
+#include "worker/worker_loop.h"
+
+#include <algorithm>
+#include <atomic>
+#include <deque>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "spdlog/spdlog.h"
+
+namespace deepsweep::worker {
+
+bool IsTransient(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+    case absl::StatusCode::kInternal:
+    case absl::StatusCode::kUnknown:
+    case absl::StatusCode::kCancelled:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool IsLeaseLost(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kAborted ||
+         status.code() == absl::StatusCode::kNotFound;
+}
+
+// The state of one leased trial, shared by the training thread (through the
+// trainer's observer), the heartbeat thread and Shutdown().
+class WorkerLoop::TrialSession {
+ public:
+  // Why the trial stops early; the first reason given wins.
+  enum class Ending { kNone, kCancelled, kLeaseLost, kShutdown, kRejected };
+
+  TrialSession(TrialId trial_id, std::string lease_id)
+      : trial_id(trial_id), lease_id(std::move(lease_id)) {}
+
+  const TrialId trial_id;
+  const std::string lease_id;
+  // Read by the trainer before every update.
+  std::atomic<bool> stop{false};
+  // Fired when the trial is over; ends the heartbeat thread.
+  WakeSignal done;
+  // Held across a whole report send: one send in flight at a time, so a
+  // checkpoint is never sent again once acknowledged.
+  absl::Mutex send_mu;
+
+  void End(Ending why, std::string reason = "") {
+    absl::MutexLock lock(&mu_);
+    if (ending_ == Ending::kNone) {
+      ending_ = why;
+      reason_ = std::move(reason);
+    }
+    stop.store(true);
+  }
+  Ending ending() const {
+    absl::MutexLock lock(&mu_);
+    return ending_;
+  }
+  std::string reason() const {
+    absl::MutexLock lock(&mu_);
+    return reason_;
+  }
+
+  void Enqueue(Checkpoint checkpoint) {
+    absl::MutexLock lock(&mu_);
+    outbox_.push_back(std::move(checkpoint));
+  }
+  // Copies of the oldest `max` unacknowledged checkpoints.
+  std::vector<Checkpoint> Oldest(int max) const {
+    absl::MutexLock lock(&mu_);
+    const size_t n = std::min(outbox_.size(), static_cast<size_t>(std::max(1, max)));
+    return std::vector<Checkpoint>(outbox_.begin(), outbox_.begin() + static_cast<ptrdiff_t>(n));
+  }
+  void Acknowledge(size_t n) {
+    absl::MutexLock lock(&mu_);
+    outbox_.erase(outbox_.begin(), outbox_.begin() + static_cast<ptrdiff_t>(n));
+  }
+  bool HasUnsent() const {
+    absl::MutexLock lock(&mu_);
+    return !outbox_.empty();
+  }
+  // True while the last send failed and left checkpoints in the outbox.
+  std::atomic<bool> held_back{false};
+
+ private:
+  mutable absl::Mutex mu_;
+  std::deque<Checkpoint> outbox_ ABSL_GUARDED_BY(mu_);
+  Ending ending_ ABSL_GUARDED_BY(mu_) = Ending::kNone;
+  std::string reason_ ABSL_GUARDED_BY(mu_);
+};
+
+WorkerLoop::WorkerLoop(rpc::CoordinatorClient* client, const TrialRunner* runner,
+                       const Clock* clock, Sleeper* sleeper, WorkerLoopOptions options)
+    : client_(client),
+      runner_(runner),
+      clock_(clock),
+      sleeper_(sleeper),
+      options_(std::move(options)) {}
+
+WorkerLoop::~WorkerLoop() = default;
+
+WorkerStats WorkerLoop::stats() const {
+  absl::MutexLock lock(&mu_);
+  return stats_;
+}
+
+void WorkerLoop::Count(int64_t WorkerStats::*counter, int64_t n) {
+  absl::MutexLock lock(&mu_);
+  stats_.*counter += n;
+}
+
+void WorkerLoop::Shutdown() {
+  shutdown_.Notify();
+  absl::MutexLock lock(&mu_);
+  if (current_ != nullptr) current_->End(TrialSession::Ending::kShutdown);
+}
+
+absl::Status WorkerLoop::Run() {
+  Backoff backoff(options_.backoff);
+  int64_t taken = 0;
+  while (!shutdown_.HasBeenNotified() &&
+         (options_.max_trials == 0 || taken < options_.max_trials)) {
+    absl::StatusOr<Acquisition> acquired = client_->AcquireTrial(options_.identity);
+    if (!acquired.ok()) {
+      switch (acquired.status().code()) {
+        case absl::StatusCode::kUnauthenticated:
+        case absl::StatusCode::kPermissionDenied:
+        case absl::StatusCode::kInvalidArgument:
+        case absl::StatusCode::kUnimplemented:
+          return acquired.status();
+        default:
+          break;
+      }
+      Count(&WorkerStats::transient_errors);
+      const absl::Duration wait = backoff.NextDelay();
+      spdlog::warn("coordinator: {}; retrying in {}", acquired.status().ToString(),
+                   absl::FormatDuration(wait));
+      sleeper_->SleepFor(wait, shutdown_);
+      continue;
+    }
+    if (backoff.failures() > 0) spdlog::info("coordinator reachable again");
+    backoff.Reset();
+    if (!acquired->trial.has_value() || !acquired->lease.has_value()) {
+      sleeper_->SleepFor(
+          std::clamp(acquired->retry_after, options_.min_idle_wait, options_.max_idle_wait),
+          shutdown_);
+      continue;
+    }
+    ++taken;
+    Count(&WorkerStats::trials_taken);
+    RunLeasedTrial(*acquired->trial, *acquired->lease, backoff);
+  }
+  return absl::OkStatus();
+}
+
+absl::Duration WorkerLoop::HeartbeatPeriod(const Lease& lease) const {
+  const absl::Duration ttl = lease.deadline - clock_->Now();
+  return std::clamp(ttl / 3, options_.min_heartbeat, options_.max_heartbeat);
+}
+
+void WorkerLoop::RunLeasedTrial(const TrialRecord& trial, const Lease& lease, Backoff& backoff) {
+  using Ending = TrialSession::Ending;
+  TrialSession session(trial.id, lease.lease_id);
+  {
+    absl::MutexLock lock(&mu_);
+    current_ = &session;
+  }
+  // Shutdown() may have come between the acquisition and now.
+  if (shutdown_.HasBeenNotified()) session.End(Ending::kShutdown);
+  spdlog::info("trial {} (attempt {}): {} {} depth {} width {} seed {}", trial.id, lease.attempt,
+               trial.spec.activation, trial.spec.init, trial.spec.depth, trial.spec.width,
+               trial.spec.seed);
+
+  std::thread heartbeat(
+      [this, &session, period = HeartbeatPeriod(lease)] { KeepLease(session, period); });
+  absl::StatusOr<TrialRun> run;
+  if (!session.stop.load()) {
+    run = runner_->RunTrial(
+        trial.spec,
+        [this, &session](const Checkpoint& checkpoint) {
+          session.Enqueue(checkpoint);
+          SendReports(session);
+          return session.stop.load();
+        },
+        &session.stop);
+  } else {
+    run = TrialRun{.status = ml::TrainStatus::kStopped, .reason = "shutdown before start"};
+  }
+
+  auto call = [&](const std::function<absl::Status()>& f) { return CallWithRetry(f, backoff); };
+  // Set once the coordinator has the trial's ending; a Shutdown() after that
+  // has nothing left to release.
+  bool settled = false;
+  if (session.ending() == Ending::kNone && !run.ok()) {
+    const bool retryable = run.status().code() != absl::StatusCode::kInvalidArgument;
+    const absl::Status failed = call([&] {
+      return client_->FailTrial(trial.id, lease.lease_id, run.status().ToString(), retryable);
+    });
+    if (failed.ok()) {
+      settled = true;
+      Count(&WorkerStats::trials_failed);
+      spdlog::warn("trial {} failed ({}): {}", trial.id, retryable ? "retryable" : "final",
+                   run.status().ToString());
+    } else if (IsLeaseLost(failed)) {
+      session.End(Ending::kLeaseLost);
+    } else {
+      spdlog::error("trial {}: could not report its failure: {}", trial.id, failed.ToString());
+    }
+  } else if (session.ending() == Ending::kNone && run->status != ml::TrainStatus::kStopped) {
+    if (SendAllReports(session, backoff)) {
+      const TrialOutcome outcome{.state = run->status == ml::TrainStatus::kDiverged
+                                              ? TrialState::kDiverged
+                                              : TrialState::kSucceeded,
+                                 .reason = run->reason};
+      const absl::Status completed =
+          call([&] { return client_->CompleteTrial(trial.id, lease.lease_id, outcome); });
+      if (completed.ok()) {
+        settled = true;
+        Count(&WorkerStats::trials_completed);
+        spdlog::info("trial {} {} after {} updates", trial.id, TrialStateName(outcome.state),
+                     run->steps);
+      } else if (IsLeaseLost(completed)) {
+        session.End(Ending::kLeaseLost);
+      } else {
+        spdlog::error("trial {}: could not complete: {}", trial.id, completed.ToString());
+      }
+    }
+  }
+
+  switch (settled ? Ending::kNone : session.ending()) {
+    case Ending::kNone:
+      break;
+    case Ending::kCancelled:
+    case Ending::kShutdown: {
+      // One try on shutdown (the process must exit promptly; an unreleased
+      // lease still expires), retries otherwise.
+      const auto release = [&] { return client_->ReleaseTrial(trial.id, lease.lease_id); };
+      const absl::Status released =
+          session.ending() == Ending::kShutdown ? release() : call(release);
+      if (released.ok()) {
+        Count(&WorkerStats::trials_released);
+        spdlog::info("trial {} released ({})", trial.id,
+                     session.ending() == Ending::kShutdown ? "shutting down" : "sweep cancelled");
+      } else if (IsLeaseLost(released)) {
+        Count(&WorkerStats::trials_dropped);
+      } else {
+        spdlog::warn("trial {}: release failed ({}); its lease will expire", trial.id,
+                     released.ToString());
+      }
+      break;
+    }
+    case Ending::kLeaseLost:
+      Count(&WorkerStats::trials_dropped);
+      spdlog::warn("trial {}: lease lost; dropped", trial.id);
+      break;
+    case Ending::kRejected: {
+      const absl::Status failed = call([&] {
+        return client_->FailTrial(trial.id, lease.lease_id, session.reason(), /*retryable=*/false);
+      });
+      if (failed.ok()) Count(&WorkerStats::trials_failed);
+      spdlog::error("trial {} failed: {}", trial.id, session.reason());
+      break;
+    }
+  }
+
+  session.done.Notify();
+  heartbeat.join();
+  absl::MutexLock lock(&mu_);
+  current_ = nullptr;
+}
+
+void WorkerLoop::KeepLease(TrialSession& session, absl::Duration period) {
+  using Ending = TrialSession::Ending;
+  while (!sleeper_->SleepFor(period, session.done)) {
+    if (session.ending() != Ending::kNone) return;
+    // Checkpoints an outage held back go now rather than at the next
+    // checkpoint, which may be minutes away.
+    if (session.held_back.load()) SendReports(session);
+    Count(&WorkerStats::renewals);
+    absl::StatusOr<RenewResult> renewed = client_->RenewLease(session.trial_id, session.lease_id);
+    if (renewed.ok()) {
+      if (renewed->cancelled) session.End(Ending::kCancelled);
+    } else if (IsLeaseLost(renewed.status())) {
+      session.End(Ending::kLeaseLost);
+    } else {
+      Count(&WorkerStats::transient_errors);
+      spdlog::warn("trial {}: lease renewal failed: {}", session.trial_id,
+                   renewed.status().ToString());
+    }
+  }
+}
+
+bool WorkerLoop::SendReports(TrialSession& session) {
+  using Ending = TrialSession::Ending;
+  absl::MutexLock sending(&session.send_mu);
+  if (session.ending() == Ending::kLeaseLost || session.ending() == Ending::kRejected) return true;
+  const std::vector<Checkpoint> batch = session.Oldest(options_.max_checkpoints_per_report);
+  if (batch.empty()) return true;
+  Count(&WorkerStats::report_calls);
+  absl::StatusOr<RenewResult> reported =
+      client_->ReportCheckpoints(session.trial_id, session.lease_id, batch);
+  session.held_back.store(!reported.ok() && IsTransient(reported.status()));
+  if (reported.ok()) {
+    session.Acknowledge(batch.size());
+    Count(&WorkerStats::checkpoints_sent, static_cast<int64_t>(batch.size()));
+    if (reported->cancelled) session.End(Ending::kCancelled);
+    return true;
+  }
+  const absl::Status& status = reported.status();
+  if (IsLeaseLost(status)) {
+    session.End(Ending::kLeaseLost);
+    return true;
+  }
+  if (IsTransient(status)) {
+    Count(&WorkerStats::transient_errors);
+    spdlog::warn("trial {}: report of {} checkpoints failed ({}); kept for the next send",
+                 session.trial_id, batch.size(), status.ToString());
+    return false;
+  }
+  session.End(Ending::kRejected,
+              absl::StrCat("coordinator rejected the checkpoints: ", status.ToString()));
+  return true;
+}
+
+bool WorkerLoop::SendAllReports(TrialSession& session, Backoff& backoff) {
+  while (session.ending() == TrialSession::Ending::kNone && session.HasUnsent()) {
+    if (SendReports(session)) {
+      backoff.Reset();
+    } else if (sleeper_->SleepFor(backoff.NextDelay(), shutdown_)) {
+      session.End(TrialSession::Ending::kShutdown);
+    }
+  }
+  return session.ending() == TrialSession::Ending::kNone;
+}
+
+absl::Status WorkerLoop::CallWithRetry(const std::function<absl::Status()>& call,
+                                       Backoff& backoff) {
+  while (true) {
+    absl::Status status = call();
+    if (status.ok() || !IsTransient(status) || shutdown_.HasBeenNotified()) {
+      if (status.ok()) backoff.Reset();
+      return status;
+    }
+    Count(&WorkerStats::transient_errors);
+    const absl::Duration wait = backoff.NextDelay();
+    spdlog::warn("coordinator: {}; retrying in {}", status.ToString(), absl::FormatDuration(wait));
+    if (sleeper_->SleepFor(wait, shutdown_)) return status;
+  }
+}
+
+}  // namespace deepsweep::worker

@@ -1,0 +1,144 @@
+// WorkerLoop: a worker's life: acquire a trial, train it while keeping its
+// lease alive and streaming its checkpoints, complete it, repeat.
+//
+// Per trial (see ARCHITECTURE.md, "Trial lifecycle"):
+//  - AcquireTrial with this worker's identity; when nothing is pending, wait
+//    what the coordinator says (capped) and ask again.
+//  - Train through the TrialRunner. Each checkpoint goes to an outbox and the
+//    outbox is sent at once (ReportCheckpoints, up to
+//    max_checkpoints_per_report per call). A report that fails for a transient
+//    reason stays in the outbox and goes with the next send; checkpoints leave
+//    the outbox only once acknowledged, and only one send is in flight at a
+//    time, so each checkpoint is acknowledged once (the coordinator also
+//    ignores repeats, keyed by trial, attempt and step).
+//  - A heartbeat thread renews the lease every third of its time to live (the
+//    lease deadline minus now at acquisition), or sends the outbox when it
+//    holds checkpoints (a report renews too).
+//  - When a renewal or report says the sweep was cancelled, training stops
+//    before its next update and the trial is released (the coordinator then
+//    marks it cancelled). When the lease is no longer ours (ABORTED or
+//    NOT_FOUND), training stops and the trial is dropped without another call.
+//  - At the end: the outbox is sent (retrying with backoff), then
+//    CompleteTrial with SUCCEEDED or DIVERGED. A trial the runner cannot run
+//    is failed with its reason: not retryable for INVALID_ARGUMENT (a bad
+//    spec fails everywhere), retryable otherwise (e.g. a dataset missing on
+//    this machine).
+//  - Coordinator unreachable (UNAVAILABLE, DEADLINE_EXCEEDED and other
+//    transient codes): retry with exponential backoff and jitter (Backoff),
+//    waiting through the injected Sleeper. Training goes on meanwhile.
+//  - Shutdown(): take no new trial, stop training before the next update,
+//    release the lease (the trial is pending again at once), return from Run.
+//
+// Run returns OK after Shutdown() or max_trials trials, or the error that
+// makes retrying pointless (UNAUTHENTICATED, PERMISSION_DENIED,
+// INVALID_ARGUMENT, UNIMPLEMENTED from AcquireTrial).
+//
+// Thread-safety: Run is called once, from one thread; Shutdown() and stats()
+// may be called from any thread at any time.
+#ifndef DEEPSWEEP_WORKER_WORKER_LOOP_H_
+#define DEEPSWEEP_WORKER_WORKER_LOOP_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
+#include "core/coordinator.h"
+#include "rpc/coordinator_client.h"
+#include "worker/backoff.h"
+#include "worker/sleeper.h"
+#include "worker/trial_runner.h"
+
+namespace deepsweep::worker {
+
+struct WorkerLoopOptions {
+  // Sent with every AcquireTrial; the coordinator lists it (`deepsweep
+  // workers`). worker_id must be unique among the coordinator's workers.
+  WorkerInfo identity;
+  // Trials to take (whatever their ending) before Run returns; 0 = no limit.
+  int64_t max_trials = 0;
+  // Waits between retries of an unreachable coordinator.
+  BackoffOptions backoff;
+  // The heartbeat period, a third of the lease's time to live, is kept within
+  // these bounds (a worker clock far off the coordinator's would otherwise
+  // give nonsense).
+  absl::Duration min_heartbeat = absl::Milliseconds(100);
+  absl::Duration max_heartbeat = absl::Seconds(60);
+  // Waits between AcquireTrial calls when nothing is pending are the
+  // coordinator's retry_after, kept within these bounds.
+  absl::Duration min_idle_wait = absl::Milliseconds(50);
+  absl::Duration max_idle_wait = absl::Seconds(5);
+  // Checkpoints per ReportCheckpoints call; the rest go in the next call.
+  int max_checkpoints_per_report = 64;
+};
+
+// What the loop has done so far.
+struct WorkerStats {
+  int64_t trials_taken = 0;
+  int64_t trials_completed = 0;  // succeeded or diverged, acknowledged
+  int64_t trials_failed = 0;     // FailTrial sent
+  int64_t trials_released = 0;   // given back on shutdown or cancellation
+  int64_t trials_dropped = 0;    // the lease was no longer ours
+  int64_t checkpoints_sent = 0;  // acknowledged by the coordinator
+  int64_t report_calls = 0;      // ReportCheckpoints calls, failed ones included
+  int64_t renewals = 0;          // RenewLease calls, failed ones included
+  int64_t transient_errors = 0;  // calls that failed and were retried
+};
+
+class WorkerLoop {
+ public:
+  // Every pointer must outlive the loop.
+  WorkerLoop(rpc::CoordinatorClient* client, const TrialRunner* runner, const Clock* clock,
+             Sleeper* sleeper, WorkerLoopOptions options);
+  ~WorkerLoop();
+  WorkerLoop(const WorkerLoop&) = delete;
+  WorkerLoop& operator=(const WorkerLoop&) = delete;
+
+  absl::Status Run();
+  void Shutdown();
+  WorkerStats stats() const;
+
+ private:
+  class TrialSession;
+
+  // Trains one leased trial and reports how it ended.
+  void RunLeasedTrial(const TrialRecord& trial, const Lease& lease, Backoff& backoff);
+  // One heartbeat thread's life for `session`.
+  void KeepLease(TrialSession& session, absl::Duration period);
+  // Sends the outbox once (at most max_checkpoints_per_report). Returns false
+  // when a transient error left checkpoints unsent.
+  bool SendReports(TrialSession& session);
+  // Sends the whole outbox, retrying transient failures; false when the
+  // session ended (lease lost, cancelled, shutdown) first.
+  bool SendAllReports(TrialSession& session, Backoff& backoff);
+  // Retries `call` on transient errors until it succeeds, fails otherwise,
+  // or shutdown (then returns the last status).
+  absl::Status CallWithRetry(const std::function<absl::Status()>& call, Backoff& backoff);
+  absl::Duration HeartbeatPeriod(const Lease& lease) const;
+  void Count(int64_t WorkerStats::*counter, int64_t n = 1);
+
+  rpc::CoordinatorClient* const client_;
+  const TrialRunner* const runner_;
+  const Clock* const clock_;
+  Sleeper* const sleeper_;
+  const WorkerLoopOptions options_;
+
+  WakeSignal shutdown_;
+  mutable absl::Mutex mu_;
+  TrialSession* current_ ABSL_GUARDED_BY(mu_) = nullptr;
+  WorkerStats stats_ ABSL_GUARDED_BY(mu_);
+};
+
+// Codes worth retrying: the coordinator may answer later (UNAVAILABLE,
+// DEADLINE_EXCEEDED, INTERNAL, UNKNOWN, CANCELLED).
+bool IsTransient(const absl::Status& status);
+// Codes that mean the lease is no longer this worker's (ABORTED, NOT_FOUND).
+bool IsLeaseLost(const absl::Status& status);
+
+}  // namespace deepsweep::worker
+
+#endif  // DEEPSWEEP_WORKER_WORKER_LOOP_H_
