@@ -5,7 +5,7 @@
 // per-trial cost) and the settings of tests/findings/; never run as a test.
 //
 //   glorot_trial dataset=shapeset activation=sigmoid init=standard depth=4
-//       width=300 lr=0.1 batch=10 updates=2000 every=200 seed=1 train=0 \
+//       width=300 lr=0.1 batch=10 updates=2000 every=200 seed=1 train=0
 //       probe=300 jacobian=0 test=2000 preprocess=pm1 out=FILE
 // With out=FILE it also writes every checkpoint to FILE as tab-separated
 // lines: one "checkpoint" line (step, examples_seen, train_nll, test_error,
