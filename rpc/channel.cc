@@ -1,0 +1,32 @@
+#include "rpc/channel.h"
+
+#include "common/status_macros.h"
+#include "grpcpp/grpcpp.h"
+#include "rpc/read_file.h"
+
+namespace deepsweep::rpc {
+
+absl::StatusOr<std::shared_ptr<grpc::Channel>> CreateChannel(const ClientOptions& options) {
+  if (options.target.empty()) return absl::InvalidArgumentError("target: must not be empty");
+  if (options.call_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("call_timeout: must be positive");
+  }
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+  if (options.tls || !options.ca_cert_path.empty()) {
+    grpc::SslCredentialsOptions ssl;
+    if (!options.ca_cert_path.empty()) {
+      ASSIGN_OR_RETURN(ssl.pem_root_certs,
+                       ReadFileContents(options.ca_cert_path, "TLS CA certificate"));
+    }
+    credentials = grpc::SslCredentials(ssl);
+  }
+  grpc::ChannelArguments arguments;
+  arguments.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
+  if (!options.tls_server_name.empty()) {
+    arguments.SetSslTargetNameOverride(options.tls_server_name);
+  }
+  if (options.own_connection) arguments.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  return grpc::CreateCustomChannel(options.target, credentials, arguments);
+}
+
+}  // namespace deepsweep::rpc
