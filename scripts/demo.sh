@@ -5,9 +5,9 @@
 # threads (`deepsweep run`). It shows progress live, prints the paper-style
 # table, and says how to query the database with the CLI or plain sqlite3.
 #
-# The same sweep runs distributed with deepsweep-server and deepsweep-worker
-# processes (README, "Running it distributed"); the demo uses the embedded mode
-# because it needs nothing but the CLI. Usage: scripts/demo.sh [SPEC]
+# The distributed version (deepsweep-server plus deepsweep-worker processes)
+# waits for the worker program; the embedded mode runs the same coordinator
+# and worker code in one process. Usage: scripts/demo.sh [SPEC]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 spec=${1:-examples/quick.yaml}
