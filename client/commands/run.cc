@@ -62,13 +62,13 @@ absl::Status RunEmbedded(CommandContext& context, const RunOptions& options) {
 
   // The watch and table commands read through a context whose "results file"
   // is this in-process coordinator, so they see its changes at once.
-  CommandContext local(CommandIo{&context.in(), &context.out(), &context.err(),
-                                 context.out_is_tty(), &context.clock()},
-                       [&owned](const std::string&) -> absl::StatusOr<
-                                                        std::unique_ptr<rpc::CoordinatorClient>> {
-                         if (owned == nullptr) return absl::InternalError("opened twice");
-                         return std::move(owned);
-                       });
+  CommandContext local(
+      CommandIo{&context.in(), &context.out(), &context.err(), context.out_is_tty(),
+                &context.clock()},
+      [&owned](const std::string&) -> absl::StatusOr<std::unique_ptr<rpc::CoordinatorClient>> {
+        if (owned == nullptr) return absl::InternalError("opened twice");
+        return std::move(owned);
+      });
   local.flags().db = db;
   RETURN_IF_ERROR(local.Reader().status());
 
@@ -78,9 +78,8 @@ absl::Status RunEmbedded(CommandContext& context, const RunOptions& options) {
                   << sweep->counts.done() << "/" << sweep->counts.total() << " done)\n";
   } else {
     ASSIGN_OR_RETURN(sweep, coordinator->CreateSweep(spec));
-    context.out() << "sweep " << sweep->id << " '" << sweep->name << "': "
-                  << sweep->counts.total() << " trials, " << options.workers
-                  << " worker threads\n";
+    context.out() << "sweep " << sweep->id << " '" << sweep->name << "': " << sweep->counts.total()
+                  << " trials, " << options.workers << " worker threads\n";
   }
 
   worker::DatasetCache datasets;
@@ -115,9 +114,8 @@ void AddRunCommand(CLI::App& app, CommandContext& context) {
       ->capture_default_str();
   run->add_option("--lease-ttl", options->lease_ttl_seconds, "Lease time to live, seconds")
       ->capture_default_str();
-  run->callback([&context, options] {
-    context.Run([&] { return RunEmbedded(context, *options); });
-  });
+  run->callback(
+      [&context, options] { context.Run([&] { return RunEmbedded(context, *options); }); });
 }
 
 }  // namespace deepsweep::client

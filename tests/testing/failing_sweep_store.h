@@ -43,9 +43,7 @@ class FailingSweepStore final : public SweepStore {
                                                          bool with_layer_stats) override {
     return store_->GetCheckpoints(trial, attempt, with_layer_stats);
   }
-  absl::StatusOr<std::vector<WorkerRecord>> ListWorkers() override {
-    return store_->ListWorkers();
-  }
+  absl::StatusOr<std::vector<WorkerRecord>> ListWorkers() override { return store_->ListWorkers(); }
 
  private:
   SweepStore* const store_;
