@@ -81,9 +81,6 @@ echo
 echo "== workers"
 cli workers
 echo
-echo "== test error per configuration (mean and 95% CI across seeds)"
-cli summary "$sweep"
-echo
 echo "== Table 1 of the paper, this sweep's version"
 cli table "$sweep"
 
@@ -93,6 +90,7 @@ cat <<EOF2
 The database is $db (SQLite; the coordinator is its only writer).
 Read it without a server:
   $cli_bin --db $db results $sweep
+  $cli_bin --db $db summary $sweep         # per configuration, with Welch tests
   $cli_bin --db $db layers TRIAL_ID        # layer statistics over training
 or with sqlite3 and the views (docs/SCHEMA.md):
   sqlite3 -header -column $db 'SELECT * FROM table1'

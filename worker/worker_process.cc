@@ -46,7 +46,7 @@ absl::Status RunWorkerUntilSignal(WorkerProcessOptions options) {
   std::thread watcher([&] {
     while (!finished.load()) {
       if (std::optional<int> signal = WaitForTerminationSignal(absl::Milliseconds(200))) {
-        spdlog::info("signal {}: stopping, releasing the current trial", *signal);
+        spdlog::info("signal {}: stopping (a trial in training is released)", *signal);
         loop.Shutdown();
         return;
       }
