@@ -51,7 +51,9 @@ trap stop_all EXIT
 trap 'exit 130' INT TERM
 
 echo "== coordinator on $address, database $db"
-"$server_bin" --address "$address" --db "$db" --log-level warn >"$out/server.log" 2>&1 &
+# Own sessions (setsid): a Ctrl-C reaches only this script, whose trap stops
+# the workers first (they release their trials) and the coordinator last.
+setsid "$server_bin" --address "$address" --db "$db" --log-level warn >"$out/server.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 150); do
   cli health >/dev/null 2>&1 && break
@@ -62,7 +64,7 @@ cli health
 
 echo "== 2 workers (logs in $out/worker-1.log, $out/worker-2.log)"
 for n in 1 2; do
-  "$worker_bin" --server "$address" --threads 1 >"$out/worker-$n.log" 2>&1 &
+  setsid "$worker_bin" --server "$address" --threads 1 >"$out/worker-$n.log" 2>&1 &
   pids+=($!)
 done
 
