@@ -256,8 +256,13 @@ void MultiplyAtSmallBatch(const Eigen::Ref<const MatrixF>& a, const Eigen::Ref<c
   }
 }
 
+// While one block of C's columns is updated, the next block is prefetched into
+// L2 so its load from memory overlaps this block's arithmetic. After C's last
+// block, `next` (when not null; `next_cols` columns, stride ldc, C's rows) is
+// prefetched instead: the fused backward pass passes the next block of W.
 void AddOuterSmallBatch(float alpha, const Eigen::Ref<const MatrixF>& a,
-                        const Eigen::Ref<const MatrixF>& b, Eigen::Ref<MatrixF> c) {
+                        const Eigen::Ref<const MatrixF>& b, Eigen::Ref<MatrixF> c,
+                        const float* next = nullptr, Index next_cols = 0) {
   const Index m = c.rows(), k = c.cols(), n = a.cols();
   const Index lda = a.outerStride(), ldc = c.outerStride();
   // bt[j * n + t] = alpha b(j, t): the scaled B^T, so each tile broadcasts from
@@ -273,7 +278,16 @@ void AddOuterSmallBatch(float alpha, const Eigen::Ref<const MatrixF>& a,
     const int cols = static_cast<int>(std::min<Index>(kCols, k - j));
     const float* btj = bt.data() + j * n;
     float* cj = c.data() + j * ldc;
+    // The block after this one: C's own next columns, else the caller's.
+    const bool inside = j + cols < k;
+    const float* ahead = inside ? cj + cols * ldc : next;
+    const Index ahead_cols = inside ? std::min<Index>(kCols, k - j - cols) : next_cols;
     for (Index i = 0; i < m16; i += kRows) {
+      if (ahead != nullptr) {
+        for (Index q = 0; q < ahead_cols; ++q) {
+          _mm_prefetch(reinterpret_cast<const char*>(ahead + q * ldc + i), _MM_HINT_T1);
+        }
+      }
       DispatchColumns<AddOuterTileFn, 2>(cols, n, a.data() + i, lda, btj, cj + i, ldc);
     }
     if (has8) DispatchColumns<AddOuterTileFn, 1>(cols, n, a.data() + m16, lda, btj, cj + m16, ldc);
@@ -292,7 +306,10 @@ void MultiplyAtThenAddOuterSmallBatch(float alpha, Eigen::Ref<MatrixF> w,
   for (Index j = 0; j < k; j += kCols) {
     const Index cols = std::min<Index>(kCols, k - j);
     MultiplyAtSmallBatch(w.middleCols(j, cols), d, g.middleRows(j, cols));
-    AddOuterSmallBatch(alpha, d, a.middleRows(j, cols), w.middleCols(j, cols));
+    const Index next_cols = std::min<Index>(kCols, k - j - cols);
+    AddOuterSmallBatch(alpha, d, a.middleRows(j, cols), w.middleCols(j, cols),
+                       next_cols > 0 ? w.data() + (j + cols) * w.outerStride() : nullptr,
+                       next_cols);
   }
 }
 

@@ -25,9 +25,10 @@
 //
 // Jacobian cost: one exact singular value decomposition (Eigen's BDCSVD,
 // values only) of an n_l x n_(l-1) matrix per hidden layer and per subsampled
-// example: about 0.1-0.3 s for 1000 x 1000 on one core (docs/PERFORMANCE.md has
-// the measured figure); `jacobian_examples` bounds it (the mean of 1000 singular
-// values barely varies between examples). 0 turns it off (reported as NaN).
+// example: about 0.2-0.25 s of CPU for 1000 x 1000 on one core, measured on a
+// loaded machine (docs/PERFORMANCE.md); `jacobian_examples` bounds it (each
+// example's figure is already an average over all the layer's singular values).
+// 0 turns it off (reported as NaN).
 //
 // Thread-safety: a LayerProbe owns scratch buffers; use one per thread.
 #ifndef DEEPSWEEP_ML_LAYER_PROBE_H_

@@ -99,8 +99,9 @@ template <typename Scalar>
 void Forward(const Mlp<Scalar>& net, const Eigen::Ref<const typename Mlp<Scalar>::Matrix>& x,
              Pass<Scalar>& pass, GemmBackend backend = GemmBackend::kAuto);
 
-// After Forward: evaluates the loss against labels and, when `backward`, sets
-// pass.delta for every layer (the cost is the mean over the n columns).
+// After Forward: evaluates the loss against labels (sums over the columns) and
+// sets pass.delta for every layer, the gradients of the mean cost over the n
+// columns.
 template <typename Scalar>
 BatchLoss Backward(const Mlp<Scalar>& net, Loss loss, const int32_t* labels, Pass<Scalar>& pass,
                    GemmBackend backend = GemmBackend::kAuto);
