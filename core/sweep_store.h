@@ -4,12 +4,12 @@
 //
 // Every coordinator decision is one StoreMutation. Submit() queues it; the
 // store applies mutations in the order submitted, each atomically (all of it
-// or none of it), inside a BEGIN IMMEDIATE transaction that it may share with
-// other mutations submitted meanwhile (group commit: a mutation that fails is
-// rolled back to its own savepoint, the others commit). PendingWrite::Wait()
-// returns once that transaction committed: from then on the change survives a
-// crash of the process (each implementation says how far beyond that it
-// goes). Apply() is Submit() then Wait(). CreateSweep is one transaction.
+// or none of it), inside a transaction that it may share with other mutations
+// submitted meanwhile (group commit; a mutation that fails fails alone, the
+// others commit). PendingWrite::Wait() returns once that transaction
+// committed: from then on the change survives a crash of the process (each
+// implementation says how far beyond that it goes). Apply() is Submit() then
+// Wait(). CreateSweep is one transaction.
 //
 // Group commit is why Submit exists: the coordinator decides under its mutex,
 // submits, and waits outside it, so concurrent workers' changes share one
@@ -21,7 +21,9 @@
 //
 // Conventions every implementation follows:
 //   - Times are kept with microsecond precision (finer parts are dropped).
-//   - Metric values that are NaN read back as NaN (SQLite stores them as NULL).
+//   - Metric values that are NaN read back as NaN (SQLite stores them as NULL,
+//     so the NaN's sign and payload are not kept), and final_* metrics that
+//     are NaN read back as no value.
 //   - A checkpoint already stored under (trial, attempt, step) is never
 //     overwritten: a repeated report is a no-op.
 //   - After storing checkpoints, the trial's steps_done and final_* metrics are

@@ -11,13 +11,16 @@
 //
 // Group commit: one writer thread owns the write connection. It takes every
 // mutation queued since its last commit (up to max_batch) and commits them in
-// one transaction, so 64 busy workers pay for a handful of commits rather
-// than one each. Should one mutation fail, the transaction is rolled back and
-// the batch redone one transaction per mutation, so only that one fails. Reads go through a second
-// connection, so a long query never holds up writes. Every statement is prepared once per
-// connection and cached; checkpoints and layer statistics are inserted in multi-row batches.
-// Written by one coordinator process at a time; other processes may read the file concurrently
-// (e.g. the sqlite3 shell).
+// one transaction, so 64 busy workers pay for a handful of commits rather than
+// one each. Should one mutation fail, the transaction is rolled back and the
+// batch redone one transaction per mutation, so only that one fails.
+//
+// Reads go through a second connection, so a long query never holds up
+// writes; a third, on its own thread, checkpoints the WAL into the database
+// file. Every statement is prepared once per connection and cached; layer
+// statistics are inserted with multi-row INSERTs. Written by one coordinator
+// process at a time; other processes may read the file concurrently (e.g.
+// the sqlite3 shell).
 //
 // Thread-safety: every method is safe to call concurrently.
 #ifndef DEEPSWEEP_STORE_SQLITE_SWEEP_STORE_H_
