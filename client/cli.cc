@@ -21,7 +21,9 @@ int RunCli(const std::vector<std::string>& args, const CliEnvironment& environme
 
   CLI::App app{"deepsweep: parameter sweeps over deep network training (Glorot & Bengio 2010)",
                "deepsweep"};
-  app.require_subcommand(1);
+  // At most one command; none is reported below, and an unknown word is
+  // reported by CLI11 as an unexpected argument rather than a missing command.
+  app.require_subcommand(0, 1);
   app.fallthrough();  // global flags after the command work too
   app.add_option("--server", flags.server, "Coordinator address host:port (env DEEPSWEEP_SERVER)")
       ->capture_default_str();
@@ -47,6 +49,10 @@ int RunCli(const std::vector<std::string>& args, const CliEnvironment& environme
     app.parse(static_cast<int>(argv.size()), argv.data());
   } catch (const CLI::ParseError& e) {
     return app.exit(e, *io.out, *io.err);
+  }
+  if (app.get_subcommands().empty()) {
+    *io.err << "deepsweep: name a command (deepsweep --help lists them)\n";
+    return static_cast<int>(CLI::ExitCodes::RequiredError);
   }
   return 0;
 }

@@ -11,7 +11,7 @@
 #include "common/status_macros.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
-#include "rpc/read_file.h"
+#include "rpc/channel.h"
 #include "rpc/status.h"
 
 namespace deepsweep::rpc {
@@ -39,23 +39,6 @@ bool ReadVarint(std::string_view bytes, size_t& pos, uint64_t& value) {
     if ((byte & 0x80) == 0) return true;
   }
   return false;
-}
-
-absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(const ClientOptions& options) {
-  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
-  if (options.tls || !options.ca_cert_path.empty()) {
-    grpc::SslCredentialsOptions ssl;
-    if (!options.ca_cert_path.empty()) {
-      ASSIGN_OR_RETURN(ssl.pem_root_certs,
-                       ReadFileContents(options.ca_cert_path, "TLS CA certificate"));
-    }
-    credentials = grpc::SslCredentials(ssl);
-  }
-  grpc::ChannelArguments arguments;
-  if (!options.tls_server_name.empty()) {
-    arguments.SetSslTargetNameOverride(options.tls_server_name);
-  }
-  return grpc::CreateCustomChannel(options.target, credentials, arguments);
 }
 
 }  // namespace
@@ -122,11 +105,7 @@ absl::StatusOr<ServingStatus> DecodeHealthCheckResponse(std::string_view bytes) 
 
 absl::StatusOr<ServingStatus> CheckHealth(const ClientOptions& options,
                                           const std::string& service) {
-  if (options.target.empty()) return absl::InvalidArgumentError("target: must not be empty");
-  if (options.call_timeout <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError("call_timeout: must be positive");
-  }
-  ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, MakeChannel(options));
+  ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, CreateChannel(options));
   grpc::GenericStub stub(channel);
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + options.call_timeout));

@@ -8,6 +8,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -17,6 +18,9 @@
 #include "client/format.h"
 #include "client/results_file.h"
 #include "gmock/gmock.h"
+#include "grpcpp/generic/async_generic_service.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
 #include "gtest/gtest.h"
 #include "rpc/grpc_coordinator_client.h"
 #include "rpc/local_coordinator_client.h"
@@ -542,6 +546,221 @@ TEST_F(ReplayTest, NamesTheFirstDifference) {
   const CliResult other = Cli({"replay", absl::StrCat(ids_[0]), "--histogram-bins", "10"});
   EXPECT_EQ(other.exit_code, 1);
   EXPECT_THAT(other.err, HasSubstr("does not replay: step 0: layer 1 activation"));
+}
+
+// Commands that change sweeps or follow them live need the server.
+class ServerCliTest : public PreparedBackendTest, public ::testing::Test {
+ protected:
+  void SetUp() override { StartBackend(Backend::kServer); }
+  void TearDown() override { StopBackend(); }
+
+  // Completes the running trial and runs the two pending ones: the sweep
+  // "still-running" finishes with 3 succeeded and 1 failed.
+  void FinishStillRunning() {
+    ASSERT_TRUE(client_->CompleteTrial(prepared_.running, prepared_.running_lease, {}).ok());
+    const WorkerInfo worker{
+        .worker_id = "worker-d", .host = "h", .pid = 7, .version = "v", .cores = 1};
+    for (int i = 0; i < 2; ++i) {
+      auto acquisition = client_->AcquireTrial(worker);
+      ASSERT_TRUE(acquisition.ok() && acquisition->trial.has_value());
+      ASSERT_TRUE(
+          client_->CompleteTrial(acquisition->trial->id, acquisition->lease->lease_id, {}).ok());
+    }
+  }
+};
+
+constexpr char kSmallSpec[] = R"(name: from-stdin
+grid:
+  activation: [tanh, softsign]
+  depth: [1, 2]
+)";
+
+TEST_F(ServerCliTest, SubmitFromStdin) {
+  const CliResult r = Cli({"submit", "-"}, {.stdin_text = kSmallSpec});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto sweeps = client_->ListSweeps();
+  ASSERT_TRUE(sweeps.ok());
+  ASSERT_EQ(sweeps->size(), 3u);
+  const SweepRecord& created = sweeps->back();
+  EXPECT_EQ(created.name, "from-stdin");
+  auto trials = client_->ListTrials(TrialQuery{.sweep_id = created.id});
+  ASSERT_TRUE(trials.ok());
+  ASSERT_EQ(trials->size(), 4u);
+  // Seeds are 63-bit numbers, right-aligned (header too) in the last column.
+  size_t seed_width = 4;
+  for (const TrialRecord& t : *trials) {
+    seed_width = std::max(seed_width, absl::StrCat(t.spec.seed).size());
+  }
+  std::string expected = absl::StrCat(
+      "submitted sweep ", created.id, " 'from-stdin': 4 trials = 4 configurations x 1 seeds\n",
+      "index  activation  depth  seed_index  ", std::string(seed_width - 4, ' '), "seed\n");
+  const char* rows[] = {
+      "    0  tanh            1           0  ", "    1  tanh            2           0  ",
+      "    2  softsign        1           0  ", "    3  softsign        2           0  "};
+  for (size_t i = 0; i < 4; ++i) {
+    const std::string seed = absl::StrCat((*trials)[i].spec.seed);
+    absl::StrAppend(&expected, rows[i], std::string(seed_width - seed.size(), ' '), seed, "\n");
+  }
+  EXPECT_EQ(r.out, expected);
+}
+
+TEST_F(ServerCliTest, DryRunIsOfflineAndBadSpecsAreOneLine) {
+  // Nothing listens on port 1: a dry run must not need the server.
+  CliResult r =
+      testing::RunCommand({"--server", "127.0.0.1:1", "submit", "--dry-run", "-", "--sample", "2"},
+                          clock_, nullptr, {.stdin_text = kSmallSpec});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, StartsWith("from-stdin: 4 trials = 4 configurations x 1 seeds (dry run: "
+                                "nothing submitted)\nindex  activation  depth  seed_index  "));
+  EXPECT_THAT(r.out, HasSubstr("seed\n    0  tanh            1           0  "));
+  EXPECT_THAT(r.out, HasSubstr("\n... and 2 more (--sample 0 shows all)\n"));
+  EXPECT_EQ(client_->ListSweeps()->size(), 2u);
+
+  r = Cli({"submit", "-"}, {.stdin_text = "name: broken\ngrid:\n  depth: [1, five]\n"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "deepsweep: grid.depth[1] (line 3): expected an integer, got \"five\"\n");
+  r = Cli({"submit", (dir_ / "nonexistent.yaml").string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err,
+            "deepsweep: cannot read spec file '" + (dir_ / "nonexistent.yaml").string() + "'\n");
+  EXPECT_EQ(client_->ListSweeps()->size(), 2u);
+}
+
+TEST_F(ServerCliTest, RetryThenCancel) {
+  CliResult r = Cli({"retry", "still-running"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, absl::StrCat("requeued 1 trials of sweep ", prepared_.active,
+                                " 'still-running' (failed, diverged)\n"));
+  EXPECT_EQ(client_->GetTrial(prepared_.failed)->state, TrialState::kPending);
+
+  r = Cli({"cancel", "still-running"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, absl::StrCat("cancelled sweep ", prepared_.active,
+                                " 'still-running': 3 pending trials cancelled, 1 running trials "
+                                "stop at their next heartbeat\n"));
+  r = Cli({"cancel", "paper-small"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, StartsWith("deepsweep: "));
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1);
+  r = Cli({"retry", "paper-small", "--states", "succeeded"});
+  EXPECT_EQ(r.err,
+            "deepsweep: cannot retry trials in state 'succeeded' (expected failed, diverged or "
+            "cancelled)\n");
+}
+
+TEST_F(ServerCliTest, WatchPrintsPlainLinesUntilTheSweepEnds) {
+  CliResult watched;
+  std::thread watcher([&] { watched = Cli({"watch", "still-running"}); });
+  FinishStillRunning();
+  watcher.join();
+  ASSERT_EQ(watched.exit_code, 0) << watched.err;
+  const std::vector<std::string> lines = absl::StrSplit(watched.out, '\n', absl::SkipEmpty());
+  ASSERT_FALSE(lines.empty());
+  for (const std::string& line : lines) {
+    EXPECT_THAT(line, StartsWith(absl::StrCat("2023-11-14T22:25:20Z sweep ", prepared_.active)));
+    EXPECT_EQ(line.find('\x1b'), std::string::npos) << "no terminal codes in a pipe";
+  }
+  EXPECT_EQ(lines.back(), absl::StrCat("2023-11-14T22:25:20Z sweep ", prepared_.active,
+                                       " finished 4/4 done (100.0%): succeeded 3, diverged 0, "
+                                       "failed 1, cancelled 0, leased 0, pending 0; finished "
+                                       "after 2m00s"));
+}
+
+TEST_F(ServerCliTest, WatchRedrawsInPlaceOnATerminal) {
+  CliResult watched;
+  std::thread watcher([&] { watched = Cli({"watch", "still-running"}, {.tty = true}); });
+  FinishStillRunning();
+  watcher.join();
+  ASSERT_EQ(watched.exit_code, 0) << watched.err;
+  // The last block, after the last redraw (cursor up + clear to the end).
+  const size_t redraw = watched.out.rfind("\x1b[J");
+  const std::string last_block =
+      redraw == std::string::npos ? watched.out : watched.out.substr(redraw + 3);
+  EXPECT_EQ(last_block, absl::StrCat("sweep ", prepared_.active,
+                                     " 'still-running': finished, created 2m00s ago\n"
+                                     "[########################################] 100.0%  4/4 "
+                                     "done\n"
+                                     "succeeded 3  diverged 0  failed 1  cancelled 0  leased 0  "
+                                     "pending 0\n"
+                                     "finished after 2m00s\n"));
+  // Every redraw moves the cursor up over exactly the block drawn before it.
+  size_t block_start = 0;
+  for (size_t at = watched.out.find("\x1b["); at != std::string::npos;
+       at = watched.out.find("\x1b[", at + 1)) {
+    const size_t lines_above =
+        std::count(watched.out.begin() + block_start, watched.out.begin() + at, '\n');
+    EXPECT_EQ(watched.out.substr(at, watched.out.find("F", at) - at + 4),
+              absl::StrCat("\x1b[", lines_above, "F\x1b[J"));
+    block_start = watched.out.find("\x1b[J", at) + 3;
+    at = block_start - 1;
+  }
+}
+
+TEST_F(ServerCliTest, HealthAndUnreachableServer) {
+  CliResult r = Cli({"health"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "SERVING\n");
+  server_->Shutdown();
+  r = Cli({"health"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, StartsWith("deepsweep: cannot reach the coordinator at " + address_ + ": "));
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1);
+  r = Cli({"status"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, StartsWith("deepsweep: cannot reach the coordinator at " + address_ + ": "));
+}
+
+TEST(HealthCliTest, NotServingExitsNonZero) {
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::ServerBuilder builder;
+  int port = 0;
+  grpc::CallbackGenericService other;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterCallbackGenericService(&other);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+  server->GetHealthCheckService()->SetServingStatus(false);
+  FakeClock clock;
+  const std::string address = absl::StrCat("127.0.0.1:", port);
+  const CliResult r = testing::RunCommand({"health", "--server", address}, clock, nullptr);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "deepsweep: the server at " + address + " is NOT_SERVING\n");
+  server->Shutdown();
+}
+
+TEST(TokenCliTest, BadTokenIsOneLineAndTheEnvironmentSuppliesDefaults) {
+  FakeClock clock;
+  const std::string dir = TestDir("token_test");
+  server::Server::Options options;
+  options.address = "127.0.0.1:0";
+  options.database_path = dir + "/results.db";
+  options.token = "s3cret";
+  options.clock = &clock;
+  auto server = server::Server::Start(options);
+  ASSERT_TRUE(server.ok()) << server.status();
+  const std::string address = absl::StrCat("127.0.0.1:", (*server)->port());
+
+  CliResult r =
+      testing::RunCommand({"--server", address, "--token", "wrong", "status"}, clock, nullptr);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(
+      r.err, StartsWith("deepsweep: the coordinator at " + address + " refused the credentials: "));
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1);
+  r = testing::RunCommand({"status"}, clock, nullptr, {.environment = {.server = address}});
+  EXPECT_EQ(r.exit_code, 1) << "no token at all";
+  EXPECT_THAT(r.err, HasSubstr("refused the credentials"));
+
+  // DEEPSWEEP_SERVER and DEEPSWEEP_TOKEN (as main reads them) are the defaults.
+  r = testing::RunCommand({"status"}, clock, nullptr,
+                          {.environment = {.server = address, .token = "s3cret"}});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "no sweeps yet (deepsweep submit SPEC creates one)\n");
+  // Flags override the environment.
+  r = testing::RunCommand({"status", "--token", "wrong"}, clock, nullptr,
+                          {.environment = {.server = address, .token = "s3cret"}});
+  EXPECT_EQ(r.exit_code, 1);
+  (*server)->Shutdown();
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
