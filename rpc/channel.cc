@@ -1,5 +1,8 @@
 #include "rpc/channel.h"
 
+#include <algorithm>
+#include <cstdint>
+
 #include "common/status_macros.h"
 #include "grpcpp/grpcpp.h"
 #include "rpc/read_file.h"
@@ -26,6 +29,11 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> CreateChannel(const ClientOptions
     arguments.SetSslTargetNameOverride(options.tls_server_name);
   }
   if (options.own_connection) arguments.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  const int reconnect_ms = static_cast<int>(
+      std::max<int64_t>(1, absl::ToInt64Milliseconds(options.max_reconnect_backoff)));
+  arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, reconnect_ms);
+  arguments.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, std::min(reconnect_ms, 1000));
+  arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, std::min(reconnect_ms, 1000));
   return grpc::CreateCustomChannel(options.target, credentials, arguments);
 }
 

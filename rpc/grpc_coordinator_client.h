@@ -42,6 +42,11 @@ struct ClientOptions {
   // Queue calls until the server is reachable (within call_timeout) instead of
   // failing at once with UNAVAILABLE.
   bool wait_for_ready = false;
+  // Longest wait between the channel's attempts to reconnect to an
+  // unreachable server. gRPC's own default grows to 120 s, which would keep a
+  // worker that backs off by itself (worker/backoff.h) waiting long after
+  // the coordinator is back.
+  absl::Duration max_reconnect_backoff = absl::Seconds(5);
   // Open a connection of this client's own instead of sharing one with the
   // other clients of the process to the same target (load generators that
   // simulate many workers in one process want this).

@@ -1,36 +1,104 @@
 #!/usr/bin/env bash
-# The main job: installs and builds deepsweep, then runs the quick version of the
-# paper's Shapeset grid (examples/quick.yaml) on this machine with the embedded
-# mode: an in-process coordinator on a SQLite file under out/demo/ and two worker
-# threads (`deepsweep run`). It shows progress live, prints the paper-style
-# table, and says how to query the database with the CLI or plain sqlite3.
+# The main job: builds deepsweep (installing its Debian packages), starts a
+# coordinator and two workers on this machine, runs examples/quick.yaml (the
+# paper's Shapeset grid at small scale), shows its progress, prints the
+# Table-1-style summary, and says where the results are and how to query
+# them. Everything it started is stopped on exit, however it exits.
 #
-# The distributed version (deepsweep-server plus deepsweep-worker processes)
-# waits for the worker program; the embedded mode runs the same coordinator
-# and worker code in one process. Usage: scripts/demo.sh [SPEC]
+#   scripts/demo.sh [SPEC]          (default examples/quick.yaml)
+#   DEEPSWEEP_OUT=DIR scripts/demo.sh   results under DIR (default out/demo-TIMESTAMP)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 spec=${1:-examples/quick.yaml}
-build_dir=${DEEPSWEEP_BUILD_DIR:-build}
 
 scripts/build.sh
-cli_bin="$build_dir/client/deepsweep"
+build=${DEEPSWEEP_BUILD_DIR:-build}
+server_bin=$build/server/deepsweep-server
+worker_bin=$build/worker/deepsweep-worker
+cli_bin=$build/client/deepsweep
 
-out=out/demo
+out=${DEEPSWEEP_OUT:-out/demo-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$out"
-db="$out/demo.db"
-rm -f "$db" "$db-wal" "$db-shm"
+db=$out/sweeps.db
 
-echo "== running $spec with 2 workers (database $db)"
-start=$SECONDS
-"$cli_bin" --db "$db" run "$spec" --workers 2
-echo "(the sweep took $((SECONDS - start)) s)"
+# A loopback port nothing answers on.
+port=
+for candidate in $(shuf -i 20000-60000 -n 50); do
+  if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then
+    port=$candidate
+    break
+  fi
+done
+[[ -n $port ]] || { echo "demo: no free port found" >&2; exit 1; }
+address=127.0.0.1:$port
+cli() { "$cli_bin" --server "$address" "$@"; }
 
-cat <<MSG
+pids=()
+stop_all() {
+  local status=$?
+  trap - EXIT INT TERM
+  if ((${#pids[@]} > 0)); then
+    echo "== stopping the workers and the coordinator"
+    # Workers first (each releases what it trains), then the coordinator.
+    for pid in "${pids[@]:1}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]:1}"; do wait "$pid" 2>/dev/null || true; done
+    kill -TERM "${pids[0]}" 2>/dev/null || true
+    wait "${pids[0]}" 2>/dev/null || true
+  fi
+  exit "$status"
+}
+trap stop_all EXIT
+trap 'exit 130' INT TERM
 
-Query the results with the CLI, no server needed:
-  $cli_bin --db $db results activation=tanh --sort final_test_error
-  $cli_bin --db $db summary
-or with plain sqlite3 and the documented views (docs/SCHEMA.md):
-  sqlite3 -header -column $db 'SELECT * FROM config_summary;'
-MSG
+echo "== coordinator on $address, database $db"
+# Own sessions (setsid): a Ctrl-C reaches only this script, whose trap stops
+# the workers first (they release their trials) and the coordinator last.
+setsid "$server_bin" --address "$address" --db "$db" --log-level warn >"$out/server.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 150); do
+  cli health >/dev/null 2>&1 && break
+  kill -0 "${pids[0]}" 2>/dev/null || { cat "$out/server.log" >&2; exit 1; }
+  sleep 0.2
+done
+cli health
+
+echo "== 2 workers (logs in $out/worker-1.log, $out/worker-2.log)"
+for n in 1 2; do
+  setsid "$worker_bin" --server "$address" --threads 1 >"$out/worker-$n.log" 2>&1 &
+  pids+=($!)
+done
+
+echo "== submitting $spec"
+submitted=$(cli submit "$spec")
+echo "$submitted"
+sweep=$(sed -n 's/^submitted sweep \([0-9]*\).*/\1/p' <<<"$submitted")
+[[ -n $sweep ]] || { echo "demo: could not read the sweep id" >&2; exit 1; }
+
+started=$(date +%s)
+echo "== progress"
+cli watch "$sweep"
+echo "(sweep finished in $(( $(date +%s) - started )) s)"
+
+echo
+echo "== workers"
+cli workers
+echo
+echo "== Table 1 of the paper, this sweep's version"
+cli table "$sweep"
+
+cat <<EOF2
+
+== results
+The database is $db (SQLite; the coordinator is its only writer).
+Read it without a server:
+  $cli_bin --db $db results $sweep
+  $cli_bin --db $db summary $sweep         # per configuration, with Welch tests
+  $cli_bin --db $db layers TRIAL_ID        # layer statistics over training
+or with sqlite3 and the views (docs/SCHEMA.md):
+  sqlite3 -header -column $db 'SELECT * FROM table1'
+  sqlite3 -header -column $db 'SELECT * FROM config_summary'
+  sqlite3 -header -column $db 'SELECT * FROM trial_summary LIMIT 10'
+EOF2
+echo
+echo "== sqlite3 $db 'SELECT * FROM table1'"
+sqlite3 -header -column "$db" 'SELECT * FROM table1'

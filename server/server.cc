@@ -4,12 +4,12 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/signals.h"
 #include "common/status_macros.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "rpc/read_file.h"
 #include "server/malformed_request_interceptor.h"
-#include "server/signals.h"
 #include "spdlog/spdlog.h"
 #include "store/memory_sweep_store.h"
 #include "store/sqlite_sweep_store.h"

@@ -8,10 +8,11 @@
 // (training stream, Shapeset scenes, probe set) from the same seed through
 // ml::LoadDataset. Same TrialSpec + same binary + same `threads` = the same
 // checkpoints, bit for bit, on any machine with the same CPU features, except
-// Checkpoint::wall_seconds (read from the clock). Minibatches of at most 16
-// examples use single-threaded kernels, so `threads` changes nothing for them;
-// wider ones use OpenBLAS with `threads` threads, whose sums are fixed for a
-// given thread count (see ml/kernels.h).
+// Checkpoint::wall_seconds (read from the clock). Training minibatches of up
+// to ml::kSmallBatchMaxColumns examples run on single-threaded kernels; wider
+// ones, and the evaluation of whole test and validation sets, use OpenBLAS
+// with `threads` threads, whose sums are fixed for a given thread count (see
+// ml/kernels.h) but may differ in the last bits between counts.
 //
 // Thread-safety: RunTrial may run concurrently on several threads (each call
 // has its own net and dataset); they must agree on `threads`, which is

@@ -12,8 +12,9 @@
 //    time, so each checkpoint is acknowledged once (the coordinator also
 //    ignores repeats, keyed by trial, attempt and step).
 //  - A heartbeat thread renews the lease every third of its time to live (the
-//    lease deadline minus now at acquisition), or sends the outbox when it
-//    holds checkpoints (a report renews too).
+//    lease deadline minus now at acquisition), and first resends checkpoints
+//    a failed report held back, rather than leave them for the next
+//    checkpoint.
 //  - When a renewal or report says the sweep was cancelled, training stops
 //    before its next update and the trial is released (the coordinator then
 //    marks it cancelled). When the lease is no longer ours (ABORTED or

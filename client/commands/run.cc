@@ -1,12 +1,16 @@
 #include "client/commands/run.h"
 
+#include <atomic>
+#include <cstdlib>
 #include <memory>
 #include <sstream>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "client/commands/results.h"
 #include "client/commands/sweeps.h"
+#include "common/signals.h"
 #include "common/status_macros.h"
 #include "rpc/local_coordinator_client.h"
 #include "rpc/read_file.h"
@@ -88,9 +92,27 @@ absl::Status RunEmbedded(CommandContext& context, const RunOptions& options) {
   worker::RealSleeper sleeper;
   worker::WorkerPool pool(coordinator, &runner, &context.clock(), &sleeper,
                           worker::WorkerPoolOptions{.workers = options.workers});
+  RETURN_IF_ERROR(InstallTerminationHandlers());
   pool.Start();
+  std::atomic<bool> watching{true};
+  std::thread interrupts([&] {
+    while (watching.load()) {
+      if (!WaitForTerminationSignal(absl::Milliseconds(200)).has_value()) continue;
+      // The running trials go back to pending (committed before Wait
+      // returns), so the same command resumes the sweep. The progress stream
+      // would wait for a sweep that no longer moves, so leave from here.
+      context.err() << "\ninterrupted: releasing the running trials; run the same command to "
+                       "resume\n";
+      pool.Shutdown();
+      pool.Wait().IgnoreError();
+      context.err().flush();
+      std::_Exit(130);
+    }
+  });
   const std::string id = absl::StrCat(sweep->id);
   const absl::Status watched = Watch(local, id);
+  watching.store(false);
+  interrupts.join();
   pool.Shutdown();
   const absl::Status workers = pool.Wait();
   RETURN_IF_ERROR(watched);

@@ -7,7 +7,8 @@
 // file holds the same metrics as a distributed run of the spec, and every
 // `deepsweep --db FILE ...` command and plain sqlite3 can read it. Running
 // the same spec on the same file again resumes its unfinished sweep instead
-// of starting another one.
+// of starting another one. SIGINT / SIGTERM (Ctrl-C) releases the running
+// trials, so nothing is lost but their progress, and exits with status 130.
 //
 // Thread-safety: registration happens once, from RunCli.
 #ifndef DEEPSWEEP_CLIENT_COMMANDS_RUN_H_

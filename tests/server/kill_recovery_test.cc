@@ -1,12 +1,8 @@
 // kill -9 of a real deepsweep-server process while a worker writes, then a
 // restart on the same file: every acknowledged write is there, the lease
 // resumes, and the sweep finishes.
-#include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <memory>
 #include <string>
@@ -16,76 +12,25 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
-#include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
-#include "tests/server/health_probe.h"
 #include "tests/server/test_server.h"
-
-extern char** environ;
+#include "tests/testing/child_process.h"
 
 namespace deepsweep::server {
 namespace {
 
+using ::deepsweep::testing::ChildProcess;
+using ::deepsweep::testing::FreeLoopbackPort;
+using ::deepsweep::testing::WaitUntilServing;
 using testing::TestCheckpoint;
 using testing::TestWorker;
 
-// A port nothing listens on right now (the kernel's pick for port 0).
-int FreeLoopbackPort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof(address);
-  EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
-  EXPECT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length), 0);
-  close(fd);
-  return ntohs(address.sin_port);
-}
-
 // deepsweep-server as a child process.
-class ServerProcess {
- public:
-  ServerProcess(const std::string& db, int port) : port_(port) {
-    std::vector<std::string> args = {
-        DEEPSWEEP_SERVER_BINARY, "--address", absl::StrCat("127.0.0.1:", port), "--db", db,
-        "--log-level",           "warn"};
-    std::vector<char*> argv;
-    for (std::string& arg : args) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    EXPECT_EQ(posix_spawn(&pid_, argv[0], nullptr, nullptr, argv.data(), environ), 0);
-  }
-  ~ServerProcess() {
-    if (pid_ > 0) Kill(SIGKILL);
-  }
-
-  // Waits (up to 60 s, on gRPC's connection readiness, not a sleep) until the
-  // server answers health checks.
-  bool WaitUntilServing() {
-    // Retry the connection every 50 ms instead of gRPC's default backoff (1 s
-    // and growing) while the process starts.
-    grpc::ChannelArguments arguments;
-    arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
-    arguments.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 50);
-    arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 50);
-    auto channel = grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", port_),
-                                             grpc::InsecureChannelCredentials(), arguments);
-    return channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(60)) &&
-           testing::IsServing(channel);
-  }
-
-  // Sends `signal_number` and reaps the process; returns its wait status.
-  int Kill(int signal_number) {
-    kill(pid_, signal_number);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = 0;
-    return status;
-  }
-
- private:
-  pid_t pid_ = 0;
-  int port_;
-};
+std::unique_ptr<ChildProcess> StartServer(const std::string& db, int port) {
+  return std::make_unique<ChildProcess>(std::vector<std::string>{
+      DEEPSWEEP_SERVER_BINARY, "--address", absl::StrCat("127.0.0.1:", port), "--db", db,
+      "--log-level", "warn"});
+}
 
 struct Acknowledged {
   TrialId trial;
@@ -96,8 +41,8 @@ struct Acknowledged {
 TEST(KillRecoveryTest, EveryAcknowledgedWriteSurvivesKill9) {
   const std::string db = (testing::FreshDirectory() / "sweeps.db").string();
   int port = FreeLoopbackPort();
-  auto server = std::make_unique<ServerProcess>(db, port);
-  ASSERT_TRUE(server->WaitUntilServing());
+  auto server = StartServer(db, port);
+  ASSERT_TRUE(WaitUntilServing(port));
   std::unique_ptr<rpc::CoordinatorClient> client = testing::Connect(port);
   absl::StatusOr<SweepRecord> sweep = client->CreateSweep(
       "name: kill9\ntraining: {updates: 100000, checkpoint_every: 1}\ngrid:\n  depth: [1, 2, 3]\n");
@@ -139,8 +84,8 @@ TEST(KillRecoveryTest, EveryAcknowledgedWriteSurvivesKill9) {
   ASSERT_GE(acknowledged.size(), 50u);
 
   port = FreeLoopbackPort();
-  server = std::make_unique<ServerProcess>(db, port);
-  ASSERT_TRUE(server->WaitUntilServing());
+  server = StartServer(db, port);
+  ASSERT_TRUE(WaitUntilServing(port));
   client = testing::Connect(port);
 
   absl::StatusOr<std::vector<Checkpoint>> stored =

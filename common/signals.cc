@@ -1,4 +1,4 @@
-#include "server/signals.h"
+#include "common/signals.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -12,7 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 
-namespace deepsweep::server {
+namespace deepsweep {
 namespace {
 
 // The self-pipe: the handler writes the signal number, waiters read it.
@@ -63,4 +63,4 @@ std::optional<int> WaitForTerminationSignal(absl::Duration timeout) {
   return std::nullopt;
 }
 
-}  // namespace deepsweep::server
+}  // namespace deepsweep

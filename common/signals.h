@@ -1,4 +1,5 @@
-// Termination signals (SIGTERM, SIGINT) for a server's graceful shutdown.
+// Termination signals (SIGTERM, SIGINT) for a graceful shutdown of the
+// programs (deepsweep-server, deepsweep-worker, deepsweep run).
 //
 // InstallTerminationHandlers() replaces the default action (exit at once) of
 // both signals with a handler that records the signal in a self-pipe, so a
@@ -6,15 +7,15 @@
 //
 // Thread-safety: installation happens once per process (later calls return
 // the same descriptor); the handler is async-signal-safe.
-#ifndef DEEPSWEEP_SERVER_SIGNALS_H_
-#define DEEPSWEEP_SERVER_SIGNALS_H_
+#ifndef DEEPSWEEP_COMMON_SIGNALS_H_
+#define DEEPSWEEP_COMMON_SIGNALS_H_
 
 #include <optional>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 
-namespace deepsweep::server {
+namespace deepsweep {
 
 // Installs the handlers. Returns INTERNAL when the pipe or sigaction fails.
 absl::Status InstallTerminationHandlers();
@@ -24,6 +25,6 @@ absl::Status InstallTerminationHandlers();
 // InstallTerminationHandlers().
 std::optional<int> WaitForTerminationSignal(absl::Duration timeout);
 
-}  // namespace deepsweep::server
+}  // namespace deepsweep
 
-#endif  // DEEPSWEEP_SERVER_SIGNALS_H_
+#endif  // DEEPSWEEP_COMMON_SIGNALS_H_

@@ -1,0 +1,243 @@
+// End to end on loopback: a real deepsweep-server and real deepsweep-worker
+// processes run small real sweeps (Shapeset, depth 1 and 2, width 32).
+//  - Every stored checkpoint equals, bit for bit, an in-process TrialRunner
+//    run of the same trial, and both workers registered their identity.
+//  - SIGTERM to a worker in mid-trial releases the lease at once (the trial
+//    is pending again) and the worker exits 0; another worker finishes it.
+//  - kill -9 of the server in mid-sweep and a restart on the same file and
+//    port: the workers reconnect, resend what they held back, and the sweep
+//    finishes with the same bits.
+// The binaries come from CMake generator expressions; nothing here sleeps for
+// timing: waits are on the coordinator's progress stream and on processes.
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <filesystem>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/clock.h"
+#include "core/checkpoint_compare.h"
+#include "gtest/gtest.h"
+#include "rpc/grpc_coordinator_client.h"
+#include "tests/testing/child_process.h"
+#include "worker/dataset_cache.h"
+#include "worker/trial_runner.h"
+
+namespace deepsweep {
+namespace {
+
+using testing::ChildProcess;
+
+constexpr char kSmallSweep[] = R"(
+name: e2e-small
+seed: 5
+dataset: {name: shapeset, validation_examples: 200, test_examples: 300}
+model: {width: 32}
+training: {learning_rate: 0.05, batch_size: 10, updates: 300, checkpoint_every: 100,
+           probe_examples: 50}
+grid:
+  activation: [tanh, softsign]
+  depth: [1, 2]
+seeds: 2
+)";
+
+class SweepE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = std::filesystem::path(::testing::TempDir()) /
+           absl::StrCat("deepsweep_e2e_", info->name(), "_", getpid());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    db_ = (dir_ / "sweeps.db").string();
+    port_ = testing::FreeLoopbackPort();
+    ASSERT_GT(port_, 0);
+  }
+
+  void TearDown() override {
+    if (HasFailure()) {
+      for (const auto& entry : std::filesystem::directory_iterator(dir_)) {
+        if (entry.path().extension() == ".log") {
+          std::cerr << "---- " << entry.path() << "\n" << testing::ReadLog(entry.path()) << "\n";
+        }
+      }
+    }
+  }
+
+  std::unique_ptr<ChildProcess> StartServer() {
+    auto server = std::make_unique<ChildProcess>(
+        std::vector<std::string>{DEEPSWEEP_SERVER_BINARY, "--address",
+                                 absl::StrCat("127.0.0.1:", port_), "--db", db_, "--lease-ttl",
+                                 "10", "--log-level", "warn"},
+        (dir_ / "server.log").string());
+    EXPECT_TRUE(server->started());
+    EXPECT_TRUE(testing::WaitUntilServing(port_));
+    return server;
+  }
+
+  std::unique_ptr<ChildProcess> StartWorker(const std::string& name,
+                                            std::vector<std::string> extra = {}) {
+    std::vector<std::string> argv = {DEEPSWEEP_WORKER_BINARY, "--server",
+                                     absl::StrCat("127.0.0.1:", port_), "--threads", "1"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    auto worker = std::make_unique<ChildProcess>(argv, (dir_ / (name + ".log")).string());
+    EXPECT_TRUE(worker->started());
+    return worker;
+  }
+
+  std::unique_ptr<rpc::CoordinatorClient> Connect() {
+    rpc::ClientOptions options;
+    options.target = absl::StrCat("127.0.0.1:", port_);
+    options.call_timeout = absl::Seconds(60);
+    options.wait_for_ready = true;
+    options.own_connection = true;
+    auto client = rpc::ConnectCoordinator(options);
+    EXPECT_TRUE(client.ok()) << client.status();
+    return client.ok() ? std::move(*client) : nullptr;
+  }
+
+  // Blocks on the progress stream until `done` holds (or the sweep settles).
+  void WatchUntil(rpc::CoordinatorClient& client, SweepId id,
+                  const std::function<bool(const rpc::SweepProgress&)>& done) {
+    const absl::Status watched =
+        client.WatchSweep(id, [&](const rpc::SweepProgress& p) { return !done(p); });
+    EXPECT_TRUE(watched.ok()) << watched;
+  }
+
+  // Every trial succeeded, and its stored checkpoints equal an in-process run.
+  void ExpectStoredEqualsInProcess(rpc::CoordinatorClient& client, SweepId id, size_t trial_count) {
+    TrialQuery query;
+    query.sweep_id = id;
+    auto trials = client.ListTrials(query);
+    ASSERT_TRUE(trials.ok()) << trials.status();
+    ASSERT_EQ(trials->size(), trial_count);
+    worker::DatasetCache datasets;
+    worker::TrialRunner runner(&datasets, SystemClock::Default());
+    for (const TrialRecord& t : *trials) {
+      EXPECT_EQ(t.state, TrialState::kSucceeded) << "trial " << t.id << ": " << t.reason;
+      auto stored = client.GetCheckpoints(t.id, std::nullopt, /*with_layer_stats=*/true);
+      ASSERT_TRUE(stored.ok()) << stored.status();
+      std::vector<Checkpoint> expected;
+      auto run = runner.RunTrial(t.spec, [&](const Checkpoint& c) {
+        expected.push_back(c);
+        return false;
+      });
+      ASSERT_TRUE(run.ok()) << run.status();
+      EXPECT_EQ(CheckpointsDifference(*stored, expected), "") << "trial " << t.id;
+      EXPECT_EQ(stored->size(), static_cast<size_t>(t.spec.updates / t.spec.checkpoint_every + 1));
+    }
+  }
+
+  static bool ExitedZero(int status) { return WIFEXITED(status) && WEXITSTATUS(status) == 0; }
+
+  std::filesystem::path dir_;
+  std::string db_;
+  int port_ = 0;
+};
+
+TEST_F(SweepE2eTest, TwoWorkersRunASweepWithTheBitsOfAnInProcessRun) {
+  auto server = StartServer();
+  auto client = Connect();
+  auto sweep = client->CreateSweep(kSmallSweep);
+  ASSERT_TRUE(sweep.ok()) << sweep.status();
+  auto w1 = StartWorker("worker1");
+  auto w2 = StartWorker("worker2");
+  WatchUntil(*client, sweep->id,
+             [](const rpc::SweepProgress& p) { return p.state == SweepState::kFinished; });
+  // Idle workers shut down cleanly on SIGTERM.
+  EXPECT_TRUE(ExitedZero(w1->Kill(SIGTERM)));
+  EXPECT_TRUE(ExitedZero(w2->Kill(SIGTERM)));
+
+  ExpectStoredEqualsInProcess(*client, sweep->id, 8);
+  auto workers = client->ListWorkers();
+  ASSERT_TRUE(workers.ok()) << workers.status();
+  ASSERT_EQ(workers->size(), 2u);
+  for (const WorkerRecord& w : *workers) {
+    EXPECT_FALSE(w.info.host.empty());
+    EXPECT_GT(w.info.pid, 0);
+    EXPECT_FALSE(w.info.version.empty());
+    EXPECT_GT(w.info.cores, 0);
+    EXPECT_EQ(w.info.worker_id, absl::StrCat(w.info.host, ":", w.info.pid));
+  }
+  client.reset();
+  EXPECT_TRUE(ExitedZero(server->Kill(SIGTERM)));
+}
+
+TEST_F(SweepE2eTest, SigtermReleasesTheLeaseAndAnotherWorkerFinishes) {
+  auto server = StartServer();
+  auto client = Connect();
+  // One long trial: checkpoints every 200 updates of 1,000,000.
+  auto sweep = client->CreateSweep(R"(
+name: e2e-sigterm
+dataset: {name: shapeset, validation_examples: 100, test_examples: 100}
+model: {width: 32, depth: 1}
+training: {batch_size: 10, updates: 1000000, checkpoint_every: 200, probe_examples: 20}
+)");
+  ASSERT_TRUE(sweep.ok()) << sweep.status();
+  auto first = StartWorker("first");
+  WatchUntil(*client, sweep->id, [](const rpc::SweepProgress& p) { return p.counts.leased == 1; });
+  TrialQuery query;
+  query.sweep_id = sweep->id;
+  auto trials = client->ListTrials(query);
+  ASSERT_TRUE(trials.ok() && trials->size() == 1u);
+  const TrialId id = trials->front().id;
+
+  EXPECT_TRUE(ExitedZero(first->Kill(SIGTERM)));
+  auto released = client->GetTrial(id);
+  ASSERT_TRUE(released.ok()) << released.status();
+  EXPECT_EQ(released->state, TrialState::kPending);  // at once, not after the lease TTL
+
+  // Another worker takes it over at once as attempt 2 (its release cost no
+  // attempt of the budget).
+  auto second = StartWorker("second");
+  WatchUntil(*client, sweep->id, [](const rpc::SweepProgress& p) { return p.counts.leased == 1; });
+  auto taken = client->GetTrial(id);
+  ASSERT_TRUE(taken.ok());
+  EXPECT_EQ(taken->state, TrialState::kLeased);
+  EXPECT_EQ(taken->attempt, 2);
+  EXPECT_NE(taken->worker_id, released->worker_id);
+  EXPECT_TRUE(ExitedZero(second->Kill(SIGTERM)));
+  client.reset();
+  EXPECT_TRUE(ExitedZero(server->Kill(SIGTERM)));
+}
+
+TEST_F(SweepE2eTest, WorkersOutlastAServerKilledAndRestartedMidSweep) {
+  auto server = StartServer();
+  auto client = Connect();
+  auto sweep = client->CreateSweep(R"(
+name: e2e-restart
+seed: 9
+dataset: {name: shapeset, validation_examples: 200, test_examples: 300}
+model: {width: 32}
+training: {learning_rate: 0.05, batch_size: 10, updates: 3000, checkpoint_every: 250,
+           probe_examples: 50}
+grid:
+  depth: [1, 2]
+seeds: 2
+)");
+  ASSERT_TRUE(sweep.ok()) << sweep.status();
+  const SweepId id = sweep->id;
+  auto w1 = StartWorker("worker1");
+  auto w2 = StartWorker("worker2");
+  WatchUntil(*client, id, [](const rpc::SweepProgress& p) { return p.counts.leased == 2; });
+  client.reset();
+  const int killed = server->Kill(SIGKILL);
+  EXPECT_TRUE(WIFSIGNALED(killed) && WTERMSIG(killed) == SIGKILL);
+
+  server = StartServer();  // same file, same port
+  client = Connect();
+  WatchUntil(*client, id,
+             [](const rpc::SweepProgress& p) { return p.state == SweepState::kFinished; });
+  EXPECT_TRUE(ExitedZero(w1->Kill(SIGTERM)));
+  EXPECT_TRUE(ExitedZero(w2->Kill(SIGTERM)));
+  ExpectStoredEqualsInProcess(*client, id, 4);
+  client.reset();
+  EXPECT_TRUE(ExitedZero(server->Kill(SIGTERM)));
+}
+
+}  // namespace
+}  // namespace deepsweep

@@ -1,0 +1,40 @@
+// deepsweep-worker: flags -> WorkerProcessOptions -> run until SIGTERM/SIGINT.
+#include <cstdio>
+
+#include "CLI/CLI.hpp"
+#include "common/logging.h"
+#include "spdlog/spdlog.h"
+#include "worker/worker_process.h"
+
+int main(int argc, char** argv) {
+  deepsweep::worker::WorkerProcessOptions options;
+  deepsweep::LoggingOptions logging{.program = "worker"};
+  double timeout_s = absl::ToDoubleSeconds(options.coordinator.call_timeout);
+  CLI::App app{"deepsweep worker: leases trials from the coordinator and trains them"};
+  app.add_option("--server", options.coordinator.target, "coordinator host:port")
+      ->capture_default_str();
+  app.add_option("--token", options.coordinator.token, "bearer token");
+  app.add_option("--token-file", options.token_file, "file holding the bearer token");
+  app.add_option("--tls-ca", options.coordinator.ca_cert_path, "PEM CA of the server (TLS)");
+  app.add_option("--tls-server-name", options.coordinator.tls_server_name,
+                 "name on the server's certificate");
+  app.add_option("--threads", options.runner.threads, "OpenBLAS threads per trial")
+      ->capture_default_str();
+  app.add_option("--max-trials", options.loop.max_trials, "stop after N trials (0 = never)")
+      ->capture_default_str();
+  app.add_option("--timeout", timeout_s, "per-call deadline, seconds")->capture_default_str();
+  app.add_option("--log-level", logging.level, "trace|debug|info|warn|error")
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  if (absl::Status status = deepsweep::InitLogging(logging); !status.ok()) {
+    std::fprintf(stderr, "%s\n", status.ToString().c_str());
+    return 2;
+  }
+  options.coordinator.call_timeout = absl::Seconds(timeout_s);
+  if (absl::Status status = deepsweep::worker::RunWorkerUntilSignal(options); !status.ok()) {
+    spdlog::critical("{}", status.ToString());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,67 @@
+#include "worker/worker_process.h"
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <thread>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "common/clock.h"
+#include "common/signals.h"
+#include "common/status_macros.h"
+#include "ml/random.h"
+#include "rpc/read_file.h"
+#include "spdlog/spdlog.h"
+#include "worker/sleeper.h"
+#include "worker/worker_identity.h"
+
+namespace deepsweep::worker {
+
+absl::Status RunWorkerUntilSignal(WorkerProcessOptions options) {
+  if (!options.token_file.empty()) {
+    if (!options.coordinator.token.empty()) {
+      return absl::InvalidArgumentError("give the token or the token file, not both");
+    }
+    ASSIGN_OR_RETURN(std::string token, rpc::ReadFileContents(options.token_file, "token file"));
+    options.coordinator.token = std::string(absl::StripAsciiWhitespace(token));
+  }
+  if (options.loop.identity.worker_id.empty()) options.loop.identity = DescribeThisWorker();
+  const WorkerInfo& me = options.loop.identity;
+  // Distinct jitter per worker, even for equal pids on different hosts.
+  options.loop.backoff.seed =
+      ml::DeriveSeed(static_cast<uint64_t>(me.pid), std::hash<std::string>{}(me.host));
+  ASSIGN_OR_RETURN(std::unique_ptr<rpc::CoordinatorClient> client,
+                   rpc::ConnectCoordinator(options.coordinator));
+  RETURN_IF_ERROR(InstallTerminationHandlers());
+
+  DatasetCache datasets(options.datasets);
+  TrialRunner runner(&datasets, SystemClock::Default(), options.runner);
+  RealSleeper sleeper;
+  WorkerLoop loop(client.get(), &runner, SystemClock::Default(), &sleeper, options.loop);
+  spdlog::info("worker {} (version {}, {} cores, {} BLAS threads) serving {}", me.worker_id,
+               me.version, me.cores, options.runner.threads, options.coordinator.target);
+
+  std::atomic<bool> finished{false};
+  std::thread watcher([&] {
+    while (!finished.load()) {
+      if (std::optional<int> signal = WaitForTerminationSignal(absl::Milliseconds(200))) {
+        spdlog::info("signal {}: stopping (a trial in training is released)", *signal);
+        loop.Shutdown();
+        return;
+      }
+    }
+  });
+  absl::Status status = loop.Run();
+  finished.store(true);
+  watcher.join();
+  const WorkerStats s = loop.stats();
+  spdlog::info(
+      "worker {} done: {} trials taken, {} completed, {} failed, {} released, {} dropped, {} "
+      "checkpoints sent",
+      me.worker_id, s.trials_taken, s.trials_completed, s.trials_failed, s.trials_released,
+      s.trials_dropped, s.checkpoints_sent);
+  return status;
+}
+
+}  // namespace deepsweep::worker

@@ -1,0 +1,43 @@
+// WorkerProcess: deepsweep-worker as a library call, so main.cc only parses
+// flags. Connects to the coordinator, runs a WorkerLoop with the system clock
+// and real waits, and turns SIGTERM / SIGINT into WorkerLoop::Shutdown():
+// the trial in training stops before its next update, its lease is released
+// (pending again at once), and the call returns.
+//
+// Thread-safety: call once per process (it installs signal handlers).
+// Errors: INVALID_ARGUMENT for inconsistent options (token and token file),
+// the token file's read errors, ConnectCoordinator's errors, and what
+// WorkerLoop::Run returns (e.g. UNAUTHENTICATED for a wrong token).
+#ifndef DEEPSWEEP_WORKER_WORKER_PROCESS_H_
+#define DEEPSWEEP_WORKER_WORKER_PROCESS_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "rpc/grpc_coordinator_client.h"
+#include "worker/dataset_cache.h"
+#include "worker/trial_runner.h"
+#include "worker/worker_loop.h"
+
+namespace deepsweep::worker {
+
+struct WorkerProcessOptions {
+  // The coordinator: address, TLS CA, token, call deadline.
+  rpc::ClientOptions coordinator;
+  // File holding the bearer token (surrounding whitespace ignored); exclusive
+  // with coordinator.token.
+  std::string token_file;
+  // threads: OpenBLAS threads per trial.
+  TrialRunnerOptions runner;
+  // max_trials and the waits; an empty identity.worker_id is replaced by
+  // this process's identity (host, pid, version, cores).
+  WorkerLoopOptions loop;
+  DatasetCacheOptions datasets;
+};
+
+// Returns OK after a termination signal or max_trials trials.
+absl::Status RunWorkerUntilSignal(WorkerProcessOptions options);
+
+}  // namespace deepsweep::worker
+
+#endif  // DEEPSWEEP_WORKER_WORKER_PROCESS_H_
