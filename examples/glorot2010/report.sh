@@ -6,9 +6,11 @@
 #
 #   examples/glorot2010/report.sh DB OUT_DIR [DEEPSWEEP]
 #
-# DEEPSWEEP defaults to build/client/deepsweep. Figures of training use each
-# net's learning rate 0.1 and the first seed (seed_index 0); figures at
-# initialization (step 0) do not depend on the rate.
+# DEEPSWEEP defaults to build/client/deepsweep. Figures of training show the
+# first seed (seed_index 0) of each depth-5 net at the learning rate Table 1
+# chose for it on validation error (read from `table`'s own output), and Fig. 2
+# the 4-layer sigmoid net at rate 0.1; figures at initialization (step 0) do
+# not depend on the rate.
 set -euo pipefail
 db=$1 out=$2 ds=${3:-build/client/deepsweep}
 shapeset=glorot2010-shapeset-quick
@@ -30,21 +32,33 @@ trial() {
   echo "$ids"
 }
 
-# Depth-5 Shapeset nets at lr 0.1, and the depth-4 sigmoid net of Fig. 2.
-at() { trial "$1" activation="$2" init="$3" depth="$4" learning_rate=0.1; }
-sig4=$(at $shapeset sigmoid standard 4)
-sig5=$(at $shapeset sigmoid standard 5)
-tanh=$(at $shapeset tanh standard 5)
-tanh_n=$(at $shapeset tanh normalized 5)
-soft=$(at $shapeset softsign standard 5)
-soft_n=$(at $shapeset softsign normalized 5)
-
 echo "== Table 1 (depth 5; rate chosen per cell on validation error)"
 cli table depth=5 | tee "$out/table1.txt"
 echo "== Shapeset summary per configuration (depth 5)"
 cli summary $shapeset depth=5 --comparisons | tee "$out/summary_shapeset.txt"
 echo "== Fashion-MNIST summary per configuration (depth 5)"
 cli summary $fmnist depth=5 --comparisons | tee "$out/summary_fashion_mnist.txt"
+
+# The rate Table 1 chose for ACTIVATION INIT on DATASET, from its printout.
+chosen_rate() {
+  local rate
+  rate=$(sed -n "s|^  $1 $2 / $3: learning_rate=\([0-9.e-]*\).*|\1|p" "$out/table1.txt")
+  if [[ -z $rate ]]; then
+    echo "report.sh: Table 1 names no rate for $1 $2 on $3" >&2
+    exit 1
+  fi
+  echo "$rate"
+}
+# The depth-5 net ACTIVATION INIT of SWEEP on DATASET at its chosen rate.
+net() {
+  trial "$1" activation="$3" init="$4" depth=5 learning_rate="$(chosen_rate "$3" "$4" "$2")"
+}
+sig4=$(trial $shapeset activation=sigmoid init=standard depth=4 learning_rate=0.1)
+sig5=$(net $shapeset shapeset sigmoid standard)
+tanh=$(net $shapeset shapeset tanh standard)
+tanh_n=$(net $shapeset shapeset tanh normalized)
+soft=$(net $shapeset shapeset softsign standard)
+soft_n=$(net $shapeset shapeset softsign normalized)
 
 plot() {  # FILE KIND TRIAL... [flags]
   local file=$1
@@ -67,7 +81,8 @@ plot fig9_tanh_normalized_weightgrad_std.png gradient-std "$tanh_n"
 plot fig10_tanh_normalized_percentiles.png percentiles "$tanh_n"
 plot fig11_shapeset_test_error.png test-error "$sig5" "$tanh" "$tanh_n" "$soft" "$soft_n"
 plot fig12_fashion_mnist_test_error.png test-error \
-  "$(at $fmnist sigmoid standard 5)" "$(at $fmnist tanh standard 5)" \
-  "$(at $fmnist tanh normalized 5)" "$(at $fmnist softsign standard 5)" \
-  "$(at $fmnist softsign normalized 5)"
+  "$(net $fmnist fashion-mnist sigmoid standard)" "$(net $fmnist fashion-mnist tanh standard)" \
+  "$(net $fmnist fashion-mnist tanh normalized)" \
+  "$(net $fmnist fashion-mnist softsign standard)" \
+  "$(net $fmnist fashion-mnist softsign normalized)"
 plot jacobian_init_tanh.png jacobian "$tanh" "$tanh_n" --step 0
