@@ -11,7 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 spec=${1:-examples/quick.yaml}
 
-scripts/build.sh
+# The three programs only: the tests and benchmarks are scripts/test.sh's.
+DEEPSWEEP_TARGETS="deepsweep-server deepsweep-worker deepsweep" scripts/build.sh
 build=${DEEPSWEEP_BUILD_DIR:-build}
 server_bin=$build/server/deepsweep-server
 worker_bin=$build/worker/deepsweep-worker
