@@ -264,4 +264,23 @@ absl::Status Migrate(SqliteDb& db) {
   return absl::OkStatus();
 }
 
+absl::Status CheckSchemaVersion(SqliteDb& db) {
+  ASSIGN_OR_RETURN(const int64_t version, db.QueryInt("PRAGMA user_version"));
+  const int latest = LatestSchemaVersion();
+  if (version == latest) return absl::OkStatus();
+  if (version == 0) {
+    return absl::FailedPreconditionError(
+        "it is not a deepsweep database (no schema version; a server creates one)");
+  }
+  if (version < latest) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "its schema version ", version, " is older than this deepsweep's ", latest,
+        " and reading it read-only does not migrate it; start deepsweep-server on it once (it "
+        "migrates at start), or read it with the deepsweep that wrote it"));
+  }
+  return absl::FailedPreconditionError(absl::StrCat("its schema version ", version,
+                                                    " is newer than this deepsweep's ", latest,
+                                                    "; use a newer deepsweep"));
+}
+
 }  // namespace deepsweep

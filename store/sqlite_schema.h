@@ -19,6 +19,12 @@ int LatestSchemaVersion();
 // FAILED_PRECONDITION when the file's schema is newer than LatestSchemaVersion().
 absl::Status Migrate(SqliteDb& db);
 
+// For readers that must not change the file: OK when its schema is exactly
+// LatestSchemaVersion(). FAILED_PRECONDITION otherwise, saying whether the
+// file is not a deepsweep database (version 0), older (it needs a migration,
+// which only a writer such as deepsweep-server does) or newer than this binary.
+absl::Status CheckSchemaVersion(SqliteDb& db);
+
 }  // namespace deepsweep
 
 #endif  // DEEPSWEEP_STORE_SQLITE_SCHEMA_H_

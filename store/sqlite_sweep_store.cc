@@ -340,6 +340,10 @@ absl::Status ApplyMutation(SqliteDb& db, const StoreMutation& m) {
   return absl::OkStatus();
 }
 
+absl::Status ReadOnlyError() {
+  return absl::FailedPreconditionError("the results file is open read-only");
+}
+
 absl::Status Configure(SqliteDb& db, const SqliteStoreOptions& options, bool writer) {
   RETURN_IF_ERROR(db.Exec(
       absl::StrCat("PRAGMA busy_timeout = ", absl::ToInt64Milliseconds(options.busy_timeout))));
@@ -403,6 +407,16 @@ absl::StatusOr<std::unique_ptr<SqliteSweepStore>> SqliteSweepStore::Open(
       new SqliteSweepStore(std::move(writer), std::move(reader), std::move(checkpointer), options));
 }
 
+absl::StatusOr<std::unique_ptr<SqliteSweepStore>> SqliteSweepStore::OpenReadOnly(
+    const std::string& path, const SqliteStoreOptions& options) {
+  ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> reader, SqliteDb::OpenReadOnly(path));
+  RETURN_IF_ERROR(Configure(*reader, options, /*writer=*/false));
+  RETURN_IF_ERROR(CheckSchemaVersion(*reader));
+  RETURN_IF_ERROR(EnsureSqrt(*reader));
+  return std::unique_ptr<SqliteSweepStore>(
+      new SqliteSweepStore(nullptr, std::move(reader), nullptr, options));
+}
+
 SqliteSweepStore::SqliteSweepStore(std::unique_ptr<SqliteDb> writer,
                                    std::unique_ptr<SqliteDb> reader,
                                    std::unique_ptr<SqliteDb> checkpointer,
@@ -418,6 +432,7 @@ SqliteSweepStore::SqliteSweepStore(std::unique_ptr<SqliteDb> writer,
     checkpoint_thread_ = std::thread([this] { CheckpointLoop(); });
     pthread_setname_np(checkpoint_thread_.native_handle(), "sqlite-checkpt");
   }
+  if (writer_ == nullptr) return;  // read-only
   writer_thread_ = std::thread([this] { WriteLoop(); });
   pthread_setname_np(writer_thread_.native_handle(), "sqlite-writer");
 }
@@ -427,7 +442,7 @@ SqliteSweepStore::~SqliteSweepStore() {
     absl::MutexLock lock(&queue_mu_);
     stopping_ = true;
   }
-  writer_thread_.join();
+  if (writer_thread_.joinable()) writer_thread_.join();
   if (checkpoint_thread_.joinable()) {
     {
       absl::MutexLock lock(&checkpoint_mu_);
@@ -470,6 +485,7 @@ void SqliteSweepStore::CheckpointLoop() {
 }
 
 PendingWrite SqliteSweepStore::Submit(StoreMutation mutation) {
+  if (!writer_thread_.joinable()) return PendingWrite(ReadOnlyError());  // no writer thread
   auto completion = PendingWrite::NewCompletion();
   absl::MutexLock lock(&queue_mu_);
   if (stopping_) return PendingWrite(absl::UnavailableError("the store is closing"));
@@ -562,6 +578,7 @@ absl::StatusOr<CreatedSweep> SqliteSweepStore::CreateSweep(const NewSweep& sweep
                                                            absl::Span<const TrialSpec> trials) {
   RETURN_IF_ERROR(CheckStorable(trials));
   absl::MutexLock lock(&write_mu_);
+  if (writer_ == nullptr) return ReadOnlyError();
   SqliteDb& db = *writer_;
   CreatedSweep created;
   const int64_t now = Us(sweep.created_at);

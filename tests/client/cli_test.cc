@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -458,6 +460,39 @@ TEST_F(ResultsFileOnlyTest, RefusesChangesAndMissingFiles) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.err, "deepsweep: no results file '" + missing + "'\n");
   EXPECT_FALSE(std::filesystem::exists(missing));  // not created by looking
+}
+
+std::string FileBytes(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// --db opens the file read-only: a copy without write permission answers every
+// read command as the original does, and its bytes never change.
+TEST_F(ResultsFileOnlyTest, ReadsAReadOnlyCopyWithoutChangingIt) {
+  const std::filesystem::path copy = dir_ / "readonly.db";
+  std::filesystem::copy_file(db_, copy);
+  std::filesystem::permissions(copy, std::filesystem::perms::owner_read |
+                                         std::filesystem::perms::group_read |
+                                         std::filesystem::perms::others_read);
+  const std::string bytes = FileBytes(copy);
+  const std::string trial = absl::StrCat(prepared_.finished_trials[0]);
+  const std::vector<std::vector<std::string>> commands = {{"status"},
+                                                          {"status", "paper-small"},
+                                                          {"results", "paper-small"},
+                                                          {"summary", "paper-small"},
+                                                          {"table", "paper-small"},
+                                                          {"workers"},
+                                                          {"curves", trial},
+                                                          {"layers", trial}};
+  for (const std::vector<std::string>& command : commands) {
+    std::vector<std::string> args = {"--db", copy.string()};
+    args.insert(args.end(), command.begin(), command.end());
+    const CliResult r = testing::RunCommand(args, clock_, ResultsFileReader(&clock_));
+    EXPECT_EQ(r.exit_code, 0) << command[0] << ": " << r.err;
+    EXPECT_EQ(r.out, Cli(command).out) << command[0];
+  }
+  EXPECT_EQ(FileBytes(copy), bytes);
 }
 
 // Trials computed by the real TrialRunner and stored as a worker would; one

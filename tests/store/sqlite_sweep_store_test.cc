@@ -8,6 +8,8 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <string>
@@ -84,6 +86,78 @@ TEST_F(SqliteStoreTest, RefusesASchemaNewerThanItself) {
   auto store = SqliteSweepStore::Open(path_);
   EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(store.status().message()), ::testing::HasSubstr("schema version 99"));
+}
+
+// The file's bytes, to show a read-only store never wrote them.
+std::string FileBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+TEST_F(SqliteStoreTest, ReadOnlyStoreReadsWhatAWriterCommitsAndWritesNothing) {
+  auto writer = Open();
+  ASSERT_TRUE(writer
+                  ->CreateSweep({.name = "first", .spec_yaml = "name: first\n", .created_at = {}},
+                                std::vector<TrialSpec>(2))
+                  .ok());
+  auto reader = SqliteSweepStore::OpenReadOnly(path_);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  auto sweeps = (*reader)->ListSweeps();
+  ASSERT_TRUE(sweeps.ok());
+  ASSERT_EQ(sweeps->size(), 1u);
+  EXPECT_EQ((*sweeps)[0].counts.pending, 2);
+
+  // The writer goes on while the reader is open (WAL): the reader sees it.
+  ASSERT_TRUE(writer
+                  ->CreateSweep({.name = "second", .spec_yaml = "name: second\n", .created_at = {}},
+                                std::vector<TrialSpec>(1))
+                  .ok());
+  sweeps = (*reader)->ListSweeps();
+  ASSERT_TRUE(sweeps.ok());
+  EXPECT_EQ(sweeps->size(), 2u);
+
+  auto created = (*reader)->CreateSweep({.name = "no", .spec_yaml = "name: no\n", .created_at = {}},
+                                        std::vector<TrialSpec>(1));
+  EXPECT_EQ(created.status().code(), absl::StatusCode::kFailedPrecondition);
+  StoreMutation mutation;
+  mutation.sweeps.push_back({.id = 1, .state = SweepState::kCancelled});
+  EXPECT_EQ((*reader)->Submit(std::move(mutation)).Wait().code(),
+            absl::StatusCode::kFailedPrecondition);
+
+  writer.reset();  // checkpoints the WAL into the file
+  const std::string bytes = FileBytes(path_);
+  reader->reset();
+  reader = SqliteSweepStore::OpenReadOnly(path_);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  ASSERT_TRUE((*reader)->ListTrials({}).ok());
+  reader->reset();
+  EXPECT_EQ(FileBytes(path_), bytes);
+}
+
+TEST_F(SqliteStoreTest, ReadOnlyStoreNeverCreatesNorMigrates) {
+  auto missing = SqliteSweepStore::OpenReadOnly(path_);
+  EXPECT_FALSE(missing.ok());
+  EXPECT_FALSE(std::filesystem::exists(path_));
+
+  Open().reset();
+  struct Case {
+    int64_t version;
+    std::string says;
+  };
+  const Case cases[] = {{0, "not a deepsweep database"},
+                        {LatestSchemaVersion() + 1, "is newer than this deepsweep's"}};
+  for (const Case& c : cases) {
+    {
+      auto db = SqliteDb::Open(path_, /*create=*/false);
+      ASSERT_TRUE(db.ok());
+      ASSERT_TRUE((*db)->Exec(absl::StrCat("PRAGMA user_version = ", c.version)).ok());
+    }
+    auto store = SqliteSweepStore::OpenReadOnly(path_);
+    EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition) << c.version;
+    EXPECT_THAT(std::string(store.status().message()), ::testing::HasSubstr(c.says));
+    EXPECT_EQ(Shell("PRAGMA user_version"),
+              (std::vector<std::vector<std::string>>{{absl::StrCat(c.version)}}));
+  }
 }
 
 TEST_F(SqliteStoreTest, ReopeningKeepsEverything) {
