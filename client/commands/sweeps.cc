@@ -47,12 +47,14 @@ void PrintSample(CommandContext& context, const std::vector<const SpecField*>& f
   for (const SpecField* field : fields) columns.push_back({std::string(field->name), 6});
   columns.push_back({"seed_index"});
   columns.push_back({"seed"});
+  columns.push_back({"data_seed"});
   Table table(std::move(columns));
   for (const auto& [index, spec] : sample) {
     std::vector<Value> row = {int64_t{index}};
     for (const SpecField* field : fields) row.push_back(field->get(spec));
     row.push_back(int64_t{spec.seed_index});
     row.push_back(static_cast<int64_t>(spec.seed));  // seeds use 63 bits
+    row.push_back(static_cast<int64_t>(spec.data_seed));
     table.AddRow(std::move(row));
   }
   WriteTable(table, OutputFormat::kTable, context.out());
