@@ -50,7 +50,8 @@ constexpr char kTrialColumns[] =
     "dataset_path, train_examples, validation_examples, test_examples, preprocess, activation, "
     "init, init_gain, depth, width, loss, learning_rate, momentum, lr_decay, batch_size, updates, "
     "checkpoint_every, probe_examples, seed, seed_index, steps_done, final_test_error, "
-    "final_test_nll, final_validation_error, updated_at_us";
+    "final_test_nll, final_validation_error, updated_at_us, data_seed, histogram_bins, "
+    "jacobian_examples, stuck_after_updates, stuck_error";
 
 absl::StatusOr<TrialRecord> ReadTrial(const SqliteStatement& s) {
   TrialRecord r;
@@ -93,6 +94,11 @@ absl::StatusOr<TrialRecord> ReadTrial(const SqliteStatement& s) {
   r.final_test_nll = s.OptionalReal(31);
   r.final_validation_error = s.OptionalReal(32);
   r.updated_at = FromUs(s.Int(33));
+  t.data_seed = static_cast<uint64_t>(s.Int(34));
+  t.histogram_bins = static_cast<int>(s.Int(35));
+  t.jacobian_examples = static_cast<int>(s.Int(36));
+  t.stuck_after_updates = s.Int(37);
+  t.stuck_error = s.Real(38);
   return r;
 }
 
@@ -602,9 +608,10 @@ absl::StatusOr<CreatedSweep> SqliteSweepStore::CreateSweep(const NewSweep& sweep
                    "dataset_path, train_examples, validation_examples, test_examples, "
                    "preprocess, activation, init, init_gain, depth, width, loss, learning_rate, "
                    "momentum, lr_decay, batch_size, updates, checkpoint_every, probe_examples, "
-                   "seed, seed_index, created_at_us, updated_at_us) VALUES (?1, ?2, 'pending', "
-                   "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
-                   "?19, ?20, ?21, ?22, ?23, ?24, ?25, ?25)"));
+                   "seed, seed_index, created_at_us, updated_at_us, data_seed, histogram_bins, "
+                   "jacobian_examples, stuck_after_updates, stuck_error) VALUES (?1, ?2, "
+                   "'pending', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
+                   "?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?25, ?26, ?27, ?28, ?29, ?30)"));
     for (size_t i = 0; i < trials.size(); ++i) {
       const TrialSpec& t = trials[i];
       s.Bind(1, created.id);
@@ -632,6 +639,11 @@ absl::StatusOr<CreatedSweep> SqliteSweepStore::CreateSweep(const NewSweep& sweep
       s.Bind(23, static_cast<int64_t>(t.seed));
       s.Bind(24, t.seed_index);
       s.Bind(25, now);
+      s.Bind(26, static_cast<int64_t>(t.data_seed));
+      s.Bind(27, t.histogram_bins);
+      s.Bind(28, t.jacobian_examples);
+      s.Bind(29, t.stuck_after_updates);
+      s.Bind(30, t.stuck_error);
       RETURN_IF_ERROR(s.Run());
       created.trial_ids.push_back(sqlite3_last_insert_rowid(db.raw()));
       s.Reset();

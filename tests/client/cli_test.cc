@@ -503,7 +503,8 @@ class ReplayTest : public ::testing::Test {
 name: tiny
 dataset: {name: shapeset, validation_examples: 40, test_examples: 40}
 model: {width: 8, depth: 2}
-training: {updates: 20, checkpoint_every: 10, batch_size: 5, probe_examples: 16}
+training: {updates: 20, checkpoint_every: 10, batch_size: 5, probe_examples: 16,
+           histogram_bins: 7, jacobian_examples: 1}
 seeds: 2
 )";
 
@@ -529,6 +530,7 @@ seeds: 2
       ASSERT_EQ(checkpoints.size(), 3u);  // steps 0, 10, 20
       ASSERT_EQ(checkpoints[1].layer_stats[3].layer, 2);
       ASSERT_EQ(checkpoints[1].layer_stats[3].quantity, LayerQuantity::kActivation);
+      ASSERT_EQ(checkpoints[1].layer_stats[3].histogram.size(), 7u);  // the spec's, not 50
       if (i == 1) {
         original_ = checkpoints[1].layer_stats[3].p98;
         tampered_ = std::nextafter(original_, INFINITY);

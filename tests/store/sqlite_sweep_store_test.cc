@@ -160,6 +160,51 @@ TEST_F(SqliteStoreTest, ReadOnlyStoreNeverCreatesNorMigrates) {
   }
 }
 
+// A file of schema version 1 (before the trials carried their data seed and
+// measurement settings): reading it read-only refuses and leaves it alone;
+// the server's Open migrates it, and its trial gets what produced it.
+TEST_F(SqliteStoreTest, VersionOneTrialsGetTheSettingsThatProducedThem) {
+  {
+    auto db = SqliteDb::Open(path_, /*create=*/true);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE(MigrateTo(**db, 1).ok());
+    ASSERT_TRUE((*db)
+                    ->Exec("INSERT INTO sweeps (id, name, spec_yaml, state, max_attempts, "
+                           "created_at_us) VALUES (1, 'old', 'name: old', 'finished', 3, 0);"
+                           "INSERT INTO trials (sweep_id, trial_index, state, attempt_limit, "
+                           "dataset, dataset_path, train_examples, validation_examples, "
+                           "test_examples, preprocess, activation, init, init_gain, depth, "
+                           "width, loss, learning_rate, momentum, lr_decay, batch_size, "
+                           "updates, checkpoint_every, probe_examples, seed, seed_index, "
+                           "created_at_us, updated_at_us) VALUES (1, 0, 'succeeded', 3, "
+                           "'shapeset', '', 0, 100, 100, 'pm1', 'tanh', 'normalized', 1, 2, 8, "
+                           "'nll', 0.01, 0, 0, 10, 20, 10, 16, 4242, 1, 0, 0);")
+                    .ok());
+  }
+  auto reader = SqliteSweepStore::OpenReadOnly(path_);
+  EXPECT_EQ(reader.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(reader.status().message()),
+              ::testing::HasSubstr("schema version 1 is older than this deepsweep's"));
+  EXPECT_EQ(Shell("PRAGMA user_version"), (std::vector<std::vector<std::string>>{{"1"}}));
+
+  auto store = Open();
+  auto trials = store->ListTrials({});
+  ASSERT_TRUE(trials.ok()) << trials.status();
+  ASSERT_EQ(trials->size(), 1u);
+  const TrialSpec& t = (*trials)[0].spec;
+  const TrialSpec defaults;
+  EXPECT_EQ(t.seed, 4242u);
+  EXPECT_EQ(t.data_seed, 4242u);
+  EXPECT_EQ(t.histogram_bins, 50);
+  EXPECT_EQ(t.jacobian_examples, 2);
+  EXPECT_EQ(t.stuck_after_updates, 0);
+  EXPECT_EQ(t.stuck_error, 1.0);
+  EXPECT_EQ(t.histogram_bins, defaults.histogram_bins);
+  EXPECT_EQ(t.jacobian_examples, defaults.jacobian_examples);
+  EXPECT_EQ(Shell("SELECT data_seed, histogram_bins FROM trial_summary"),
+            (std::vector<std::vector<std::string>>{{"4242", "50"}}));
+}
+
 TEST_F(SqliteStoreTest, ReopeningKeepsEverything) {
   {
     auto store = Open();
