@@ -377,12 +377,29 @@ void ToProto(const SweepProgress& progress, v1::SweepProgress* out) {
   out->set_sweep_id(progress.sweep_id);
   out->set_state(ToProto(progress.state));
   ToProto(progress.counts, out->mutable_counts());
+  for (const RunningTrial& r : progress.running) {
+    v1::RunningTrial* running = out->add_running();
+    running->set_trial_id(r.trial_id);
+    running->set_attempt(r.attempt);
+    running->set_worker_id(r.worker_id);
+    running->set_steps_done(r.steps_done);
+    running->set_updates(r.updates);
+  }
 }
 
 absl::Status FromProto(const v1::SweepProgress& proto, SweepProgress* out) {
   out->sweep_id = proto.sweep_id();
   RETURN_IF_ERROR(WithFieldPrefix("state", FromProto(proto.state(), &out->state)));
-  return FromProto(proto.counts(), &out->counts);
+  RETURN_IF_ERROR(FromProto(proto.counts(), &out->counts));
+  out->running.clear();
+  for (const v1::RunningTrial& r : proto.running()) {
+    out->running.push_back({.trial_id = r.trial_id(),
+                            .attempt = r.attempt(),
+                            .worker_id = r.worker_id(),
+                            .steps_done = r.steps_done(),
+                            .updates = r.updates()});
+  }
+  return absl::OkStatus();
 }
 
 // --- Workers -------------------------------------------------------------------

@@ -272,8 +272,10 @@ TEST(ConversionsTest, RenewalOutcomeAndProgressRoundTrip) {
   ExpectFullRoundTrip<v1::SweepProgress>(SweepProgress{
       .sweep_id = 4,
       .state = SweepState::kFinished,
-      .counts = {
-          .pending = 1, .leased = 1, .succeeded = 1, .diverged = 1, .failed = 1, .cancelled = 1}});
+      .counts =
+          {.pending = 1, .leased = 1, .succeeded = 1, .diverged = 1, .failed = 1, .cancelled = 1},
+      .running = {
+          {.trial_id = 9, .attempt = 2, .worker_id = "w-1", .steps_done = 400, .updates = 1000}}});
 }
 
 // A trial from a sender older than data_seed and the measurement fields
