@@ -5,8 +5,10 @@
 // last 20): rate = k / (now - time of the k-th most recent completion), or
 // k / (now - sweep creation) when the sweep has had only k. Only trials that
 // ran count as completions (succeeded, diverged, failed), not cancellations.
-// ETA = (pending + leased - partial progress of leased trials) / rate, for an
-// active sweep with a known rate.
+// Before the first completion, the running trials' partial progress stands
+// in: rate = partial / (now - sweep creation). ETA = (pending + leased -
+// partial progress of leased trials) / rate, for an active sweep with a known
+// rate.
 //
 // Thread-safety: pure functions.
 #ifndef DEEPSWEEP_CLIENT_PROGRESS_H_

@@ -3,10 +3,10 @@
 // every stored checkpoint bit for bit (core/checkpoint_compare.h; wall time
 // aside).
 //
-// The runner options that are not part of the trial (histogram bins, Jacobian
-// examples, BLAS threads, the stuck rule) must be those the worker used; the
-// defaults are the worker's defaults. A trial still running is compared on
-// the checkpoints stored so far (the replay stops after the last of them).
+// Everything that shapes the stored metrics comes from the stored trial
+// (seeds, histogram bins, Jacobian examples, the stuck rule); only the BLAS
+// thread count must be the worker's (ReplayOptions::runner.threads). A trial still running is
+// compared on the checkpoints stored so far (the replay stops after the last of them).
 //
 // Errors: NOT_FOUND (no such trial), FAILED_PRECONDITION (nothing stored to
 // compare), the runner's errors (unknown spec values, missing dataset files).
@@ -30,7 +30,7 @@ namespace deepsweep::client {
 struct ReplayOptions {
   // The attempt whose checkpoints are compared; empty = the latest.
   std::optional<int> attempt;
-  // Must match the worker that ran the trial.
+  // threads must match the worker that ran the trial.
   worker::TrialRunnerOptions runner;
 };
 

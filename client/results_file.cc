@@ -12,15 +12,19 @@
 namespace deepsweep::client {
 
 ResultsFileOpener ResultsFileReader(const Clock* clock) {
-  return
-      [clock](const std::string& path) -> absl::StatusOr<std::unique_ptr<rpc::CoordinatorClient>> {
-        std::error_code error;
-        if (!std::filesystem::is_regular_file(path, error)) {
-          return absl::NotFoundError(absl::StrCat("no results file '", path, "'"));
-        }
-        ASSIGN_OR_RETURN(std::unique_ptr<SqliteSweepStore> store, SqliteSweepStore::Open(path));
-        return std::make_unique<rpc::LocalCoordinatorClient>(std::move(store), clock);
-      };
+  return [clock](
+             const std::string& path) -> absl::StatusOr<std::unique_ptr<rpc::CoordinatorClient>> {
+    std::error_code error;
+    if (!std::filesystem::is_regular_file(path, error)) {
+      return absl::NotFoundError(absl::StrCat("no results file '", path, "'"));
+    }
+    absl::StatusOr<std::unique_ptr<SqliteSweepStore>> store = SqliteSweepStore::OpenReadOnly(path);
+    if (!store.ok()) {
+      return absl::Status(store.status().code(), absl::StrCat("cannot read results file '", path,
+                                                              "': ", store.status().message()));
+    }
+    return std::make_unique<rpc::LocalCoordinatorClient>(*std::move(store), clock);
+  };
 }
 
 }  // namespace deepsweep::client

@@ -1,13 +1,15 @@
 // Results files: a coordinator's SQLite database read directly, with no
 // server (`deepsweep --db FILE ...`).
 //
-// The file is served by a LocalCoordinatorClient over the SQLite store. Read
-// commands only read it (the store itself opens read-write and brings an
-// older schema up to date, as the server would); commands that change sweeps
-// are refused before they reach it (CommandContext::Writer).
+// The file is served by a LocalCoordinatorClient over the SQLite store opened
+// read-only (SQLITE_OPEN_READONLY, SqliteSweepStore::OpenReadOnly): it is
+// never created, migrated or written, a file without write permission reads
+// fine, and in WAL mode it can be read while a server writes it. Commands that
+// change sweeps are refused before they reach it (CommandContext::Writer).
 //
-// Errors: NOT_FOUND when the file does not exist (rather than creating an
-// empty one), the store's errors otherwise.
+// Errors, each naming the file: NOT_FOUND when it does not exist,
+// FAILED_PRECONDITION when its schema is older or newer than this binary's
+// (reading never migrates), UNAVAILABLE when SQLite cannot open it.
 // Thread-safety: the returned client is safe to call from several threads.
 #ifndef DEEPSWEEP_CLIENT_RESULTS_FILE_H_
 #define DEEPSWEEP_CLIENT_RESULTS_FILE_H_

@@ -14,7 +14,7 @@ Value Int(int64_t v) { return Value{v}; }
 Value Real(double v) { return Value{v}; }
 Value Text(const std::string& v) { return Value{v}; }
 
-constexpr std::array<SpecField, 18> kConfigFields = {{
+constexpr std::array<SpecField, 22> kConfigFields = {{
     {"dataset", [](const TrialSpec& s) { return Text(s.dataset.name); }},
     {"train_examples", [](const TrialSpec& s) { return Int(s.dataset.train_examples); }},
     {"validation_examples", [](const TrialSpec& s) { return Int(s.dataset.validation_examples); }},
@@ -33,6 +33,10 @@ constexpr std::array<SpecField, 18> kConfigFields = {{
     {"updates", [](const TrialSpec& s) { return Int(s.updates); }},
     {"checkpoint_every", [](const TrialSpec& s) { return Int(s.checkpoint_every); }},
     {"probe_examples", [](const TrialSpec& s) { return Int(s.probe_examples); }},
+    {"histogram_bins", [](const TrialSpec& s) { return Int(s.histogram_bins); }},
+    {"jacobian_examples", [](const TrialSpec& s) { return Int(s.jacobian_examples); }},
+    {"stuck_after_updates", [](const TrialSpec& s) { return Int(s.stuck_after_updates); }},
+    {"stuck_error", [](const TrialSpec& s) { return Real(s.stuck_error); }},
 }};
 
 }  // namespace

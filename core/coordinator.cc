@@ -1,6 +1,7 @@
 #include "core/coordinator.h"
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <random>
 #include <set>
@@ -150,7 +151,13 @@ class Coordinator::Impl {
                                                        " bytes, above the limit of ",
                                                        options_.max_spec_bytes));
     }
-    const SweepLimits limits{options_.max_trials_per_sweep, options_.max_depth, options_.max_width};
+    // A spec asking for more histogram bins than a report may carry would
+    // have every report of its trials refused.
+    const SweepLimits limits{.max_trials = options_.max_trials_per_sweep,
+                             .max_depth = options_.max_depth,
+                             .max_width = options_.max_width,
+                             .max_histogram_bins = static_cast<int>(std::min<int64_t>(
+                                 options_.max_histogram_bins, std::numeric_limits<int>::max()))};
     ASSIGN_OR_RETURN(SweepSpec spec, ParseSweepSpec(spec_yaml, limits));
     SweepPlan plan;
     ASSIGN_OR_RETURN(plan.trials, ExpandSweep(spec, limits));

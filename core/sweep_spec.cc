@@ -58,7 +58,7 @@ const std::string& AsName(const AxisValue& v) { return std::get<std::string>(v);
 
 // Every TrialSpec field a sweep may vary. Positive reals exclude 0 through
 // the smallest positive double as their minimum.
-const std::array<Axis, 18> kAxes = {{
+const std::array<Axis, 22> kAxes = {{
     {"dataset", AxisKind::kName, 0, kInf, false, kDatasets, nullptr,
      [](TrialSpec& s, const AxisValue& v) { s.dataset.name = AsName(v); },
      [](const TrialSpec& s) -> AxisValue { return s.dataset.name; }},
@@ -191,6 +191,42 @@ const std::array<Axis, 18> kAxes = {{
      nullptr,
      [](TrialSpec& s, const AxisValue& v) { s.probe_examples = static_cast<int>(AsInt(v)); },
      [](const TrialSpec& s) -> AxisValue { return int64_t{s.probe_examples}; }},
+    {"histogram_bins",
+     AxisKind::kInteger,
+     1,
+     kIntMax,
+     false,
+     {},
+     &SweepLimits::max_histogram_bins,
+     [](TrialSpec& s, const AxisValue& v) { s.histogram_bins = static_cast<int>(AsInt(v)); },
+     [](const TrialSpec& s) -> AxisValue { return int64_t{s.histogram_bins}; }},
+    {"jacobian_examples",
+     AxisKind::kInteger,
+     0,
+     kIntMax,
+     false,
+     {},
+     nullptr,
+     [](TrialSpec& s, const AxisValue& v) { s.jacobian_examples = static_cast<int>(AsInt(v)); },
+     [](const TrialSpec& s) -> AxisValue { return int64_t{s.jacobian_examples}; }},
+    {"stuck_after_updates",
+     AxisKind::kInteger,
+     0,
+     kMaxExactInteger,
+     false,
+     {},
+     nullptr,
+     [](TrialSpec& s, const AxisValue& v) { s.stuck_after_updates = AsInt(v); },
+     [](const TrialSpec& s) -> AxisValue { return s.stuck_after_updates; }},
+    {"stuck_error",
+     AxisKind::kReal,
+     std::numeric_limits<double>::denorm_min(),
+     1,
+     false,
+     {},
+     nullptr,
+     [](TrialSpec& s, const AxisValue& v) { s.stuck_error = AsReal(v); },
+     [](const TrialSpec& s) -> AxisValue { return s.stuck_error; }},
 }};
 
 const Axis* FindAxis(std::string_view name) {
@@ -225,13 +261,18 @@ constexpr std::array<SectionKey, 7> kModelKeys = {{{"activation", "activation"},
                                                    {"width", "width"},
                                                    {"output", ""},
                                                    {"loss", "loss"}}};
-constexpr std::array<SectionKey, 7> kTrainingKeys = {{{"learning_rate", "learning_rate"},
-                                                      {"momentum", "momentum"},
-                                                      {"lr_decay", "lr_decay"},
-                                                      {"batch_size", "batch_size"},
-                                                      {"updates", "updates"},
-                                                      {"checkpoint_every", "checkpoint_every"},
-                                                      {"probe_examples", "probe_examples"}}};
+constexpr std::array<SectionKey, 11> kTrainingKeys = {
+    {{"learning_rate", "learning_rate"},
+     {"momentum", "momentum"},
+     {"lr_decay", "lr_decay"},
+     {"batch_size", "batch_size"},
+     {"updates", "updates"},
+     {"checkpoint_every", "checkpoint_every"},
+     {"probe_examples", "probe_examples"},
+     {"histogram_bins", "histogram_bins"},
+     {"jacobian_examples", "jacobian_examples"},
+     {"stuck_after_updates", "stuck_after_updates"},
+     {"stuck_error", "stuck_error"}}};
 constexpr std::array<const char*, 11> kTopLevelKeys = {"name",    "description", "seed",  "dataset",
                                                        "model",   "training",    "grid",  "random",
                                                        "exclude", "seeds",       "limits"};
@@ -279,6 +320,8 @@ absl::Status CheckRange(const Axis& axis, double v, const SweepLimits& limits,
     std::string range;
     if (axis.max == kInf && axis.min == std::numeric_limits<double>::denorm_min()) {
       range = "positive";
+    } else if (axis.min == std::numeric_limits<double>::denorm_min()) {
+      range = absl::StrCat("in (0, ", FormatNumber(axis.max), "]");
     } else if (axis.max == kInf) {
       range = absl::StrCat("at least ", FormatNumber(axis.min));
     } else {
@@ -667,6 +710,27 @@ uint64_t Fnv1a(std::string_view text) {
   return h;
 }
 
+// The dataset as its examples depend on it: every DatasetSpec field but path.
+// "data:" keeps it apart from any configuration key.
+std::string DataKey(const DatasetSpec& d) {
+  return absl::StrFormat("data:dataset=%s;train=%d;validation=%d;test=%d;preprocess=%s", d.name,
+                         d.train_examples, d.validation_examples, d.test_examples, d.preprocess);
+}
+
+// Every field that shapes a trial's training trajectory. The text is the
+// configuration key as it was before the measurement fields existed, so the
+// seeds of existing specs stay what they were.
+std::string TrainingKey(const TrialSpec& c) {
+  const DatasetSpec& d = c.dataset;
+  return absl::StrFormat(
+      "dataset=%s;train=%d;validation=%d;test=%d;preprocess=%s;activation=%s;init=%s;"
+      "gain=%.17g;depth=%d;width=%d;loss=%s;lr=%.17g;momentum=%.17g;decay=%.17g;batch=%d;"
+      "updates=%d;checkpoint=%d;probe=%d",
+      d.name, d.train_examples, d.validation_examples, d.test_examples, d.preprocess, c.activation,
+      c.init, c.init_gain, c.depth, c.width, c.loss, c.learning_rate, c.momentum, c.lr_decay,
+      c.batch_size, c.updates, c.checkpoint_every, c.probe_examples);
+}
+
 }  // namespace
 
 absl::StatusOr<SweepSpec> ParseSweepSpec(std::string_view yaml, const SweepLimits& limits) {
@@ -750,6 +814,7 @@ absl::StatusOr<std::vector<TrialSpec>> ExpandSweep(const SweepSpec& spec,
       TrialSpec t = config;
       t.seed_index = static_cast<int>(s);
       t.seed = TrialSeed(spec.seed, config, t.seed_index);
+      t.data_seed = DataSeed(spec.seed, config.dataset, t.seed_index);
       out.push_back(std::move(t));
     }
   }
@@ -757,19 +822,19 @@ absl::StatusOr<std::vector<TrialSpec>> ExpandSweep(const SweepSpec& spec,
 }
 
 std::string ConfigKey(const TrialSpec& c) {
-  const DatasetSpec& d = c.dataset;
-  return absl::StrFormat(
-      "dataset=%s;train=%d;validation=%d;test=%d;preprocess=%s;activation=%s;init=%s;"
-      "gain=%.17g;depth=%d;width=%d;loss=%s;lr=%.17g;momentum=%.17g;decay=%.17g;batch=%d;"
-      "updates=%d;checkpoint=%d;probe=%d",
-      d.name, d.train_examples, d.validation_examples, d.test_examples, d.preprocess, c.activation,
-      c.init, c.init_gain, c.depth, c.width, c.loss, c.learning_rate, c.momentum, c.lr_decay,
-      c.batch_size, c.updates, c.checkpoint_every, c.probe_examples);
+  return absl::StrFormat("%s;bins=%d;jacobian=%d;stuck_after=%d;stuck_error=%.17g", TrainingKey(c),
+                         c.histogram_bins, c.jacobian_examples, c.stuck_after_updates,
+                         c.stuck_error);
 }
 
 uint64_t TrialSeed(uint64_t sweep_seed, const TrialSpec& config, int seed_index) {
-  const uint64_t config_seed = Mix64(sweep_seed ^ Mix64(Fnv1a(ConfigKey(config))));
+  const uint64_t config_seed = Mix64(sweep_seed ^ Mix64(Fnv1a(TrainingKey(config))));
   return Mix64(config_seed + static_cast<uint64_t>(seed_index)) >> 1;
+}
+
+uint64_t DataSeed(uint64_t sweep_seed, const DatasetSpec& dataset, int seed_index) {
+  const uint64_t data_key = Mix64(sweep_seed ^ Mix64(Fnv1a(DataKey(dataset))));
+  return Mix64(data_key + static_cast<uint64_t>(seed_index)) >> 1;
 }
 
 }  // namespace deepsweep

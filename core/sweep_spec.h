@@ -9,7 +9,9 @@
 //   model: {activation: tanh, init: normalized, init_gain: 1, depth: 5, width: 1000,
 //           output: softmax, loss: nll}
 //   training: {learning_rate: 0.01, momentum: 0, lr_decay: 0, batch_size: 10,
-//              updates: 20000, checkpoint_every: 2000, probe_examples: 300}
+//              updates: 20000, checkpoint_every: 2000, probe_examples: 300,
+//              histogram_bins: 50, jacobian_examples: 2,   # layer statistics
+//              stuck_after_updates: 0, stuck_error: 1}     # "stuck" rule, 0 = off
 //   grid:                                    # axes crossed in the order written
 //     activation: [sigmoid, tanh, softsign]
 //     depth: [1, 2, 3, 4, 5]
@@ -25,7 +27,8 @@
 // Axes (grid, random, exclude keys): dataset, train_examples,
 // validation_examples, test_examples, preprocess, activation, init, init_gain,
 // depth, width, loss, learning_rate, momentum, lr_decay, batch_size, updates,
-// checkpoint_every, probe_examples. Every section and key is optional except
+// checkpoint_every, probe_examples, histogram_bins, jacobian_examples,
+// stuck_after_updates, stuck_error. Every section and key is optional except
 // name; unset fields keep TrialSpec's defaults.
 //
 // Expansion order: seed_index outermost (all configurations at seed 0 first,
@@ -35,10 +38,19 @@
 // configuration twice): the first occurrence stays. Sampled reals are rounded
 // to 6 significant digits so they print and compare cleanly.
 //
-// Trial seeds: TrialSeed() mixes the spec seed, the configuration (every
-// TrialSpec field but seed, seed_index and dataset.path) and seed_index, so the
-// same configuration and seed_index always get the same seed, in any sweep
-// with the same spec seed, whatever else the grid holds. Seeds use 63 bits.
+// Seeds: a trial has two, both below 2^63.
+// - seed (the weights): TrialSeed() mixes the spec seed, the training
+//   configuration (every TrialSpec field but the seeds, seed_index,
+//   dataset.path and the measurement settings histogram_bins,
+//   jacobian_examples and stuck_*, which never change the trajectory) and
+//   seed_index, so the same configuration and seed_index always get the same
+//   seed, in any sweep with the same spec seed, whatever else the grid holds.
+// - data_seed (training order, Shapeset scenes, validation, test and probe
+//   sets): DataSeed() mixes the spec seed, the dataset (DatasetSpec but path)
+//   and seed_index only. Every configuration of one repeat thus trains and is
+//   measured on the same data: differences between configurations are not
+//   blurred by different data (common random numbers, a paired comparison),
+//   and a worker generates a repeat's Shapeset sets once for all of them.
 //
 // Errors: INVALID_ARGUMENT naming the field and its line, e.g.
 //   grid.depth[2] (line 9): expected an integer, got "five"
@@ -107,6 +119,8 @@ struct SweepLimits {
   // Hidden layers and units per hidden layer of any trial.
   int max_depth = 64;
   int max_width = 16384;
+  // Bins of a layer-statistics histogram (training.histogram_bins).
+  int max_histogram_bins = 4096;
 };
 
 // Parses and validates a spec; depth and width beyond `limits` are
@@ -118,13 +132,17 @@ absl::StatusOr<SweepSpec> ParseSweepSpec(std::string_view yaml, const SweepLimit
 absl::StatusOr<std::vector<TrialSpec>> ExpandSweep(const SweepSpec& spec,
                                                    const SweepLimits& limits);
 
-// The canonical text of a configuration: every field but seed, seed_index and
-// dataset.path. Equal keys = the same configuration.
+// The canonical text of a configuration: every field but the seeds,
+// seed_index and dataset.path. Equal keys = the same configuration.
 std::string ConfigKey(const TrialSpec& config);
 
-// The seed of repeat `seed_index` of `config` in a sweep whose spec seed is
-// `sweep_seed`; always below 2^63.
+// The weight seed of repeat `seed_index` of `config` in a sweep whose spec
+// seed is `sweep_seed`; always below 2^63.
 uint64_t TrialSeed(uint64_t sweep_seed, const TrialSpec& config, int seed_index);
+
+// The data seed of repeat `seed_index` on `dataset` in a sweep whose spec
+// seed is `sweep_seed`; always below 2^63.
+uint64_t DataSeed(uint64_t sweep_seed, const DatasetSpec& dataset, int seed_index);
 
 }  // namespace deepsweep
 

@@ -33,9 +33,14 @@ void AddToCounts(TrialState state, int64_t n, TrialCounts& counts) {
 
 absl::Status CheckStorable(absl::Span<const TrialSpec> trials) {
   for (const TrialSpec& t : trials) {
-    if (t.seed > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+    constexpr auto kMax = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+    if (t.seed > kMax) {
       return absl::InvalidArgumentError(
           absl::StrCat("trial seed ", t.seed, " does not fit in 63 bits"));
+    }
+    if (t.data_seed > kMax) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("data seed ", t.data_seed, " does not fit in 63 bits"));
     }
   }
   return absl::OkStatus();

@@ -67,9 +67,26 @@ struct TrialSpec {
   int64_t updates = 20000;
   int64_t checkpoint_every = 2000;
   int probe_examples = 300;
-  // The trial's seed: every random draw (weights, data order, Shapeset images,
-  // probe set) derives from it.
+  // Layer statistics (ml::LayerProbe): bins of every histogram, and probe
+  // examples whose layer Jacobian gets an exact SVD (capped at probe_examples
+  // when run). They change the stored statistics, so the trial carries them
+  // and a replay reads them from it.
+  int histogram_bins = 50;
+  int jacobian_examples = 2;
+  // Optional "stuck at chance" rule: a trial whose error is still >=
+  // stuck_error at a checkpoint at or past stuck_after_updates ends as
+  // DIVERGED. 0 = off: the paper's deep sigmoid nets sit at chance for a long
+  // time and then recover, which is a result, not a divergence.
+  int64_t stuck_after_updates = 0;
+  double stuck_error = 1.0;
+  // The trial's seed: the weights derive from it.
   uint64_t seed = 0;
+  // The seed of the trial's data: training order, Shapeset scenes,
+  // validation, test and probe sets. A sweep derives it from its spec seed,
+  // the dataset and seed_index only, so every configuration of one repeat
+  // sees the same data (common random numbers: paired comparisons across
+  // configurations). Trials stored before it existed have data_seed = seed.
+  uint64_t data_seed = 0;
   // Which repeat of its configuration this trial is (0 .. seeds-1).
   int seed_index = 0;
 };

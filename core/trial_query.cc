@@ -10,7 +10,7 @@
 namespace deepsweep {
 namespace {
 
-constexpr std::array<TrialField, 18> kFields = {{
+constexpr std::array<TrialField, 19> kFields = {{
     {"id", TrialFieldKind::kInteger},
     {"sweep_id", TrialFieldKind::kInteger},
     {"state", TrialFieldKind::kText},
@@ -25,6 +25,7 @@ constexpr std::array<TrialField, 18> kFields = {{
     {"momentum", TrialFieldKind::kReal},
     {"seed", TrialFieldKind::kInteger},
     {"seed_index", TrialFieldKind::kInteger},
+    {"data_seed", TrialFieldKind::kInteger},
     {"attempt", TrialFieldKind::kInteger},
     {"final_test_error", TrialFieldKind::kReal},
     {"steps_done", TrialFieldKind::kInteger},
@@ -150,6 +151,7 @@ TrialFieldValue TrialFieldOf(const TrialRecord& t, const TrialField& field) {
   if (n == "momentum") return s.momentum;
   if (n == "seed") return static_cast<int64_t>(s.seed);
   if (n == "seed_index") return int64_t{s.seed_index};
+  if (n == "data_seed") return static_cast<int64_t>(s.data_seed);
   if (n == "attempt") return int64_t{t.attempt};
   if (n == "final_test_error") {
     // SQLite stores NaN as NULL; match it.

@@ -183,6 +183,11 @@ void ToProto(const TrialSpec& spec, v1::TrialSpec* out) {
   out->set_probe_examples(spec.probe_examples);
   out->set_seed(spec.seed);
   out->set_seed_index(spec.seed_index);
+  out->set_data_seed(spec.data_seed);
+  out->set_histogram_bins(spec.histogram_bins);
+  out->set_jacobian_examples(spec.jacobian_examples);
+  out->set_stuck_after_updates(spec.stuck_after_updates);
+  out->set_stuck_error(spec.stuck_error);
 }
 
 absl::Status FromProto(const v1::TrialSpec& proto, TrialSpec* out) {
@@ -202,6 +207,17 @@ absl::Status FromProto(const v1::TrialSpec& proto, TrialSpec* out) {
   out->probe_examples = proto.probe_examples();
   out->seed = proto.seed();
   out->seed_index = proto.seed_index();
+  // Unset fields come from senders older than the fields: they mean what
+  // those senders did (the data from the trial seed, the worker's defaults).
+  const TrialSpec defaults;
+  out->data_seed = proto.has_data_seed() ? proto.data_seed() : proto.seed();
+  out->histogram_bins =
+      proto.has_histogram_bins() ? proto.histogram_bins() : defaults.histogram_bins;
+  out->jacobian_examples =
+      proto.has_jacobian_examples() ? proto.jacobian_examples() : defaults.jacobian_examples;
+  out->stuck_after_updates =
+      proto.has_stuck_after_updates() ? proto.stuck_after_updates() : defaults.stuck_after_updates;
+  out->stuck_error = proto.has_stuck_error() ? proto.stuck_error() : defaults.stuck_error;
   return absl::OkStatus();
 }
 
@@ -361,12 +377,29 @@ void ToProto(const SweepProgress& progress, v1::SweepProgress* out) {
   out->set_sweep_id(progress.sweep_id);
   out->set_state(ToProto(progress.state));
   ToProto(progress.counts, out->mutable_counts());
+  for (const RunningTrial& r : progress.running) {
+    v1::RunningTrial* running = out->add_running();
+    running->set_trial_id(r.trial_id);
+    running->set_attempt(r.attempt);
+    running->set_worker_id(r.worker_id);
+    running->set_steps_done(r.steps_done);
+    running->set_updates(r.updates);
+  }
 }
 
 absl::Status FromProto(const v1::SweepProgress& proto, SweepProgress* out) {
   out->sweep_id = proto.sweep_id();
   RETURN_IF_ERROR(WithFieldPrefix("state", FromProto(proto.state(), &out->state)));
-  return FromProto(proto.counts(), &out->counts);
+  RETURN_IF_ERROR(FromProto(proto.counts(), &out->counts));
+  out->running.clear();
+  for (const v1::RunningTrial& r : proto.running()) {
+    out->running.push_back({.trial_id = r.trial_id(),
+                            .attempt = r.attempt(),
+                            .worker_id = r.worker_id(),
+                            .steps_done = r.steps_done(),
+                            .updates = r.updates()});
+  }
+  return absl::OkStatus();
 }
 
 // --- Workers -------------------------------------------------------------------

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -25,11 +26,21 @@
 
 namespace deepsweep::rpc {
 
-// A sweep's progress as WatchSweep streams it.
+// How far one leased trial has come, as of its last reported checkpoint.
+struct RunningTrial {
+  TrialId trial_id = 0;
+  int attempt = 0;
+  std::string worker_id;
+  int64_t steps_done = 0;
+  int64_t updates = 0;  // the trial's total
+};
+
+// A sweep's progress as WatchSweep streams it (rpc/sweep_progress.h).
 struct SweepProgress {
   SweepId sweep_id = 0;
   SweepState state = SweepState::kActive;
   TrialCounts counts;
+  std::vector<RunningTrial> running;  // the leased trials, ordered by id
 };
 
 class CoordinatorClient {
@@ -51,10 +62,11 @@ class CoordinatorClient {
                                                                  std::optional<int> attempt,
                                                                  bool with_layer_stats) = 0;
   virtual absl::StatusOr<std::vector<WorkerRecord>> ListWorkers() = 0;
-  // Calls `on_progress` with the sweep's progress at once and after every
-  // change, until the sweep is finished (or cancelled with nothing leased):
-  // then returns OK. Returns early with OK when `on_progress` returns false,
-  // or with the error that ended the stream. Not bound by the per-call timeout.
+  // Calls `on_progress` with the sweep's progress at once, after every change
+  // (counts, state, a running trial's steps) and, while nothing changes, at
+  // least once a second (a heartbeat), until the sweep is finished (or
+  // cancelled with nothing leased): then returns OK. Returns early with OK when `on_progress`
+  // returns false, or with the error that ended the stream. Not bound by the per-call timeout.
   virtual absl::Status WatchSweep(SweepId id,
                                   const std::function<bool(const SweepProgress&)>& on_progress) = 0;
 

@@ -4,25 +4,13 @@
 #include <utility>
 
 #include "common/status_macros.h"
+#include "rpc/sweep_progress.h"
 
 namespace deepsweep::rpc {
-namespace {
-
-bool SameCounts(const TrialCounts& a, const TrialCounts& b) {
-  return a.pending == b.pending && a.leased == b.leased && a.succeeded == b.succeeded &&
-         a.diverged == b.diverged && a.failed == b.failed && a.cancelled == b.cancelled;
-}
-
-// Nothing more will change: finished, or cancelled with no trial still leased.
-bool IsSettled(const SweepProgress& progress) {
-  return progress.state != SweepState::kActive && progress.counts.leased == 0;
-}
-
-}  // namespace
-
 LocalCoordinatorClient::LocalCoordinatorClient(std::unique_ptr<SweepStore> store,
                                                const Clock* clock, LocalClientOptions options)
     : store_(std::move(store)),
+      clock_(clock),
       options_(std::move(options)),
       coordinator_(store_.get(), clock, options_.coordinator) {}
 
@@ -75,14 +63,11 @@ absl::Status LocalCoordinatorClient::WatchSweep(
     SweepId id, const std::function<bool(const SweepProgress&)>& on_progress) {
   // The version is read before the sweep so a change in between is not lost.
   uint64_t version = coordinator_.WaitForChange(0, absl::ZeroDuration());
-  std::optional<SweepProgress> sent;
+  ProgressPacer pacer(options_.watch_heartbeat);
   while (true) {
-    ASSIGN_OR_RETURN(SweepRecord sweep, coordinator_.GetSweep(id));
-    const SweepProgress progress{sweep.id, sweep.state, sweep.counts};
-    if (!sent.has_value() || sent->state != progress.state ||
-        !SameCounts(sent->counts, progress.counts)) {
-      if (!on_progress(progress)) return absl::OkStatus();
-      sent = progress;
+    ASSIGN_OR_RETURN(const SweepProgress progress, ReadSweepProgress(coordinator_, id));
+    if (pacer.ShouldSend(progress, clock_->Now()) && !on_progress(progress)) {
+      return absl::OkStatus();
     }
     if (IsSettled(progress)) return absl::OkStatus();
     // Returns on a change made through this coordinator, or after the poll

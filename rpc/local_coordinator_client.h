@@ -8,9 +8,9 @@
 //
 // WatchSweep re-reads the sweep whenever this process's coordinator changes
 // something and at least every `watch_poll_interval`, so it also follows a
-// results file that another process (the server) is writing. It ends like the
-// server's stream: OK once the sweep is finished, or cancelled with nothing
-// leased.
+// results file that another process (the server) is writing. It paces and
+// ends like the server's stream (rpc/sweep_progress.h): changes, heartbeats,
+// OK once the sweep is finished, or cancelled with nothing leased.
 //
 // Thread-safety: safe to call from several threads (the Coordinator is).
 #ifndef DEEPSWEEP_RPC_LOCAL_COORDINATOR_CLIENT_H_
@@ -31,6 +31,9 @@ struct LocalClientOptions {
   CoordinatorOptions coordinator;
   // Longest time WatchSweep goes without re-reading the sweep.
   absl::Duration watch_poll_interval = absl::Seconds(1);
+  // WatchSweep sends an unchanged snapshot this long after the last one (by
+  // the client's clock).
+  absl::Duration watch_heartbeat = absl::Seconds(1);
 };
 
 class LocalCoordinatorClient final : public CoordinatorClient {
@@ -66,6 +69,7 @@ class LocalCoordinatorClient final : public CoordinatorClient {
 
  private:
   std::unique_ptr<SweepStore> store_;
+  const Clock* clock_;
   LocalClientOptions options_;
   Coordinator coordinator_;
 };

@@ -1,5 +1,6 @@
 #include "server/coordinator_service.h"
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <utility>
@@ -9,6 +10,7 @@
 #include "common/status_macros.h"
 #include "rpc/conversions.h"
 #include "rpc/status.h"
+#include "rpc/sweep_progress.h"
 #include "spdlog/spdlog.h"
 
 namespace deepsweep::server {
@@ -32,17 +34,6 @@ spdlog::level::level_enum LogLevelFor(absl::StatusCode code) {
     default:
       return spdlog::level::debug;
   }
-}
-
-// A sweep whose progress can no longer change: nothing pending or leased is
-// left to move (a cancelled sweep still waits for its leased trials).
-bool IsSettled(const rpc::SweepProgress& progress) {
-  return progress.state != SweepState::kActive && progress.counts.leased == 0;
-}
-
-bool operator==(const TrialCounts& a, const TrialCounts& b) {
-  return a.pending == b.pending && a.leased == b.leased && a.succeeded == b.succeeded &&
-         a.diverged == b.diverged && a.failed == b.failed && a.cancelled == b.cancelled;
 }
 
 }  // namespace
@@ -184,31 +175,34 @@ grpc::Status CoordinatorServiceImpl::WatchSweep(grpc::ServerContext* context,
     // Reading the version before the sweep means a change made in between is
     // seen by the next WaitForChange rather than lost.
     uint64_t version = coordinator_->WaitForChange(0, absl::ZeroDuration());
-    std::optional<rpc::SweepProgress> sent;
-    absl::Time sent_at = absl::InfinitePast();
+    rpc::ProgressPacer pacer(options_.watch_heartbeat);
     while (true) {
-      ASSIGN_OR_RETURN(SweepRecord sweep, coordinator_->GetSweep(request->sweep_id()));
-      const rpc::SweepProgress progress{sweep.id, sweep.state, sweep.counts};
-      if (!sent || sent->state != progress.state || !(sent->counts == progress.counts)) {
+      ASSIGN_OR_RETURN(const rpc::SweepProgress progress,
+                       rpc::ReadSweepProgress(*coordinator_, request->sweep_id()));
+      if (pacer.ShouldSend(progress, absl::Now())) {
         v1::SweepProgress message;
         ToProto(progress, &message);
         if (!writer->Write(message)) return absl::CancelledError("client went away");
-        sent = progress;
-        sent_at = absl::Now();
       }
-      if (IsSettled(progress)) return absl::OkStatus();
-      // Wait for a change, then at least until watch_min_interval after the
-      // last message; both waits end early when the server stops.
+      if (rpc::IsSettled(progress)) return absl::OkStatus();
+      // Wait for a change or the next heartbeat, then at least until
+      // watch_min_interval after the last message; both waits end early when
+      // the server stops.
       const uint64_t seen = version;
-      while (version == seen) {
+      while (version == seen && absl::Now() < pacer.next_heartbeat()) {
         if (context->IsCancelled()) return absl::CancelledError("client went away");
         if (streams_stopped_.HasBeenNotified()) {
           return absl::UnavailableError("the coordinator is shutting down");
         }
-        version = coordinator_->WaitForChange(seen, options_.watch_poll_interval);
+        version = coordinator_->WaitForChange(
+            seen, std::min(options_.watch_poll_interval, pacer.next_heartbeat() - absl::Now()));
       }
-      const absl::Duration rest = options_.watch_min_interval - (absl::Now() - sent_at);
+      if (context->IsCancelled()) return absl::CancelledError("client went away");
+      const absl::Duration rest = options_.watch_min_interval - (absl::Now() - pacer.last_sent());
       if (rest > absl::ZeroDuration() && streams_stopped_.WaitForNotificationWithTimeout(rest)) {
+        return absl::UnavailableError("the coordinator is shutting down");
+      }
+      if (streams_stopped_.HasBeenNotified()) {
         return absl::UnavailableError("the coordinator is shutting down");
       }
     }

@@ -32,6 +32,9 @@ struct CoordinatorServiceOptions {
   // Shortest gap between two messages of one WatchSweep stream, so a busy
   // sweep does not flood a terminal with updates.
   absl::Duration watch_min_interval = absl::Milliseconds(100);
+  // With nothing changed, a WatchSweep stream sends its unchanged snapshot
+  // this long after the last message, so clients keep their display live.
+  absl::Duration watch_heartbeat = absl::Seconds(1);
 };
 
 class CoordinatorServiceImpl final : public v1::CoordinatorService::Service {

@@ -88,6 +88,10 @@ class SqliteDb {
  public:
   // Opens (creating when `create`) the database at `path`.
   static absl::StatusOr<std::unique_ptr<SqliteDb>> Open(const std::string& path, bool create);
+  // Opens the existing database at `path` with SQLITE_OPEN_READONLY: nothing
+  // through this connection can change the file (in WAL mode it still reads
+  // while another process writes). UNAVAILABLE when it cannot be opened.
+  static absl::StatusOr<std::unique_ptr<SqliteDb>> OpenReadOnly(const std::string& path);
   ~SqliteDb();
   SqliteDb(const SqliteDb&) = delete;
   SqliteDb& operator=(const SqliteDb&) = delete;
@@ -109,6 +113,8 @@ class SqliteDb {
 
  private:
   explicit SqliteDb(sqlite3* db) : db_(db) {}
+  static absl::StatusOr<std::unique_ptr<SqliteDb>> OpenWithFlags(const std::string& path,
+                                                                 int flags);
   absl::Status Transaction(const std::string& begin, const std::function<absl::Status()>& body);
 
   sqlite3* db_;

@@ -233,6 +233,34 @@ GROUP BY activation, init, depth
 ORDER BY depth, activation, init = 'normalized', init;
 )sql";
 
+// Version 2: the trials carry what used to be worker settings and changes
+// their stored metrics (layer-statistics histogram bins and Jacobian
+// examples, the "stuck at chance" rule), and a data seed of their own.
+// Existing rows get what produced them: the worker's defaults of the time
+// and data_seed = seed (the data came from the trial seed), so they replay
+// bit for bit.
+constexpr char kVersion2[] = R"sql(
+ALTER TABLE trials ADD COLUMN data_seed           INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE trials ADD COLUMN histogram_bins      INTEGER NOT NULL DEFAULT 50;
+ALTER TABLE trials ADD COLUMN jacobian_examples   INTEGER NOT NULL DEFAULT 2;
+ALTER TABLE trials ADD COLUMN stuck_after_updates INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE trials ADD COLUMN stuck_error         REAL    NOT NULL DEFAULT 1.0;
+UPDATE trials SET data_seed = seed;
+CREATE INDEX trials_by_data_seed ON trials (data_seed);
+
+DROP VIEW trial_summary;
+CREATE VIEW trial_summary AS
+SELECT t.id AS trial_id, t.sweep_id, s.name AS sweep_name, t.trial_index, t.state,
+       t.dataset, t.activation, t.init, t.depth, t.width, t.learning_rate, t.batch_size,
+       t.loss, t.momentum, t.init_gain, t.lr_decay, t.updates, t.train_examples, t.preprocess,
+       t.seed, t.seed_index, t.attempt, t.steps_done,
+       t.final_test_error, t.final_test_nll, t.final_validation_error,
+       t.reason, t.worker_id,
+       datetime(t.updated_at_us / 1000000, 'unixepoch') AS updated_at,
+       t.data_seed, t.histogram_bins, t.jacobian_examples, t.stuck_after_updates, t.stuck_error
+FROM trials AS t JOIN sweeps AS s ON s.id = t.sweep_id;
+)sql";
+
 struct Migration {
   int version;
   const char* sql;
@@ -241,13 +269,16 @@ struct Migration {
 // Append only: a released migration never changes.
 constexpr Migration kMigrations[] = {
     {1, kVersion1},
+    {2, kVersion2},
 };
 
 }  // namespace
 
 int LatestSchemaVersion() { return std::size(kMigrations); }
 
-absl::Status Migrate(SqliteDb& db) {
+absl::Status Migrate(SqliteDb& db) { return MigrateTo(db, LatestSchemaVersion()); }
+
+absl::Status MigrateTo(SqliteDb& db, int version) {
   ASSIGN_OR_RETURN(const int64_t current, db.QueryInt("PRAGMA user_version"));
   if (current > LatestSchemaVersion()) {
     return absl::FailedPreconditionError(
@@ -255,13 +286,32 @@ absl::Status Migrate(SqliteDb& db) {
                      LatestSchemaVersion(), "; use a newer deepsweep"));
   }
   for (const Migration& m : kMigrations) {
-    if (m.version <= current) continue;
+    if (m.version <= current || m.version > version) continue;
     RETURN_IF_ERROR(db.WriteTransaction([&]() -> absl::Status {
       RETURN_IF_ERROR(db.Exec(m.sql));
       return db.Exec(absl::StrCat("PRAGMA user_version = ", m.version));
     }));
   }
   return absl::OkStatus();
+}
+
+absl::Status CheckSchemaVersion(SqliteDb& db) {
+  ASSIGN_OR_RETURN(const int64_t version, db.QueryInt("PRAGMA user_version"));
+  const int latest = LatestSchemaVersion();
+  if (version == latest) return absl::OkStatus();
+  if (version == 0) {
+    return absl::FailedPreconditionError(
+        "it is not a deepsweep database (no schema version; a server creates one)");
+  }
+  if (version < latest) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "its schema version ", version, " is older than this deepsweep's ", latest,
+        " and reading it read-only does not migrate it; start deepsweep-server on it once (it "
+        "migrates at start), or read it with the deepsweep that wrote it"));
+  }
+  return absl::FailedPreconditionError(absl::StrCat("its schema version ", version,
+                                                    " is newer than this deepsweep's ", latest,
+                                                    "; use a newer deepsweep"));
 }
 
 }  // namespace deepsweep

@@ -50,7 +50,8 @@ constexpr char kTrialColumns[] =
     "dataset_path, train_examples, validation_examples, test_examples, preprocess, activation, "
     "init, init_gain, depth, width, loss, learning_rate, momentum, lr_decay, batch_size, updates, "
     "checkpoint_every, probe_examples, seed, seed_index, steps_done, final_test_error, "
-    "final_test_nll, final_validation_error, updated_at_us";
+    "final_test_nll, final_validation_error, updated_at_us, data_seed, histogram_bins, "
+    "jacobian_examples, stuck_after_updates, stuck_error";
 
 absl::StatusOr<TrialRecord> ReadTrial(const SqliteStatement& s) {
   TrialRecord r;
@@ -93,6 +94,11 @@ absl::StatusOr<TrialRecord> ReadTrial(const SqliteStatement& s) {
   r.final_test_nll = s.OptionalReal(31);
   r.final_validation_error = s.OptionalReal(32);
   r.updated_at = FromUs(s.Int(33));
+  t.data_seed = static_cast<uint64_t>(s.Int(34));
+  t.histogram_bins = static_cast<int>(s.Int(35));
+  t.jacobian_examples = static_cast<int>(s.Int(36));
+  t.stuck_after_updates = s.Int(37);
+  t.stuck_error = s.Real(38);
   return r;
 }
 
@@ -340,6 +346,10 @@ absl::Status ApplyMutation(SqliteDb& db, const StoreMutation& m) {
   return absl::OkStatus();
 }
 
+absl::Status ReadOnlyError() {
+  return absl::FailedPreconditionError("the results file is open read-only");
+}
+
 absl::Status Configure(SqliteDb& db, const SqliteStoreOptions& options, bool writer) {
   RETURN_IF_ERROR(db.Exec(
       absl::StrCat("PRAGMA busy_timeout = ", absl::ToInt64Milliseconds(options.busy_timeout))));
@@ -403,6 +413,16 @@ absl::StatusOr<std::unique_ptr<SqliteSweepStore>> SqliteSweepStore::Open(
       new SqliteSweepStore(std::move(writer), std::move(reader), std::move(checkpointer), options));
 }
 
+absl::StatusOr<std::unique_ptr<SqliteSweepStore>> SqliteSweepStore::OpenReadOnly(
+    const std::string& path, const SqliteStoreOptions& options) {
+  ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> reader, SqliteDb::OpenReadOnly(path));
+  RETURN_IF_ERROR(Configure(*reader, options, /*writer=*/false));
+  RETURN_IF_ERROR(CheckSchemaVersion(*reader));
+  RETURN_IF_ERROR(EnsureSqrt(*reader));
+  return std::unique_ptr<SqliteSweepStore>(
+      new SqliteSweepStore(nullptr, std::move(reader), nullptr, options));
+}
+
 SqliteSweepStore::SqliteSweepStore(std::unique_ptr<SqliteDb> writer,
                                    std::unique_ptr<SqliteDb> reader,
                                    std::unique_ptr<SqliteDb> checkpointer,
@@ -418,6 +438,7 @@ SqliteSweepStore::SqliteSweepStore(std::unique_ptr<SqliteDb> writer,
     checkpoint_thread_ = std::thread([this] { CheckpointLoop(); });
     pthread_setname_np(checkpoint_thread_.native_handle(), "sqlite-checkpt");
   }
+  if (writer_ == nullptr) return;  // read-only
   writer_thread_ = std::thread([this] { WriteLoop(); });
   pthread_setname_np(writer_thread_.native_handle(), "sqlite-writer");
 }
@@ -427,7 +448,7 @@ SqliteSweepStore::~SqliteSweepStore() {
     absl::MutexLock lock(&queue_mu_);
     stopping_ = true;
   }
-  writer_thread_.join();
+  if (writer_thread_.joinable()) writer_thread_.join();
   if (checkpoint_thread_.joinable()) {
     {
       absl::MutexLock lock(&checkpoint_mu_);
@@ -470,6 +491,7 @@ void SqliteSweepStore::CheckpointLoop() {
 }
 
 PendingWrite SqliteSweepStore::Submit(StoreMutation mutation) {
+  if (!writer_thread_.joinable()) return PendingWrite(ReadOnlyError());  // no writer thread
   auto completion = PendingWrite::NewCompletion();
   absl::MutexLock lock(&queue_mu_);
   if (stopping_) return PendingWrite(absl::UnavailableError("the store is closing"));
@@ -562,6 +584,7 @@ absl::StatusOr<CreatedSweep> SqliteSweepStore::CreateSweep(const NewSweep& sweep
                                                            absl::Span<const TrialSpec> trials) {
   RETURN_IF_ERROR(CheckStorable(trials));
   absl::MutexLock lock(&write_mu_);
+  if (writer_ == nullptr) return ReadOnlyError();
   SqliteDb& db = *writer_;
   CreatedSweep created;
   const int64_t now = Us(sweep.created_at);
@@ -585,9 +608,10 @@ absl::StatusOr<CreatedSweep> SqliteSweepStore::CreateSweep(const NewSweep& sweep
                    "dataset_path, train_examples, validation_examples, test_examples, "
                    "preprocess, activation, init, init_gain, depth, width, loss, learning_rate, "
                    "momentum, lr_decay, batch_size, updates, checkpoint_every, probe_examples, "
-                   "seed, seed_index, created_at_us, updated_at_us) VALUES (?1, ?2, 'pending', "
-                   "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
-                   "?19, ?20, ?21, ?22, ?23, ?24, ?25, ?25)"));
+                   "seed, seed_index, created_at_us, updated_at_us, data_seed, histogram_bins, "
+                   "jacobian_examples, stuck_after_updates, stuck_error) VALUES (?1, ?2, "
+                   "'pending', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
+                   "?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?25, ?26, ?27, ?28, ?29, ?30)"));
     for (size_t i = 0; i < trials.size(); ++i) {
       const TrialSpec& t = trials[i];
       s.Bind(1, created.id);
@@ -615,6 +639,11 @@ absl::StatusOr<CreatedSweep> SqliteSweepStore::CreateSweep(const NewSweep& sweep
       s.Bind(23, static_cast<int64_t>(t.seed));
       s.Bind(24, t.seed_index);
       s.Bind(25, now);
+      s.Bind(26, static_cast<int64_t>(t.data_seed));
+      s.Bind(27, t.histogram_bins);
+      s.Bind(28, t.jacobian_examples);
+      s.Bind(29, t.stuck_after_updates);
+      s.Bind(30, t.stuck_error);
       RETURN_IF_ERROR(s.Run());
       created.trial_ids.push_back(sqlite3_last_insert_rowid(db.raw()));
       s.Reset();

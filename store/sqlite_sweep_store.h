@@ -69,6 +69,14 @@ class SqliteSweepStore final : public SweepStore {
   // UNAVAILABLE when it cannot be opened.
   static absl::StatusOr<std::unique_ptr<SqliteSweepStore>> Open(
       const std::string& path, const SqliteStoreOptions& options = {});
+  // Opens the existing database at `path` for reading only: one connection
+  // with SQLITE_OPEN_READONLY, no writer or checkpoint thread, no migration.
+  // Its reads see what a server writing the file concurrently has committed.
+  // CreateSweep and Submit fail with FAILED_PRECONDITION. Errors:
+  // FAILED_PRECONDITION when the schema is not this binary's
+  // (CheckSchemaVersion), UNAVAILABLE when the file cannot be opened.
+  static absl::StatusOr<std::unique_ptr<SqliteSweepStore>> OpenReadOnly(
+      const std::string& path, const SqliteStoreOptions& options = {});
   ~SqliteSweepStore() override;
 
   absl::StatusOr<CreatedSweep> CreateSweep(const NewSweep& sweep,
@@ -123,6 +131,7 @@ class SqliteSweepStore final : public SweepStore {
   std::thread writer_thread_;
 
   absl::Mutex write_mu_;
+  // Null for a read-only store.
   std::unique_ptr<SqliteDb> writer_ ABSL_GUARDED_BY(write_mu_);
   // The writer when reader_ is null (":memory:").
   absl::Mutex read_mu_;

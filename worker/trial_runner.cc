@@ -66,11 +66,11 @@ absl::StatusOr<ml::TrainConfig> ToTrainConfig(const TrialSpec& spec,
   c.updates = spec.updates;
   c.checkpoint_every = spec.checkpoint_every;
   c.probe_examples = spec.probe_examples;
-  c.histogram_bins = options.histogram_bins;
-  c.jacobian_examples = std::clamp(options.jacobian_examples, 0, std::max(0, spec.probe_examples));
+  c.histogram_bins = spec.histogram_bins;
+  c.jacobian_examples = std::clamp(spec.jacobian_examples, 0, std::max(0, spec.probe_examples));
   c.seed = spec.seed;
-  c.stuck_after_updates = options.stuck_after_updates;
-  c.stuck_error = options.stuck_error;
+  c.stuck_after_updates = spec.stuck_after_updates;
+  c.stuck_error = spec.stuck_error;
   c.threads = options.threads;
   if (absl::Status valid = ml::ValidateTrainConfig(c); !valid.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("trial spec: ", valid.message()));
@@ -117,7 +117,7 @@ absl::StatusOr<TrialRun> TrialRunner::RunTrial(const TrialSpec& spec, const Tria
                                                const std::atomic<bool>* stop) const {
   ASSIGN_OR_RETURN(ml::TrainConfig config, ToTrainConfig(spec, options_));
   ASSIGN_OR_RETURN(ml::DatasetOptions data_options, ToDatasetOptions(spec));
-  ASSIGN_OR_RETURN(ml::Dataset dataset, datasets_->Load(data_options, spec.seed));
+  ASSIGN_OR_RETURN(ml::Dataset dataset, datasets_->Load(data_options, spec.data_seed));
   ml::Trainer trainer(std::move(config), clock_);
   ml::CheckpointObserver forward;
   if (observer) {

@@ -5,14 +5,13 @@
 // a replayed trial is computed by exactly the code that computed it first.
 //
 // Determinism: the weights come from the trial seed (ml::Trainer), the data
-// (training stream, Shapeset scenes, probe set) from the same seed through
-// ml::LoadDataset. Same TrialSpec + same binary + same `threads` = the same
-// checkpoints, bit for bit, on any machine with the same CPU features, except
-// Checkpoint::wall_seconds (read from the clock). Training minibatches of up
-// to ml::kSmallBatchMaxColumns examples run on single-threaded kernels; wider
-// ones, and the evaluation of whole test and validation sets, use OpenBLAS
-// with `threads` threads, whose sums are fixed for a given thread count (see
-// ml/kernels.h) but may differ in the last bits between counts.
+// (training stream, Shapeset scenes, validation, test and probe sets) from
+// the trial's data_seed through the DatasetCache (ml::LoadDataset). Same TrialSpec + same binary +
+// same `threads` = the same checkpoints, bit for bit, on any machine with the same CPU features,
+// except Checkpoint::wall_seconds (read from the clock). Training minibatches of up to
+// ml::kSmallBatchMaxColumns examples run on single-threaded kernels; wider ones, and the evaluation
+// of whole test and validation sets, use OpenBLAS with `threads` threads, whose sums are fixed for
+// a given thread count (see ml/kernels.h) but may differ in the last bits between counts.
 //
 // Thread-safety: RunTrial may run concurrently on several threads (each call
 // has its own net and dataset); they must agree on `threads`, which is
@@ -39,21 +38,13 @@
 namespace deepsweep::worker {
 
 // The parts of a run that a sweep spec does not set: the same for every trial
-// of a worker (and of a replay, to reproduce it).
+// of a worker (and of a replay, to reproduce it). Everything that changes the
+// stored metrics otherwise (histogram bins, Jacobian examples, the stuck
+// rule, both seeds) is part of the TrialSpec.
 struct TrialRunnerOptions {
   // OpenBLAS threads for wide minibatches; results are reproducible for a
   // fixed count (see above).
   int threads = 1;
-  // LayerProbe: bins of every histogram, and probe examples whose layer
-  // Jacobian gets an exact SVD (capped at the trial's probe_examples).
-  int histogram_bins = 50;
-  int jacobian_examples = 2;
-  // Optional "stuck at chance" rule (ml::TrainConfig): a trial whose error is
-  // still >= stuck_error at a checkpoint past stuck_after_updates ends as
-  // DIVERGED. 0 = off: the paper's deep sigmoid nets sit at chance for a long
-  // time and then recover, which is a result, not a divergence.
-  int64_t stuck_after_updates = 0;
-  double stuck_error = 1.0;
 };
 
 // How a run ended.

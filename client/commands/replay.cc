@@ -37,14 +37,6 @@ void AddReplayCommand(CLI::App& app, CommandContext& context) {
   worker::TrialRunnerOptions& runner = options->runner;
   replay->add_option("--threads", runner.threads, "OpenBLAS threads, as the worker used")
       ->capture_default_str();
-  replay->add_option("--histogram-bins", runner.histogram_bins, "As the worker used")
-      ->capture_default_str();
-  replay->add_option("--jacobian-examples", runner.jacobian_examples, "As the worker used")
-      ->capture_default_str();
-  replay->add_option("--stuck-after", runner.stuck_after_updates, "As the worker used (0 = off)")
-      ->capture_default_str();
-  replay->add_option("--stuck-error", runner.stuck_error, "As the worker used")
-      ->capture_default_str();
   replay->callback([&context, trial, options] {
     context.Run([&] { return Replay(context, *trial, *options); });
   });

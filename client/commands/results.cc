@@ -26,7 +26,7 @@ struct ResultColumn {
   int precision = 4;
 };
 
-const std::array<ResultColumn, 23> kResultColumns = {{
+const std::array<ResultColumn, 24> kResultColumns = {{
     {"id", [](const TrialRecord& t) { return Value{t.id}; }},
     {"sweep_id", [](const TrialRecord& t) { return Value{t.sweep_id}; }},
     {"index", [](const TrialRecord& t) { return Value{int64_t{t.index}}; }},
@@ -42,6 +42,8 @@ const std::array<ResultColumn, 23> kResultColumns = {{
     {"loss", [](const TrialRecord& t) { return Value{t.spec.loss}; }},
     {"seed", [](const TrialRecord& t) { return Value{static_cast<int64_t>(t.spec.seed)}; }},
     {"seed_index", [](const TrialRecord& t) { return Value{int64_t{t.spec.seed_index}}; }},
+    {"data_seed",
+     [](const TrialRecord& t) { return Value{static_cast<int64_t>(t.spec.data_seed)}; }},
     {"attempt", [](const TrialRecord& t) { return Value{int64_t{t.attempt}}; }},
     {"steps_done", [](const TrialRecord& t) { return Value{t.steps_done}; }},
     {"final_test_error", [](const TrialRecord& t) { return Optional(t.final_test_error); }},

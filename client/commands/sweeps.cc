@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "client/progress.h"
+#include "client/sweep_watch.h"
 #include "client/trial_fields.h"
 #include "common/status_macros.h"
 #include "core/sweep_spec.h"
@@ -47,57 +48,19 @@ void PrintSample(CommandContext& context, const std::vector<const SpecField*>& f
   for (const SpecField* field : fields) columns.push_back({std::string(field->name), 6});
   columns.push_back({"seed_index"});
   columns.push_back({"seed"});
+  columns.push_back({"data_seed"});
   Table table(std::move(columns));
   for (const auto& [index, spec] : sample) {
     std::vector<Value> row = {int64_t{index}};
     for (const SpecField* field : fields) row.push_back(field->get(spec));
     row.push_back(int64_t{spec.seed_index});
     row.push_back(static_cast<int64_t>(spec.seed));  // seeds use 63 bits
+    row.push_back(static_cast<int64_t>(spec.data_seed));
     table.AddRow(std::move(row));
   }
   WriteTable(table, OutputFormat::kTable, context.out());
   const int64_t hidden = total - static_cast<int64_t>(sample.size());
   if (hidden > 0) context.out() << "... and " << hidden << " more (--sample 0 shows all)\n";
-}
-
-ProgressInputs InputsFor(const SweepRecord& sweep, const std::vector<TrialRecord>& trials) {
-  ProgressInputs inputs;
-  inputs.state = sweep.state;
-  inputs.counts = sweep.counts;
-  inputs.created_at = sweep.created_at;
-  for (const TrialRecord& trial : trials) {
-    switch (trial.state) {
-      case TrialState::kSucceeded:
-      case TrialState::kDiverged:
-      case TrialState::kFailed:
-        inputs.finish_times.push_back(trial.updated_at);
-        break;
-      case TrialState::kLeased:
-        if (trial.spec.updates > 0) {
-          inputs.partial += std::min(
-              1.0, static_cast<double>(trial.steps_done) / static_cast<double>(trial.spec.updates));
-        }
-        break;
-      default:
-        break;
-    }
-  }
-  return inputs;
-}
-
-std::vector<std::string> RunningLines(const std::vector<TrialRecord>& trials, size_t limit) {
-  std::vector<std::string> lines;
-  size_t running = 0;
-  for (const TrialRecord& trial : trials) {
-    if (trial.state != TrialState::kLeased) continue;
-    if (++running > limit) continue;
-    lines.push_back(absl::StrCat("  ", TrialLabel(trial.id, trial.spec), ": step ",
-                                 trial.steps_done, "/", trial.spec.updates, " on ", trial.worker_id,
-                                 " (attempt ", trial.attempt, ")"));
-  }
-  if (running > limit) lines.push_back(absl::StrCat("  ... and ", running - limit, " more"));
-  if (!lines.empty()) lines.insert(lines.begin(), "running:");
-  return lines;
 }
 
 absl::Status ShowAllSweeps(CommandContext& context, rpc::CoordinatorClient& coordinator) {
@@ -154,23 +117,6 @@ absl::StatusOr<std::vector<TrialState>> ParseStates(const std::vector<std::strin
   return states;
 }
 
-// Redraws a block of lines in place on a terminal: moves the cursor back to
-// the block's first line and clears to the end of the screen first.
-class TerminalBlock {
- public:
-  explicit TerminalBlock(std::ostream& out) : out_(out) {}
-  void Draw(const std::vector<std::string>& lines) {
-    if (drawn_ > 0) out_ << "\x1b[" << drawn_ << "F\x1b[J";
-    for (const std::string& line : lines) out_ << line << '\n';
-    out_.flush();
-    drawn_ = lines.size();
-  }
-
- private:
-  std::ostream& out_;
-  size_t drawn_ = 0;
-};
-
 }  // namespace
 
 absl::Status Submit(CommandContext& context, const SubmitOptions& options) {
@@ -218,58 +164,37 @@ absl::Status ShowStatus(CommandContext& context, const std::optional<std::string
   ASSIGN_OR_RETURN(const SweepRecord sweep, ResolveSweep(*coordinator, *sweep_ref));
   ASSIGN_OR_RETURN(const std::vector<TrialRecord> trials, TrialsOf(*coordinator, sweep.id));
   const absl::Time now = context.clock().Now();
-  const ProgressEstimate estimate = EstimateProgress(InputsFor(sweep, trials), now);
+  const ProgressEstimate estimate = EstimateProgress(ProgressInputsFor(sweep, trials), now);
   for (const std::string& line : SweepStatusLines(sweep, estimate, now)) {
     context.out() << line << '\n';
   }
-  for (const std::string& line : RunningLines(trials, 10)) context.out() << line << '\n';
+  std::vector<rpc::RunningTrial> running;
+  absl::flat_hash_map<TrialId, TrialSpec> specs;
+  for (const TrialRecord& t : trials) {
+    if (t.state != TrialState::kLeased) continue;
+    running.push_back({.trial_id = t.id,
+                       .attempt = t.attempt,
+                       .worker_id = t.worker_id,
+                       .steps_done = t.steps_done,
+                       .updates = t.spec.updates});
+    specs.emplace(t.id, t.spec);
+  }
+  for (const std::string& line : RunningLines(running, specs, 10)) context.out() << line << '\n';
   return absl::OkStatus();
 }
 
 absl::Status Watch(CommandContext& context, const std::string& sweep_ref) {
   ASSIGN_OR_RETURN(rpc::CoordinatorClient * coordinator, context.Reader());
   ASSIGN_OR_RETURN(SweepRecord sweep, ResolveSweep(*coordinator, sweep_ref));
-  ASSIGN_OR_RETURN(std::vector<TrialRecord> trials, TrialsOf(*coordinator, sweep.id));
-  ProgressInputs inputs = InputsFor(sweep, trials);
-  TerminalBlock block(context.out());
-  absl::Status update_error;
-  auto on_progress = [&](const rpc::SweepProgress& progress) {
-    const absl::Time now = context.clock().Now();
-    // Completions since the last update finished about now.
-    const int64_t ran_before =
-        inputs.counts.succeeded + inputs.counts.diverged + inputs.counts.failed;
-    const int64_t ran_now =
-        progress.counts.succeeded + progress.counts.diverged + progress.counts.failed;
-    for (int64_t i = ran_before; i < ran_now; ++i) inputs.finish_times.push_back(now);
-    inputs.counts = progress.counts;
-    inputs.state = progress.state;
-    sweep.counts = progress.counts;
-    sweep.state = progress.state;
-    if (progress.state != SweepState::kActive && !sweep.finished_at.has_value()) {
-      sweep.finished_at = now;
-    }
-    // Leased trials are few (one per worker): re-read them for partial progress.
-    TrialQuery leased;
-    leased.sweep_id = sweep.id;
-    leased.conditions.push_back({"state", TrialCondition::Op::kEq, "leased"});
-    absl::StatusOr<std::vector<TrialRecord>> running = coordinator->ListTrials(leased);
-    if (!running.ok()) {
-      update_error = running.status();
-      return false;
-    }
-    inputs.partial = InputsFor(sweep, *running).partial;
-    const ProgressEstimate estimate = EstimateProgress(inputs, now);
-    if (context.out_is_tty()) {
-      std::vector<std::string> lines = SweepStatusLines(sweep, estimate, now);
-      for (std::string& line : RunningLines(*running, 8)) lines.push_back(std::move(line));
-      block.Draw(lines);
-    } else {
-      context.out() << SweepStatusLine(sweep, estimate, now) << std::endl;
-    }
+  ASSIGN_OR_RETURN(const std::vector<TrialRecord> trials, TrialsOf(*coordinator, sweep.id));
+  const SweepId id = sweep.id;
+  SweepWatchView view(std::move(sweep), trials, {.terminal = context.out_is_tty()}, context.out());
+  RETURN_IF_ERROR(coordinator->WatchSweep(id, [&](const rpc::SweepProgress& progress) {
+    view.Update(progress, context.clock().Now());
     return true;
-  };
-  RETURN_IF_ERROR(coordinator->WatchSweep(sweep.id, on_progress));
-  return update_error;
+  }));
+  view.Finish(context.clock().Now());
+  return absl::OkStatus();
 }
 
 absl::Status Cancel(CommandContext& context, const std::string& sweep_ref) {

@@ -50,6 +50,23 @@ TEST(EstimateProgressTest, RateSinceCreationWhenFewCompletions) {
   EXPECT_NEAR(absl::ToDoubleHours(*estimate.eta), 7.5, 1e-9);
 }
 
+// Before any trial finished, the running trials' progress gives the rate:
+// 2 leased trials at 0.3 and 0.2 after 2h -> 0.5 / 2h = 0.25/h; remaining =
+// 3 pending + 2 leased - 0.5 = 4.5 -> ETA 18h.
+TEST(EstimateProgressTest, InFlightProgressGivesTheFirstRate) {
+  ProgressInputs inputs;
+  inputs.counts = {.pending = 3, .leased = 2};
+  inputs.partial = 0.5;
+  inputs.created_at = kStart;
+  const ProgressEstimate estimate = EstimateProgress(inputs, kStart + absl::Hours(2));
+  ASSERT_TRUE(estimate.trials_per_hour.has_value());
+  EXPECT_DOUBLE_EQ(*estimate.trials_per_hour, 0.25);
+  ASSERT_TRUE(estimate.eta.has_value());
+  EXPECT_NEAR(absl::ToDoubleHours(*estimate.eta), 18, 1e-9);
+  inputs.partial = 0;  // nothing done at all: no rate yet
+  EXPECT_FALSE(EstimateProgress(inputs, kStart + absl::Hours(2)).trials_per_hour.has_value());
+}
+
 // kStart = 2023-11-14T22:13:20Z.
 // Window of 2 over completions at +1h, +5h, +6h, now = +7h: the 2nd most
 // recent is at +5h, so rate = 2 / 2h = 1/h.

@@ -108,7 +108,7 @@ TEST(ParseTrialQueryTest, DefaultsAndErrors) {
 }
 
 TEST(TrialFilterFieldsTest, ListsTheContractFields) {
-  EXPECT_EQ(TrialFilterFields().size(), 18u);
+  EXPECT_EQ(TrialFilterFields().size(), 19u);
   EXPECT_EQ(TrialFilterFields().front(), "id");
   EXPECT_EQ(TrialFilterFields().back(), "worker_id");
 }

@@ -1,5 +1,6 @@
 #include "core/sweep_spec.h"
 
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -107,6 +108,73 @@ seeds: 2
   // A different spec seed gives different trial seeds.
   const std::vector<TrialSpec> reseeded = Expand(std::string(kPaperSpec) + "seed: 7\n");
   EXPECT_NE(reseeded[0].seed, a[0].seed);
+}
+
+// Seeds computed before data_seed and the measurement fields existed: adding
+// them must not move the weight seed of any existing spec.
+TEST(SweepSpec, WeightSeedsOfExistingSpecsStayPut) {
+  const std::vector<TrialSpec> trials = Expand(kPaperSpec);
+  ASSERT_GE(trials.size(), 2u);
+  EXPECT_EQ(trials[0].seed, 1023217162747822379u);
+  EXPECT_EQ(trials[1].seed, 1581308717712506379u);
+}
+
+// Common random numbers: every configuration of one repeat gets the same data
+// seed, repeats differ, and only the spec seed, the dataset and seed_index
+// count; the weight seed still follows the configuration.
+TEST(SweepSpec, ConfigurationsOfOneRepeatShareTheirDataSeed) {
+  const std::vector<TrialSpec> trials = Expand(kPaperSpec);
+  std::map<int, std::set<uint64_t>> data_seeds;
+  std::map<int, std::set<uint64_t>> weight_seeds;
+  size_t per_repeat = 0;
+  for (const TrialSpec& t : trials) {
+    data_seeds[t.seed_index].insert(t.data_seed);
+    weight_seeds[t.seed_index].insert(t.seed);
+    EXPECT_LT(t.data_seed, uint64_t{1} << 63);
+    EXPECT_EQ(t.data_seed, DataSeed(0, t.dataset, t.seed_index));
+    if (t.seed_index == 0) ++per_repeat;
+  }
+  ASSERT_EQ(data_seeds.size(), 3u);
+  std::set<uint64_t> repeats;
+  for (const auto& [index, seeds] : data_seeds) {
+    EXPECT_EQ(seeds.size(), 1u) << "repeat " << index;
+    EXPECT_EQ(weight_seeds[index].size(), per_repeat) << "repeat " << index;
+    repeats.insert(*seeds.begin());
+  }
+  EXPECT_EQ(repeats.size(), 3u);
+
+  DatasetSpec other = trials[0].dataset;
+  other.test_examples += 1;
+  EXPECT_NE(DataSeed(0, other, 0), trials[0].data_seed);
+  other = trials[0].dataset;
+  other.path = "/elsewhere";  // where the files are is not what they hold
+  EXPECT_EQ(DataSeed(0, other, 0), trials[0].data_seed);
+  EXPECT_NE(DataSeed(7, trials[0].dataset, 0), trials[0].data_seed);
+}
+
+TEST(SweepSpec, MeasurementSettingsAreTrialFieldsThatKeepTheWeightSeed) {
+  const std::vector<TrialSpec> plain = Expand("name: m\nmodel: {depth: 2}\n");
+  const std::vector<TrialSpec> set = Expand(R"(name: m
+model: {depth: 2}
+training: {histogram_bins: 20, jacobian_examples: 0, stuck_after_updates: 500, stuck_error: 0.85}
+)");
+  ASSERT_EQ(plain.size(), 1u);
+  ASSERT_EQ(set.size(), 1u);
+  const TrialSpec defaults;
+  EXPECT_EQ(plain[0].histogram_bins, defaults.histogram_bins);
+  EXPECT_EQ(plain[0].jacobian_examples, defaults.jacobian_examples);
+  EXPECT_EQ(set[0].histogram_bins, 20);
+  EXPECT_EQ(set[0].jacobian_examples, 0);
+  EXPECT_EQ(set[0].stuck_after_updates, 500);
+  EXPECT_EQ(set[0].stuck_error, 0.85);
+  EXPECT_EQ(set[0].seed, plain[0].seed);
+  EXPECT_EQ(set[0].data_seed, plain[0].data_seed);
+  EXPECT_NE(ConfigKey(set[0]), ConfigKey(plain[0]));
+  // As an axis: two trials, same seeds, told apart by their key.
+  const std::vector<TrialSpec> grid = Expand("name: g\ngrid: {histogram_bins: [10, 20]}\n");
+  ASSERT_EQ(grid.size(), 2u);
+  EXPECT_EQ(grid[0].seed, grid[1].seed);
+  EXPECT_NE(ConfigKey(grid[0]), ConfigKey(grid[1]));
 }
 
 TEST(SweepSpec, RandomAxesAreSampledOnceAndCrossedWithTheGrid) {
@@ -238,6 +306,13 @@ const BadSpec kBadSpecs[] = {
             absl::StatusCode::kInvalidArgument, "learning_rate must be positive"},
     BadSpec{"MomentumOne", "name: x\ntraining: {momentum: 1}\n", absl::StatusCode::kInvalidArgument,
             "momentum must be in [0, 1)"},
+    BadSpec{"NoHistogramBins", "name: x\ntraining: {histogram_bins: 0}\n",
+            absl::StatusCode::kInvalidArgument, "histogram_bins must be in [1, 2147483647], got 0"},
+    BadSpec{"TooManyHistogramBins", "name: x\ntraining: {histogram_bins: 5000}\n",
+            absl::StatusCode::kResourceExhausted,
+            "histogram_bins 5000 is above the limit of 4096 (max_histogram_bins)"},
+    BadSpec{"StuckErrorAboveOne", "name: x\ntraining: {stuck_error: 1.5}\n",
+            absl::StatusCode::kInvalidArgument, "stuck_error must be in (0, 1], got 1.5"},
     BadSpec{"InfiniteRate", "name: x\ntraining: {learning_rate: .inf}\n",
             absl::StatusCode::kInvalidArgument, "expected a number"},
     BadSpec{"FractionalWidth", "name: x\nmodel: {width: 10.5}\n",

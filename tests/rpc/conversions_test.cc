@@ -77,7 +77,12 @@ TrialSpec DistinctTrialSpec() {
   spec.updates = 12345;
   spec.checkpoint_every = 500;
   spec.probe_examples = 256;
+  spec.histogram_bins = 33;
+  spec.jacobian_examples = 5;
+  spec.stuck_after_updates = 4000;
+  spec.stuck_error = 0.8;
   spec.seed = (uint64_t{1} << 63) + 17;  // the top bit survives the wire
+  spec.data_seed = (uint64_t{1} << 63) + 23;
   spec.seed_index = 2;
   return spec;
 }
@@ -267,8 +272,30 @@ TEST(ConversionsTest, RenewalOutcomeAndProgressRoundTrip) {
   ExpectFullRoundTrip<v1::SweepProgress>(SweepProgress{
       .sweep_id = 4,
       .state = SweepState::kFinished,
-      .counts = {
-          .pending = 1, .leased = 1, .succeeded = 1, .diverged = 1, .failed = 1, .cancelled = 1}});
+      .counts =
+          {.pending = 1, .leased = 1, .succeeded = 1, .diverged = 1, .failed = 1, .cancelled = 1},
+      .running = {
+          {.trial_id = 9, .attempt = 2, .worker_id = "w-1", .steps_done = 400, .updates = 1000}}});
+}
+
+// A trial from a sender older than data_seed and the measurement fields
+// means what that sender did: the data from the trial seed, the defaults.
+TEST(ConversionsTest, UnsetNewTrialFieldsMeanWhatOldSendersDid) {
+  v1::TrialSpec proto;
+  ToProto(DistinctTrialSpec(), &proto);
+  proto.clear_data_seed();
+  proto.clear_histogram_bins();
+  proto.clear_jacobian_examples();
+  proto.clear_stuck_after_updates();
+  proto.clear_stuck_error();
+  TrialSpec back;
+  ASSERT_TRUE(FromProto(proto, &back).ok());
+  const TrialSpec defaults;
+  EXPECT_EQ(back.data_seed, back.seed);
+  EXPECT_EQ(back.histogram_bins, defaults.histogram_bins);
+  EXPECT_EQ(back.jacobian_examples, defaults.jacobian_examples);
+  EXPECT_EQ(back.stuck_after_updates, defaults.stuck_after_updates);
+  EXPECT_EQ(back.stuck_error, defaults.stuck_error);
 }
 
 TEST(ConversionsTest, EveryEnumValueRoundTrips) {

@@ -8,6 +8,7 @@
 
 #include "common/clock.h"
 #include "gtest/gtest.h"
+#include "rpc/sweep_progress.h"
 #include "store/memory_sweep_store.h"
 
 namespace deepsweep::rpc {
@@ -106,6 +107,68 @@ TEST_F(LocalCoordinatorClientTest, WatchStopsWhenAsked) {
   EXPECT_EQ(calls, 1);
   EXPECT_EQ(client_->WatchSweep(42, [](const SweepProgress&) { return true; }).code(),
             absl::StatusCode::kNotFound);
+}
+
+// The stream reports a running trial's steps as its checkpoints arrive, and
+// an unchanged snapshot once a heartbeat (by the client's clock) has passed.
+TEST_F(LocalCoordinatorClientTest, WatchReportsRunningStepsAndHeartbeats) {
+  auto sweep = client_->CreateSweep(kSpec);
+  ASSERT_TRUE(sweep.ok());
+  const WorkerInfo worker{.worker_id = "w1", .host = "h", .pid = 1, .version = "t", .cores = 1};
+  auto acquisition = client_->AcquireTrial(worker);
+  ASSERT_TRUE(acquisition.ok() && acquisition->trial.has_value());
+  const TrialId id = acquisition->trial->id;
+  const std::string lease = acquisition->lease->lease_id;
+
+  std::vector<SweepProgress> seen;
+  const absl::Status status = client_->WatchSweep(sweep->id, [&](const SweepProgress& p) {
+    seen.push_back(p);
+    switch (seen.size()) {
+      case 1: {  // a checkpoint arrives: the next message has its step
+        Checkpoint checkpoint;
+        checkpoint.step = 10;
+        checkpoint.examples_seen = 100;
+        EXPECT_TRUE(client_->ReportCheckpoints(id, lease, {checkpoint}).ok());
+        return true;
+      }
+      case 2:  // nothing changes, but a heartbeat is due
+        clock_.Advance(absl::Seconds(1));
+        return true;
+      default:
+        return false;
+    }
+  });
+  ASSERT_TRUE(status.ok()) << status;
+  ASSERT_EQ(seen.size(), 3u);
+  ASSERT_EQ(seen[0].running.size(), 1u);
+  EXPECT_EQ(seen[0].running[0].trial_id, id);
+  EXPECT_EQ(seen[0].running[0].steps_done, 0);
+  EXPECT_EQ(seen[0].running[0].updates, 20);
+  EXPECT_EQ(seen[0].running[0].worker_id, "w1");
+  EXPECT_EQ(seen[0].running[0].attempt, 1);
+  ASSERT_EQ(seen[1].running.size(), 1u);
+  EXPECT_EQ(seen[1].running[0].steps_done, 10);
+  EXPECT_FALSE(ProgressChanged(seen[1], seen[2]));  // the heartbeat
+}
+
+TEST(ProgressPacerTest, SendsChangesAndOneHeartbeatPerInterval) {
+  const absl::Time t0 = absl::FromUnixSeconds(1'700'000'000);
+  ProgressPacer pacer(absl::Seconds(1));
+  SweepProgress p{.sweep_id = 3, .counts = {.pending = 2, .leased = 1}};
+  p.running.push_back({.trial_id = 7, .attempt = 1, .worker_id = "w", .updates = 100});
+  EXPECT_TRUE(pacer.ShouldSend(p, t0));  // the first
+  EXPECT_FALSE(pacer.ShouldSend(p, t0 + absl::Milliseconds(400)));
+  p.running[0].steps_done = 20;  // a checkpoint arrived
+  EXPECT_TRUE(pacer.ShouldSend(p, t0 + absl::Milliseconds(500)));
+  EXPECT_EQ(pacer.last_sent(), t0 + absl::Milliseconds(500));
+  EXPECT_FALSE(pacer.ShouldSend(p, t0 + absl::Milliseconds(1499)));
+  EXPECT_TRUE(pacer.ShouldSend(p, t0 + absl::Milliseconds(1500)));  // heartbeat
+  p.counts.leased = 0;
+  p.counts.succeeded = 1;
+  EXPECT_TRUE(pacer.ShouldSend(p, t0 + absl::Milliseconds(1501)));
+  p.state = SweepState::kCancelled;
+  EXPECT_TRUE(pacer.ShouldSend(p, t0 + absl::Milliseconds(1502)));
+  EXPECT_EQ(pacer.next_heartbeat(), t0 + absl::Milliseconds(2502));
 }
 
 }  // namespace

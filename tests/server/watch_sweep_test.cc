@@ -7,6 +7,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
+#include "rpc/sweep_progress.h"
 #include "tests/server/test_server.h"
 
 namespace deepsweep::server {
@@ -21,6 +22,7 @@ class WatchSweepTest : public ::testing::Test {
   void SetUp() override {
     Server::Options options = LoopbackOptions(FreshDirectory() / "db.sqlite");
     options.service.watch_min_interval = absl::ZeroDuration();
+    options.service.watch_heartbeat = absl::Milliseconds(50);
     absl::StatusOr<std::unique_ptr<Server>> server = Server::Start(options);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
@@ -87,6 +89,48 @@ TEST_F(WatchSweepTest, CallerCanStopWatching) {
   EXPECT_EQ(messages, 1);
   // The server is still fine afterwards.
   EXPECT_TRUE(client_->GetSweep(sweep_id_).ok());
+}
+
+// A running trial's steps reach the stream as its checkpoints arrive, and
+// while nothing changes the stream keeps sending (heartbeats), so a client's
+// display stays live during long trials.
+TEST_F(WatchSweepTest, StreamsRunningStepsAndHeartbeats) {
+  absl::StatusOr<Acquisition> leased = client_->AcquireTrial(testing::TestWorker("trainer"));
+  ASSERT_TRUE(leased.ok() && leased->trial.has_value()) << leased.status();
+  const TrialId id = leased->trial->id;
+  std::vector<rpc::SweepProgress> seen;
+  absl::Notification first_seen;
+  absl::Status watch_status;
+  std::thread watcher([&] {
+    std::unique_ptr<rpc::CoordinatorClient> watch_client = Connect(server_->port());
+    watch_status = watch_client->WatchSweep(sweep_id_, [&](const rpc::SweepProgress& progress) {
+      seen.push_back(progress);
+      if (!first_seen.HasBeenNotified()) first_seen.Notify();
+      // Stop after three messages that all show the checkpoint's step.
+      int with_step = 0;
+      for (const rpc::SweepProgress& p : seen) {
+        with_step += !p.running.empty() && p.running[0].steps_done == 50;
+      }
+      return with_step < 3;
+    });
+  });
+  first_seen.WaitForNotification();
+  Checkpoint checkpoint;
+  checkpoint.step = 50;
+  checkpoint.examples_seen = 500;
+  ASSERT_TRUE(client_->ReportCheckpoints(id, leased->lease->lease_id, {checkpoint}).ok());
+  watcher.join();
+
+  ASSERT_TRUE(watch_status.ok()) << watch_status;
+  ASSERT_GE(seen.size(), 3u);
+  ASSERT_EQ(seen.front().running.size(), 1u);
+  EXPECT_EQ(seen.front().running[0].trial_id, id);
+  EXPECT_EQ(seen.front().running[0].steps_done, 0);
+  EXPECT_EQ(seen.front().running[0].updates, 100);
+  EXPECT_EQ(seen.front().running[0].worker_id, "trainer");
+  // The last two carry the same snapshot: heartbeats, not changes.
+  EXPECT_FALSE(rpc::ProgressChanged(seen[seen.size() - 2], seen.back()));
+  EXPECT_EQ(seen.back().counts.leased, 1);
 }
 
 TEST_F(WatchSweepTest, UnknownSweepIsNotFound) {

@@ -8,6 +8,8 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <string>
@@ -84,6 +86,123 @@ TEST_F(SqliteStoreTest, RefusesASchemaNewerThanItself) {
   auto store = SqliteSweepStore::Open(path_);
   EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(store.status().message()), ::testing::HasSubstr("schema version 99"));
+}
+
+// The file's bytes, to show a read-only store never wrote them.
+std::string FileBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+TEST_F(SqliteStoreTest, ReadOnlyStoreReadsWhatAWriterCommitsAndWritesNothing) {
+  auto writer = Open();
+  ASSERT_TRUE(writer
+                  ->CreateSweep({.name = "first", .spec_yaml = "name: first\n", .created_at = {}},
+                                std::vector<TrialSpec>(2))
+                  .ok());
+  auto reader = SqliteSweepStore::OpenReadOnly(path_);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  auto sweeps = (*reader)->ListSweeps();
+  ASSERT_TRUE(sweeps.ok());
+  ASSERT_EQ(sweeps->size(), 1u);
+  EXPECT_EQ((*sweeps)[0].counts.pending, 2);
+
+  // The writer goes on while the reader is open (WAL): the reader sees it.
+  ASSERT_TRUE(writer
+                  ->CreateSweep({.name = "second", .spec_yaml = "name: second\n", .created_at = {}},
+                                std::vector<TrialSpec>(1))
+                  .ok());
+  sweeps = (*reader)->ListSweeps();
+  ASSERT_TRUE(sweeps.ok());
+  EXPECT_EQ(sweeps->size(), 2u);
+
+  auto created = (*reader)->CreateSweep({.name = "no", .spec_yaml = "name: no\n", .created_at = {}},
+                                        std::vector<TrialSpec>(1));
+  EXPECT_EQ(created.status().code(), absl::StatusCode::kFailedPrecondition);
+  StoreMutation mutation;
+  mutation.sweeps.push_back({.id = 1, .state = SweepState::kCancelled});
+  EXPECT_EQ((*reader)->Submit(std::move(mutation)).Wait().code(),
+            absl::StatusCode::kFailedPrecondition);
+
+  writer.reset();  // checkpoints the WAL into the file
+  const std::string bytes = FileBytes(path_);
+  reader->reset();
+  reader = SqliteSweepStore::OpenReadOnly(path_);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  ASSERT_TRUE((*reader)->ListTrials({}).ok());
+  reader->reset();
+  EXPECT_EQ(FileBytes(path_), bytes);
+}
+
+TEST_F(SqliteStoreTest, ReadOnlyStoreNeverCreatesNorMigrates) {
+  auto missing = SqliteSweepStore::OpenReadOnly(path_);
+  EXPECT_FALSE(missing.ok());
+  EXPECT_FALSE(std::filesystem::exists(path_));
+
+  Open().reset();
+  struct Case {
+    int64_t version;
+    std::string says;
+  };
+  const Case cases[] = {{0, "not a deepsweep database"},
+                        {LatestSchemaVersion() + 1, "is newer than this deepsweep's"}};
+  for (const Case& c : cases) {
+    {
+      auto db = SqliteDb::Open(path_, /*create=*/false);
+      ASSERT_TRUE(db.ok());
+      ASSERT_TRUE((*db)->Exec(absl::StrCat("PRAGMA user_version = ", c.version)).ok());
+    }
+    auto store = SqliteSweepStore::OpenReadOnly(path_);
+    EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition) << c.version;
+    EXPECT_THAT(std::string(store.status().message()), ::testing::HasSubstr(c.says));
+    EXPECT_EQ(Shell("PRAGMA user_version"),
+              (std::vector<std::vector<std::string>>{{absl::StrCat(c.version)}}));
+  }
+}
+
+// A file of schema version 1 (before the trials carried their data seed and
+// measurement settings): reading it read-only refuses and leaves it alone;
+// the server's Open migrates it, and its trial gets what produced it.
+TEST_F(SqliteStoreTest, VersionOneTrialsGetTheSettingsThatProducedThem) {
+  {
+    auto db = SqliteDb::Open(path_, /*create=*/true);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE(MigrateTo(**db, 1).ok());
+    ASSERT_TRUE((*db)
+                    ->Exec("INSERT INTO sweeps (id, name, spec_yaml, state, max_attempts, "
+                           "created_at_us) VALUES (1, 'old', 'name: old', 'finished', 3, 0);"
+                           "INSERT INTO trials (sweep_id, trial_index, state, attempt_limit, "
+                           "dataset, dataset_path, train_examples, validation_examples, "
+                           "test_examples, preprocess, activation, init, init_gain, depth, "
+                           "width, loss, learning_rate, momentum, lr_decay, batch_size, "
+                           "updates, checkpoint_every, probe_examples, seed, seed_index, "
+                           "created_at_us, updated_at_us) VALUES (1, 0, 'succeeded', 3, "
+                           "'shapeset', '', 0, 100, 100, 'pm1', 'tanh', 'normalized', 1, 2, 8, "
+                           "'nll', 0.01, 0, 0, 10, 20, 10, 16, 4242, 1, 0, 0);")
+                    .ok());
+  }
+  auto reader = SqliteSweepStore::OpenReadOnly(path_);
+  EXPECT_EQ(reader.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(reader.status().message()),
+              ::testing::HasSubstr("schema version 1 is older than this deepsweep's"));
+  EXPECT_EQ(Shell("PRAGMA user_version"), (std::vector<std::vector<std::string>>{{"1"}}));
+
+  auto store = Open();
+  auto trials = store->ListTrials({});
+  ASSERT_TRUE(trials.ok()) << trials.status();
+  ASSERT_EQ(trials->size(), 1u);
+  const TrialSpec& t = (*trials)[0].spec;
+  const TrialSpec defaults;
+  EXPECT_EQ(t.seed, 4242u);
+  EXPECT_EQ(t.data_seed, 4242u);
+  EXPECT_EQ(t.histogram_bins, 50);
+  EXPECT_EQ(t.jacobian_examples, 2);
+  EXPECT_EQ(t.stuck_after_updates, 0);
+  EXPECT_EQ(t.stuck_error, 1.0);
+  EXPECT_EQ(t.histogram_bins, defaults.histogram_bins);
+  EXPECT_EQ(t.jacobian_examples, defaults.jacobian_examples);
+  EXPECT_EQ(Shell("SELECT data_seed, histogram_bins FROM trial_summary"),
+            (std::vector<std::vector<std::string>>{{"4242", "50"}}));
 }
 
 TEST_F(SqliteStoreTest, ReopeningKeepsEverything) {

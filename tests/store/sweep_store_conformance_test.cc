@@ -83,7 +83,12 @@ class SweepStoreTest : public ::testing::Test {
     t.updates = 500;
     t.checkpoint_every = 100;
     t.probe_examples = 64;
+    t.histogram_bins = 10 + depth;
+    t.jacobian_examples = depth % 3;
+    t.stuck_after_updates = 50 * depth;
+    t.stuck_error = 0.75;
     t.seed = (uint64_t{1} << 62) + depth;
+    t.data_seed = (uint64_t{1} << 61) + depth % 2;
     t.seed_index = depth % 2;
     return t;
   }
@@ -232,7 +237,12 @@ TYPED_TEST(SweepStoreTest, CreateSweepStoresEveryFieldOfEveryTrial) {
   EXPECT_EQ(got.updates, want.updates);
   EXPECT_EQ(got.checkpoint_every, want.checkpoint_every);
   EXPECT_EQ(got.probe_examples, want.probe_examples);
+  EXPECT_EQ(got.histogram_bins, want.histogram_bins);
+  EXPECT_EQ(got.jacobian_examples, want.jacobian_examples);
+  EXPECT_EQ(got.stuck_after_updates, want.stuck_after_updates);
+  EXPECT_EQ(got.stuck_error, want.stuck_error);
   EXPECT_EQ(got.seed, want.seed);
+  EXPECT_EQ(got.data_seed, want.data_seed);
   EXPECT_EQ(got.seed_index, want.seed_index);
 }
 
@@ -248,6 +258,10 @@ TYPED_TEST(SweepStoreTest, UnknownIdsAreNotFound) {
 TYPED_TEST(SweepStoreTest, SeedsBeyond63BitsAreRefused) {
   TrialSpec t;
   t.seed = ~uint64_t{0};
+  EXPECT_EQ(this->store_->CreateSweep({.name = "x", .created_at = kT0}, {t}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  t.seed = 1;
+  t.data_seed = ~uint64_t{0};
   EXPECT_EQ(this->store_->CreateSweep({.name = "x", .created_at = kT0}, {t}).status().code(),
             absl::StatusCode::kInvalidArgument);
 }
@@ -543,6 +557,10 @@ TYPED_TEST(SweepStoreTest, ListTrialsFiltersOrdersAndPages) {
             (std::vector<int>{}));
   EXPECT_EQ(this->Depths(this->List({.conditions = {{"state", Op::kEq, "leased"}}})),
             (std::vector<int>{2}));
+  EXPECT_EQ(this->Depths(this->List(
+                {.sweep_id = s.id,
+                 .conditions = {{"data_seed", Op::kEq, absl::StrCat((uint64_t{1} << 61) + 1)}}})),
+            (std::vector<int>{1, 3}));
   EXPECT_EQ(this->Depths(this->List({.conditions = {{"worker_id", Op::kEq, "w"}}})),
             (std::vector<int>{2}));
   // A trial without a final error matches no condition on it (SQL NULL).

@@ -25,6 +25,7 @@ inline TrialSpec TinyTrial(int64_t updates = 50, uint64_t seed = 11) {
   spec.checkpoint_every = 10;
   spec.probe_examples = 20;
   spec.seed = seed;
+  spec.data_seed = seed;
   return spec;
 }
 

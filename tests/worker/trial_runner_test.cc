@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "core/sweep_spec.h"
 #include "gtest/gtest.h"
 #include "tests/testing/checkpoint_compare.h"
 #include "tests/worker/test_trials.h"
@@ -41,6 +42,9 @@ TEST(TrialRunner, MapsEveryTrainingField) {
   spec.checkpoint_every = 40;
   spec.probe_examples = 1;
   spec.seed = 99;
+  spec.histogram_bins = 13;
+  spec.stuck_after_updates = 77;
+  spec.stuck_error = 0.9;
   auto c = ToTrainConfig(spec, TrialRunnerOptions{.threads = 2});
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->activation, ml::Activation::kSoftsign);
@@ -55,6 +59,9 @@ TEST(TrialRunner, MapsEveryTrainingField) {
   EXPECT_EQ(c->checkpoint_every, 40);
   EXPECT_EQ(c->probe_examples, 1);
   EXPECT_EQ(c->jacobian_examples, 1);  // capped at the probe size
+  EXPECT_EQ(c->histogram_bins, 13);
+  EXPECT_EQ(c->stuck_after_updates, 77);
+  EXPECT_EQ(c->stuck_error, 0.9);
   EXPECT_EQ(c->seed, 99u);
   EXPECT_EQ(c->threads, 2);
 
@@ -130,6 +137,52 @@ TEST(TrialRunner, SameSpecSameBitsOtherSeedOtherBits) {
   spec.seed += 1;
   const std::vector<Checkpoint> c = RunAll(spec);
   EXPECT_NE(a.back().test_nll, c.back().test_nll);
+}
+
+TEST(TrialRunner, HistogramBinsComeFromTheTrial) {
+  TrialSpec spec = TinyTrial(/*updates=*/10);
+  spec.histogram_bins = 7;
+  const std::vector<Checkpoint> seen = RunAll(spec);
+  ASSERT_FALSE(seen.empty());
+  for (const LayerStat& s : seen.back().layer_stats) EXPECT_EQ(s.histogram.size(), 7u);
+}
+
+// The data comes from data_seed, not from the weight seed: trials that share
+// a data seed share one generation of Shapeset's fixed sets.
+TEST(TrialRunner, DataComesFromTheDataSeed) {
+  DatasetCache cache;
+  FakeClock clock;
+  TrialRunner runner(&cache, &clock);
+  TrialSpec a = TinyTrial(/*updates=*/10, /*seed=*/1);
+  TrialSpec b = TinyTrial(/*updates=*/10, /*seed=*/2);
+  a.data_seed = b.data_seed = 5;
+  ASSERT_TRUE(runner.RunTrial(a, nullptr).ok());
+  ASSERT_TRUE(runner.RunTrial(b, nullptr).ok());
+  EXPECT_EQ(cache.shapeset_generations(), 1);
+  b.data_seed = 6;
+  ASSERT_TRUE(runner.RunTrial(b, nullptr).ok());
+  EXPECT_EQ(cache.shapeset_generations(), 2);
+}
+
+// A sweep's configurations of one repeat share their data, so a worker
+// generates Shapeset's fixed sets once per repeat, not once per trial.
+TEST(TrialRunner, TheDatasetCacheHitsWithinASweep) {
+  auto parsed = ParseSweepSpec(R"(name: crn
+dataset: {name: shapeset, validation_examples: 40, test_examples: 60}
+model: {width: 8, depth: 1}
+training: {updates: 10, checkpoint_every: 10, batch_size: 10, probe_examples: 20}
+grid: {activation: [tanh, softsign], init: [standard, normalized]}
+seeds: 2
+)");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  auto trials = ExpandSweep(*parsed, SweepLimits{});
+  ASSERT_TRUE(trials.ok()) << trials.status();
+  ASSERT_EQ(trials->size(), 8u);
+  DatasetCache cache(DatasetCacheOptions{.shapeset_sets = 2});
+  FakeClock clock;
+  TrialRunner runner(&cache, &clock);
+  for (const TrialSpec& t : *trials) ASSERT_TRUE(runner.RunTrial(t, nullptr).ok());
+  EXPECT_EQ(cache.shapeset_generations(), 2);  // one per repeat (was 8: one per trial)
 }
 
 TEST(TrialRunner, ObserverStops) {
