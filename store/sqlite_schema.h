@@ -19,6 +19,10 @@ int LatestSchemaVersion();
 // FAILED_PRECONDITION when the file's schema is newer than LatestSchemaVersion().
 absl::Status Migrate(SqliteDb& db);
 
+// Migrate() up to `version` only, for tests that build a file of an older
+// schema. INVALID_ARGUMENT for a version that does not exist.
+absl::Status MigrateTo(SqliteDb& db, int version);
+
 }  // namespace deepsweep
 
 #endif  // DEEPSWEEP_STORE_SQLITE_SCHEMA_H_
