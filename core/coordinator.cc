@@ -310,7 +310,9 @@ class Coordinator::Impl {
         TrialUpdate u = Update(t, TrialState::kLeased, t.attempt_limit, "");
         u.attempt = lease->attempt;
         u.worker_id = worker.worker_id;
-        u.reset_results = true;
+        // A first attempt has no results to clear (trials are created
+        // without), and not clearing them spares the store an index update.
+        u.reset_results = lease->attempt > 1;
         m.trials.push_back(std::move(u));
         m.lease_grants.push_back(
             {t.id, lease->lease_id, lease->attempt, lease->deadline, worker.worker_id});

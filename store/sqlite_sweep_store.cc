@@ -322,6 +322,35 @@ absl::Status UpdateWorker(SqliteDb& db, const WorkerUpdate& w, int64_t now) {
   return s.Run();
 }
 
+// The UPDATE for `u`, naming only the columns it may change: SQLite rewrites
+// an index entry whenever its column is assigned, even to the same value, so
+// state, attempt and final_test_error are left out when they stay.
+// Parameters: ?1 id, ?2 state, ?3 attempt, ?4 attempt_limit, ?5 worker_id,
+// ?6 reason, ?7 updated_at_us, ?8 expected state, ?9 expected attempt.
+const std::string& TrialUpdateSql(const TrialUpdate& u) {
+  static const auto* const statements = [] {
+    auto* sql = new std::array<std::string, 8>;
+    for (size_t bits = 0; bits < sql->size(); ++bits) {
+      std::string& text = (*sql)[bits];
+      text =
+          "UPDATE trials SET attempt_limit = ?4, worker_id = ?5, reason = ?6, updated_at_us = ?7";
+      if (bits & 1) text += ", state = ?2";
+      if (bits & 2) text += ", attempt = ?3";
+      // A new attempt also clears the results of the last one.
+      if (bits & 4) {
+        text +=
+            ", steps_done = 0, final_test_error = NULL, final_test_nll = NULL, "
+            "final_validation_error = NULL";
+      }
+      text += " WHERE id = ?1 AND state = ?8 AND attempt = ?9";
+    }
+    return sql;
+  }();
+  const size_t bits = (u.state != u.expect_state ? 1 : 0) |
+                      (u.attempt != u.expect_attempt ? 2 : 0) | (u.reset_results ? 4 : 0);
+  return (*statements)[bits];
+}
+
 absl::Status ApplyMutation(SqliteDb& db, const StoreMutation& m) {
   const int64_t now = Us(m.now);
   for (const SweepUpdate& u : m.sweeps) {
@@ -334,18 +363,7 @@ absl::Status ApplyMutation(SqliteDb& db, const StoreMutation& m) {
     RETURN_IF_ERROR(RequireOneChange(s, absl::StrCat("sweep ", u.id)));
   }
   for (const TrialUpdate& u : m.trials) {
-    // A new attempt also clears the results of the last one.
-    ASSIGN_OR_RETURN(
-        SqliteStatement s,
-        db.Prepare(u.reset_results
-                       ? "UPDATE trials SET state = ?2, attempt = ?3, attempt_limit = ?4, "
-                         "worker_id = ?5, reason = ?6, updated_at_us = ?7, steps_done = 0, "
-                         "final_test_error = NULL, final_test_nll = NULL, "
-                         "final_validation_error = NULL WHERE id = ?1 AND state = ?8 AND "
-                         "attempt = ?9"
-                       : "UPDATE trials SET state = ?2, attempt = ?3, attempt_limit = ?4, "
-                         "worker_id = ?5, reason = ?6, updated_at_us = ?7 "
-                         "WHERE id = ?1 AND state = ?8 AND attempt = ?9"));
+    ASSIGN_OR_RETURN(SqliteStatement s, db.Prepare(TrialUpdateSql(u)));
     s.Bind(1, u.id);
     s.Bind(2, TrialStateName(u.state));
     s.Bind(3, u.attempt);
