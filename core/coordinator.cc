@@ -79,8 +79,6 @@ absl::Status ValidateCheckpoints(absl::Span<const Checkpoint> checkpoints,
           absl::StrCat("checkpoint at step ", c.step, " holds ", c.layer_stats.size(),
                        " layer statistics, above the limit of ", o.max_layer_stats_per_checkpoint));
     }
-    std::vector<std::pair<int, LayerQuantity>> keys;
-    keys.reserve(c.layer_stats.size());
     for (const LayerStat& s : c.layer_stats) {
       if (s.layer < 1) {
         return absl::InvalidArgumentError(absl::StrCat(
@@ -91,14 +89,8 @@ absl::Status ValidateCheckpoints(absl::Span<const Checkpoint> checkpoints,
             absl::StrCat("checkpoint at step ", c.step, ", layer ", s.layer, ": histogram has ",
                          s.histogram.size(), " bins, above the limit of ", o.max_histogram_bins));
       }
-      keys.emplace_back(s.layer, s.quantity);
     }
-    std::sort(keys.begin(), keys.end());
-    if (auto twice = std::adjacent_find(keys.begin(), keys.end()); twice != keys.end()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("checkpoint at step ", c.step, ": layer ", twice->first, " ",
-                       std::string(LayerQuantityName(twice->second)), " appears twice"));
-    }
+    RETURN_IF_ERROR(CheckLayerStatsDistinct(c));
   }
   return absl::OkStatus();
 }
@@ -325,7 +317,9 @@ class Coordinator::Impl {
         TrialUpdate u = Update(t, TrialState::kLeased, t.attempt_limit, "");
         u.attempt = lease->attempt;
         u.worker_id = worker.worker_id;
-        u.reset_results = true;
+        // A first attempt has no results to clear (trials are created
+        // without), and not clearing them spares the store an index update.
+        u.reset_results = lease->attempt > 1;
         m.trials.push_back(std::move(u));
         m.lease_grants.push_back(
             {t.id, lease->lease_id, lease->attempt, lease->deadline, worker.worker_id});

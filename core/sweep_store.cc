@@ -1,7 +1,10 @@
 #include "core/sweep_store.h"
 
+#include <algorithm>
 #include <limits>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -44,6 +47,24 @@ absl::Status CheckStorable(absl::Span<const TrialSpec> trials) {
     }
   }
   return absl::OkStatus();
+}
+
+absl::Status CheckLayerStatsDistinct(const Checkpoint& checkpoint) {
+  std::vector<std::pair<int, LayerQuantity>> keys;
+  keys.reserve(checkpoint.layer_stats.size());
+  for (const LayerStat& s : checkpoint.layer_stats) keys.emplace_back(s.layer, s.quantity);
+  std::sort(keys.begin(), keys.end());
+  if (auto twice = std::adjacent_find(keys.begin(), keys.end()); twice != keys.end()) {
+    return RepeatedLayerStatError(checkpoint, twice->first, twice->second);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RepeatedLayerStatError(const Checkpoint& checkpoint, int layer,
+                                    LayerQuantity quantity) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("checkpoint at step ", checkpoint.step, ": layer ", layer, " ",
+                   std::string(LayerQuantityName(quantity)), " appears twice"));
 }
 
 absl::Status TrialChangedError(const TrialUpdate& u) {

@@ -29,6 +29,8 @@
 //   - After storing checkpoints, the trial's steps_done and final_* metrics are
 //     those of its stored checkpoint with the highest step for that attempt.
 //   - Sweep counts are computed from the trials' states.
+//   - A checkpoint holds at most one LayerStat per (layer, quantity); a
+//     mutation with a checkpoint that repeats one fails with INVALID_ARGUMENT.
 //
 // Errors: NOT_FOUND for unknown ids and ABORTED when a trial is not in the
 // state a TrialUpdate expects (the mutation changes nothing then),
@@ -165,6 +167,13 @@ void AddToCounts(TrialState state, int64_t n, TrialCounts& counts);
 // INVALID_ARGUMENT when a trial holds a value no store keeps (a seed of 2^63
 // or more: SQLite integers are signed 64-bit).
 absl::Status CheckStorable(absl::Span<const TrialSpec> trials);
+
+// INVALID_ARGUMENT when `checkpoint` holds two LayerStats of the same layer
+// and quantity.
+absl::Status CheckLayerStatsDistinct(const Checkpoint& checkpoint);
+// The INVALID_ARGUMENT status for a (layer, quantity) a checkpoint repeats.
+absl::Status RepeatedLayerStatError(const Checkpoint& checkpoint, int layer,
+                                    LayerQuantity quantity);
 
 // The ABORTED status for a TrialUpdate whose expectation does not hold.
 absl::Status TrialChangedError(const TrialUpdate& update);

@@ -79,6 +79,7 @@ absl::Status MemorySweepStore::CheckReferences(const StoreMutation& m) const {
   }
   for (const CheckpointBatch& b : m.checkpoints) {
     if (!trials_.contains(b.trial_id)) return TrialNotFound(b.trial_id);
+    for (const Checkpoint& c : b.checkpoints) RETURN_IF_ERROR(CheckLayerStatsDistinct(c));
   }
   return absl::OkStatus();
 }

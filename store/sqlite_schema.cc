@@ -261,6 +261,129 @@ SELECT t.id AS trial_id, t.sweep_id, s.name AS sweep_name, t.trial_index, t.stat
 FROM trials AS t JOIN sweeps AS s ON s.id = t.sweep_id;
 )sql";
 
+// Version 3: layer statistics as one row per (checkpoint, layer) holding the
+// three quantities side by side, instead of one row per (checkpoint, layer,
+// quantity): a third of the rows and index entries for the same values, and
+// those inserts were most of the writer's work per trial (docs/PERFORMANCE.md).
+// The view layer_stats keeps version 1's long shape, so queries written
+// against it still run. Existing rows move into the new table.
+constexpr char kVersion3[] = R"sql(
+-- One row per (trial, attempt, step, layer). For each quantity q (activation,
+-- backprop_grad, weight_grad): has_q is 1 when the worker reported it, and
+-- q_mean .. q_histogram are its statistics (as in version 1's layer_stats).
+CREATE TABLE checkpoint_layers (
+  trial_id INTEGER NOT NULL,
+  attempt  INTEGER NOT NULL,
+  step     INTEGER NOT NULL,
+  layer    INTEGER NOT NULL,
+  has_activation INTEGER NOT NULL CHECK (has_activation = 0 OR has_activation = 1),
+  activation_mean REAL,
+  activation_std REAL,
+  activation_p02 REAL,
+  activation_p50 REAL,
+  activation_p98 REAL,
+  activation_saturated_fraction REAL,
+  activation_jacobian_sv_mean REAL,
+  activation_hist_lo REAL,
+  activation_hist_hi REAL,
+  activation_histogram BLOB,
+  has_backprop_grad INTEGER NOT NULL CHECK (has_backprop_grad = 0 OR has_backprop_grad = 1),
+  backprop_grad_mean REAL,
+  backprop_grad_std REAL,
+  backprop_grad_p02 REAL,
+  backprop_grad_p50 REAL,
+  backprop_grad_p98 REAL,
+  backprop_grad_saturated_fraction REAL,
+  backprop_grad_jacobian_sv_mean REAL,
+  backprop_grad_hist_lo REAL,
+  backprop_grad_hist_hi REAL,
+  backprop_grad_histogram BLOB,
+  has_weight_grad INTEGER NOT NULL CHECK (has_weight_grad = 0 OR has_weight_grad = 1),
+  weight_grad_mean REAL,
+  weight_grad_std REAL,
+  weight_grad_p02 REAL,
+  weight_grad_p50 REAL,
+  weight_grad_p98 REAL,
+  weight_grad_saturated_fraction REAL,
+  weight_grad_jacobian_sv_mean REAL,
+  weight_grad_hist_lo REAL,
+  weight_grad_hist_hi REAL,
+  weight_grad_histogram BLOB,
+  FOREIGN KEY (trial_id, attempt, step) REFERENCES checkpoints (trial_id, attempt, step)
+);
+CREATE INDEX checkpoint_layers_by_checkpoint ON checkpoint_layers (trial_id, attempt, step);
+
+INSERT INTO checkpoint_layers (
+  trial_id, attempt, step, layer, has_activation, activation_mean, activation_std,
+  activation_p02, activation_p50, activation_p98, activation_saturated_fraction,
+  activation_jacobian_sv_mean, activation_hist_lo, activation_hist_hi, activation_histogram,
+  has_backprop_grad, backprop_grad_mean, backprop_grad_std, backprop_grad_p02,
+  backprop_grad_p50, backprop_grad_p98, backprop_grad_saturated_fraction,
+  backprop_grad_jacobian_sv_mean, backprop_grad_hist_lo, backprop_grad_hist_hi,
+  backprop_grad_histogram, has_weight_grad, weight_grad_mean, weight_grad_std, weight_grad_p02,
+  weight_grad_p50, weight_grad_p98, weight_grad_saturated_fraction,
+  weight_grad_jacobian_sv_mean, weight_grad_hist_lo, weight_grad_hist_hi, weight_grad_histogram)
+SELECT trial_id, attempt, step, layer, max(quantity = 'activation'),
+       max(CASE WHEN quantity = 'activation' THEN mean END),
+       max(CASE WHEN quantity = 'activation' THEN std END),
+       max(CASE WHEN quantity = 'activation' THEN p02 END),
+       max(CASE WHEN quantity = 'activation' THEN p50 END),
+       max(CASE WHEN quantity = 'activation' THEN p98 END),
+       max(CASE WHEN quantity = 'activation' THEN saturated_fraction END),
+       max(CASE WHEN quantity = 'activation' THEN jacobian_sv_mean END),
+       max(CASE WHEN quantity = 'activation' THEN hist_lo END),
+       max(CASE WHEN quantity = 'activation' THEN hist_hi END),
+       max(CASE WHEN quantity = 'activation' THEN histogram END),
+       max(quantity = 'backprop_grad'), max(CASE WHEN quantity = 'backprop_grad' THEN mean END),
+       max(CASE WHEN quantity = 'backprop_grad' THEN std END),
+       max(CASE WHEN quantity = 'backprop_grad' THEN p02 END),
+       max(CASE WHEN quantity = 'backprop_grad' THEN p50 END),
+       max(CASE WHEN quantity = 'backprop_grad' THEN p98 END),
+       max(CASE WHEN quantity = 'backprop_grad' THEN saturated_fraction END),
+       max(CASE WHEN quantity = 'backprop_grad' THEN jacobian_sv_mean END),
+       max(CASE WHEN quantity = 'backprop_grad' THEN hist_lo END),
+       max(CASE WHEN quantity = 'backprop_grad' THEN hist_hi END),
+       max(CASE WHEN quantity = 'backprop_grad' THEN histogram END),
+       max(quantity = 'weight_grad'), max(CASE WHEN quantity = 'weight_grad' THEN mean END),
+       max(CASE WHEN quantity = 'weight_grad' THEN std END),
+       max(CASE WHEN quantity = 'weight_grad' THEN p02 END),
+       max(CASE WHEN quantity = 'weight_grad' THEN p50 END),
+       max(CASE WHEN quantity = 'weight_grad' THEN p98 END),
+       max(CASE WHEN quantity = 'weight_grad' THEN saturated_fraction END),
+       max(CASE WHEN quantity = 'weight_grad' THEN jacobian_sv_mean END),
+       max(CASE WHEN quantity = 'weight_grad' THEN hist_lo END),
+       max(CASE WHEN quantity = 'weight_grad' THEN hist_hi END),
+       max(CASE WHEN quantity = 'weight_grad' THEN histogram END)
+FROM layer_stats
+GROUP BY trial_id, attempt, step, layer
+ORDER BY trial_id, attempt, step, layer;
+
+DROP TABLE layer_stats;
+
+-- Version 1's shape: one row per (checkpoint, layer, quantity).
+CREATE VIEW layer_stats AS
+SELECT trial_id, attempt, step, layer, 'activation' AS quantity, activation_mean AS mean,
+       activation_std AS std, activation_p02 AS p02, activation_p50 AS p50,
+       activation_p98 AS p98, activation_saturated_fraction AS saturated_fraction,
+       activation_jacobian_sv_mean AS jacobian_sv_mean, activation_hist_lo AS hist_lo,
+       activation_hist_hi AS hist_hi, activation_histogram AS histogram
+FROM checkpoint_layers WHERE has_activation = 1
+UNION ALL
+SELECT trial_id, attempt, step, layer, 'backprop_grad' AS quantity, backprop_grad_mean AS mean,
+       backprop_grad_std AS std, backprop_grad_p02 AS p02, backprop_grad_p50 AS p50,
+       backprop_grad_p98 AS p98, backprop_grad_saturated_fraction AS saturated_fraction,
+       backprop_grad_jacobian_sv_mean AS jacobian_sv_mean, backprop_grad_hist_lo AS hist_lo,
+       backprop_grad_hist_hi AS hist_hi, backprop_grad_histogram AS histogram
+FROM checkpoint_layers WHERE has_backprop_grad = 1
+UNION ALL
+SELECT trial_id, attempt, step, layer, 'weight_grad' AS quantity, weight_grad_mean AS mean,
+       weight_grad_std AS std, weight_grad_p02 AS p02, weight_grad_p50 AS p50,
+       weight_grad_p98 AS p98, weight_grad_saturated_fraction AS saturated_fraction,
+       weight_grad_jacobian_sv_mean AS jacobian_sv_mean, weight_grad_hist_lo AS hist_lo,
+       weight_grad_hist_hi AS hist_hi, weight_grad_histogram AS histogram
+FROM checkpoint_layers WHERE has_weight_grad = 1;
+)sql";
+
 struct Migration {
   int version;
   const char* sql;
@@ -270,6 +393,7 @@ struct Migration {
 constexpr Migration kMigrations[] = {
     {1, kVersion1},
     {2, kVersion2},
+    {3, kVersion3},
 };
 
 }  // namespace
@@ -279,6 +403,10 @@ int LatestSchemaVersion() { return std::size(kMigrations); }
 absl::Status Migrate(SqliteDb& db) { return MigrateTo(db, LatestSchemaVersion()); }
 
 absl::Status MigrateTo(SqliteDb& db, int version) {
+  if (version < 1 || version > LatestSchemaVersion()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("no schema version ", version, " (latest is ", LatestSchemaVersion(), ")"));
+  }
   ASSIGN_OR_RETURN(const int64_t current, db.QueryInt("PRAGMA user_version"));
   if (current > LatestSchemaVersion()) {
     return absl::FailedPreconditionError(

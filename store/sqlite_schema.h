@@ -18,14 +18,15 @@ int LatestSchemaVersion();
 
 // FAILED_PRECONDITION when the file's schema is newer than LatestSchemaVersion().
 absl::Status Migrate(SqliteDb& db);
-// Migrate, stopping at `version` (tests build files of older versions).
-absl::Status MigrateTo(SqliteDb& db, int version);
-
 // For readers that must not change the file: OK when its schema is exactly
 // LatestSchemaVersion(). FAILED_PRECONDITION otherwise, saying whether the
 // file is not a deepsweep database (version 0), older (it needs a migration,
 // which only a writer such as deepsweep-server does) or newer than this binary.
 absl::Status CheckSchemaVersion(SqliteDb& db);
+
+// Migrate() up to `version` only, for tests that build a file of an older
+// schema. INVALID_ARGUMENT for a version that does not exist.
+absl::Status MigrateTo(SqliteDb& db, int version);
 
 }  // namespace deepsweep
 

@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <utility>
@@ -17,10 +18,6 @@
 
 namespace deepsweep {
 namespace {
-
-// Rows per multi-row INSERT: one statement carries a checkpoint's layer
-// statistics (5 layers x 3 quantities) and stays well under SQLite's limits.
-constexpr size_t kRowsPerInsert = 16;
 
 int64_t Us(absl::Time t) { return absl::ToUnixMicros(t); }
 absl::Time FromUs(int64_t us) { return absl::FromUnixMicros(us); }
@@ -136,19 +133,45 @@ absl::Status RequireOneChange(const SqliteStatement& s, const std::string& what)
   return absl::NotFoundError(absl::StrCat(what, " not found"));
 }
 
-// The INSERT of `rows` layer statistics of one checkpoint: ?1, ?2, ?3 are the
-// trial, attempt and step shared by every row, then 12 parameters per row.
-const std::string& LayerStatsInsert(size_t rows) {
+// checkpoint_layers holds, per (checkpoint, layer), these columns for each
+// quantity q in LayerQuantity order: has_q, then q_<stat> for each stat below.
+constexpr LayerQuantity kQuantities[] = {LayerQuantity::kActivation, LayerQuantity::kBackpropGrad,
+                                         LayerQuantity::kWeightGrad};
+constexpr const char* kStatColumns[] = {
+    "mean",    "std",     "p02",      "p50", "p98", "saturated_fraction", "jacobian_sv_mean",
+    "hist_lo", "hist_hi", "histogram"};
+constexpr int kColumnsPerQuantity = 1 + std::size(kStatColumns);
+constexpr int kParamsPerLayer = 1 + std::size(kQuantities) * kColumnsPerQuantity;  // layer first
+// Layers per multi-row INSERT: one statement carries the five hidden layers of
+// the paper's networks and stays well under SQLite's parameter limit.
+constexpr size_t kLayersPerInsert = 8;
+
+// "has_q, q_mean, ..., q_histogram" for every quantity.
+std::string QuantityColumns() {
+  std::string columns;
+  for (LayerQuantity q : kQuantities) {
+    const std::string name(LayerQuantityName(q));
+    absl::StrAppend(&columns, columns.empty() ? "" : ", ", "has_", name);
+    for (const char* stat : kStatColumns) absl::StrAppend(&columns, ", ", name, "_", stat);
+  }
+  return columns;
+}
+
+// The INSERT of `rows` layers of one checkpoint: ?1, ?2, ?3 are the trial,
+// attempt and step shared by every row, then kParamsPerLayer per row.
+const std::string& CheckpointLayersInsert(size_t rows) {
   static const auto* const statements = [] {
-    auto* sql = new std::vector<std::string>(kRowsPerInsert + 1);
-    for (size_t n = 1; n <= kRowsPerInsert; ++n) {
+    auto* sql = new std::vector<std::string>(kLayersPerInsert + 1);
+    const std::string columns = QuantityColumns();
+    for (size_t n = 1; n <= kLayersPerInsert; ++n) {
       std::string& text = (*sql)[n];
-      text =
-          "INSERT INTO layer_stats (trial_id, attempt, step, layer, quantity, mean, std, p02, "
-          "p50, p98, saturated_fraction, jacobian_sv_mean, hist_lo, hist_hi, histogram) VALUES ";
+      text = absl::StrCat("INSERT INTO checkpoint_layers (trial_id, attempt, step, layer, ",
+                          columns, ") VALUES ");
       for (size_t r = 0; r < n; ++r) {
         absl::StrAppend(&text, r == 0 ? "" : ", ", "(?1, ?2, ?3");
-        for (size_t c = 0; c < 12; ++c) absl::StrAppend(&text, ", ?", 4 + r * 12 + c);
+        for (size_t c = 0; c < kParamsPerLayer; ++c) {
+          absl::StrAppend(&text, ", ?", 4 + r * kParamsPerLayer + c);
+        }
         text += ")";
       }
     }
@@ -157,31 +180,68 @@ const std::string& LayerStatsInsert(size_t rows) {
   return (*statements)[rows];
 }
 
-// Inserts the layer statistics of a checkpoint, kRowsPerInsert rows per
-// statement.
-absl::Status InsertLayerStats(SqliteDb& db, TrialId trial, int attempt, const Checkpoint& c) {
+// The statistics of one layer of a checkpoint, indexed by quantity (null when
+// not reported); kQuantities[i] has the enum value i.
+static_assert(static_cast<int>(LayerQuantity::kActivation) == 0 &&
+              static_cast<int>(LayerQuantity::kBackpropGrad) == 1 &&
+              static_cast<int>(LayerQuantity::kWeightGrad) == 2);
+struct LayerRow {
+  int layer = 0;
+  std::array<const LayerStat*, std::size(kQuantities)> stats{};
+};
+
+// Groups a checkpoint's statistics by layer, in layer order. INVALID_ARGUMENT
+// when a (layer, quantity) appears twice.
+absl::StatusOr<std::vector<LayerRow>> GroupByLayer(const Checkpoint& c) {
   const std::vector<LayerStat>& stats = c.layer_stats;
-  for (size_t start = 0; start < stats.size(); start += kRowsPerInsert) {
-    const size_t n = std::min(kRowsPerInsert, stats.size() - start);
-    ASSIGN_OR_RETURN(SqliteStatement s, db.Prepare(LayerStatsInsert(n)));
+  std::vector<const LayerStat*> sorted;
+  sorted.reserve(stats.size());
+  for (const LayerStat& l : stats) sorted.push_back(&l);
+  std::sort(sorted.begin(), sorted.end(), [](const LayerStat* a, const LayerStat* b) {
+    return std::pair(a->layer, a->quantity) < std::pair(b->layer, b->quantity);
+  });
+  std::vector<LayerRow> rows;
+  for (const LayerStat* l : sorted) {
+    if (rows.empty() || rows.back().layer != l->layer) rows.push_back({.layer = l->layer});
+    const LayerStat*& slot = rows.back().stats[static_cast<size_t>(l->quantity)];
+    if (slot != nullptr) return RepeatedLayerStatError(c, l->layer, l->quantity);
+    slot = l;
+  }
+  return rows;
+}
+
+// Inserts the layer statistics of checkpoint `c`, grouped into `rows`, one
+// checkpoint_layers row per layer, kLayersPerInsert rows per statement.
+absl::Status InsertLayerStats(SqliteDb& db, TrialId trial, int attempt, const Checkpoint& c,
+                              const std::vector<LayerRow>& rows) {
+  for (size_t start = 0; start < rows.size(); start += kLayersPerInsert) {
+    const size_t n = std::min(kLayersPerInsert, rows.size() - start);
+    ASSIGN_OR_RETURN(SqliteStatement s, db.Prepare(CheckpointLayersInsert(n)));
     s.Bind(1, trial);
     s.Bind(2, attempt);
     s.Bind(3, c.step);
     for (size_t i = 0; i < n; ++i) {
-      const LayerStat& l = stats[start + i];
-      const int p = static_cast<int>(4 + i * 12);
-      s.Bind(p, l.layer);
-      s.Bind(p + 1, LayerQuantityName(l.quantity));
-      s.Bind(p + 2, l.mean);
-      s.Bind(p + 3, l.std);
-      s.Bind(p + 4, l.p02);
-      s.Bind(p + 5, l.p50);
-      s.Bind(p + 6, l.p98);
-      s.Bind(p + 7, l.saturated_fraction);
-      s.Bind(p + 8, l.jacobian_sv_mean);
-      s.Bind(p + 9, l.hist_lo);
-      s.Bind(p + 10, l.hist_hi);
-      s.BindFloats(p + 11, l.histogram);
+      const LayerRow& row = rows[start + i];
+      int p = static_cast<int>(4 + i * kParamsPerLayer);
+      s.Bind(p++, row.layer);
+      for (const LayerStat* l : row.stats) {
+        s.Bind(p, l != nullptr ? 1 : 0);
+        if (l == nullptr) {  // its statistics stay NULL: SqliteStatement unbinds after use
+          p += kColumnsPerQuantity;
+          continue;
+        }
+        s.Bind(p + 1, l->mean);
+        s.Bind(p + 2, l->std);
+        s.Bind(p + 3, l->p02);
+        s.Bind(p + 4, l->p50);
+        s.Bind(p + 5, l->p98);
+        s.Bind(p + 6, l->saturated_fraction);
+        s.Bind(p + 7, l->jacobian_sv_mean);
+        s.Bind(p + 8, l->hist_lo);
+        s.Bind(p + 9, l->hist_hi);
+        s.BindFloats(p + 10, l->histogram);
+        p += kColumnsPerQuantity;
+      }
     }
     RETURN_IF_ERROR(s.Run());
   }
@@ -194,6 +254,9 @@ absl::Status StoreCheckpoints(SqliteDb& db, const CheckpointBatch& batch, absl::
   if (batch.checkpoints.empty()) return absl::OkStatus();
   const int64_t recorded = Us(now);
   for (const Checkpoint& c : batch.checkpoints) {
+    // Grouped first, so a checkpoint with a repeated statistic fails even when
+    // its step is stored already.
+    ASSIGN_OR_RETURN(const std::vector<LayerRow> rows, GroupByLayer(c));
     ASSIGN_OR_RETURN(
         SqliteStatement s,
         db.Prepare("INSERT OR IGNORE INTO checkpoints (trial_id, attempt, step, examples_seen, "
@@ -213,7 +276,7 @@ absl::Status StoreCheckpoints(SqliteDb& db, const CheckpointBatch& batch, absl::
     s.Bind(11, recorded);
     RETURN_IF_ERROR(s.Run());
     if (s.Changes() == 0) continue;  // stored before: its statistics are too
-    RETURN_IF_ERROR(InsertLayerStats(db, batch.trial_id, batch.attempt, c));
+    RETURN_IF_ERROR(InsertLayerStats(db, batch.trial_id, batch.attempt, c, rows));
   }
   ASSIGN_OR_RETURN(
       SqliteStatement latest,
@@ -265,6 +328,35 @@ absl::Status UpdateWorker(SqliteDb& db, const WorkerUpdate& w, int64_t now) {
   return s.Run();
 }
 
+// The UPDATE for `u`, naming only the columns it may change: SQLite rewrites
+// an index entry whenever its column is assigned, even to the same value, so
+// state, attempt and final_test_error are left out when they stay.
+// Parameters: ?1 id, ?2 state, ?3 attempt, ?4 attempt_limit, ?5 worker_id,
+// ?6 reason, ?7 updated_at_us, ?8 expected state, ?9 expected attempt.
+const std::string& TrialUpdateSql(const TrialUpdate& u) {
+  static const auto* const statements = [] {
+    auto* sql = new std::array<std::string, 8>;
+    for (size_t bits = 0; bits < sql->size(); ++bits) {
+      std::string& text = (*sql)[bits];
+      text =
+          "UPDATE trials SET attempt_limit = ?4, worker_id = ?5, reason = ?6, updated_at_us = ?7";
+      if (bits & 1) text += ", state = ?2";
+      if (bits & 2) text += ", attempt = ?3";
+      // A new attempt also clears the results of the last one.
+      if (bits & 4) {
+        text +=
+            ", steps_done = 0, final_test_error = NULL, final_test_nll = NULL, "
+            "final_validation_error = NULL";
+      }
+      text += " WHERE id = ?1 AND state = ?8 AND attempt = ?9";
+    }
+    return sql;
+  }();
+  const size_t bits = (u.state != u.expect_state ? 1 : 0) |
+                      (u.attempt != u.expect_attempt ? 2 : 0) | (u.reset_results ? 4 : 0);
+  return (*statements)[bits];
+}
+
 absl::Status ApplyMutation(SqliteDb& db, const StoreMutation& m) {
   const int64_t now = Us(m.now);
   for (const SweepUpdate& u : m.sweeps) {
@@ -277,18 +369,7 @@ absl::Status ApplyMutation(SqliteDb& db, const StoreMutation& m) {
     RETURN_IF_ERROR(RequireOneChange(s, absl::StrCat("sweep ", u.id)));
   }
   for (const TrialUpdate& u : m.trials) {
-    // A new attempt also clears the results of the last one.
-    ASSIGN_OR_RETURN(
-        SqliteStatement s,
-        db.Prepare(u.reset_results
-                       ? "UPDATE trials SET state = ?2, attempt = ?3, attempt_limit = ?4, "
-                         "worker_id = ?5, reason = ?6, updated_at_us = ?7, steps_done = 0, "
-                         "final_test_error = NULL, final_test_nll = NULL, "
-                         "final_validation_error = NULL WHERE id = ?1 AND state = ?8 AND "
-                         "attempt = ?9"
-                       : "UPDATE trials SET state = ?2, attempt = ?3, attempt_limit = ?4, "
-                         "worker_id = ?5, reason = ?6, updated_at_us = ?7 "
-                         "WHERE id = ?1 AND state = ?8 AND attempt = ?9"));
+    ASSIGN_OR_RETURN(SqliteStatement s, db.Prepare(TrialUpdateSql(u)));
     s.Bind(1, u.id);
     s.Bind(2, TrialStateName(u.state));
     s.Bind(3, u.attempt);
@@ -786,11 +867,11 @@ absl::StatusOr<std::vector<Checkpoint>> SqliteSweepStore::GetCheckpoints(TrialId
       }));
     }
     if (!with_layer_stats || checkpoints.empty()) return absl::OkStatus();
-    ASSIGN_OR_RETURN(SqliteStatement s,
-                     db.Prepare("SELECT step, layer, quantity, mean, std, p02, p50, p98, "
-                                "saturated_fraction, jacobian_sv_mean, hist_lo, hist_hi, "
-                                "histogram FROM layer_stats WHERE trial_id = ?1 AND "
-                                "attempt = ?2 ORDER BY step, layer, quantity"));
+    static const std::string* const kSelect =
+        new std::string(absl::StrCat("SELECT step, layer, ", QuantityColumns(),
+                                     " FROM checkpoint_layers WHERE trial_id = ?1 AND attempt = ?2 "
+                                     "ORDER BY step, layer"));
+    ASSIGN_OR_RETURN(SqliteStatement s, db.Prepare(*kSelect));
     s.Bind(1, trial);
     s.Bind(2, attempt);
     size_t c = 0;  // both lists are ordered by step
@@ -798,22 +879,25 @@ absl::StatusOr<std::vector<Checkpoint>> SqliteSweepStore::GetCheckpoints(TrialId
       const int64_t step = s.Int(0);
       while (c < checkpoints.size() && checkpoints[c].step < step) ++c;
       if (c == checkpoints.size() || checkpoints[c].step != step) return absl::OkStatus();
-      const std::optional<LayerQuantity> quantity = ParseLayerQuantity(s.Text(2));
-      if (!quantity.has_value()) {
-        return absl::InternalError(absl::StrCat("unknown quantity \"", s.Text(2), "\""));
+      const int layer = static_cast<int>(s.Int(1));
+      int column = 2;
+      for (LayerQuantity q : kQuantities) {
+        if (s.Int(column) != 0) {
+          checkpoints[c].layer_stats.push_back({.layer = layer,
+                                                .quantity = q,
+                                                .mean = s.Real(column + 1),
+                                                .std = s.Real(column + 2),
+                                                .p02 = s.Real(column + 3),
+                                                .p50 = s.Real(column + 4),
+                                                .p98 = s.Real(column + 5),
+                                                .saturated_fraction = s.Real(column + 6),
+                                                .jacobian_sv_mean = s.Real(column + 7),
+                                                .hist_lo = s.Real(column + 8),
+                                                .hist_hi = s.Real(column + 9),
+                                                .histogram = s.Floats(column + 10)});
+        }
+        column += kColumnsPerQuantity;
       }
-      checkpoints[c].layer_stats.push_back({.layer = static_cast<int>(s.Int(1)),
-                                            .quantity = *quantity,
-                                            .mean = s.Real(3),
-                                            .std = s.Real(4),
-                                            .p02 = s.Real(5),
-                                            .p50 = s.Real(6),
-                                            .p98 = s.Real(7),
-                                            .saturated_fraction = s.Real(8),
-                                            .jacobian_sv_mean = s.Real(9),
-                                            .hist_lo = s.Real(10),
-                                            .hist_hi = s.Real(11),
-                                            .histogram = s.Floats(12)});
       return absl::OkStatus();
     });
   }));

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -292,6 +293,85 @@ seeds: 3
                 {"Tanh", "5", "28.5", "11.0", "", ""},
                 {"Tanh N", "5", "21.0", "3.0", "", ""},
             }));
+}
+
+// A file written by schema version 1 (one layer_stats row per layer and
+// quantity) keeps every statistic through the migration to checkpoint_layers:
+// the store reads them back, and the layer_stats view shows the same rows as
+// version 1's table did.
+TEST_F(SqliteStoreTest, MigratesVersionOneLayerStats) {
+  const std::string kLayerStatsRows =
+      "SELECT trial_id, attempt, step, layer, quantity, mean, std, p02, p50, p98, "
+      "saturated_fraction, jacobian_sv_mean, hist_lo, hist_hi, hex(histogram) FROM layer_stats "
+      "ORDER BY trial_id, attempt, step, layer, quantity";
+  {
+    auto db = SqliteDb::Open(path_, /*create=*/true);
+    ASSERT_TRUE(db.ok()) << db.status();
+    ASSERT_TRUE(MigrateTo(**db, 1).ok());
+    ASSERT_TRUE((*db)
+                    ->Exec(R"sql(
+INSERT INTO sweeps (id, name, spec_yaml, state, max_attempts, created_at_us)
+  VALUES (1, 'old', 'name: old', 'active', 3, 0);
+INSERT INTO trials (id, sweep_id, trial_index, state, attempt, attempt_limit, dataset,
+  dataset_path, train_examples, validation_examples, test_examples, preprocess, activation,
+  init, init_gain, depth, width, loss, learning_rate, momentum, lr_decay, batch_size, updates,
+  checkpoint_every, probe_examples, seed, seed_index, created_at_us, updated_at_us)
+  VALUES (7, 1, 0, 'leased', 1, 3, 'shapeset', '', 0, 10, 10, 'pm1', 'tanh', 'normalized', 1,
+          2, 8, 'nll', 0.1, 0, 0, 10, 100, 50, 10, 42, 0, 0, 0);
+INSERT INTO checkpoints (trial_id, attempt, step, examples_seen, test_error, recorded_at_us)
+  VALUES (7, 1, 50, 500, 0.5, 0), (7, 1, 100, 1000, 0.25, 0);
+INSERT INTO layer_stats (trial_id, attempt, step, layer, quantity, mean, std, p02, p50, p98,
+  saturated_fraction, jacobian_sv_mean, hist_lo, hist_hi, histogram) VALUES
+  (7, 1, 50, 1, 'activation', 0.5, 0.25, -1, 0, 1, 0.125, 0.75, -1, 1,
+   X'0000003F0000803E0000803E'),
+  (7, 1, 50, 1, 'weight_grad', 0.001, 0.002, NULL, 0, 0.01, 0, 0, -0.1, 0.1, NULL),
+  (7, 1, 50, 2, 'backprop_grad', -0.5, 1.5, -2, 0, 2, 0, 0, -2, 2, X'0000803F'),
+  (7, 1, 100, 1, 'activation', 0.25, 0.5, -1, 0, 1, 0.5, 0.5, -1, 1, NULL),
+  (7, 1, 100, 1, 'backprop_grad', 0.125, 0.5, -1, 0, 1, 0, 0, -1, 1, NULL),
+  (7, 1, 100, 1, 'weight_grad', 0.0625, 0.5, -1, 0, 1, 0, 0, -1, 1, NULL);
+)sql")
+                    .ok());
+  }
+  const std::vector<std::vector<std::string>> before = Shell(kLayerStatsRows);
+  ASSERT_EQ(before.size(), 6u);
+
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(Shell("PRAGMA user_version"),
+            (std::vector<std::vector<std::string>>{{absl::StrCat(LatestSchemaVersion())}}));
+  EXPECT_EQ(Shell(kLayerStatsRows), before);
+  EXPECT_EQ(Shell("SELECT count(*) FROM checkpoint_layers"),
+            (std::vector<std::vector<std::string>>{{"3"}}));
+
+  auto checkpoints = store->GetCheckpoints(7, 1, /*with_layer_stats=*/true);
+  ASSERT_TRUE(checkpoints.ok()) << checkpoints.status();
+  ASSERT_EQ(checkpoints->size(), 2u);
+  const std::vector<LayerStat>& first = (*checkpoints)[0].layer_stats;
+  ASSERT_EQ(first.size(), 3u);
+  EXPECT_EQ(first[0].layer, 1);
+  EXPECT_EQ(first[0].quantity, LayerQuantity::kActivation);
+  EXPECT_EQ(first[0].saturated_fraction, 0.125);
+  EXPECT_EQ(first[0].histogram, (std::vector<float>{0.5f, 0.25f, 0.25f}));
+  EXPECT_EQ(first[1].quantity, LayerQuantity::kWeightGrad);
+  EXPECT_TRUE(std::isnan(first[1].p02));
+  EXPECT_TRUE(first[1].histogram.empty());
+  EXPECT_EQ(first[2].layer, 2);
+  EXPECT_EQ(first[2].quantity, LayerQuantity::kBackpropGrad);
+  EXPECT_EQ(first[2].mean, -0.5);
+  EXPECT_EQ(first[2].histogram, (std::vector<float>{1.0f}));
+  EXPECT_EQ((*checkpoints)[1].layer_stats.size(), 3u);
+
+  // New reports land beside the migrated ones, in the same view.
+  std::vector<Checkpoint> more = {{.step = 150}};
+  more[0].layer_stats.push_back(
+      {.layer = 2, .quantity = LayerQuantity::kWeightGrad, .mean = 3, .histogram = {1.0f}});
+  StoreMutation m{.now = {}};
+  m.checkpoints.push_back({7, 1, more});
+  ASSERT_TRUE(store->Apply(std::move(m)).ok());
+  EXPECT_EQ(
+      Shell("SELECT step, layer, quantity, mean, hex(histogram) FROM layer_stats "
+            "WHERE step = 150"),
+      (std::vector<std::vector<std::string>>{{"150", "2", "weight_grad", "3.0", "0000803F"}}));
 }
 
 // A child process writes through the store and tells the parent each time a

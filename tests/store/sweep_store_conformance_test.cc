@@ -459,6 +459,18 @@ TYPED_TEST(SweepStoreTest, CheckpointsAreIdempotentAndSetTheFinalMetrics) {
   EXPECT_TRUE(this->store_->GetCheckpoints(id, 2, true)->empty());
 }
 
+TYPED_TEST(SweepStoreTest, ARepeatedLayerStatFailsTheMutation) {
+  const CreatedSweep s = this->CreateFour();
+  const TrialId id = s.trial_ids[0];
+  this->Lease(id, 1, "w", kT0 + absl::Seconds(30));
+  Checkpoint twice = this->MakeCheckpoint(100, 0.5);
+  twice.layer_stats.push_back(twice.layer_stats[1]);
+  EXPECT_EQ(this->Report(id, 1, {this->MakeCheckpoint(50, 0.6), twice}).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(this->store_->GetCheckpoints(id, 1, /*with_layer_stats=*/true)->empty());
+  EXPECT_EQ(this->store_->GetTrial(id)->steps_done, 0);
+}
+
 TYPED_TEST(SweepStoreTest, NanMetricsReadBackAsNan) {
   const CreatedSweep s = this->CreateFour();
   const TrialId id = s.trial_ids[0];
