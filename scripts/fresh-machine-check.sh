@@ -130,6 +130,12 @@ for fs in proc sys dev dev/pts; do
   mounts+=("$root/$fs")
 done
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+# debootstrap writes no /etc/hosts, but every installed Debian machine has one
+# (the installer writes it) and resolvers such as gRPC's find "localhost" there:
+# give the root the installer's two loopback lines, nothing of this host's.
+if [[ ! -f "$root/etc/hosts" ]]; then
+  printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' >"$root/etc/hosts"
+fi
 # Keep package scripts from starting services inside the chroot.
 printf '#!/bin/sh\nexit 101\n' > "$root/usr/sbin/policy-rc.d"
 chmod +x "$root/usr/sbin/policy-rc.d"
