@@ -21,8 +21,13 @@
 #   --state DIR   engine data root and logs (default /var/lib/deepsweep-smoke)
 #   --workers N   worker containers (default 3, at least 2)
 #   --keep-up     leave the containers running at the end (for debugging)
-# Must run as root. Set DEEPSWEEP_COMPOSE="docker compose" to use compose v2.
+# Must run as root. Uses `docker compose` (v2) when the docker client has it, else Debian's
+# `docker-compose` (v1.29); DEEPSWEEP_COMPOSE="docker-compose" (or "docker compose") forces one.
+# The last line it prints is "compose-smoke: PASS ..." or "compose-smoke: FAIL ...".
 set -euo pipefail
+# One compound command: bash parses it whole before running it, so editing or checking out
+# this file during a run (it takes many minutes) cannot change what the run executes.
+{
 cd "$(dirname "$0")/.."
 
 state=/var/lib/deepsweep-smoke
@@ -74,7 +79,13 @@ scripts/install-deps.sh --compose-smoke # docker.io, docker-compose, debootstrap
 docker_bin=/usr/bin/docker
 [[ -x "$docker_bin" ]] || docker_bin=$(command -v docker)
 docker() { "$docker_bin" "$@"; }
-read -r -a compose_cmd <<<"${DEEPSWEEP_COMPOSE:-docker-compose}"
+if [[ -n "${DEEPSWEEP_COMPOSE:-}" ]]; then
+  read -r -a compose_cmd <<<"$DEEPSWEEP_COMPOSE"
+elif docker compose version >/dev/null 2>&1; then
+  compose_cmd=(docker compose)
+else
+  compose_cmd=(docker-compose)
+fi
 
 work=$(mktemp -d /tmp/deepsweep-smoke.XXXXXX)
 engine_pid=""
@@ -94,6 +105,11 @@ cleanup() {
     kill -0 "$engine_pid" 2>/dev/null && kill -KILL "$engine_pid"
   fi
   rm -rf "$work"
+  if ((status == 0)); then
+    echo "compose-smoke: PASS in ${SECONDS}s (total run time)"
+  else
+    echo "compose-smoke: FAIL (exit $status) after ${SECONDS}s (total run time)"
+  fi
   exit "$status"
 }
 trap cleanup EXIT
@@ -203,19 +219,22 @@ sql() { docker exec -i "$coordinator" sqlite3 -batch -noheader /data/deepsweep.d
 # The CLI in the compose network, with the sweep spec mounted (readable by uid 10001).
 mkdir -m 0755 "$work/specs"
 cli() { compose run --rm -T -v "$work/specs:/smoke:ro" cli "$@"; }
+# Small (width 64) but long enough per trial (20000 updates: a few seconds of one core,
+# ten checkpoints) that a kill lands inside a trial rather than between two; 12 trials, so
+# the two surviving workers still have a queue to drain after the kill.
 cat >"$work/specs/sweep.yaml" <<'EOF'
 name: compose-smoke
 dataset: {name: shapeset, train_examples: 2000, validation_examples: 500, test_examples: 500}
 model: {width: 64, output: softmax, loss: nll}
-training: {batch_size: 10, updates: 3000, checkpoint_every: 500, probe_examples: 100}
+training: {batch_size: 10, updates: 20000, checkpoint_every: 2000, probe_examples: 100}
 grid:
   activation: [tanh, softsign]
   init: [standard, normalized]
-  depth: [2, 3]
+  depth: [1, 2, 3]
 seeds: 1
 limits: {max_attempts: 3}
 EOF
-trials=8
+trials=12
 submit() {
   cli deepsweep submit /smoke/sweep.yaml | tee "$work/submit.out"
   sweep=$(sql "SELECT id FROM sweeps WHERE name = 'compose-smoke' ORDER BY id DESC LIMIT 1;")
@@ -227,18 +246,28 @@ submit() {
 }
 timed "submit" submit
 
-# A trial in flight: leased, with at least one checkpoint of its current attempt stored.
-# Prints "trial attempt worker_id host" (host: the worker container's hostname).
+# A trial in flight: leased, with at least one checkpoint of its current attempt stored;
+# of those, the one with the most training left. Sets victim to "trial attempt worker_id
+# host" (host: the worker container's hostname).
 in_flight() {
   victim=$(sql "SELECT t.id || ' ' || t.attempt || ' ' || t.worker_id || ' ' || w.host
     FROM trials t JOIN workers w ON w.worker_id = t.worker_id
+      JOIN checkpoints c ON c.trial_id = t.id AND c.attempt = t.attempt
     WHERE t.sweep_id = $sweep AND t.state = 'leased'
-      AND EXISTS (SELECT 1 FROM checkpoints c WHERE c.trial_id = t.id AND c.attempt = t.attempt)
-    LIMIT 1;")
+    GROUP BY t.id ORDER BY max(c.step) LIMIT 1;")
   [[ -n "$victim" ]]
 }
+sweep_done() {
+  [[ $(sql "SELECT count(*) FROM trials WHERE sweep_id = $sweep
+    AND state IN ('pending', 'leased');") == 0 ]]
+}
 kill_worker_mid_trial() {
-  wait_for 300 "a trial in flight" in_flight
+  local deadline=$((SECONDS + 300))
+  until in_flight; do
+    sweep_done && fail "sweep $sweep finished before a trial in flight was seen: trials too short"
+    ((SECONDS < deadline)) || fail "no trial in flight within 300s"
+    sleep 0.5
+  done
   read -r victim_trial victim_attempt victim_worker victim_host <<<"$victim"
   local id container=""
   for id in $(compose ps -q worker); do
@@ -246,15 +275,17 @@ kill_worker_mid_trial() {
   done
   [[ -n "$container" ]] || fail "no worker container has hostname $victim_host ($victim_worker)"
   docker kill "$container" >/dev/null
+  # Between the query and the kill the trial may have finished: then nothing was lost.
+  local after
+  after=$(sql "SELECT state || ' ' || attempt FROM trials WHERE id = $victim_trial;")
+  [[ "$after" == "leased $victim_attempt" ]] ||
+    fail "trial $victim_trial was '$after' when its worker died: the kill came too late"
   log "killed worker container ${container:0:12} ($victim_worker) while it trained trial" \
-    "$victim_trial (attempt $victim_attempt)"
+    "$victim_trial (attempt $victim_attempt, $(sql "SELECT max(step) FROM checkpoints
+      WHERE trial_id = $victim_trial AND attempt = $victim_attempt;") of 20000 updates done)"
 }
 timed "kill a worker mid-trial" kill_worker_mid_trial
 
-sweep_done() {
-  [[ $(sql "SELECT count(*) FROM trials WHERE sweep_id = $sweep
-    AND state IN ('pending', 'leased');") == 0 ]]
-}
 timed "wait for the sweep" wait_for 900 "sweep $sweep to finish" sweep_done
 
 check_results() {
@@ -287,6 +318,7 @@ check_results() {
 }
 timed "check results" check_results
 
-log "summary ($(nproc) cores):"
+log "summary ($(nproc) cores, compose: ${compose_cmd[*]}):"
 printf '  %s\n' "${summary[@]}"
-log "PASSED in ${SECONDS}s"
+exit 0
+}
