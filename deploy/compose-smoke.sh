@@ -97,6 +97,16 @@ cleanup() {
   if $compose_up && ! $keep_up; then
     log "tearing down the compose project"
     compose down -v --remove-orphans >"$work/down.log" 2>&1 || tail -n 5 "$work/down.log"
+    local filter=label=com.docker.compose.project=$project left
+    left=$(docker container ls -aq --filter "$filter" | sed 's/^/container /'
+      docker network ls -q --filter "$filter" | sed 's/^/network /'
+      docker volume ls -q --filter "$filter" | sed 's/^/volume /')
+    if [[ -n "$left" ]]; then
+      log "teardown left: $(echo "$left" | paste -sd' ' -)"
+      ((status != 0)) || status=1
+    else
+      log "teardown: no container, network or volume of $project is left"
+    fi
   fi
   if [[ -n "$engine_pid" ]] && ! $keep_up; then
     log "stopping dockerd (pid $engine_pid)"
@@ -178,11 +188,12 @@ timed "base image debian:bookworm" base_image debian:bookworm
 timed "base image debian:bookworm-slim" base_image debian:bookworm-slim --runtime
 
 # --- Images, then the cluster -------------------------------------------------
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 export DEEPSWEEP_IMAGE=deepsweep:smoke
-export DEEPSWEEP_PUBLISH=127.0.0.1:$port
+# "127.0.0.1:" + ":50051": the engine picks a free port on loopback (read back after up).
+export DEEPSWEEP_PUBLISH=127.0.0.1:
 export DEEPSWEEP_ENV_FILE=$work/smoke.env
-(umask 077 && printf 'DEEPSWEEP_TOKEN=%s\n' "$(openssl rand -hex 24)" >"$DEEPSWEEP_ENV_FILE")
+(umask 077 && printf 'DEEPSWEEP_TOKEN=%s\n' \
+  "$(od -An -tx1 -N24 /dev/urandom | tr -d ' \n')" >"$DEEPSWEEP_ENV_FILE")
 compose() { "${compose_cmd[@]}" -p "$project" -f deploy/docker-compose.yml "$@"; }
 
 build_images() {
@@ -206,6 +217,9 @@ bring_up() {
   mapfile -t ids < <(compose ps -q worker)
   running=$(docker inspect -f '{{.State.Running}}' "${ids[@]}" | grep -c true)
   ((running == workers)) || fail "$running of $workers workers are running"
+  port=$(compose port coordinator 50051)
+  [[ "$port" == 127.0.0.1:* ]] || fail "the coordinator is published on '$port', not on loopback"
+  port=${port##*:}
   # The published port answers on loopback.
   timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" ||
     fail "nothing answers on the published 127.0.0.1:$port"
@@ -315,6 +329,13 @@ check_results() {
   ((csv_rows == trials)) || fail "deepsweep results printed $csv_rows rows, expected $trials"
   head -n 4 "$work/results.csv"
   log "results: $csv_rows rows in the database, read back with deepsweep results"
+  # The same sweep as a user on the host sees it: the CLI (from the image, in the host's
+  # network namespace) through the published loopback port, with the token.
+  docker run --rm --network host --env-file "$DEEPSWEEP_ENV_FILE" "$DEEPSWEEP_IMAGE" \
+    deepsweep --server "127.0.0.1:$port" status "$sweep" >"$work/status.out"
+  grep -q . "$work/status.out" || fail "deepsweep status through 127.0.0.1:$port printed nothing"
+  head -n 3 "$work/status.out"
+  log "status of sweep $sweep read from the host through 127.0.0.1:$port"
 }
 timed "check results" check_results
 
