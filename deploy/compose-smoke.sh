@@ -15,7 +15,7 @@
 # If no Docker engine answers, it starts Debian's dockerd with --iptables=false
 # --ip-forward=false on a socket and data root of its own (under --state), and stops it by
 # its pid at the end. Run time (it prints each step's): on 2 shared cores 33 minutes the
-# first time (two debootstraps 11 min, the compile 21 min), 90 s once the bases and the
+# first time (two debootstraps 11 min, the compile 21 min), 70-90 s once the bases and the
 # image's layers are cached in --state.
 #
 # Usage: deploy/compose-smoke.sh [--state DIR] [--workers N] [--keep-up]
