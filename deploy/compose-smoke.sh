@@ -14,15 +14,21 @@
 #
 # If no Docker engine answers, it starts Debian's dockerd with --iptables=false
 # --ip-forward=false on a socket and data root of its own (under --state), and stops it by
-# its pid at the end. Run time: see the summary it prints (about 15 minutes the first time:
-# two debootstraps and a full build; a few minutes when the bases are cached).
+# its pid at the end. Run time (it prints each step's): on 2 shared cores 33 minutes the
+# first time (two debootstraps 11 min, the compile 21 min), 70-90 s once the bases and the
+# image's layers are cached in --state.
 #
 # Usage: deploy/compose-smoke.sh [--state DIR] [--workers N] [--keep-up]
 #   --state DIR   engine data root and logs (default /var/lib/deepsweep-smoke)
 #   --workers N   worker containers (default 3, at least 2)
 #   --keep-up     leave the containers running at the end (for debugging)
-# Must run as root. Set DEEPSWEEP_COMPOSE="docker compose" to use compose v2.
+# Must run as root. Uses `docker compose` (v2) when the docker client has it, else Debian's
+# `docker-compose` (v1.29); DEEPSWEEP_COMPOSE="docker-compose" (or "docker compose") forces one.
+# The last line it prints is "compose-smoke: PASS ..." or "compose-smoke: FAIL ...".
 set -euo pipefail
+# One compound command: bash parses it whole before running it, so editing or checking out
+# this file during a run (it takes many minutes) cannot change what the run executes.
+{
 cd "$(dirname "$0")/.."
 
 state=/var/lib/deepsweep-smoke
@@ -49,6 +55,10 @@ fi
 log() { printf '[compose-smoke %s] %s\n' "$(date +%T)" "$*"; }
 fail() { log "FAIL: $*" >&2; exit 1; }
 summary=()
+unmount_under() {
+  awk -v r="$1/" 'index($2, r) == 1 { print $2 }' /proc/mounts | sort -r |
+    while read -r mount_point; do umount -l "$mount_point"; done
+}
 timed() {
   local name=$1 start=$SECONDS rc=0
   shift
@@ -74,10 +84,17 @@ scripts/install-deps.sh --compose-smoke # docker.io, docker-compose, debootstrap
 docker_bin=/usr/bin/docker
 [[ -x "$docker_bin" ]] || docker_bin=$(command -v docker)
 docker() { "$docker_bin" "$@"; }
-read -r -a compose_cmd <<<"${DEEPSWEEP_COMPOSE:-docker-compose}"
+if [[ -n "${DEEPSWEEP_COMPOSE:-}" ]]; then
+  read -r -a compose_cmd <<<"$DEEPSWEEP_COMPOSE"
+elif docker compose version >/dev/null 2>&1; then
+  compose_cmd=(docker compose)
+else
+  compose_cmd=(docker-compose)
+fi
 
 work=$(mktemp -d /tmp/deepsweep-smoke.XXXXXX)
 engine_pid=""
+bridge_was_there=true
 project=deepsweep-smoke
 compose_up=false
 cleanup() {
@@ -86,14 +103,33 @@ cleanup() {
   if $compose_up && ! $keep_up; then
     log "tearing down the compose project"
     compose down -v --remove-orphans >"$work/down.log" 2>&1 || tail -n 5 "$work/down.log"
+    local filter=label=com.docker.compose.project=$project left
+    left=$(docker container ls -aq --filter "$filter" | sed 's/^/container /'
+      docker network ls -q --filter "$filter" | sed 's/^/network /'
+      docker volume ls -q --filter "$filter" | sed 's/^/volume /')
+    if [[ -n "$left" ]]; then
+      log "teardown left: $(echo "$left" | paste -sd' ' -)"
+      ((status != 0)) || status=1
+    else
+      log "teardown: no container, network or volume of $project is left"
+    fi
   fi
   if [[ -n "$engine_pid" ]] && ! $keep_up; then
     log "stopping dockerd (pid $engine_pid)"
     kill -TERM "$engine_pid" 2>/dev/null
     for _ in $(seq 30); do kill -0 "$engine_pid" 2>/dev/null || break; sleep 1; done
     kill -0 "$engine_pid" 2>/dev/null && kill -KILL "$engine_pid"
+    # What dockerd leaves behind on the host: its default network namespace's bind mount
+    # and the docker0 bridge (removed only if this run's engine made it).
+    unmount_under "$state/exec"
+    $bridge_was_there || ip link delete docker0 2>/dev/null
   fi
   rm -rf "$work"
+  if ((status == 0)); then
+    echo "compose-smoke: PASS in ${SECONDS}s (total run time)"
+  else
+    echo "compose-smoke: FAIL (exit $status) after ${SECONDS}s (total run time)"
+  fi
   exit "$status"
 }
 trap cleanup EXIT
@@ -106,6 +142,7 @@ start_engine() {
     return 0
   fi
   mkdir -p "$state/docker" "$state/exec" "$state/run"
+  ip link show docker0 >/dev/null 2>&1 || bridge_was_there=false
   local socket=$state/run/docker.sock
   log "no engine answers: starting dockerd on $socket (log: $state/dockerd.log)"
   dockerd --iptables=false --ip-forward=false --data-root "$state/docker" \
@@ -154,19 +191,16 @@ base_image() {
   rm -rf --one-file-system "$root"
   log "$tag: imported ($(docker image inspect -f '{{.Size}}' "$tag" | numfmt --to=iec))"
 }
-unmount_under() {
-  awk -v r="$1/" 'index($2, r) == 1 { print $2 }' /proc/mounts | sort -r |
-    while read -r mount_point; do umount -l "$mount_point"; done
-}
 timed "base image debian:bookworm" base_image debian:bookworm
 timed "base image debian:bookworm-slim" base_image debian:bookworm-slim --runtime
 
 # --- Images, then the cluster -------------------------------------------------
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 export DEEPSWEEP_IMAGE=deepsweep:smoke
-export DEEPSWEEP_PUBLISH=127.0.0.1:$port
+# "127.0.0.1:" + ":50051": the engine picks a free port on loopback (read back after up).
+export DEEPSWEEP_PUBLISH=127.0.0.1:
 export DEEPSWEEP_ENV_FILE=$work/smoke.env
-(umask 077 && printf 'DEEPSWEEP_TOKEN=%s\n' "$(openssl rand -hex 24)" >"$DEEPSWEEP_ENV_FILE")
+(umask 077 && printf 'DEEPSWEEP_TOKEN=%s\n' \
+  "$(od -An -tx1 -N24 /dev/urandom | tr -d ' \n')" >"$DEEPSWEEP_ENV_FILE")
 compose() { "${compose_cmd[@]}" -p "$project" -f deploy/docker-compose.yml "$@"; }
 
 build_images() {
@@ -190,6 +224,9 @@ bring_up() {
   mapfile -t ids < <(compose ps -q worker)
   running=$(docker inspect -f '{{.State.Running}}' "${ids[@]}" | grep -c true)
   ((running == workers)) || fail "$running of $workers workers are running"
+  port=$(compose port coordinator 50051)
+  [[ "$port" == 127.0.0.1:* ]] || fail "the coordinator is published on '$port', not on loopback"
+  port=${port##*:}
   # The published port answers on loopback.
   timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" ||
     fail "nothing answers on the published 127.0.0.1:$port"
@@ -203,19 +240,22 @@ sql() { docker exec -i "$coordinator" sqlite3 -batch -noheader /data/deepsweep.d
 # The CLI in the compose network, with the sweep spec mounted (readable by uid 10001).
 mkdir -m 0755 "$work/specs"
 cli() { compose run --rm -T -v "$work/specs:/smoke:ro" cli "$@"; }
+# Small (width 64) but long enough per trial (20000 updates: a few seconds of one core,
+# ten checkpoints) that a kill lands inside a trial rather than between two; 12 trials, so
+# the two surviving workers still have a queue to drain after the kill.
 cat >"$work/specs/sweep.yaml" <<'EOF'
 name: compose-smoke
 dataset: {name: shapeset, train_examples: 2000, validation_examples: 500, test_examples: 500}
 model: {width: 64, output: softmax, loss: nll}
-training: {batch_size: 10, updates: 3000, checkpoint_every: 500, probe_examples: 100}
+training: {batch_size: 10, updates: 20000, checkpoint_every: 2000, probe_examples: 100}
 grid:
   activation: [tanh, softsign]
   init: [standard, normalized]
-  depth: [2, 3]
+  depth: [1, 2, 3]
 seeds: 1
 limits: {max_attempts: 3}
 EOF
-trials=8
+trials=12
 submit() {
   cli deepsweep submit /smoke/sweep.yaml | tee "$work/submit.out"
   sweep=$(sql "SELECT id FROM sweeps WHERE name = 'compose-smoke' ORDER BY id DESC LIMIT 1;")
@@ -227,18 +267,28 @@ submit() {
 }
 timed "submit" submit
 
-# A trial in flight: leased, with at least one checkpoint of its current attempt stored.
-# Prints "trial attempt worker_id host" (host: the worker container's hostname).
+# A trial in flight: leased, with at least one checkpoint of its current attempt stored;
+# of those, the one with the most training left. Sets victim to "trial attempt worker_id
+# host" (host: the worker container's hostname).
 in_flight() {
   victim=$(sql "SELECT t.id || ' ' || t.attempt || ' ' || t.worker_id || ' ' || w.host
     FROM trials t JOIN workers w ON w.worker_id = t.worker_id
+      JOIN checkpoints c ON c.trial_id = t.id AND c.attempt = t.attempt
     WHERE t.sweep_id = $sweep AND t.state = 'leased'
-      AND EXISTS (SELECT 1 FROM checkpoints c WHERE c.trial_id = t.id AND c.attempt = t.attempt)
-    LIMIT 1;")
+    GROUP BY t.id ORDER BY max(c.step) LIMIT 1;")
   [[ -n "$victim" ]]
 }
+sweep_done() {
+  [[ $(sql "SELECT count(*) FROM trials WHERE sweep_id = $sweep
+    AND state IN ('pending', 'leased');") == 0 ]]
+}
 kill_worker_mid_trial() {
-  wait_for 300 "a trial in flight" in_flight
+  local deadline=$((SECONDS + 300))
+  until in_flight; do
+    sweep_done && fail "sweep $sweep finished before a trial in flight was seen: trials too short"
+    ((SECONDS < deadline)) || fail "no trial in flight within 300s"
+    sleep 0.5
+  done
   read -r victim_trial victim_attempt victim_worker victim_host <<<"$victim"
   local id container=""
   for id in $(compose ps -q worker); do
@@ -246,15 +296,17 @@ kill_worker_mid_trial() {
   done
   [[ -n "$container" ]] || fail "no worker container has hostname $victim_host ($victim_worker)"
   docker kill "$container" >/dev/null
+  # Between the query and the kill the trial may have finished: then nothing was lost.
+  local after
+  after=$(sql "SELECT state || ' ' || attempt FROM trials WHERE id = $victim_trial;")
+  [[ "$after" == "leased $victim_attempt" ]] ||
+    fail "trial $victim_trial was '$after' when its worker died: the kill came too late"
   log "killed worker container ${container:0:12} ($victim_worker) while it trained trial" \
-    "$victim_trial (attempt $victim_attempt)"
+    "$victim_trial (attempt $victim_attempt, $(sql "SELECT max(step) FROM checkpoints
+      WHERE trial_id = $victim_trial AND attempt = $victim_attempt;") of 20000 updates done)"
 }
 timed "kill a worker mid-trial" kill_worker_mid_trial
 
-sweep_done() {
-  [[ $(sql "SELECT count(*) FROM trials WHERE sweep_id = $sweep
-    AND state IN ('pending', 'leased');") == 0 ]]
-}
 timed "wait for the sweep" wait_for 900 "sweep $sweep to finish" sweep_done
 
 check_results() {
@@ -284,9 +336,17 @@ check_results() {
   ((csv_rows == trials)) || fail "deepsweep results printed $csv_rows rows, expected $trials"
   head -n 4 "$work/results.csv"
   log "results: $csv_rows rows in the database, read back with deepsweep results"
+  # The same sweep as a user on the host sees it: the CLI (from the image, in the host's
+  # network namespace) through the published loopback port, with the token.
+  docker run --rm --network host --env-file "$DEEPSWEEP_ENV_FILE" "$DEEPSWEEP_IMAGE" \
+    deepsweep --server "127.0.0.1:$port" status "$sweep" >"$work/status.out"
+  grep -q . "$work/status.out" || fail "deepsweep status through 127.0.0.1:$port printed nothing"
+  head -n 3 "$work/status.out"
+  log "status of sweep $sweep read from the host through 127.0.0.1:$port"
 }
 timed "check results" check_results
 
-log "summary ($(nproc) cores):"
+log "summary ($(nproc) cores, compose: ${compose_cmd[*]}):"
 printf '  %s\n' "${summary[@]}"
-log "PASSED in ${SECONDS}s"
+exit 0
+}
