@@ -242,7 +242,9 @@ TEST_F(WorkerLoopTest, ShutdownWhileIdleOrBackingOffReturns) {
     loop.Shutdown();
     worker.join();
     EXPECT_EQ(coordinator.calls(Method::kAcquire), 1) << reachable;
-    if (reachable) EXPECT_EQ(sleeper.requests().front(), absl::Seconds(2));
+    if (reachable) {
+      EXPECT_EQ(sleeper.requests().front(), absl::Seconds(2));
+    }
   }
 }
 
