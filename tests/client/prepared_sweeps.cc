@@ -1,5 +1,8 @@
 #include "tests/client/prepared_sweeps.h"
 
+#include <string>
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "tests/client/sample_checkpoints.h"
@@ -32,13 +35,20 @@ WorkerInfo Worker(std::string id) {
       .worker_id = std::move(id), .host = "testhost", .pid = 4242, .version = "test", .cores = 2};
 }
 
-absl::StatusOr<Acquisition> Acquire(rpc::CoordinatorClient& coordinator, const WorkerInfo& worker,
-                                    int expected_index) {
+// A trial this test leased: plain values, checked once here.
+struct Leased {
+  TrialId id = 0;
+  std::string lease_id;
+};
+
+absl::StatusOr<Leased> Acquire(rpc::CoordinatorClient& coordinator, const WorkerInfo& worker,
+                               int expected_index) {
   ASSIGN_OR_RETURN(Acquisition acquisition, coordinator.AcquireTrial(worker));
-  if (!acquisition.trial.has_value() || acquisition.trial->index != expected_index) {
+  if (!acquisition.trial.has_value() || !acquisition.lease.has_value() ||
+      acquisition.trial->index != expected_index) {
     return absl::InternalError(absl::StrCat("expected to lease trial index ", expected_index));
   }
-  return acquisition;
+  return Leased{.id = acquisition.trial->id, .lease_id = std::move(acquisition.lease->lease_id)};
 }
 
 }  // namespace
@@ -53,8 +63,8 @@ absl::StatusOr<PreparedSweeps> PrepareSweeps(rpc::CoordinatorClient& coordinator
   const double errors[] = {0.50, 0.20, 0.10, 0.60, 0.22, 0.12, 0.90, 0.27, 0.17};
   const WorkerInfo worker_a = Worker("worker-a");
   for (int index = 0; index < 9; ++index) {
-    ASSIGN_OR_RETURN(const Acquisition acquisition, Acquire(coordinator, worker_a, index));
-    const TrialId id = acquisition.trial->id;
+    ASSIGN_OR_RETURN(const Leased acquisition, Acquire(coordinator, worker_a, index));
+    const TrialId id = acquisition.id;
     SampleCurve curve;
     curve.depth = 5;
     curve.checkpoints = 6;
@@ -63,15 +73,14 @@ absl::StatusOr<PreparedSweeps> PrepareSweeps(rpc::CoordinatorClient& coordinator
     curve.final_test_error = errors[index];
     std::vector<Checkpoint> checkpoints = MakeCheckpoints(curve);
     clock.Advance(absl::Seconds(30));
-    RETURN_IF_ERROR(
-        coordinator.ReportCheckpoints(id, acquisition.lease->lease_id, checkpoints).status());
+    RETURN_IF_ERROR(coordinator.ReportCheckpoints(id, acquisition.lease_id, checkpoints).status());
     clock.Advance(absl::Seconds(30));
     TrialOutcome outcome;
     if (index == 6) {
       outcome.state = TrialState::kDiverged;
       outcome.reason = "loss became NaN at step 300";
     }
-    RETURN_IF_ERROR(coordinator.CompleteTrial(id, acquisition.lease->lease_id, outcome));
+    RETURN_IF_ERROR(coordinator.CompleteTrial(id, acquisition.lease_id, outcome));
     prepared.finished_trials.push_back(id);
     prepared.reported.push_back(std::move(checkpoints));
   }
@@ -80,9 +89,9 @@ absl::StatusOr<PreparedSweeps> PrepareSweeps(rpc::CoordinatorClient& coordinator
   ASSIGN_OR_RETURN(const SweepRecord running, coordinator.CreateSweep(kStillRunning));
   prepared.active = running.id;
   const WorkerInfo worker_b = Worker("worker-b");
-  ASSIGN_OR_RETURN(const Acquisition first, Acquire(coordinator, worker_b, 0));
-  prepared.running = first.trial->id;
-  prepared.running_lease = first.lease->lease_id;
+  ASSIGN_OR_RETURN(const Leased first, Acquire(coordinator, worker_b, 0));
+  prepared.running = first.id;
+  prepared.running_lease = first.lease_id;
   SampleCurve partial;
   partial.depth = 1;
   partial.checkpoints = 3;
@@ -95,9 +104,9 @@ absl::StatusOr<PreparedSweeps> PrepareSweeps(rpc::CoordinatorClient& coordinator
           .status());
   clock.Set(kPreparedStart + absl::Seconds(660));
   const WorkerInfo worker_c = Worker("worker-c");
-  ASSIGN_OR_RETURN(const Acquisition second, Acquire(coordinator, worker_c, 1));
-  prepared.failed = second.trial->id;
-  RETURN_IF_ERROR(coordinator.FailTrial(prepared.failed, second.lease->lease_id, "out of memory",
+  ASSIGN_OR_RETURN(const Leased second, Acquire(coordinator, worker_c, 1));
+  prepared.failed = second.id;
+  RETURN_IF_ERROR(coordinator.FailTrial(prepared.failed, second.lease_id, "out of memory",
                                         /*retryable=*/false));
   clock.Set(kPreparedStart + absl::Seconds(720));
   return prepared;
