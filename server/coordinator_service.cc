@@ -40,8 +40,9 @@ spdlog::level::level_enum LogLevelFor(absl::StatusCode code) {
 
 CoordinatorServiceImpl::CoordinatorServiceImpl(Coordinator* coordinator,
                                                const TokenAuthenticator* authenticator,
+                                               const Clock* clock,
                                                CoordinatorServiceOptions options)
-    : coordinator_(coordinator), authenticator_(authenticator), options_(options) {}
+    : coordinator_(coordinator), authenticator_(authenticator), clock_(clock), options_(options) {}
 
 void CoordinatorServiceImpl::StopStreams() {
   if (!streams_stopped_.HasBeenNotified()) streams_stopped_.Notify();
@@ -179,7 +180,7 @@ grpc::Status CoordinatorServiceImpl::WatchSweep(grpc::ServerContext* context,
     while (true) {
       ASSIGN_OR_RETURN(const rpc::SweepProgress progress,
                        rpc::ReadSweepProgress(*coordinator_, request->sweep_id()));
-      if (pacer.ShouldSend(progress, absl::Now())) {
+      if (pacer.ShouldSend(progress, clock_->Now())) {
         v1::SweepProgress message;
         ToProto(progress, &message);
         if (!writer->Write(message)) return absl::CancelledError("client went away");
@@ -189,16 +190,16 @@ grpc::Status CoordinatorServiceImpl::WatchSweep(grpc::ServerContext* context,
       // watch_min_interval after the last message; both waits end early when
       // the server stops.
       const uint64_t seen = version;
-      while (version == seen && absl::Now() < pacer.next_heartbeat()) {
+      while (version == seen && clock_->Now() < pacer.next_heartbeat()) {
         if (context->IsCancelled()) return absl::CancelledError("client went away");
         if (streams_stopped_.HasBeenNotified()) {
           return absl::UnavailableError("the coordinator is shutting down");
         }
         version = coordinator_->WaitForChange(
-            seen, std::min(options_.watch_poll_interval, pacer.next_heartbeat() - absl::Now()));
+            seen, std::min(options_.watch_poll_interval, pacer.next_heartbeat() - clock_->Now()));
       }
       if (context->IsCancelled()) return absl::CancelledError("client went away");
-      const absl::Duration rest = options_.watch_min_interval - (absl::Now() - pacer.last_sent());
+      const absl::Duration rest = options_.watch_min_interval - (clock_->Now() - pacer.last_sent());
       if (rest > absl::ZeroDuration() && streams_stopped_.WaitForNotificationWithTimeout(rest)) {
         return absl::UnavailableError("the coordinator is shutting down");
       }

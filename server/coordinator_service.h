@@ -18,6 +18,7 @@
 
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "common/clock.h"
 #include "core/coordinator.h"
 #include "deepsweep/v1/coordinator.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
@@ -39,9 +40,12 @@ struct CoordinatorServiceOptions {
 
 class CoordinatorServiceImpl final : public v1::CoordinatorService::Service {
  public:
-  // `coordinator` and `authenticator` must outlive the service.
+  // `coordinator`, `authenticator` and `clock` must outlive the service.
+  // `clock` times WatchSweep's heartbeats and minimum interval (the
+  // coordinator's clock, so tests drive both with one FakeClock); the waits
+  // themselves stay bounded by `watch_poll_interval` of real time.
   CoordinatorServiceImpl(Coordinator* coordinator, const TokenAuthenticator* authenticator,
-                         CoordinatorServiceOptions options = {});
+                         const Clock* clock, CoordinatorServiceOptions options = {});
 
   // Ends every open WatchSweep stream with UNAVAILABLE and refuses new ones.
   void StopStreams();
@@ -89,6 +93,7 @@ class CoordinatorServiceImpl final : public v1::CoordinatorService::Service {
 
   Coordinator* const coordinator_;
   const TokenAuthenticator* const authenticator_;
+  const Clock* const clock_;
   const CoordinatorServiceOptions options_;
   absl::Notification streams_stopped_;
 };

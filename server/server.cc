@@ -84,7 +84,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(Options options) {
       std::make_unique<Coordinator>(server->store_.get(), clock, opts.coordinator);
   server->authenticator_ = std::make_unique<TokenAuthenticator>(std::move(token));
   server->service_ = std::make_unique<CoordinatorServiceImpl>(
-      server->coordinator_.get(), server->authenticator_.get(), opts.service);
+      server->coordinator_.get(), server->authenticator_.get(), clock, opts.service);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
