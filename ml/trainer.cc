@@ -62,8 +62,6 @@ absl::Status ValidateDataset(const TrainConfig& config, const Dataset& data) {
   return absl::OkStatus();
 }
 
-double Seconds(absl::Duration d) { return absl::ToDoubleSeconds(d); }
-
 }  // namespace
 
 absl::Status ValidateTrainConfig(const TrainConfig& c) {
@@ -162,8 +160,8 @@ absl::StatusOr<TrainResult> Trainer::Train(Dataset& data, const CheckpointObserv
     evaluate(data.validation, m.validation_error, m.validation_nll);
     m.layers = probe.Measure(net);
     const absl::Time end = clock_->Now();
-    monitor_seconds += Seconds(end - begin);
-    m.wall_seconds = Seconds(end - start);
+    monitor_seconds += absl::ToDoubleSeconds(end - begin);
+    m.wall_seconds = absl::ToDoubleSeconds(end - start);
     m.monitor_seconds = monitor_seconds;
     nll_sum = loss_sum = 0;
     batches = 0;
