@@ -51,7 +51,9 @@ chosen_rate() {
 }
 # The depth-5 net ACTIVATION INIT of SWEEP on DATASET at its chosen rate.
 net() {
-  trial "$1" activation="$3" init="$4" depth=5 learning_rate="$(chosen_rate "$3" "$4" "$2")"
+  local rate
+  rate=$(chosen_rate "$3" "$4" "$2")
+  trial "$1" activation="$3" init="$4" depth=5 learning_rate="$rate"
 }
 sig4=$(trial $shapeset activation=sigmoid init=standard depth=4 learning_rate=0.1)
 sig5=$(net $shapeset shapeset sigmoid standard)
@@ -80,9 +82,11 @@ plot fig9_tanh_standard_weightgrad_std.png gradient-std "$tanh"
 plot fig9_tanh_normalized_weightgrad_std.png gradient-std "$tanh_n"
 plot fig10_tanh_normalized_percentiles.png percentiles "$tanh_n"
 plot fig11_shapeset_test_error.png test-error "$sig5" "$tanh" "$tanh_n" "$soft" "$soft_n"
-plot fig12_fashion_mnist_test_error.png test-error \
-  "$(net $fmnist fashion-mnist sigmoid standard)" "$(net $fmnist fashion-mnist tanh standard)" \
-  "$(net $fmnist fashion-mnist tanh normalized)" \
-  "$(net $fmnist fashion-mnist softsign standard)" \
-  "$(net $fmnist fashion-mnist softsign normalized)"
+fm_sig=$(net $fmnist fashion-mnist sigmoid standard)
+fm_tanh=$(net $fmnist fashion-mnist tanh standard)
+fm_tanh_n=$(net $fmnist fashion-mnist tanh normalized)
+fm_soft=$(net $fmnist fashion-mnist softsign standard)
+fm_soft_n=$(net $fmnist fashion-mnist softsign normalized)
+plot fig12_fashion_mnist_test_error.png test-error "$fm_sig" "$fm_tanh" "$fm_tanh_n" "$fm_soft" \
+  "$fm_soft_n"
 plot jacobian_init_tanh.png jacobian "$tanh" "$tanh_n" --step 0
