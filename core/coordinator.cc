@@ -181,7 +181,8 @@ class Coordinator::Impl {
         live_[id] = LiveTrial{.id = id,
                               .sweep_id = created.id,
                               .index = static_cast<int>(i),
-                              .attempt_limit = max_attempts};
+                              .attempt_limit = max_attempts,
+                              .spec = trials[i]};
         live.pending.emplace(static_cast<int>(i), id);
       }
       record = SweepRecord{.id = created.id,
@@ -267,7 +268,8 @@ class Coordinator::Impl {
                     .state = record.state,
                     .attempt = record.attempt,
                     .attempt_limit = record.attempt_limit,
-                    .worker_id = record.worker_id};
+                    .worker_id = record.worker_id,
+                    .spec = record.spec};
         TrialUpdate u = Update(t, TrialState::kPending, t.attempt + sweep.max_attempts, "");
         u.reset_results = true;
         m.trials.push_back(std::move(u));
@@ -300,6 +302,7 @@ class Coordinator::Impl {
     RETURN_IF_ERROR(ValidateWorker(worker));
     Writes writes;
     std::optional<Lease> lease;
+    TrialRecord record;
     {
       absl::MutexLock lock(&mu_);
       RETURN_IF_ERROR(LoadLocked());
@@ -334,15 +337,24 @@ class Coordinator::Impl {
         t.worker_id = worker.worker_id;
         t.lease = lease;
         deadlines_.emplace(lease->deadline, t.id);
+        // The trial as the store holds it once the mutation is committed:
+        // results cleared, no reason, updated now. Answered from memory, as
+        // reading it back would cost a read transaction per lease.
+        record = TrialRecord{.id = t.id,
+                             .sweep_id = t.sweep_id,
+                             .index = t.index,
+                             .spec = t.spec,
+                             .state = TrialState::kLeased,
+                             .attempt = t.attempt,
+                             .attempt_limit = t.attempt_limit,
+                             .worker_id = t.worker_id,
+                             .updated_at = now};
       }
       m.workers.push_back(std::move(seen));
       writes.push_back(store_->Submit(std::move(m)));
     }
     RETURN_IF_ERROR(Await(writes));
     if (!lease.has_value()) return Acquisition{.retry_after = options_.idle_retry_after};
-    // Committed: if this read fails the worker gets the error and the lease
-    // simply expires.
-    ASSIGN_OR_RETURN(TrialRecord record, store_->GetTrial(lease->trial_id));
     return Acquisition{.trial = std::move(record), .lease = std::move(lease)};
   }
 

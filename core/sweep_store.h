@@ -152,6 +152,9 @@ struct UnfinishedTrial {
   int attempt_limit = 0;
   std::string worker_id;
   std::optional<Lease> lease;  // the lease row of (id, attempt), when LEASED
+  // What the trial trains. Kept with the unfinished trial so that a lease can
+  // be handed out without reading the trial back from the store.
+  TrialSpec spec;
 };
 
 // What a coordinator needs to resume: every PENDING or LEASED trial, ordered

@@ -44,6 +44,8 @@ struct DatasetSpec {
   // Input preprocessing: "pm1" (scale to [-1, 1]), "unit" (to [0, 1]) or
   // "standardize" (per-feature z-score from the training split).
   std::string preprocess = "pm1";
+
+  friend bool operator==(const DatasetSpec&, const DatasetSpec&) = default;
 };
 
 // Every knob of one training run. A sweep spec supplies the defaults; its grid
@@ -89,6 +91,8 @@ struct TrialSpec {
   uint64_t data_seed = 0;
   // Which repeat of its configuration this trial is (0 .. seeds-1).
   int seed_index = 0;
+
+  friend bool operator==(const TrialSpec&, const TrialSpec&) = default;
 };
 
 // Which tensor a LayerStat summarizes.

@@ -26,6 +26,10 @@ int main(int argc, char** argv) {
   app.add_flag("--insecure", options.insecure, "allow a non-loopback address without token");
   app.add_option("--max-message-bytes", options.max_message_bytes, "largest request accepted")
       ->capture_default_str();
+  app.add_option("--max-idle-threads", options.max_idle_threads,
+                 "idle call-handling threads kept (one per worker calling at once)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_option("--log-level", logging.level, "trace|debug|info|warn|error")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);

@@ -68,6 +68,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(Options options) {
   if (options.max_message_bytes <= 0) {
     return absl::InvalidArgumentError("max_message_bytes: must be positive");
   }
+  if (options.max_idle_threads <= 0) {
+    return absl::InvalidArgumentError("max_idle_threads: must be positive");
+  }
   if (options.expiry_interval <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("expiry_interval: must be positive");
   }
@@ -91,6 +94,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(Options options) {
   builder.AddListeningPort(opts.address, credentials, &server->port_);
   builder.RegisterService(server->service_.get());
   builder.SetMaxReceiveMessageSize(opts.max_message_bytes);
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
+                              opts.max_idle_threads);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(std::make_unique<MalformedRequestInterceptorFactory>());
   builder.experimental().SetInterceptorCreators(std::move(interceptors));

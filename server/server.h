@@ -57,6 +57,11 @@ class Server {
     bool insecure = false;
     // Largest request accepted; larger ones get RESOURCE_EXHAUSTED.
     int max_message_bytes = 16 << 20;
+    // Idle call-handling threads kept for the next calls. A call holds its
+    // thread until its write commits, so with fewer than the number of
+    // workers calling at once, gRPC (default 2) starts and ends a thread for
+    // nearly every call: 64 workers lost 8-12% of their throughput to it.
+    int max_idle_threads = 128;
     // How often the background thread expires overdue leases.
     absl::Duration expiry_interval = absl::Seconds(1);
     // How long Shutdown() lets calls in flight finish before cancelling them.

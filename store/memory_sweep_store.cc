@@ -185,7 +185,8 @@ absl::StatusOr<UnfinishedWork> MemorySweepStore::LoadUnfinished() {
                       .state = t.state,
                       .attempt = t.attempt,
                       .attempt_limit = t.attempt_limit,
-                      .worker_id = t.worker_id};
+                      .worker_id = t.worker_id,
+                      .spec = t.spec};
     if (t.state == TrialState::kLeased) {
       auto lease = leases_.find({id, t.attempt});
       if (lease != leases_.end()) u.lease = lease->second.lease;

@@ -50,6 +50,12 @@ constexpr char kTrialColumns[] =
     "final_test_nll, final_validation_error, updated_at_us, data_seed, histogram_bins, "
     "jacobian_examples, stuck_after_updates, stuck_error";
 
+constexpr int kTrialColumnCount = [] {
+  int columns = 1;
+  for (const char* c = kTrialColumns; *c != '\0'; ++c) columns += *c == ',' ? 1 : 0;
+  return columns;
+}();
+
 absl::StatusOr<TrialRecord> ReadTrial(const SqliteStatement& s) {
   TrialRecord r;
   r.id = s.Int(0);
@@ -165,7 +171,11 @@ const std::string& CheckpointLayersInsert(size_t rows) {
     const std::string columns = QuantityColumns();
     for (size_t n = 1; n <= kLayersPerInsert; ++n) {
       std::string& text = (*sql)[n];
-      text = absl::StrCat("INSERT INTO checkpoint_layers (trial_id, attempt, step, layer, ",
+      // OR FAIL rather than the default ABORT: a statement of several rows
+      // that may ABORT keeps a statement journal to undo its own rows (6% of
+      // the writer's instructions), while a failure here fails the whole
+      // transaction anyway (CommitBatch rolls it back).
+      text = absl::StrCat("INSERT OR FAIL INTO checkpoint_layers (trial_id, attempt, step, layer, ",
                           columns, ") VALUES ");
       for (size_t r = 0; r < n; ++r) {
         absl::StrAppend(&text, r == 0 ? "" : ", ", "(?1, ?2, ?3");
@@ -745,25 +755,29 @@ absl::StatusOr<UnfinishedWork> SqliteSweepStore::LoadUnfinished() {
                                  "sweep_id FROM trials WHERE state IN ('pending', 'leased')) "
                                  "ORDER BY id"),
                     std::nullopt));
+    // x.* is kTrialColumns in ReadTrial's order, then the lease's two columns.
     ASSIGN_OR_RETURN(
         SqliteStatement s,
-        db.Prepare("SELECT t.id, t.sweep_id, t.trial_index, t.state, t.attempt, "
-                   "t.attempt_limit, t.worker_id, l.lease_id, l.deadline_us FROM trials AS t "
-                   "LEFT JOIN leases AS l ON t.state = 'leased' AND l.trial_id = t.id AND "
-                   "l.attempt = t.attempt WHERE t.state IN ('pending', 'leased') ORDER BY t.id"));
+        db.Prepare(absl::StrCat(
+            "SELECT x.*, l.lease_id, l.deadline_us FROM (SELECT ", kTrialColumns,
+            " FROM trials WHERE state IN ('pending', 'leased')) AS x LEFT JOIN leases AS l ON "
+            "x.state = 'leased' AND l.trial_id = x.id AND l.attempt = x.attempt ORDER BY x.id")));
+    constexpr int kLeaseColumn = kTrialColumnCount;
     return s.ForEachRow([&]() -> absl::Status {
-      UnfinishedTrial u{.id = s.Int(0),
-                        .sweep_id = s.Int(1),
-                        .index = static_cast<int>(s.Int(2)),
-                        .state = s.Text(3) == "leased" ? TrialState::kLeased : TrialState::kPending,
-                        .attempt = static_cast<int>(s.Int(4)),
-                        .attempt_limit = static_cast<int>(s.Int(5)),
-                        .worker_id = s.Text(6)};
-      if (!s.IsNull(7)) {
+      ASSIGN_OR_RETURN(TrialRecord t, ReadTrial(s));
+      UnfinishedTrial u{.id = t.id,
+                        .sweep_id = t.sweep_id,
+                        .index = t.index,
+                        .state = t.state,
+                        .attempt = t.attempt,
+                        .attempt_limit = t.attempt_limit,
+                        .worker_id = std::move(t.worker_id),
+                        .spec = std::move(t.spec)};
+      if (!s.IsNull(kLeaseColumn)) {
         u.lease = Lease{.trial_id = u.id,
-                        .lease_id = s.Text(7),
+                        .lease_id = s.Text(kLeaseColumn),
                         .attempt = u.attempt,
-                        .deadline = FromUs(s.Int(8))};
+                        .deadline = FromUs(s.Int(kLeaseColumn + 1))};
       }
       work.trials.push_back(std::move(u));
       return absl::OkStatus();

@@ -204,6 +204,56 @@ TEST_P(CoordinatorTest, AcquireLeasesTrialsInIndexOrder) {
   EXPECT_EQ((*workers)[0].current_trial, b.trial->id);
 }
 
+// The trial an acquisition hands out is the one the store holds afterwards.
+void ExpectSameTrial(const TrialRecord& handed_out, const TrialRecord& stored) {
+  EXPECT_EQ(handed_out.id, stored.id);
+  EXPECT_EQ(handed_out.sweep_id, stored.sweep_id);
+  EXPECT_EQ(handed_out.index, stored.index);
+  EXPECT_TRUE(handed_out.spec == stored.spec) << "trial " << stored.id;
+  EXPECT_EQ(handed_out.state, stored.state);
+  EXPECT_EQ(handed_out.attempt, stored.attempt);
+  EXPECT_EQ(handed_out.attempt_limit, stored.attempt_limit);
+  EXPECT_EQ(handed_out.worker_id, stored.worker_id);
+  EXPECT_EQ(handed_out.reason, stored.reason);
+  EXPECT_EQ(handed_out.final_test_error, stored.final_test_error);
+  EXPECT_EQ(handed_out.final_test_nll, stored.final_test_nll);
+  EXPECT_EQ(handed_out.final_validation_error, stored.final_validation_error);
+  EXPECT_EQ(handed_out.steps_done, stored.steps_done);
+  EXPECT_EQ(handed_out.updated_at, stored.updated_at);
+}
+
+TEST_P(CoordinatorTest, AcquisitionsMatchTheStoredTrial) {
+  const SweepId id = Create();
+  // A first lease, of a trial known since CreateSweep.
+  const Acquisition first = Acquire("w1");
+  ExpectSameTrial(*first.trial, Trial(first.trial->id));
+  EXPECT_EQ(first.trial->spec.activation, "sigmoid");
+  ASSERT_TRUE(coordinator_
+                  ->ReportCheckpoints(first.trial->id, first.lease->lease_id,
+                                      std::vector{MakeCheckpoint(10, 0.5)})
+                  .ok());
+
+  // After a restart the specs come from the store; the lease that expires
+  // there had results, which the second attempt starts without.
+  Restart();
+  clock_.Advance(absl::Seconds(31));
+  const Acquisition second = Acquire("w2");
+  ASSERT_EQ(second.trial->id, first.trial->id);
+  EXPECT_EQ(second.trial->attempt, 2);
+  ExpectSameTrial(*second.trial, Trial(second.trial->id));
+  const Acquisition other = Acquire("w3");
+  ExpectSameTrial(*other.trial, Trial(other.trial->id));
+
+  // A failed trial brought back by RetryTrials, with its reason cleared.
+  ASSERT_TRUE(coordinator_->FailTrial(second.trial->id, second.lease->lease_id, "bug", false).ok());
+  ASSERT_EQ(*coordinator_->RetryTrials(id, {TrialState::kFailed}), 1);
+  clock_.Advance(absl::Seconds(1));
+  const Acquisition retried = Acquire("w4");
+  ASSERT_EQ(retried.trial->id, first.trial->id);
+  EXPECT_EQ(retried.trial->attempt, 3);
+  ExpectSameTrial(*retried.trial, Trial(retried.trial->id));
+}
+
 TEST_P(CoordinatorTest, NothingPendingSaysWhenToRetry) {
   options_.idle_retry_after = absl::Seconds(7);
   coordinator_ = std::make_unique<Coordinator>(store_, &clock_, options_);

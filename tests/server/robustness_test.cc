@@ -104,5 +104,18 @@ TEST_F(RobustnessTest, UnknownMethodIsUnimplemented) {
   ExpectStillServing();
 }
 
+TEST(ServerOptionsTest, NonPositiveLimitsAreRejectedByName) {
+  Server::Options options = LoopbackOptions(FreshDirectory() / "db.sqlite");
+  options.max_idle_threads = 0;
+  absl::StatusOr<std::unique_ptr<Server>> server = Server::Start(options);
+  EXPECT_EQ(server.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(server.status().message(), HasSubstr("max_idle_threads"));
+  options.max_idle_threads = 1;
+  options.max_message_bytes = -1;
+  server = Server::Start(options);
+  EXPECT_EQ(server.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(server.status().message(), HasSubstr("max_message_bytes"));
+}
+
 }  // namespace
 }  // namespace deepsweep::server

@@ -392,6 +392,12 @@ TYPED_TEST(SweepStoreTest, LoadUnfinishedResumesLeasesWithTheirDeadlines) {
   EXPECT_FALSE(work->trials[0].lease.has_value());
   EXPECT_EQ(work->trials[3].index, 3);
   EXPECT_EQ(work->trials[3].attempt_limit, 3);
+  // Each carries its spec, whole, so a coordinator can hand it out unread.
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_TRUE(work->trials[i].spec == SweepStoreTest<TypeParam>::Spec(
+                                            i + 1, i % 2 == 0 ? "tanh" : "softsign", 0.1 / (i + 1)))
+        << "trial " << i;
+  }
 }
 
 TYPED_TEST(SweepStoreTest, LeaseChangesNeedAnExistingLease) {
