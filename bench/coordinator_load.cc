@@ -46,6 +46,11 @@ struct LoadOptions {
   int layers = 5;
   int bins = 20;
   std::string db;  // empty = a fresh file under /tmp
+  // A deepsweep-server already running on 127.0.0.1:server_port (pid
+  // server_pid, writing `db`) instead of one in this process, so that the
+  // server's CPU and the simulated workers' are measured apart.
+  int server_port = 0;
+  int server_pid = 0;
 };
 
 enum Call { kAcquire, kReport, kComplete, kCallCount };
@@ -185,28 +190,39 @@ int64_t CountRows(sqlite3* db, const std::string& sql) {
   return count;
 }
 
-// CPU seconds (user + system) of this process's threads whose name starts
-// with `prefix`, from /proc/self/task/*/stat (fields 14 and 15, in ticks).
-double ThreadCpuSeconds(std::string_view prefix) {
-  double ticks = 0;
-  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
-    std::ifstream file(task.path() / "stat");
-    const std::string stat((std::istreambuf_iterator<char>(file)),
-                           std::istreambuf_iterator<char>());
-    const size_t open = stat.find('(');
-    const size_t close = stat.rfind(')');
-    if (open == std::string::npos || close == std::string::npos ||
-        !std::string_view(stat).substr(open + 1, close - open - 1).starts_with(prefix)) {
-      continue;
-    }
-    std::istringstream fields(stat.substr(close + 2));
-    std::string skipped;
-    for (int field = 3; field < 14; ++field) fields >> skipped;  // state .. cmajflt
-    double utime = 0, stime = 0;
-    fields >> utime >> stime;
-    ticks += utime + stime;
+// CPU seconds (user + system) in a /proc .../stat file whose command name
+// starts with `prefix` (fields 14 and 15, in clock ticks); 0 otherwise.
+double StatCpuSeconds(const std::filesystem::path& path, std::string_view prefix) {
+  std::ifstream file(path);
+  const std::string stat((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  const size_t open = stat.find('(');
+  const size_t close = stat.rfind(')');
+  if (open == std::string::npos || close == std::string::npos ||
+      !std::string_view(stat).substr(open + 1, close - open - 1).starts_with(prefix)) {
+    return 0;
   }
-  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+  std::istringstream fields(stat.substr(close + 2));
+  std::string skipped;
+  for (int field = 3; field < 14; ++field) fields >> skipped;  // state .. cmajflt
+  double utime = 0, stime = 0;
+  fields >> utime >> stime;
+  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// Of process `pid` ("self" for this one): its threads named `prefix`...
+double ThreadCpuSeconds(const std::string& pid, std::string_view prefix) {
+  double seconds = 0;
+  std::error_code error;
+  for (const auto& task :
+       std::filesystem::directory_iterator(absl::StrCat("/proc/", pid, "/task"), error)) {
+    seconds += StatCpuSeconds(task.path() / "stat", prefix);
+  }
+  return seconds;
+}
+
+// ... and the whole process, ended threads included.
+double ProcessCpuSeconds(const std::string& pid) {
+  return StatCpuSeconds(absl::StrCat("/proc/", pid, "/stat"), "");
 }
 
 std::string LoadAverage() {
@@ -217,23 +233,32 @@ std::string LoadAverage() {
 }
 
 int Run(const LoadOptions& options) {
+  const bool external = options.server_port != 0;
+  if (external && (options.db.empty() || options.db == ":memory:" || options.server_pid <= 0)) {
+    std::fprintf(stderr, "--server-port needs --server-pid and --db (the server's file)\n");
+    return 1;
+  }
   const bool in_memory = options.db == ":memory:";
   const std::string db_path =
       options.db.empty() ? absl::StrCat("/tmp/deepsweep_load_", getpid(), ".db") : options.db;
-  if (!in_memory) {
+  if (!in_memory && !external) {
     for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(db_path + suffix);
   }
 
-  server::Server::Options server_options;
-  server_options.address = "127.0.0.1:0";
-  server_options.database_path = db_path;
-  server_options.coordinator.max_trials_per_sweep = options.trials;
-  absl::StatusOr<std::unique_ptr<server::Server>> server = server::Server::Start(server_options);
-  if (!server.ok()) {
-    std::fprintf(stderr, "cannot start the server: %s\n", server.status().ToString().c_str());
-    return 1;
+  absl::StatusOr<std::unique_ptr<server::Server>> server;
+  if (!external) {
+    server::Server::Options server_options;
+    server_options.address = "127.0.0.1:0";
+    server_options.database_path = db_path;
+    server_options.coordinator.max_trials_per_sweep = options.trials;
+    server = server::Server::Start(server_options);
+    if (!server.ok()) {
+      std::fprintf(stderr, "cannot start the server: %s\n", server.status().ToString().c_str());
+      return 1;
+    }
   }
-  const int port = (*server)->port();
+  const int port = external ? options.server_port : (*server)->port();
+  const std::string server_pid = external ? absl::StrCat(options.server_pid) : "self";
   std::unique_ptr<rpc::CoordinatorClient> admin =
       *rpc::ConnectCoordinator({.target = absl::StrCat("127.0.0.1:", port)});
   absl::StatusOr<SweepRecord> sweep = admin->CreateSweep(SweepSpecYaml(options.trials));
@@ -257,8 +282,9 @@ int Run(const LoadOptions& options) {
   for (int i = 0; i < options.workers; ++i) {
     threads.emplace_back(RunWorker, i, port, std::cref(options), &start, &logs[i]);
   }
-  const double writer_before = ThreadCpuSeconds("sqlite-writer");
-  const double checkpointer_before = ThreadCpuSeconds("sqlite-checkpt");
+  const double writer_before = ThreadCpuSeconds(server_pid, "sqlite-writer");
+  const double checkpointer_before = ThreadCpuSeconds(server_pid, "sqlite-checkpt");
+  const double server_before = external ? ProcessCpuSeconds(server_pid) : 0;
   rusage usage_before;
   getrusage(RUSAGE_SELF, &usage_before);
   const auto begin = std::chrono::steady_clock::now();
@@ -268,8 +294,10 @@ int Run(const LoadOptions& options) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
   rusage usage_after;
   getrusage(RUSAGE_SELF, &usage_after);
-  const double writer_cpu = ThreadCpuSeconds("sqlite-writer") - writer_before;
-  const double checkpointer_cpu = ThreadCpuSeconds("sqlite-checkpt") - checkpointer_before;
+  const double writer_cpu = ThreadCpuSeconds(server_pid, "sqlite-writer") - writer_before;
+  const double checkpointer_cpu =
+      ThreadCpuSeconds(server_pid, "sqlite-checkpt") - checkpointer_before;
+  const double server_cpu = external ? ProcessCpuSeconds(server_pid) - server_before : 0;
   auto cpu_seconds = [](const rusage& u) {
     return u.ru_utime.tv_sec + u.ru_stime.tv_sec +
            1e-6 * static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
@@ -298,10 +326,19 @@ int Run(const LoadOptions& options) {
   auto per_trial_us = [&](double seconds) {
     return 1e6 * seconds / static_cast<double>(std::max<int64_t>(completed, 1));
   };
-  fmt::print(
-      "  CPU per trial: SQLite writer {:.0f} us, WAL checkpointer {:.0f} us, the rest {:.0f} us\n",
-      per_trial_us(writer_cpu), per_trial_us(checkpointer_cpu),
-      per_trial_us(cpu - writer_cpu - checkpointer_cpu));
+  if (external) {
+    fmt::print(
+        "  CPU per trial: server process {:.0f} us ({:.2f} cores; SQLite writer {:.0f} us, WAL "
+        "checkpointer {:.0f} us), simulated workers (this process) {:.0f} us\n",
+        per_trial_us(server_cpu), server_cpu / seconds, per_trial_us(writer_cpu),
+        per_trial_us(checkpointer_cpu), per_trial_us(cpu));
+  } else {
+    fmt::print(
+        "  CPU per trial: SQLite writer {:.0f} us, WAL checkpointer {:.0f} us, the rest {:.0f} "
+        "us\n",
+        per_trial_us(writer_cpu), per_trial_us(checkpointer_cpu),
+        per_trial_us(cpu - writer_cpu - checkpointer_cpu));
+  }
   for (int c = 0; c < kCallCount; ++c) {
     fmt::print("  {:<18} calls {:8}  p50 {:8.2f} ms  p99 {:8.2f} ms  max {:8.2f} ms\n",
                kCallNames[c], latencies[c].size(), Percentile(latencies[c], 0.50) / 1000,
@@ -314,14 +351,17 @@ int Run(const LoadOptions& options) {
   }
   fmt::print("errors reaching clients: {}\n", error_count);
 
-  (*server)->Shutdown();
-  server->reset();
+  if (!external) {
+    (*server)->Shutdown();
+    server->reset();
+  }
   if (in_memory) {  // the floor of the RPC layer: nothing was stored to count
     fmt::print("database: none (in-memory store), {}/{} trials completed\n", completed, total);
     return completed == total && error_count == 0 ? 0 : 1;
   }
 
-  // Every row accounted for, counted in the file itself.
+  // Every row accounted for, counted in the file itself (read-only, beside a
+  // server still running when it is external).
   sqlite3* db = nullptr;
   if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
     std::fprintf(stderr, "cannot open %s\n", db_path.c_str());
@@ -363,6 +403,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--layers", options.layers, "hidden layers per checkpoint")->capture_default_str();
   app.add_option("--bins", options.bins, "histogram bins per layer stat")->capture_default_str();
+  app.add_option("--server-port", options.server_port,
+                 "use the deepsweep-server on 127.0.0.1:PORT instead of one in this process");
+  app.add_option("--server-pid", options.server_pid, "that server's pid (to read its CPU time)");
   app.add_option("--db", options.db,
                  "SQLite file to use and keep (default: temp, removed); :memory: = the "
                  "in-memory store, to measure the RPC layer alone");

@@ -2,7 +2,9 @@
 # The coordinator benchmark and its peer, side by side in one command:
 #   1. coordinator_load: deepsweep-server (in process, loopback, SQLite file)
 #      under N simulated workers (threads with their own connections);
-#   2. optuna_peer.py: Optuna 3.1 with its SQLite storage under N processes.
+#   2. the same with deepsweep-server as a process of its own, so that its
+#      CPU per trial and the simulated workers' are measured apart;
+#   3. optuna_peer.py: Optuna 3.1 with its SQLite storage under N processes.
 # Usage: bench/run_coordinator_bench.sh [WORKERS] [DEEPSWEEP_TRIALS] [OPTUNA_TRIALS]
 # Builds coordinator_load first (Release). Loopback only; both runs are
 # bounded by their trial counts and stop by themselves.
@@ -15,12 +17,36 @@ build_dir=${DEEPSWEEP_BUILD_DIR:-build}
 
 scripts/install-deps.sh --peers
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DDEEPSWEEP_BUILD_BENCH=ON >/dev/null
-cmake --build "$build_dir" --target coordinator_load -j 2 >/dev/null
+cmake --build "$build_dir" --target coordinator_load deepsweep-server -j 2 >/dev/null
 
 echo "== machine: $(nproc) cores, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== deepsweep: bench/coordinator_load --workers $workers --trials $deepsweep_trials"
 status=0
 "$build_dir/bench/coordinator_load" --workers "$workers" --trials "$deepsweep_trials" || status=1
+
+echo
+echo "== deepsweep, server in its own process: deepsweep-server + coordinator_load --server-port"
+work=$(mktemp -d)
+"$build_dir/server/deepsweep-server" --address 127.0.0.1:0 --db "$work/load.db" \
+  --max-trials "$deepsweep_trials" >"$work/server.log" 2>&1 &
+server_pid=$!
+port=
+for _ in $(seq 100); do  # the server logs its port once it listens
+  port=$(sed -n 's/.*listening on .*(port \([0-9]*\),.*/\1/p' "$work/server.log")
+  [[ -n "$port" ]] && break
+  sleep 0.1
+done
+if [[ -z "$port" ]]; then
+  echo "deepsweep-server did not start:" >&2
+  cat "$work/server.log" >&2
+  status=1
+else
+  "$build_dir/bench/coordinator_load" --workers "$workers" --trials "$deepsweep_trials" \
+    --server-port "$port" --server-pid "$server_pid" --db "$work/load.db" || status=1
+fi
+kill -TERM "$server_pid" && wait "$server_pid" || status=1
+rm -rf "$work"
+
 echo
 echo "== peer: bench/optuna_peer.py --processes $workers --trials $optuna_trials"
 /usr/bin/python3 bench/optuna_peer.py --processes "$workers" --trials "$optuna_trials" || status=1
