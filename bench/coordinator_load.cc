@@ -7,8 +7,9 @@
 // in --batches calls) and CompleteTrial until no trial is left. Reports
 // trials/s, p50/p99 latency per call, every error that reached a client, and
 // checks in the SQLite file that every trial, checkpoint and layer-stat row
-// is there (unless --db :memory: asks for the in-memory store, the floor of
-// the RPC layer). Run by hand (bench/run_coordinator_bench.sh), never as a test.
+// is there (unless --db :memory: asks for the in-memory store, or
+// --null-service for no coordinator at all: floors of the RPC layer). Run by hand
+// (bench/run_coordinator_bench.sh), never as a test.
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -30,7 +31,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "deepsweep/v1/coordinator.grpc.pb.h"
 #include "fmt/core.h"
+#include "grpcpp/grpcpp.h"
+#include "rpc/conversions.h"
 #include "rpc/grpc_coordinator_client.h"
 #include "server/server.h"
 #include "sqlite3.h"
@@ -51,6 +55,9 @@ struct LoadOptions {
   // server's CPU and the simulated workers' are measured apart.
   int server_port = 0;
   int server_pid = 0;
+  // "sync" or "callback": instead of deepsweep-server, a service that stores
+  // nothing and answers the three calls at once, on that gRPC API.
+  std::string null_service;
 };
 
 enum Call { kAcquire, kReport, kComplete, kCallCount };
@@ -169,6 +176,106 @@ void RunWorker(int index, int port, const LoadOptions& options, std::atomic<bool
   }
 }
 
+// The answers of a service that stores nothing: `trials` leases of one fixed
+// trial spec, then "nothing pending"; every report renews for a minute.
+class NullAnswers {
+ public:
+  explicit NullAnswers(int64_t trials) : trials_(trials) {}
+
+  void Acquire(v1::AcquireTrialResponse* response) {
+    const int64_t n = handed_out_.fetch_add(1);
+    Acquisition acquisition{.retry_after = absl::Seconds(1)};
+    if (n < trials_) {
+      const absl::Time now = absl::Now();
+      TrialRecord& trial = acquisition.trial.emplace();
+      trial.id = n + 1;
+      trial.sweep_id = 1;
+      trial.index = static_cast<int>(n);
+      trial.state = TrialState::kLeased;
+      trial.attempt = 1;
+      trial.attempt_limit = 3;
+      trial.updated_at = now;
+      acquisition.lease = Lease{.trial_id = trial.id,
+                                .lease_id = absl::StrCat(trial.id, "-1"),
+                                .attempt = 1,
+                                .deadline = now + absl::Minutes(1)};
+    }
+    rpc::ToProto(acquisition, response);
+  }
+  void Renew(v1::LeaseRenewal* response) {
+    rpc::ToProto(RenewResult{.deadline = absl::Now() + absl::Minutes(1)}, response);
+  }
+
+ private:
+  const int64_t trials_;
+  std::atomic<int64_t> handed_out_{0};
+};
+
+// The null service on gRPC's sync API, as deepsweep-server uses it.
+class NullSyncService final : public v1::CoordinatorService::Service {
+ public:
+  explicit NullSyncService(NullAnswers* answers) : answers_(answers) {}
+  grpc::Status AcquireTrial(grpc::ServerContext*, const v1::AcquireTrialRequest*,
+                            v1::AcquireTrialResponse* response) override {
+    answers_->Acquire(response);
+    return grpc::Status::OK;
+  }
+  grpc::Status ReportCheckpoints(grpc::ServerContext*, const v1::ReportCheckpointsRequest*,
+                                 v1::LeaseRenewal* response) override {
+    answers_->Renew(response);
+    return grpc::Status::OK;
+  }
+  grpc::Status CompleteTrial(grpc::ServerContext*, const v1::CompleteTrialRequest*,
+                             v1::CompleteTrialResponse*) override {
+    return grpc::Status::OK;
+  }
+
+ private:
+  NullAnswers* const answers_;
+};
+
+// The same on gRPC's callback API: no thread is held per call.
+class NullCallbackService final : public v1::CoordinatorService::CallbackService {
+ public:
+  explicit NullCallbackService(NullAnswers* answers) : answers_(answers) {}
+  grpc::ServerUnaryReactor* AcquireTrial(grpc::CallbackServerContext* context,
+                                         const v1::AcquireTrialRequest*,
+                                         v1::AcquireTrialResponse* response) override {
+    answers_->Acquire(response);
+    return Done(context);
+  }
+  grpc::ServerUnaryReactor* ReportCheckpoints(grpc::CallbackServerContext* context,
+                                              const v1::ReportCheckpointsRequest*,
+                                              v1::LeaseRenewal* response) override {
+    answers_->Renew(response);
+    return Done(context);
+  }
+  grpc::ServerUnaryReactor* CompleteTrial(grpc::CallbackServerContext* context,
+                                          const v1::CompleteTrialRequest*,
+                                          v1::CompleteTrialResponse*) override {
+    return Done(context);
+  }
+
+ private:
+  static grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* context) {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+  NullAnswers* const answers_;
+};
+
+// Starts the null service on 127.0.0.1 (port 0); nullptr if it cannot listen.
+std::unique_ptr<grpc::Server> StartNullService(grpc::Service* service, int* port) {
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), port);
+  builder.RegisterService(service);
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
+                              server::Server::Options().max_idle_threads);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  return *port != 0 ? std::move(server) : nullptr;
+}
+
 double Percentile(std::vector<double>& values, double p) {
   if (values.empty()) return 0;
   const size_t k = std::min(values.size() - 1, static_cast<size_t>(p * values.size()));
@@ -245,8 +352,25 @@ int Run(const LoadOptions& options) {
     for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(db_path + suffix);
   }
 
+  const bool null_service = !options.null_service.empty();
+  NullAnswers null_answers(options.trials);
+  NullSyncService null_sync(&null_answers);
+  NullCallbackService null_callback(&null_answers);
+  std::unique_ptr<grpc::Server> null_server;
+  int null_port = 0;
+  if (null_service) {
+    null_server = StartNullService(options.null_service == "callback"
+                                       ? static_cast<grpc::Service*>(&null_callback)
+                                       : &null_sync,
+                                   &null_port);
+    if (null_server == nullptr) {
+      std::fprintf(stderr, "cannot start the null service\n");
+      return 1;
+    }
+  }
+
   absl::StatusOr<std::unique_ptr<server::Server>> server;
-  if (!external) {
+  if (!external && !null_service) {
     server::Server::Options server_options;
     server_options.address = "127.0.0.1:0";
     server_options.database_path = db_path;
@@ -257,16 +381,19 @@ int Run(const LoadOptions& options) {
       return 1;
     }
   }
-  const int port = external ? options.server_port : (*server)->port();
+  const int port = null_service ? null_port : (external ? options.server_port : (*server)->port());
   const std::string server_pid = external ? absl::StrCat(options.server_pid) : "self";
-  std::unique_ptr<rpc::CoordinatorClient> admin =
-      *rpc::ConnectCoordinator({.target = absl::StrCat("127.0.0.1:", port)});
-  absl::StatusOr<SweepRecord> sweep = admin->CreateSweep(SweepSpecYaml(options.trials));
-  if (!sweep.ok()) {
-    std::fprintf(stderr, "cannot create the sweep: %s\n", sweep.status().ToString().c_str());
-    return 1;
+  int64_t total = options.trials;
+  if (!null_service) {
+    std::unique_ptr<rpc::CoordinatorClient> admin =
+        *rpc::ConnectCoordinator({.target = absl::StrCat("127.0.0.1:", port)});
+    absl::StatusOr<SweepRecord> sweep = admin->CreateSweep(SweepSpecYaml(options.trials));
+    if (!sweep.ok()) {
+      std::fprintf(stderr, "cannot create the sweep: %s\n", sweep.status().ToString().c_str());
+      return 1;
+    }
+    total = sweep->counts.total();
   }
-  const int64_t total = sweep->counts.total();
 
   fmt::print(
       "deepsweep coordinator load: {} workers, {} trials, {} checkpoints x {} layers x 3 "
@@ -351,6 +478,12 @@ int Run(const LoadOptions& options) {
   }
   fmt::print("errors reaching clients: {}\n", error_count);
 
+  if (null_service) {
+    null_server->Shutdown();
+    fmt::print("database: none (null {} service), {}/{} trials completed\n", options.null_service,
+               completed, total);
+    return completed == total && error_count == 0 ? 0 : 1;
+  }
   if (!external) {
     (*server)->Shutdown();
     server->reset();
@@ -403,6 +536,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--layers", options.layers, "hidden layers per checkpoint")->capture_default_str();
   app.add_option("--bins", options.bins, "histogram bins per layer stat")->capture_default_str();
+  app.add_option("--null-service", options.null_service,
+                 "instead of deepsweep-server, a service that stores nothing and answers at "
+                 "once, on gRPC's sync or callback API: the floor of the RPC layer")
+      ->check(CLI::IsMember({"sync", "callback"}));
   app.add_option("--server-port", options.server_port,
                  "use the deepsweep-server on 127.0.0.1:PORT instead of one in this process");
   app.add_option("--server-pid", options.server_pid, "that server's pid (to read its CPU time)");

@@ -4,7 +4,10 @@
 #      under N simulated workers (threads with their own connections);
 #   2. the same with deepsweep-server as a process of its own, so that its
 #      CPU per trial and the simulated workers' are measured apart;
-#   3. optuna_peer.py: Optuna 3.1 with its SQLite storage under N processes.
+#   3. the floors of the RPC layer under the same workers: the in-memory
+#      store (nothing persisted), and a service that stores nothing and answers
+#      at once, on gRPC's sync API and on its callback API;
+#   4. optuna_peer.py: Optuna 3.1 with its SQLite storage under N processes.
 # Usage: bench/run_coordinator_bench.sh [WORKERS] [DEEPSWEEP_TRIALS] [OPTUNA_TRIALS]
 # Builds coordinator_load first (Release). Loopback only; both runs are
 # bounded by their trial counts and stop by themselves.
@@ -46,6 +49,14 @@ else
 fi
 kill -TERM "$server_pid" && wait "$server_pid" || status=1
 rm -rf "$work"
+
+for floor in "--db :memory:" "--null-service sync" "--null-service callback"; do
+  echo
+  echo "== floor: coordinator_load $floor"
+  # shellcheck disable=SC2086  # $floor is two words on purpose
+  "$build_dir/bench/coordinator_load" --workers "$workers" --trials "$deepsweep_trials" $floor ||
+    status=1
+done
 
 echo
 echo "== peer: bench/optuna_peer.py --processes $workers --trials $optuna_trials"
