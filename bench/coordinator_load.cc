@@ -459,6 +459,8 @@ int Run(const LoadOptions& options) {
         "checkpointer {:.0f} us), simulated workers (this process) {:.0f} us\n",
         per_trial_us(server_cpu), server_cpu / seconds, per_trial_us(writer_cpu),
         per_trial_us(checkpointer_cpu), per_trial_us(cpu));
+  } else if (null_service || in_memory) {
+    fmt::print("  CPU per trial: {:.0f} us (no SQLite)\n", per_trial_us(cpu));
   } else {
     fmt::print(
         "  CPU per trial: SQLite writer {:.0f} us, WAL checkpointer {:.0f} us, the rest {:.0f} "
