@@ -5,9 +5,11 @@
 // mutation and a call returns only once it is committed, so a coordinator
 // killed at any moment and restarted on the same store continues every sweep
 // with nothing acknowledged lost. Decisions are made under one mutex against
-// an in-memory index of live trials (pending per sweep, leases by deadline),
-// rebuilt from the store on first use; calls wait for their commit outside
-// the mutex, so concurrent workers share commits (see core/sweep_store.h).
+// an in-memory index of live trials (pending per sweep, leases by deadline,
+// and each one's spec, so a lease is handed out without a read: a few hundred
+// bytes per unfinished trial), rebuilt from the store on first use; calls
+// wait for their commit outside the mutex, so concurrent workers share commits
+// (see core/sweep_store.h).
 //
 // Leases (see ARCHITECTURE.md, "Trial lifecycle"):
 //   AcquireTrial gives a PENDING trial a fresh lease id, attempt + 1 and a
