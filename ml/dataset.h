@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "Eigen/Core"
+#include "common/byte_codec.h"
 
 namespace deepsweep::ml {
 
@@ -40,6 +41,13 @@ class TrainingStream {
   // labels into y[0 .. x.cols()). `x` has input_dim() rows. Deterministic for a
   // stream built from the same seed.
   virtual void NextBatch(Eigen::Ref<ExampleMatrix> x, int32_t* y) = 0;
+  // The stream's position (random state, order, offset) for snapshots. A
+  // stream built the same way (same dataset options and seed) and given these
+  // bytes by RestoreState yields exactly the batches this one would next.
+  // RestoreState records malformed or mismatched state in `in` (the stream is
+  // then unusable until restored again or rebuilt).
+  virtual void SaveState(ByteWriter& out) const = 0;
+  virtual void RestoreState(ByteReader& in) = 0;
 };
 
 struct Dataset {

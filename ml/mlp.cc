@@ -1,7 +1,9 @@
 #include "ml/mlp.h"
 
 #include <algorithm>
+#include <span>
 #include <string>
+#include <type_traits>
 
 #include "absl/strings/str_cat.h"
 
@@ -28,6 +30,31 @@ void PropagateDelta(const Mlp<Scalar>& net, int l, Pass<Scalar>& pass, GemmBacke
   MultiplyAt(net.weights(l), pass.delta[l], pass.delta[l - 1], backend);
   MultiplyByDerivative<Scalar>(net.shape().activation, pass.s[l - 1], pass.a[l - 1],
                                pass.delta[l - 1]);
+}
+
+// Values of a matrix or vector: count then elements (float as f32, double as f64).
+template <typename Scalar>
+void WriteValues(ByteWriter& out, const Scalar* values, Eigen::Index n) {
+  if constexpr (std::is_same_v<Scalar, float>) {
+    out.F32Array(std::span<const float>(values, static_cast<size_t>(n)));
+  } else {
+    out.U64(static_cast<uint64_t>(n));
+    for (Eigen::Index i = 0; i < n; ++i) out.F64(values[i]);
+  }
+}
+
+// Reads exactly n values written by WriteValues into `values`.
+template <typename Scalar>
+void ReadValues(ByteReader& in, Scalar* values, Eigen::Index n) {
+  if constexpr (std::is_same_v<Scalar, float>) {
+    in.F32ArrayInto(std::span<float>(values, static_cast<size_t>(n)));
+  } else {
+    const uint64_t count = in.U64();
+    if (in.ok() && count != static_cast<uint64_t>(n)) {
+      in.Fail(absl::StrCat("array of ", count, " values where ", n, " are expected"));
+    }
+    for (Eigen::Index i = 0; i < n && in.ok(); ++i) values[i] = in.F64();
+  }
 }
 
 }  // namespace
@@ -80,6 +107,22 @@ void Mlp<Scalar>::Initialize(Init init, double gain, Rng& rng) {
   for (int l = 0; l < num_layers(); ++l) {
     InitializeWeights<Scalar>(init, gain, rng, weights_[l]);
     biases_[l].setZero();
+  }
+}
+
+template <typename Scalar>
+void Mlp<Scalar>::Save(ByteWriter& out) const {
+  for (int l = 0; l < num_layers(); ++l) {
+    WriteValues(out, weights_[l].data(), weights_[l].size());
+    WriteValues(out, biases_[l].data(), biases_[l].size());
+  }
+}
+
+template <typename Scalar>
+void Mlp<Scalar>::Restore(ByteReader& in) {
+  for (int l = 0; l < num_layers() && in.ok(); ++l) {
+    ReadValues(in, weights_[l].data(), weights_[l].size());
+    ReadValues(in, biases_[l].data(), biases_[l].size());
   }
 }
 
@@ -215,6 +258,37 @@ BatchLoss Sgd<Scalar>::Step(Mlp<Scalar>& net, Loss loss,
   }
   ++updates_;
   return out;
+}
+
+template <typename Scalar>
+void Sgd<Scalar>::SaveState(ByteWriter& out) const {
+  out.I64(updates_);
+  out.U64(weight_velocity_.size());
+  for (size_t l = 0; l < weight_velocity_.size(); ++l) {
+    WriteValues(out, weight_velocity_[l].data(), weight_velocity_[l].size());
+    WriteValues(out, bias_velocity_[l].data(), bias_velocity_[l].size());
+  }
+}
+
+template <typename Scalar>
+void Sgd<Scalar>::RestoreState(ByteReader& in, const Mlp<Scalar>& net) {
+  const int64_t updates = in.I64();
+  const uint64_t layers = in.U64();
+  if (!in.ok()) return;
+  if (updates < 0 || (layers != 0 && layers != static_cast<uint64_t>(net.num_layers()))) {
+    in.Fail(absl::StrCat("optimizer state of ", updates, " updates and ", layers,
+                         " velocity layers does not fit a net of ", net.num_layers(), " layers"));
+    return;
+  }
+  weight_velocity_.clear();
+  bias_velocity_.clear();
+  for (int l = 0; l < static_cast<int>(layers) && in.ok(); ++l) {
+    weight_velocity_.emplace_back(net.weights(l).rows(), net.weights(l).cols());
+    bias_velocity_.emplace_back(net.biases(l).size());
+    ReadValues(in, weight_velocity_.back().data(), weight_velocity_.back().size());
+    ReadValues(in, bias_velocity_.back().data(), bias_velocity_.back().size());
+  }
+  updates_ = updates;
 }
 
 template class Mlp<float>;

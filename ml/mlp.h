@@ -24,6 +24,7 @@
 #include "Eigen/Core"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/byte_codec.h"
 #include "ml/activation.h"
 #include "ml/initializer.h"
 #include "ml/kernels.h"
@@ -68,6 +69,12 @@ class Mlp {
 
   // False if any weight or bias is NaN or +-Inf.
   bool IsFinite() const;
+
+  // Every W_l then b_l in layer order, each as an array of its values
+  // (column-major), for snapshots. Restore reads what Save wrote into a net of
+  // the same shape and records a size mismatch or truncation in `in`.
+  void Save(ByteWriter& out) const;
+  void Restore(ByteReader& in);
 
  private:
   explicit Mlp(const MlpShape& shape);
@@ -144,6 +151,12 @@ class Sgd {
                  Pass<Scalar>& pass);
 
   int64_t updates() const { return updates_; }
+
+  // The optimizer's state for snapshots: the update count (the lr decay
+  // position) and, with momentum, the velocities. RestoreState expects the
+  // velocities of `net`'s shape and records a mismatch in `in`.
+  void SaveState(ByteWriter& out) const;
+  void RestoreState(ByteReader& in, const Mlp<Scalar>& net);
 
  private:
   SgdOptions options_;

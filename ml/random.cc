@@ -70,6 +70,27 @@ double Rng::Normal() {
   return r * std::cos(theta);
 }
 
+void Rng::Save(ByteWriter& out) const {
+  for (uint64_t word : s_) out.U64(word);
+  out.Bool(has_spare_normal_);
+  out.F64(spare_normal_);
+}
+
+void Rng::Restore(ByteReader& in) {
+  std::array<uint64_t, 4> s;
+  for (uint64_t& word : s) word = in.U64();
+  const bool has_spare = in.Bool();
+  const double spare = in.F64();
+  if (!in.ok()) return;
+  if (s == std::array<uint64_t, 4>{}) {
+    in.Fail("rng state is all zero (xoshiro256** would emit only zeros)");
+    return;
+  }
+  s_ = s;
+  has_spare_normal_ = has_spare;
+  spare_normal_ = spare;
+}
+
 uint64_t DeriveSeed(uint64_t parent, uint64_t label) {
   uint64_t state = parent ^ RotateLeft(label * 0x9e3779b97f4a7c15ULL, 29);
   return SplitMix64(state);

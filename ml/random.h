@@ -18,6 +18,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include "common/byte_codec.h"
+
 namespace deepsweep::ml {
 
 class Rng {
@@ -36,6 +38,12 @@ class Rng {
   double Normal();
   // N(mean, stddev^2).
   double Normal(double mean, double stddev) { return mean + stddev * Normal(); }
+
+  // The complete generator state (xoshiro words and the cached normal), for
+  // snapshots: Restore(Save()) continues the same sequence. Restore records a
+  // malformed state in `in` and leaves the generator unchanged then.
+  void Save(ByteWriter& out) const;
+  void Restore(ByteReader& in);
 
   // Fisher-Yates shuffle of [first, last).
   template <typename It>

@@ -8,8 +8,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "common/byte_codec.h"
 #include "common/status_macros.h"
 #include "ml/mlp.h"
+#include "ml/snapshot_format.h"
 
 namespace deepsweep::ml {
 namespace {
@@ -62,6 +65,65 @@ absl::Status ValidateDataset(const TrainConfig& config, const Dataset& data) {
   return absl::OkStatus();
 }
 
+// Every TrainConfig field the trajectory depends on (threads may differ
+// between the snapshot's run and the resumed one; see the header).
+std::string ConfigFingerprint(const TrainConfig& c) {
+  return absl::StrFormat(
+      "activation=%s init=%s gain=%a hidden=%s loss=%s lr=%a momentum=%a lr_decay=%a batch=%d "
+      "updates=%d checkpoint_every=%d probe=%d bins=%d jacobian=%d seed=%d stuck_after=%d "
+      "stuck_error=%a backend=%d eval_chunk=%d",
+      std::string(ActivationName(c.activation)), std::string(InitName(c.init)), c.init_gain,
+      absl::StrJoin(c.hidden, ","), std::string(LossName(c.loss)), c.learning_rate, c.momentum,
+      c.lr_decay, c.batch_size, c.updates, c.checkpoint_every, c.probe_examples, c.histogram_bins,
+      c.jacobian_examples, c.seed, c.stuck_after_updates, c.stuck_error,
+      static_cast<int>(c.gemm_backend), c.eval_chunk);
+}
+
+void WriteCheckpointScalars(const CheckpointMetrics& m, ByteWriter& out) {
+  out.I64(m.step);
+  out.I64(m.examples_seen);
+  for (double v : {m.train_nll, m.train_loss, m.test_error, m.test_nll, m.validation_error,
+                   m.validation_nll, m.wall_seconds, m.monitor_seconds}) {
+    out.F64(v);
+  }
+  out.U64(m.layers.size());
+  for (const LayerStats& layer : m.layers) {
+    out.I64(layer.layer);
+    for (const QuantityStats* q : {&layer.activation, &layer.backprop_grad, &layer.weight_grad}) {
+      for (double v : {q->mean, q->std, q->p02, q->p50, q->p98, q->saturated_fraction,
+                       q->jacobian_sv_mean, q->hist_lo, q->hist_hi}) {
+        out.F64(v);
+      }
+      out.F32Array(q->histogram);
+    }
+  }
+}
+
+void ReadCheckpointScalars(ByteReader& in, CheckpointMetrics& m) {
+  m.step = in.I64();
+  m.examples_seen = in.I64();
+  for (double* v : {&m.train_nll, &m.train_loss, &m.test_error, &m.test_nll, &m.validation_error,
+                    &m.validation_nll, &m.wall_seconds, &m.monitor_seconds}) {
+    *v = in.F64();
+  }
+  const uint64_t layers = in.U64();
+  if (layers > static_cast<uint64_t>(kMaxHiddenLayers)) {
+    in.Fail(absl::StrCat(layers, " layers of statistics"));
+    return;
+  }
+  m.layers.resize(layers);
+  for (LayerStats& layer : m.layers) {
+    layer.layer = static_cast<int>(in.I64());
+    for (QuantityStats* q : {&layer.activation, &layer.backprop_grad, &layer.weight_grad}) {
+      for (double* v : {&q->mean, &q->std, &q->p02, &q->p50, &q->p98, &q->saturated_fraction,
+                        &q->jacobian_sv_mean, &q->hist_lo, &q->hist_hi}) {
+        *v = in.F64();
+      }
+      in.F32Array(q->histogram);
+    }
+  }
+}
+
 }  // namespace
 
 absl::Status ValidateTrainConfig(const TrainConfig& c) {
@@ -107,9 +169,16 @@ Trainer::Trainer(TrainConfig config, const Clock* clock)
 
 absl::StatusOr<TrainResult> Trainer::Train(Dataset& data, const CheckpointObserver& observer,
                                            const std::atomic<bool>* stop) {
+  return Train(data, TrainHooks{.observer = observer, .stop = stop});
+}
+
+absl::StatusOr<TrainResult> Trainer::Train(Dataset& data, const TrainHooks& hooks) {
   const TrainConfig& c = config_;
   RETURN_IF_ERROR(ValidateTrainConfig(c));
   RETURN_IF_ERROR(ValidateDataset(c, data));
+  if ((hooks.snapshot_due || hooks.snapshot_on_stop) && !hooks.on_snapshot) {
+    return absl::InvalidArgumentError("train hooks: snapshots asked for without on_snapshot");
+  }
   SetBlasThreads(c.threads);
 
   const MlpShape shape{.input_dim = data.input_dim,
@@ -117,8 +186,6 @@ absl::StatusOr<TrainResult> Trainer::Train(Dataset& data, const CheckpointObserv
                        .output_dim = data.num_classes,
                        .activation = c.activation};
   ASSIGN_OR_RETURN(Mlp<float> net, Mlp<float>::Create(shape));
-  Rng weight_rng(c.seed, kWeightStream);
-  net.Initialize(c.init, c.init_gain, weight_rng);
   Sgd<float> sgd(
       SgdOptions{.learning_rate = c.learning_rate, .momentum = c.momentum, .lr_decay = c.lr_decay},
       c.gemm_backend);
@@ -132,11 +199,63 @@ absl::StatusOr<TrainResult> Trainer::Train(Dataset& data, const CheckpointObserv
       ProbeOptions{.histogram_bins = c.histogram_bins, .jacobian_examples = c.jacobian_examples},
       std::move(probe_set), c.loss);
 
-  const absl::Time start = clock_->Now();
-  double monitor_seconds = 0;
-  Pass<float> train_pass, eval_pass;
+  TrainResult result;
   double nll_sum = 0, loss_sum = 0;  // over the minibatches since the last checkpoint
   int64_t batches = 0;
+  int64_t resumed_step = 0;
+  double prior_seconds = 0, monitor_seconds = 0;  // clock readings carried by a snapshot
+  const std::string fingerprint = ConfigFingerprint(c);
+  if (hooks.resume_from.empty()) {
+    Rng weight_rng(c.seed, kWeightStream);
+    net.Initialize(c.init, c.init_gain, weight_rng);
+  } else {
+    ASSIGN_OR_RETURN(std::string_view payload, UnframeSnapshot(hooks.resume_from));
+    ByteReader in(payload, "snapshot");
+    const std::string config = in.String();
+    const std::string name = in.String();
+    const int64_t input_dim = in.I64();
+    const int64_t classes = in.I64();
+    if (in.ok() && config != fingerprint) {
+      return absl::FailedPreconditionError(absl::StrCat("snapshot was taken with train config {",
+                                                        config, "}; this trainer has {",
+                                                        fingerprint, "}"));
+    }
+    if (in.ok() &&
+        (name != data.name || input_dim != data.input_dim || classes != data.num_classes)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("snapshot was taken on dataset '", name, "' (", input_dim, " inputs, ",
+                       classes, " classes); this one is '", data.name, "' (", data.input_dim, ", ",
+                       data.num_classes, ")"));
+    }
+    resumed_step = in.I64();
+    nll_sum = in.F64();
+    loss_sum = in.F64();
+    batches = in.I64();
+    prior_seconds = in.F64();
+    monitor_seconds = in.F64();
+    ReadCheckpointScalars(in, result.last_checkpoint);
+    net.Restore(in);
+    sgd.RestoreState(in, net);
+    const std::string stream = in.String();
+    ByteReader stream_in(stream, "snapshot training stream");
+    if (in.ok()) {
+      data.train->RestoreState(stream_in);
+      if (stream_in.ok() && stream_in.remaining() != 0) stream_in.Fail("trailing bytes");
+      RETURN_IF_ERROR(stream_in.status());
+    }
+    if (in.ok() && in.remaining() != 0) in.Fail("trailing bytes");
+    if (in.ok() && (resumed_step < 0 || resumed_step > c.updates || batches < 0 ||
+                    sgd.updates() != resumed_step)) {
+      in.Fail(absl::StrCat("step ", resumed_step, " (optimizer at ", sgd.updates(), ", budget ",
+                           c.updates, ", batches ", batches, ") is inconsistent"));
+    }
+    RETURN_IF_ERROR(in.status());
+    result.steps = resumed_step;
+  }
+
+  const absl::Time start = clock_->Now();
+  auto elapsed = [&](absl::Time now) { return prior_seconds + absl::ToDoubleSeconds(now - start); };
+  Pass<float> train_pass, eval_pass;
 
   // Evaluation and probing; their time is the monitoring cost.
   auto checkpoint = [&](int64_t step) {
@@ -161,15 +280,40 @@ absl::StatusOr<TrainResult> Trainer::Train(Dataset& data, const CheckpointObserv
     m.layers = probe.Measure(net);
     const absl::Time end = clock_->Now();
     monitor_seconds += absl::ToDoubleSeconds(end - begin);
-    m.wall_seconds = absl::ToDoubleSeconds(end - start);
+    m.wall_seconds = elapsed(end);
     m.monitor_seconds = monitor_seconds;
     nll_sum = loss_sum = 0;
     batches = 0;
     return m;
   };
 
-  TrainResult result;
+  int64_t last_snapshot = resumed_step;  // a snapshot at the resumed step exists already
+  auto snapshot = [&](int64_t step) {
+    ByteWriter out;
+    out.String(fingerprint);
+    out.String(data.name);
+    out.I64(data.input_dim);
+    out.I64(data.num_classes);
+    out.I64(step);
+    out.F64(nll_sum);
+    out.F64(loss_sum);
+    out.I64(batches);
+    out.F64(elapsed(clock_->Now()));
+    out.F64(monitor_seconds);
+    WriteCheckpointScalars(result.last_checkpoint, out);
+    net.Save(out);
+    sgd.SaveState(out);
+    ByteWriter stream;
+    data.train->SaveState(stream);
+    out.String(stream.bytes());
+    last_snapshot = step;
+    hooks.on_snapshot(step, FrameSnapshot(out.bytes()));
+  };
+
   auto finish = [&](TrainStatus status, std::string reason, int64_t steps) {
+    if (status == TrainStatus::kStopped && hooks.snapshot_on_stop && steps != last_snapshot) {
+      snapshot(steps);
+    }
     result.status = status;
     result.reason = std::move(reason);
     result.steps = steps;
@@ -179,7 +323,7 @@ absl::StatusOr<TrainResult> Trainer::Train(Dataset& data, const CheckpointObserv
   auto report = [&](CheckpointMetrics m) -> std::optional<TrainResult> {
     result.last_checkpoint = std::move(m);
     const CheckpointMetrics& cm = result.last_checkpoint;
-    if (observer && observer(cm)) {
+    if (hooks.observer && hooks.observer(cm)) {
       return finish(TrainStatus::kStopped, absl::StrCat("observer stopped at update ", cm.step),
                     cm.step);
     }
@@ -193,11 +337,13 @@ absl::StatusOr<TrainResult> Trainer::Train(Dataset& data, const CheckpointObserv
     return std::nullopt;
   };
 
-  if (auto done = report(checkpoint(0))) return *done;
+  if (hooks.resume_from.empty()) {
+    if (auto done = report(checkpoint(0))) return *done;
+  }
   ExampleMatrix batch(data.input_dim, c.batch_size);
   std::vector<int32_t> labels(static_cast<size_t>(c.batch_size));
-  for (int64_t step = 1; step <= c.updates; ++step) {
-    if (stop != nullptr && stop->load(std::memory_order_relaxed)) {
+  for (int64_t step = resumed_step + 1; step <= c.updates; ++step) {
+    if (hooks.stop != nullptr && hooks.stop->load(std::memory_order_relaxed)) {
       return finish(TrainStatus::kStopped, absl::StrCat("stop requested before update ", step),
                     step - 1);
     }
@@ -223,6 +369,7 @@ absl::StatusOr<TrainResult> Trainer::Train(Dataset& data, const CheckpointObserv
       }
       if (auto done = report(checkpoint(step))) return *done;
     }
+    if (hooks.snapshot_due && hooks.snapshot_due(step)) snapshot(step);
   }
   return finish(TrainStatus::kSucceeded, "", c.updates);
 }

@@ -26,6 +26,37 @@
 // except the two clock readings (wall_seconds, monitor_seconds), which come
 // from the injected Clock.
 //
+// Snapshots (TrainHooks): after any update the trainer can serialize its
+// complete state -- weights, biases, optimizer state (velocities, the lr decay
+// position), the training stream's position and random state, the step, the
+// train-NLL sums since the last checkpoint, the elapsed clock readings and the
+// last checkpoint's scalars -- into a versioned, checksummed byte string
+// (format below, ml/snapshot_format.h for the frame). A Trainer of the same
+// config (threads aside) given those bytes as `resume_from` with a Dataset
+// built the same way continues from the next update, and every later
+// CheckpointMetrics equals the uninterrupted run's bit for bit except the two
+// clock readings, which continue from the snapshot's. The weight Rng is not
+// kept: it is used only before update 1. The stuck rule has no state of its own
+// (it reads each checkpoint). A snapshot is taken only after the checkpoint of
+// its step (if any) was reported, so a resumed run reports checkpoints after
+// the snapshot's step only.
+//
+// Snapshot payload, version 1 (little-endian, common/byte_codec.h):
+//   string  config fingerprint (every TrainConfig field but threads)
+//   string  dataset name; i64 input_dim; i64 num_classes
+//   i64     step (updates done)
+//   f64     nll_sum, loss_sum; i64 batches     (since the last checkpoint)
+//   f64     elapsed seconds, monitor seconds  (clock readings at the snapshot)
+//   last checkpoint: i64 step, examples_seen; f64 train_nll, train_loss,
+//           test_error, test_nll, validation_error, validation_nll,
+//           wall_seconds, monitor_seconds; u64 layers, each i64 layer and
+//           for activation, backprop and weight gradients 9 f64 (mean, std,
+//           p02, p50, p98, saturated, jacobian, hist_lo, hist_hi) and the
+//           f32 histogram array
+//   net     per layer: f32 array W_l (column-major), f32 array b_l
+//   sgd     i64 updates; u64 velocity layers (0 without momentum); arrays
+//   string  the training stream's state (TrainingStream::SaveState)
+//
 // Thread-safety: a Trainer runs one Train at a time. Train sets OpenBLAS's
 // process-wide thread count to config.threads.
 #ifndef DEEPSWEEP_ML_TRAINER_H_
@@ -114,6 +145,24 @@ struct TrainResult {
 // Returns true to stop training.
 using CheckpointObserver = std::function<bool(const CheckpointMetrics&)>;
 
+struct TrainHooks {
+  CheckpointObserver observer;  // may be empty
+  // When not null, read before every update; must outlive the call.
+  const std::atomic<bool>* stop = nullptr;
+  // Asked after every update (after that update's checkpoint, if any): true =
+  // snapshot now. Empty = never.
+  std::function<bool(int64_t step)> snapshot_due;
+  // Also snapshot when training stops (kStopped), at the last update done.
+  bool snapshot_on_stop = false;
+  // Receives each snapshot (the framed bytes) and its step; required when
+  // snapshot_due or snapshot_on_stop is set. Runs on the training thread.
+  std::function<void(int64_t step, std::string bytes)> on_snapshot;
+  // A snapshot of an earlier run of the same config and dataset to continue
+  // from; empty = start at update 0. Rejected (DataLoss for damage,
+  // FailedPrecondition for a different config or dataset) before any update.
+  std::string_view resume_from;
+};
+
 class Trainer {
  public:
   // `clock` must outlive the Trainer.
@@ -122,6 +171,8 @@ class Trainer {
   // `stop`, when not null, must outlive the call; see kStopped above.
   absl::StatusOr<TrainResult> Train(Dataset& dataset, const CheckpointObserver& observer,
                                     const std::atomic<bool>* stop = nullptr);
+  // The same with snapshots and resume.
+  absl::StatusOr<TrainResult> Train(Dataset& dataset, const TrainHooks& hooks);
 
  private:
   TrainConfig config_;

@@ -3,6 +3,8 @@
 #include <numeric>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
+
 namespace deepsweep::ml {
 
 const PixelLevels& UnitPixelLevels() {
@@ -81,6 +83,46 @@ void EpochStream::StartEpoch() {
   rng_.Shuffle(order_.begin(), order_.end());
   position_ = 0;
   ++epoch_;
+}
+
+void EpochStream::SaveState(ByteWriter& out) const {
+  rng_.Save(out);
+  out.I64(epoch_);
+  out.U64(position_);
+  out.I64Array(order_);
+}
+
+void EpochStream::RestoreState(ByteReader& in) {
+  Rng rng = rng_;
+  rng.Restore(in);
+  const int64_t epoch = in.I64();
+  const uint64_t position = in.U64();
+  std::vector<int64_t> order;
+  in.I64Array(order);
+  if (!in.ok()) return;
+  if (order.size() != order_.size()) {
+    in.Fail(absl::StrCat("epoch order has ", order.size(), " examples; this stream has ",
+                         order_.size()));
+    return;
+  }
+  // The order must be a permutation of 0 .. n-1 (damage would read out of bounds).
+  std::vector<bool> seen(order.size(), false);
+  for (int64_t index : order) {
+    if (index < 0 || static_cast<uint64_t>(index) >= order.size() ||
+        seen[static_cast<size_t>(index)]) {
+      in.Fail("epoch order is not a permutation");
+      return;
+    }
+    seen[static_cast<size_t>(index)] = true;
+  }
+  if (position > order.size() || epoch < 1) {
+    in.Fail(absl::StrCat("epoch ", epoch, " position ", position, " is out of range"));
+    return;
+  }
+  rng_ = rng;
+  epoch_ = epoch;
+  position_ = static_cast<size_t>(position);
+  order_ = std::move(order);
 }
 
 void EpochStream::NextBatch(Eigen::Ref<ExampleMatrix> x, int32_t* y) {

@@ -85,6 +85,9 @@ class EpochStream final : public TrainingStream {
   int input_dim() const override { return source_->input_dim(); }
   int num_classes() const override { return num_classes_; }
   void NextBatch(Eigen::Ref<ExampleMatrix> x, int32_t* y) override;
+  // The Rng, the epoch count, the current epoch's order and the offset in it.
+  void SaveState(ByteWriter& out) const override;
+  void RestoreState(ByteReader& in) override;
   // Epochs started so far (1 after construction).
   int64_t epoch() const { return epoch_; }
 

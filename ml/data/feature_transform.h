@@ -70,6 +70,9 @@ class TransformingStream final : public TrainingStream {
     inner_->NextBatch(x, y);
     transform_.Apply(x);
   }
+  // The transform is fixed at construction; only the inner stream moves.
+  void SaveState(ByteWriter& out) const override { inner_->SaveState(out); }
+  void RestoreState(ByteReader& in) override { inner_->RestoreState(in); }
 
  private:
   std::unique_ptr<TrainingStream> inner_;

@@ -121,6 +121,8 @@ class ShapesetStream final : public TrainingStream {
   int input_dim() const override { return kShapesetInputDim; }
   int num_classes() const override { return kShapesetClasses; }
   void NextBatch(Eigen::Ref<ExampleMatrix> x, int32_t* y) override;
+  void SaveState(ByteWriter& out) const override { rng_.Save(out); }
+  void RestoreState(ByteReader& in) override { rng_.Restore(in); }
 
  private:
   Rng rng_;

@@ -32,6 +32,8 @@ class XorStream final : public TrainingStream {
       y[j] = random_labels_ ? static_cast<int32_t>(rng_.UniformInt(2)) : XorLabel(&x(0, j));
     }
   }
+  void SaveState(ByteWriter& out) const override { rng_.Save(out); }
+  void RestoreState(ByteReader& in) override { rng_.Restore(in); }
 
  private:
   int dim_;
@@ -148,6 +150,8 @@ class StoppingStream final : public TrainingStream {
     if (++served_ == at_) stop_->store(true);
     inner_->NextBatch(x, y);
   }
+  void SaveState(ByteWriter& out) const override { inner_->SaveState(out); }
+  void RestoreState(ByteReader& in) override { inner_->RestoreState(in); }
 
  private:
   std::unique_ptr<TrainingStream> inner_;
