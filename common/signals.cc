@@ -27,6 +27,14 @@ extern "C" void OnTerminationSignal(int signal_number) {
   errno = saved_errno;
 }
 
+struct sigaction PipeAction() {
+  struct sigaction action = {};
+  action.sa_handler = OnTerminationSignal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;
+  return action;
+}
+
 absl::Status Install() {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) {
@@ -34,10 +42,7 @@ absl::Status Install() {
   }
   g_read_fd.store(fds[0]);
   g_write_fd.store(fds[1]);
-  struct sigaction action = {};
-  action.sa_handler = OnTerminationSignal;
-  sigemptyset(&action.sa_mask);
-  action.sa_flags = SA_RESTART;
+  const struct sigaction action = PipeAction();
   for (int signal_number : {SIGTERM, SIGINT}) {
     if (sigaction(signal_number, &action, nullptr) != 0) {
       return absl::InternalError(absl::StrCat("sigaction: ", std::strerror(errno)));
@@ -53,6 +58,17 @@ absl::Status InstallTerminationHandlers() {
   static absl::Status status;
   std::call_once(once, [] { status = Install(); });
   return status;
+}
+
+absl::Status InstallReloadHandler() {
+  if (g_write_fd.load() < 0) {
+    return absl::FailedPreconditionError("InstallTerminationHandlers() must come first");
+  }
+  const struct sigaction action = PipeAction();
+  if (sigaction(SIGHUP, &action, nullptr) != 0) {
+    return absl::InternalError(absl::StrCat("sigaction(SIGHUP): ", std::strerror(errno)));
+  }
+  return absl::OkStatus();
 }
 
 std::optional<int> WaitForTerminationSignal(absl::Duration timeout) {

@@ -20,7 +20,13 @@ namespace deepsweep {
 // Installs the handlers. Returns INTERNAL when the pipe or sigaction fails.
 absl::Status InstallTerminationHandlers();
 
-// Waits up to `timeout` for a termination signal since the last one consumed;
+// Also sends SIGHUP through the same pipe (deepsweep-server reloads its
+// credentials on it) instead of its default action (exit). Requires
+// InstallTerminationHandlers(); INTERNAL when sigaction fails.
+absl::Status InstallReloadHandler();
+
+// Waits up to `timeout` for a termination (or, once installed, reload) signal
+// since the last one consumed;
 // returns its number, or nullopt when none arrived. Requires
 // InstallTerminationHandlers().
 std::optional<int> WaitForTerminationSignal(absl::Duration timeout);

@@ -17,13 +17,13 @@ build_packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libeigen3-dev libsqlite3-dev sqlite3 libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev libyaml-cpp-dev libcli11-dev
-  zlib1g-dev libpng-dev gnuplot-nox openssl clang-format python3-yaml
+  zlib1g-dev libpng-dev gnuplot-nox openssl libssl-dev clang-format python3-yaml
   dataset-fashion-mnist libopenblas-dev
 )
 # The runtime halves of the -dev packages above, for the Debian 12 versions.
 runtime_packages=(
   ca-certificates libgrpc++1.51 libprotobuf32 libabsl20220623 libsqlite3-0 sqlite3
-  libspdlog1.10 libfmt9 libyaml-cpp0.7 zlib1g libpng16-16 libopenblas0-pthread
+  libspdlog1.10 libfmt9 libyaml-cpp0.7 zlib1g libpng16-16 libopenblas0-pthread libssl3
   dataset-fashion-mnist
 )
 peer_packages=(python3-torch python3-optuna)

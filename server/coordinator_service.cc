@@ -29,6 +29,7 @@ spdlog::level::level_enum LogLevelFor(absl::StatusCode code) {
     case absl::StatusCode::kDataLoss:
       return spdlog::level::err;
     case absl::StatusCode::kUnauthenticated:
+    case absl::StatusCode::kPermissionDenied:
     case absl::StatusCode::kResourceExhausted:
       return spdlog::level::warn;
     default:
@@ -50,8 +51,11 @@ void CoordinatorServiceImpl::StopStreams() {
 
 template <typename Body>
 grpc::Status CoordinatorServiceImpl::Handle(grpc::ServerContext* context, std::string_view method,
-                                            Body body) {
-  absl::Status status = authenticator_->Authenticate(context->client_metadata());
+                                            Access access, Body body) {
+  absl::Status status = authenticator_
+                            ->Authorize(context->client_metadata(), access,
+                                        absl::string_view(method.data(), method.size()))
+                            .status();
   if (status.ok()) status = body();
   if (!status.ok()) {
     spdlog::log(LogLevelFor(status.code()), "{} from {}: {}", method, context->peer(),
@@ -63,7 +67,7 @@ grpc::Status CoordinatorServiceImpl::Handle(grpc::ServerContext* context, std::s
 grpc::Status CoordinatorServiceImpl::CreateSweep(grpc::ServerContext* context,
                                                  const v1::CreateSweepRequest* request,
                                                  v1::CreateSweepResponse* response) {
-  return Handle(context, "CreateSweep", [&]() -> absl::Status {
+  return Handle(context, "CreateSweep", Access::kSubmit, [&]() -> absl::Status {
     if (request->validate_only()) {
       ASSIGN_OR_RETURN(SweepPlan plan, coordinator_->PlanSweep(request->spec_yaml()));
       ToProto(plan.sweep, response->mutable_sweep());
@@ -81,7 +85,7 @@ grpc::Status CoordinatorServiceImpl::CreateSweep(grpc::ServerContext* context,
 grpc::Status CoordinatorServiceImpl::GetSweep(grpc::ServerContext* context,
                                               const v1::GetSweepRequest* request,
                                               v1::Sweep* response) {
-  return Handle(context, "GetSweep", [&]() -> absl::Status {
+  return Handle(context, "GetSweep", Access::kRead, [&]() -> absl::Status {
     ASSIGN_OR_RETURN(SweepRecord sweep, coordinator_->GetSweep(request->sweep_id()));
     ToProto(sweep, response);
     return absl::OkStatus();
@@ -91,7 +95,7 @@ grpc::Status CoordinatorServiceImpl::GetSweep(grpc::ServerContext* context,
 grpc::Status CoordinatorServiceImpl::ListSweeps(grpc::ServerContext* context,
                                                 const v1::ListSweepsRequest* /*request*/,
                                                 v1::ListSweepsResponse* response) {
-  return Handle(context, "ListSweeps", [&]() -> absl::Status {
+  return Handle(context, "ListSweeps", Access::kRead, [&]() -> absl::Status {
     ASSIGN_OR_RETURN(std::vector<SweepRecord> sweeps, coordinator_->ListSweeps());
     rpc::ToProtoList(sweeps, response->mutable_sweeps());
     return absl::OkStatus();
@@ -101,7 +105,7 @@ grpc::Status CoordinatorServiceImpl::ListSweeps(grpc::ServerContext* context,
 grpc::Status CoordinatorServiceImpl::CancelSweep(grpc::ServerContext* context,
                                                  const v1::CancelSweepRequest* request,
                                                  v1::CancelSweepResponse* /*response*/) {
-  return Handle(context, "CancelSweep", [&]() -> absl::Status {
+  return Handle(context, "CancelSweep", Access::kSubmit, [&]() -> absl::Status {
     RETURN_IF_ERROR(coordinator_->CancelSweep(request->sweep_id()));
     spdlog::info("cancelled sweep {}", request->sweep_id());
     return absl::OkStatus();
@@ -111,7 +115,7 @@ grpc::Status CoordinatorServiceImpl::CancelSweep(grpc::ServerContext* context,
 grpc::Status CoordinatorServiceImpl::RetryTrials(grpc::ServerContext* context,
                                                  const v1::RetryTrialsRequest* request,
                                                  v1::RetryTrialsResponse* response) {
-  return Handle(context, "RetryTrials", [&]() -> absl::Status {
+  return Handle(context, "RetryTrials", Access::kSubmit, [&]() -> absl::Status {
     std::vector<TrialState> states(request->states_size());
     for (int i = 0; i < request->states_size(); ++i) {
       RETURN_IF_ERROR(rpc::WithFieldPrefix(absl::StrCat("states[", i, "]"),
@@ -126,7 +130,7 @@ grpc::Status CoordinatorServiceImpl::RetryTrials(grpc::ServerContext* context,
 grpc::Status CoordinatorServiceImpl::ListTrials(grpc::ServerContext* context,
                                                 const v1::ListTrialsRequest* request,
                                                 v1::ListTrialsResponse* response) {
-  return Handle(context, "ListTrials", [&]() -> absl::Status {
+  return Handle(context, "ListTrials", Access::kRead, [&]() -> absl::Status {
     TrialQuery query;
     RETURN_IF_ERROR(FromProto(*request, &query));
     ASSIGN_OR_RETURN(std::vector<TrialRecord> trials, coordinator_->ListTrials(query));
@@ -138,7 +142,7 @@ grpc::Status CoordinatorServiceImpl::ListTrials(grpc::ServerContext* context,
 grpc::Status CoordinatorServiceImpl::GetTrial(grpc::ServerContext* context,
                                               const v1::GetTrialRequest* request,
                                               v1::Trial* response) {
-  return Handle(context, "GetTrial", [&]() -> absl::Status {
+  return Handle(context, "GetTrial", Access::kRead, [&]() -> absl::Status {
     ASSIGN_OR_RETURN(TrialRecord trial, coordinator_->GetTrial(request->trial_id()));
     ToProto(trial, response);
     return absl::OkStatus();
@@ -148,7 +152,7 @@ grpc::Status CoordinatorServiceImpl::GetTrial(grpc::ServerContext* context,
 grpc::Status CoordinatorServiceImpl::GetCheckpoints(grpc::ServerContext* context,
                                                     const v1::GetCheckpointsRequest* request,
                                                     v1::GetCheckpointsResponse* response) {
-  return Handle(context, "GetCheckpoints", [&]() -> absl::Status {
+  return Handle(context, "GetCheckpoints", Access::kRead, [&]() -> absl::Status {
     const std::optional<int> attempt =
         request->has_attempt() ? std::optional<int>(request->attempt()) : std::nullopt;
     ASSIGN_OR_RETURN(
@@ -162,7 +166,7 @@ grpc::Status CoordinatorServiceImpl::GetCheckpoints(grpc::ServerContext* context
 grpc::Status CoordinatorServiceImpl::ListWorkers(grpc::ServerContext* context,
                                                  const v1::ListWorkersRequest* /*request*/,
                                                  v1::ListWorkersResponse* response) {
-  return Handle(context, "ListWorkers", [&]() -> absl::Status {
+  return Handle(context, "ListWorkers", Access::kRead, [&]() -> absl::Status {
     ASSIGN_OR_RETURN(std::vector<WorkerRecord> workers, coordinator_->ListWorkers());
     rpc::ToProtoList(workers, response->mutable_workers());
     return absl::OkStatus();
@@ -172,7 +176,7 @@ grpc::Status CoordinatorServiceImpl::ListWorkers(grpc::ServerContext* context,
 grpc::Status CoordinatorServiceImpl::WatchSweep(grpc::ServerContext* context,
                                                 const v1::WatchSweepRequest* request,
                                                 grpc::ServerWriter<v1::SweepProgress>* writer) {
-  return Handle(context, "WatchSweep", [&]() -> absl::Status {
+  return Handle(context, "WatchSweep", Access::kRead, [&]() -> absl::Status {
     // Reading the version before the sweep means a change made in between is
     // seen by the next WaitForChange rather than lost.
     uint64_t version = coordinator_->WaitForChange(0, absl::ZeroDuration());
@@ -213,7 +217,7 @@ grpc::Status CoordinatorServiceImpl::WatchSweep(grpc::ServerContext* context,
 grpc::Status CoordinatorServiceImpl::AcquireTrial(grpc::ServerContext* context,
                                                   const v1::AcquireTrialRequest* request,
                                                   v1::AcquireTrialResponse* response) {
-  return Handle(context, "AcquireTrial", [&]() -> absl::Status {
+  return Handle(context, "AcquireTrial", Access::kWork, [&]() -> absl::Status {
     WorkerInfo worker;
     RETURN_IF_ERROR(rpc::WithFieldPrefix("worker", FromProto(request->worker(), &worker)));
     ASSIGN_OR_RETURN(Acquisition acquisition, coordinator_->AcquireTrial(worker));
@@ -225,7 +229,7 @@ grpc::Status CoordinatorServiceImpl::AcquireTrial(grpc::ServerContext* context,
 grpc::Status CoordinatorServiceImpl::RenewLease(grpc::ServerContext* context,
                                                 const v1::RenewLeaseRequest* request,
                                                 v1::LeaseRenewal* response) {
-  return Handle(context, "RenewLease", [&]() -> absl::Status {
+  return Handle(context, "RenewLease", Access::kWork, [&]() -> absl::Status {
     ASSIGN_OR_RETURN(RenewResult renewal,
                      coordinator_->RenewLease(request->trial_id(), request->lease_id()));
     ToProto(renewal, response);
@@ -236,7 +240,7 @@ grpc::Status CoordinatorServiceImpl::RenewLease(grpc::ServerContext* context,
 grpc::Status CoordinatorServiceImpl::ReportCheckpoints(grpc::ServerContext* context,
                                                        const v1::ReportCheckpointsRequest* request,
                                                        v1::LeaseRenewal* response) {
-  return Handle(context, "ReportCheckpoints", [&]() -> absl::Status {
+  return Handle(context, "ReportCheckpoints", Access::kWork, [&]() -> absl::Status {
     std::vector<Checkpoint> checkpoints;
     RETURN_IF_ERROR(rpc::FromProtoList(request->checkpoints(), "checkpoints", &checkpoints));
     ASSIGN_OR_RETURN(
@@ -250,7 +254,7 @@ grpc::Status CoordinatorServiceImpl::ReportCheckpoints(grpc::ServerContext* cont
 grpc::Status CoordinatorServiceImpl::CompleteTrial(grpc::ServerContext* context,
                                                    const v1::CompleteTrialRequest* request,
                                                    v1::CompleteTrialResponse* /*response*/) {
-  return Handle(context, "CompleteTrial", [&]() -> absl::Status {
+  return Handle(context, "CompleteTrial", Access::kWork, [&]() -> absl::Status {
     TrialOutcome outcome;
     RETURN_IF_ERROR(FromProto(*request, &outcome));
     return coordinator_->CompleteTrial(request->trial_id(), request->lease_id(), outcome);
@@ -260,7 +264,7 @@ grpc::Status CoordinatorServiceImpl::CompleteTrial(grpc::ServerContext* context,
 grpc::Status CoordinatorServiceImpl::FailTrial(grpc::ServerContext* context,
                                                const v1::FailTrialRequest* request,
                                                v1::FailTrialResponse* /*response*/) {
-  return Handle(context, "FailTrial", [&]() -> absl::Status {
+  return Handle(context, "FailTrial", Access::kWork, [&]() -> absl::Status {
     return coordinator_->FailTrial(request->trial_id(), request->lease_id(), request->reason(),
                                    request->retryable());
   });
@@ -269,7 +273,7 @@ grpc::Status CoordinatorServiceImpl::FailTrial(grpc::ServerContext* context,
 grpc::Status CoordinatorServiceImpl::ReleaseTrial(grpc::ServerContext* context,
                                                   const v1::ReleaseTrialRequest* request,
                                                   v1::ReleaseTrialResponse* /*response*/) {
-  return Handle(context, "ReleaseTrial", [&]() -> absl::Status {
+  return Handle(context, "ReleaseTrial", Access::kWork, [&]() -> absl::Status {
     return coordinator_->ReleaseTrial(request->trial_id(), request->lease_id());
   });
 }

@@ -1,10 +1,11 @@
 // CoordinatorServiceImpl: the deepsweep.v1.CoordinatorService gRPC adapter.
 //
 // A thin translation layer with no decisions of its own: each method checks
-// the caller's bearer token, converts the request to domain types (a request
-// that does not convert gets INVALID_ARGUMENT naming the field), calls the
-// Coordinator, converts the answer back, and maps the status once
-// (rpc::ToGrpcStatus). Failed calls are logged here, at the edge.
+// that the caller's bearer token has a role allowing the method (the Access
+// each method names is the per-RPC table of server/auth.h), converts the request to domain types (a
+// request that does not convert gets INVALID_ARGUMENT naming the field), calls the Coordinator,
+// converts the answer back, and maps the status once (rpc::ToGrpcStatus). Failed calls are logged
+// here, at the edge.
 //
 // WatchSweep polls the Coordinator's change counter; StopStreams() ends every
 // open stream promptly (the server calls it before shutting down).
@@ -86,10 +87,11 @@ class CoordinatorServiceImpl final : public v1::CoordinatorService::Service {
                             v1::ReleaseTrialResponse* response) override;
 
  private:
-  // Authenticates, runs `body` (which returns absl::Status), logs a failure
-  // and maps the status to gRPC's.
+  // Authenticates, checks the caller's role allows `access`, runs `body`
+  // (which returns absl::Status), logs a failure and maps the status to gRPC's.
   template <typename Body>
-  grpc::Status Handle(grpc::ServerContext* context, std::string_view method, Body body);
+  grpc::Status Handle(grpc::ServerContext* context, std::string_view method, Access access,
+                      Body body);
 
   Coordinator* const coordinator_;
   const TokenAuthenticator* const authenticator_;

@@ -4,6 +4,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/synchronization/mutex.h"
 #include "common/logging.h"
+#include "common/signals.h"
 #include "server/server.h"
 #include "spdlog/spdlog.h"
 
@@ -19,8 +20,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--max-trials", options.coordinator.max_trials_per_sweep, "trials per sweep")
       ->capture_default_str();
-  app.add_option("--token", options.token, "bearer token every call must carry");
-  app.add_option("--token-file", options.token_file, "file holding the bearer token");
+  app.add_option("--token", options.token, "a bearer token with the admin role");
+  app.add_option("--token-file", options.token_file, "file holding that admin token");
+  app.add_option("--credentials", options.credentials_file,
+                 "credentials file, 'ROLE NAME SECRET' a line; re-read on SIGHUP");
   app.add_option("--tls-cert", options.tls_cert_path, "PEM certificate chain (TLS)");
   app.add_option("--tls-key", options.tls_key_path, "PEM private key (TLS)");
   app.add_flag("--insecure", options.insecure, "allow a non-loopback address without token");
@@ -41,6 +44,11 @@ int main(int argc, char** argv) {
   options.coordinator.lease_ttl = absl::Seconds(lease_ttl_s);
   // Debian's abseil checks every Mutex for deadlock cycles (a debug aid, ~5% CPU here).
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  // Before Start, so a SIGHUP or SIGTERM once the server answers is never fatal.
+  if (absl::Status status = deepsweep::InstallTerminationHandlers(); status.ok()) {
+    status = deepsweep::InstallReloadHandler();
+    if (!status.ok()) spdlog::error("SIGHUP will not reload credentials: {}", status.ToString());
+  }
   auto server = deepsweep::server::Server::Start(std::move(options));
   if (!server.ok()) {
     spdlog::critical("cannot start: {}", server.status().ToString());

@@ -1,5 +1,6 @@
 #include "server/server.h"
 
+#include <csignal>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -17,8 +18,9 @@
 namespace deepsweep::server {
 namespace {
 
-// The token from `token` or `token_file`, checked against the address.
-absl::StatusOr<std::string> ResolveToken(const Server::Options& options) {
+// The credentials from `token` / `token_file` (one admin credential) and
+// `credentials_file`.
+absl::StatusOr<std::vector<Credential>> ReadCredentials(const Server::Options& options) {
   if (!options.token.empty() && !options.token_file.empty()) {
     return absl::InvalidArgumentError("set either token or token_file, not both");
   }
@@ -31,13 +33,29 @@ absl::StatusOr<std::string> ResolveToken(const Server::Options& options) {
           absl::StrCat("token file '", options.token_file, "' holds only whitespace"));
     }
   }
-  if (token.empty() && !options.insecure && !IsLoopbackAddress(options.address)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "refusing to listen on non-loopback address ", options.address,
-        " without a bearer token: set a token (or token file), or allow unauthenticated "
-        "calls explicitly with insecure"));
+  std::vector<Credential> credentials;
+  if (!options.credentials_file.empty()) {
+    ASSIGN_OR_RETURN(std::string contents,
+                     rpc::ReadFileContents(options.credentials_file, "credentials file"));
+    ASSIGN_OR_RETURN(credentials, ParseCredentials(contents, options.credentials_file));
   }
-  return token;
+  if (!token.empty()) {
+    Credential admin{.role = Role::kAdmin, .name = "--token", .digest = Sha256(token)};
+    for (const Credential& credential : credentials) {
+      if (credential.digest == admin.digest) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("the --token is also credential '", credential.name, "' of ",
+                         options.credentials_file, ": each token must be unique"));
+      }
+    }
+    credentials.push_back(std::move(admin));
+  }
+  return credentials;
+}
+
+// Whether calls need a credential: yes as soon as any source is configured.
+bool CredentialsRequired(const Server::Options& options) {
+  return !options.token.empty() || !options.token_file.empty() || !options.credentials_file.empty();
 }
 
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(
@@ -74,8 +92,15 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(Options options) {
   if (options.expiry_interval <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("expiry_interval: must be positive");
   }
-  ASSIGN_OR_RETURN(std::string token, ResolveToken(options));
-  ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials, Credentials(options));
+  ASSIGN_OR_RETURN(std::vector<Credential> credentials, ReadCredentials(options));
+  const bool required = CredentialsRequired(options);
+  if (!required && !options.insecure && !IsLoopbackAddress(options.address)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "refusing to listen on non-loopback address ", options.address,
+        " without credentials: set a credentials file or a token (or token file), or allow "
+        "unauthenticated calls explicitly with insecure"));
+  }
+  ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> transport, Credentials(options));
 
   std::unique_ptr<Server> server(new Server());
   server->options_ = std::move(options);
@@ -85,13 +110,14 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(Options options) {
   const Clock* clock = opts.clock != nullptr ? opts.clock : SystemClock::Default();
   server->coordinator_ =
       std::make_unique<Coordinator>(server->store_.get(), clock, opts.coordinator);
-  server->authenticator_ = std::make_unique<TokenAuthenticator>(std::move(token));
+  const size_t credential_count = credentials.size();
+  server->authenticator_ = std::make_unique<TokenAuthenticator>(std::move(credentials), required);
   server->service_ = std::make_unique<CoordinatorServiceImpl>(
       server->coordinator_.get(), server->authenticator_.get(), clock, opts.service);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(opts.address, credentials, &server->port_);
+  builder.AddListeningPort(opts.address, transport, &server->port_);
   builder.RegisterService(server->service_.get());
   builder.SetMaxReceiveMessageSize(opts.max_message_bytes);
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
@@ -108,7 +134,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(Options options) {
   server->expiry_thread_ = std::thread([s = server.get()] { s->ExpireLeasesPeriodically(); });
   spdlog::info("deepsweep-server listening on {} (port {}, {}, {}, database {})", opts.address,
                server->port_, server->tls_ ? "TLS" : "plaintext",
-               server->authenticator_->enabled() ? "token required" : "no token",
+               required ? absl::StrCat(credential_count, " credential(s)") : "no token",
                opts.database_path);
   return server;
 }
@@ -151,8 +177,27 @@ void Server::Wait() {
   stopping_.WaitForNotification();
 }
 
+absl::Status Server::ReloadCredentials() {
+  if (!authenticator_->required()) {
+    return absl::FailedPreconditionError(
+        "the server was started without credentials; restart it with --credentials to use "
+        "them");
+  }
+  absl::StatusOr<std::vector<Credential>> credentials = ReadCredentials(options_);
+  if (!credentials.ok()) {
+    spdlog::error("credentials not reloaded, keeping the {} in use: {}", authenticator_->size(),
+                  credentials.status().ToString());
+    return credentials.status();
+  }
+  spdlog::info("credentials reloaded: {} accepted (were {})", credentials->size(),
+               authenticator_->size());
+  authenticator_->Replace(*std::move(credentials));
+  return absl::OkStatus();
+}
+
 void Server::ServeUntilSignal() {
   absl::Status installed = InstallTerminationHandlers();
+  if (installed.ok()) installed = InstallReloadHandler();
   if (!installed.ok()) {
     spdlog::error("cannot handle SIGTERM/SIGINT ({}); serving until killed", installed.ToString());
     Wait();
@@ -161,6 +206,10 @@ void Server::ServeUntilSignal() {
   while (!stopping_.HasBeenNotified()) {
     if (std::optional<int> signal_number = WaitForTerminationSignal(absl::Milliseconds(200))) {
       spdlog::info("received signal {}", *signal_number);
+      if (*signal_number == SIGHUP) {
+        ReloadCredentials().IgnoreError();  // logged; the old set stays
+        continue;
+      }
       break;
     }
   }

@@ -4,9 +4,10 @@
 // Coordinator on it (which resumes every unfinished sweep and lease), serves
 // deepsweep.v1.CoordinatorService and grpc.health.v1.Health on the address,
 // and runs a background thread that expires overdue leases. It refuses to
-// start on a non-loopback address without a bearer token unless `insecure`
-// is set; with a token, every coordinator call must carry it (health checks
-// stay open so orchestrators can probe).
+// start on a non-loopback address without credentials unless `insecure` is
+// set; with credentials, every coordinator call must carry a token whose role
+// allows the method (server/auth.h; health checks stay open so orchestrators
+// can probe).
 //
 // Thread-safety: Shutdown() and Wait() may be called from any thread, any
 // number of times; the destructor shuts down if nobody did.
@@ -45,10 +46,16 @@ class Server {
     std::string database_path = "deepsweep.db";
     // Leases, retry hints and spec limits (lease_ttl lives here).
     CoordinatorOptions coordinator;
-    // Bearer token every call must carry; empty = none.
+    // A bearer token with the admin role (the single shared token of old
+    // versions; still accepted); empty = none.
     std::string token;
-    // File holding the token (surrounding whitespace ignored); exclusive with `token`.
+    // File holding that admin token (surrounding whitespace ignored);
+    // exclusive with `token`.
     std::string token_file;
+    // Credentials file, one `ROLE NAME SECRET` a line (server/auth.h,
+    // docs/OPERATIONS.md); read at start and again by ReloadCredentials().
+    // Combines with `token` / `token_file`.
+    std::string credentials_file;
     // PEM certificate chain and private key: both set = TLS, neither = plain TCP.
     std::string tls_cert_path;
     std::string tls_key_path;
@@ -91,8 +98,15 @@ class Server {
   void Shutdown();
   // Blocks until the server has shut down.
   void Wait();
+  // Re-reads credentials_file (and token_file) and swaps the accepted
+  // credentials: added ones work and revoked ones are refused from the next
+  // call on. When a file cannot be read or parsed, keeps the current set and
+  // returns why (INVALID_ARGUMENT, NOT_FOUND, ...). FAILED_PRECONDITION when
+  // the server was started without credentials (nothing to reload into).
+  absl::Status ReloadCredentials();
+
   // Blocks until SIGTERM or SIGINT arrives (or Shutdown() is called), then
-  // shuts down gracefully. For main().
+  // shuts down gracefully; SIGHUP meanwhile reloads the credentials. For main().
   void ServeUntilSignal();
 
  private:

@@ -48,26 +48,34 @@ std::multimap<grpc::string_ref, grpc::string_ref> Metadata(const std::string& au
 }
 
 TEST(TokenAuthenticatorTest, ChecksTheBearerToken) {
-  TokenAuthenticator authenticator("s3cret");
-  EXPECT_TRUE(authenticator.enabled());
+  TokenAuthenticator authenticator(
+      {{.role = Role::kAdmin, .name = "ops", .digest = Sha256("s3cret")}},
+      /*required=*/true);
   const std::string right = "Bearer s3cret", wrong = "Bearer s3creT", bare = "s3cret",
                     longer = "Bearer s3cret2";
-  EXPECT_TRUE(authenticator.Authenticate(Metadata(right)).ok());
-  EXPECT_EQ(authenticator.Authenticate(Metadata(wrong)).code(), absl::StatusCode::kUnauthenticated);
-  EXPECT_EQ(authenticator.Authenticate(Metadata(bare)).code(), absl::StatusCode::kUnauthenticated);
-  EXPECT_EQ(authenticator.Authenticate(Metadata(longer)).code(),
+  absl::StatusOr<Caller> caller = authenticator.Authenticate(Metadata(right));
+  ASSERT_TRUE(caller.ok()) << caller.status();
+  EXPECT_EQ(caller->role, Role::kAdmin);
+  EXPECT_EQ(caller->name, "ops");
+  EXPECT_EQ(authenticator.Authenticate(Metadata(wrong)).status().code(),
             absl::StatusCode::kUnauthenticated);
-  absl::Status missing = authenticator.Authenticate({});
+  EXPECT_EQ(authenticator.Authenticate(Metadata(bare)).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(authenticator.Authenticate(Metadata(longer)).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  absl::Status missing = authenticator.Authenticate({}).status();
   EXPECT_EQ(missing.code(), absl::StatusCode::kUnauthenticated);
   EXPECT_THAT(missing.message(), HasSubstr("missing"));
-  EXPECT_THAT(authenticator.Authenticate(Metadata(wrong)).message(),
+  EXPECT_THAT(authenticator.Authenticate(Metadata(wrong)).status().message(),
               ::testing::Not(HasSubstr("s3cret")));
 }
 
-TEST(TokenAuthenticatorTest, NoTokenLetsEveryCallThrough) {
-  TokenAuthenticator authenticator("");
-  EXPECT_FALSE(authenticator.enabled());
-  EXPECT_TRUE(authenticator.Authenticate({}).ok());
+TEST(TokenAuthenticatorTest, NoCredentialsLetEveryCallThrough) {
+  TokenAuthenticator authenticator({}, /*required=*/false);
+  EXPECT_FALSE(authenticator.required());
+  absl::StatusOr<Caller> caller = authenticator.Authorize({}, Access::kAdmin, "Anything");
+  ASSERT_TRUE(caller.ok()) << caller.status();
+  EXPECT_EQ(caller->role, Role::kAdmin);
 }
 
 TEST(ServerAuthTest, TokenIsRequiredOnEveryCall) {
