@@ -198,9 +198,10 @@ timed "base image debian:bookworm-slim" base_image debian:bookworm-slim --runtim
 export DEEPSWEEP_IMAGE=deepsweep:smoke
 # "127.0.0.1:" + ":50051": the engine picks a free port on loopback (read back after up).
 export DEEPSWEEP_PUBLISH=127.0.0.1:
-export DEEPSWEEP_ENV_FILE=$work/smoke.env
-(umask 077 && printf 'DEEPSWEEP_TOKEN=%s\n' \
-  "$(od -An -tx1 -N24 /dev/urandom | tr -d ' \n')" >"$DEEPSWEEP_ENV_FILE")
+# One credential per role; each service gets only its own (deploy/make-credentials.sh).
+export DEEPSWEEP_SECRETS=$work/secrets
+rm -rf "$DEEPSWEEP_SECRETS"
+deploy/make-credentials.sh "$DEEPSWEEP_SECRETS" >/dev/null
 compose() { "${compose_cmd[@]}" -p "$project" -f deploy/docker-compose.yml "$@"; }
 
 build_images() {
@@ -337,8 +338,9 @@ check_results() {
   head -n 4 "$work/results.csv"
   log "results: $csv_rows rows in the database, read back with deepsweep results"
   # The same sweep as a user on the host sees it: the CLI (from the image, in the host's
-  # network namespace) through the published loopback port, with the token.
-  docker run --rm --network host --env-file "$DEEPSWEEP_ENV_FILE" "$DEEPSWEEP_IMAGE" \
+  # network namespace) through the published loopback port, with the reader's token.
+  docker run --rm --network host -e "DEEPSWEEP_TOKEN=$(cat "$DEEPSWEEP_SECRETS/reader.token")" \
+    "$DEEPSWEEP_IMAGE" \
     deepsweep --server "127.0.0.1:$port" status "$sweep" >"$work/status.out"
   grep -q . "$work/status.out" || fail "deepsweep status through 127.0.0.1:$port printed nothing"
   head -n 3 "$work/status.out"

@@ -4,11 +4,12 @@
 Kubernetes (deploy/k8s): the kustomization lists every manifest; the coordinator is a
 single-replica StatefulSet with a ReadWriteOnce claim mounted where its --db lives, behind a
 Service whose selector and port reach it; workers are a Deployment that points --server at
-that Service; both read the token from the generated Secret, readable by their non-root user.
+that Service; each reads the narrowest credential it needs from its own generated Secret (the
+coordinator the credentials file, workers a worker token), readable by their non-root user.
 The image (deploy/Dockerfile) runs as that user, portable, with a health check.
 Compose (deploy/docker-compose.yml): the coordinator keeps its database on a named volume and
 is published on 127.0.0.1 by default; workers can scale (no fixed name, no host port); every
-service restarts and reads the token from the env file.
+service restarts and reads its own credential from its own env file.
 
 Then it plants one mistake at a time in a copy and requires each to be reported, so the
 checker itself cannot silently pass everything.
@@ -24,7 +25,10 @@ import sys
 import yaml
 
 COORDINATOR_PORT = 50051
-SECRET_NAME = "deepsweep-token"
+# The Secret each pod reads its credential from, with the key its flag names: the narrowest
+# role each needs (the coordinator: the credentials file of digests; workers: a worker token).
+COORDINATOR_SECRET = ("deepsweep-credentials", "--credentials", "credentials")
+WORKER_SECRET = ("deepsweep-worker-token", "--token-file", "token")
 IMAGE_NAME = "deepsweep"
 NON_ROOT_UID = 10001
 
@@ -54,8 +58,8 @@ def labels_match(selector, labels):
     return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
 
 
-def check_pod(errors, what, pod_spec, kustomization):
-    """Checks one workload's pod: non-root, image, token Secret mounted and readable.
+def check_pod(errors, what, pod_spec, kustomization, secret_spec):
+    """Checks one workload's pod: non-root, image, its credential's Secret mounted and readable.
 
     Returns (container, {mount path: volume}) of its first container, or (None, {})."""
     containers = pod_spec.get("containers") or []
@@ -76,13 +80,18 @@ def check_pod(errors, what, pod_spec, kustomization):
     for mount in container.get("volumeMounts") or []:
         mounts[mount.get("mountPath")] = volumes.get(mount.get("name"), {"name": mount.get("name")})
     args = container.get("args") or []
-    token_file = flag_value(args, "--token-file")
-    token_dir = os.path.dirname(token_file) if token_file else None
-    token_volume = mounts.get(token_dir, {})
-    secret = token_volume.get("secret") or {}
-    if secret.get("secretName") != SECRET_NAME:
-        errors.append(
-            f"{what}: --token-file {token_file} is not in a mount of Secret '{SECRET_NAME}'")
+    secret_name, flag, key = secret_spec
+    secret_file = flag_value(args, flag)
+    secret_dir = os.path.dirname(secret_file) if secret_file else None
+    secret_volume = mounts.get(secret_dir, {})
+    secret = secret_volume.get("secret") or {}
+    generators = {g.get("name"): g for g in kustomization.get("secretGenerator") or []}
+    keys = [f.split("=")[0] for f in (generators.get(secret_name) or {}).get("files") or []]
+    if secret.get("secretName") != secret_name:
+        errors.append(f"{what}: {flag} {secret_file} is not in a mount of Secret '{secret_name}'")
+    elif os.path.basename(secret_file) != key or key not in keys:
+        errors.append(f"{what}: {flag} {secret_file} is not the key '{key}' the kustomization's "
+                      f"secretGenerator '{secret_name}' makes ({keys})")
     else:
         mode = secret.get("defaultMode", 0o644)
         readable = mode & 0o004 or (security.get("fsGroup") is not None and mode & 0o040)
@@ -105,9 +114,16 @@ def check_k8s(kustomization, manifests, k8s_dir):
     if not kustomization.get("namespace"):
         errors.append("kustomization: no namespace")
     generators = {g.get("name"): g for g in kustomization.get("secretGenerator") or []}
-    token_generator = generators.get(SECRET_NAME)
-    if not token_generator or "token" not in (token_generator.get("files") or []):
-        errors.append(f"kustomization: no secretGenerator '{SECRET_NAME}' with a 'token' file")
+    for secret_name, _, key in (COORDINATOR_SECRET, WORKER_SECRET):
+        files = [f.split("=")[0] for f in (generators.get(secret_name) or {}).get("files") or []]
+        if key not in files:
+            errors.append(f"kustomization: no secretGenerator '{secret_name}' with a '{key}' key")
+    for name, generator in generators.items():
+        for entry in generator.get("files") or []:
+            path = entry.split("=")[-1]
+            if not path.startswith("secrets/"):
+                errors.append(f"secretGenerator '{name}': {path} is not under secrets/, which "
+                              "git ignores and deploy/make-credentials.sh writes")
 
     by_kind = {}
     for name, documents in manifests.items():
@@ -135,7 +151,7 @@ def check_k8s(kustomization, manifests, k8s_dir):
     if not labels_match((spec.get("selector") or {}).get("matchLabels"), pod_labels):
         errors.append("coordinator StatefulSet: selector does not match its pod labels")
     container, mounts = check_pod(errors, "coordinator", template.get("spec") or {},
-                                  kustomization)
+                                  kustomization, COORDINATOR_SECRET)
     claims = {(c.get("metadata") or {}).get("name"): c
               for c in spec.get("volumeClaimTemplates") or []}
     for name, claim in claims.items():
@@ -148,7 +164,7 @@ def check_k8s(kustomization, manifests, k8s_dir):
         args = container.get("args") or []
         if not (container.get("readinessProbe") and container.get("livenessProbe")):
             errors.append("coordinator: needs a readinessProbe and a livenessProbe")
-        for flag in ("--address", "--db", "--token-file"):
+        for flag in ("--address", "--db", "--credentials"):
             if flag_value(args, flag) is None:
                 errors.append(f"coordinator: args lack {flag}")
         db = flag_value(args, "--db")
@@ -179,7 +195,8 @@ def check_k8s(kustomization, manifests, k8s_dir):
     if labels_match(worker_labels, pod_labels) or labels_match(pod_labels, worker_labels):
         errors.append("worker and coordinator pods carry the same labels: the Service "
                       "would send RPCs to workers")
-    worker, _ = check_pod(errors, "worker", worker_template.get("spec") or {}, kustomization)
+    worker, _ = check_pod(errors, "worker", worker_template.get("spec") or {}, kustomization,
+                          WORKER_SECRET)
     if worker is not None:
         server = flag_value(worker.get("args") or [], "--server")
         expected = f"{spec.get('serviceName')}:{COORDINATOR_PORT}"
@@ -222,6 +239,17 @@ def check_compose(compose):
                 errors.append(f"compose {name}: no restart policy")
         if not service.get("env_file"):
             errors.append(f"compose {name}: the token must come from an env_file")
+    # The narrowest credential per service: each reads its own env file only.
+    for name, env in (("coordinator", "coordinator.env"), ("worker", "worker.env"),
+                      ("cli", "cli.env")):
+        env_file = (services.get(name) or {}).get("env_file")
+        if not isinstance(env_file, str) or os.path.basename(env_file) != env:
+            errors.append(f"compose {name}: env_file must be the {env} that "
+                          f"deploy/make-credentials.sh writes, is {env_file}")
+    if flag_value(coordinator.get("command") or [], "--credentials") is None:
+        errors.append("compose coordinator: no --credentials file")
+    if flag_value(coordinator.get("command") or [], "--token-file") is not None:
+        errors.append("compose coordinator: --token-file would make a shared admin token")
     if not (worker.get("healthcheck") or {}).get("disable"):
         errors.append("compose worker: serves no port, so the image's health check must be "
                       "disabled")
@@ -276,6 +304,13 @@ def mutations():
         ("unlisted manifest", lambda k, m, c: (k["resources"].remove("worker.yaml"),
                                                m.pop("worker.yaml"))),
         ("no token secret", lambda k, m, c: k.update(secretGenerator=[])),
+        ("worker with the credentials file", lambda k, m, c: [
+            v["secret"].update(secretName="deepsweep-credentials")
+            for v in pod(m, "Deployment")["volumes"] if "secret" in v]),
+        ("compose worker with the cli's token", lambda k, m, c: c["services"]["worker"].update(
+            env_file="secrets/cli.env")),
+        ("compose shared admin token", lambda k, m, c: c["services"]["coordinator"].update(
+            command=["deepsweep-server", "--db", "/data/deepsweep.db", "--token-file", "/t"])),
         ("compose port on all interfaces", lambda k, m, c: c["services"]["coordinator"].update(
             ports=["50051:50051"])),
         ("compose worker named", lambda k, m, c: c["services"]["worker"].update(
