@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <limits>
 #include <map>
-#include <random>
 #include <set>
 #include <utility>
 
@@ -13,8 +12,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
+#include "common/secure_random.h"
 #include "common/status_macros.h"
-#include "core/splitmix64.h"
 #include "core/sweep_spec.h"
 #include "core/sweep_store.h"
 
@@ -132,10 +131,7 @@ using Writes = std::vector<PendingWrite>;
 class Coordinator::Impl {
  public:
   Impl(SweepStore* store, const Clock* clock, CoordinatorOptions options)
-      : store_(store),
-        clock_(clock),
-        options_(std::move(options)),
-        lease_ids_(std::random_device{}()) {}
+      : store_(store), clock_(clock), options_(std::move(options)) {}
 
   absl::StatusOr<SweepPlan> PlanSweep(std::string_view spec_yaml) const {
     if (static_cast<int64_t>(spec_yaml.size()) > options_.max_spec_bytes) {
@@ -478,9 +474,10 @@ class Coordinator::Impl {
   }
 
   // Ids are opaque to workers; the trial and attempt make them unique across
-  // restarts, the random part makes them unguessable.
-  std::string NewLeaseId(TrialId id, int attempt) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return absl::StrFormat("%d-%d-%016x", id, attempt, lease_ids_.Next());
+  // restarts, the random part (64 bits from the OS CSPRNG, independent per
+  // id) makes them unguessable, even from the ids a worker has seen.
+  static std::string NewLeaseId(TrialId id, int attempt) {
+    return absl::StrFormat("%d-%d-%016x", id, attempt, SecureRandom64());
   }
 
   void Bump() {
@@ -675,7 +672,6 @@ class Coordinator::Impl {
   absl::Mutex mu_;
   // False until the index is built, and again after a failed write.
   bool loaded_ ABSL_GUARDED_BY(mu_) = false;
-  SplitMix64 lease_ids_ ABSL_GUARDED_BY(mu_);
   // Every PENDING or LEASED trial.
   absl::flat_hash_map<TrialId, LiveTrial> live_ ABSL_GUARDED_BY(mu_);
   // Sweeps with live trials, and active ones; ordered for the round-robin.

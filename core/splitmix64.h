@@ -1,6 +1,7 @@
 // SplitMix64 (Steele, Lea & Flood, 2014): the small deterministic generator
-// the coordinator uses to sample sweep axes, derive trial seeds and make lease
-// ids. core/ must not depend on ml/, whose Rng serves training.
+// the coordinator uses to sample sweep axes and derive trial seeds (never for
+// secrets: lease ids come from common/secure_random.h). core/ must not depend
+// on ml/, whose Rng serves training.
 //
 // Same seed = same sequence on every platform: only integer arithmetic, and
 // the distributions below are written here rather than taken from <random>.

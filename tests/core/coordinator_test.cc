@@ -6,14 +6,17 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <regex>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "common/clock.h"
+#include "core/splitmix64.h"
 #include "core/sweep_store.h"
 #include "gtest/gtest.h"
 #include "store/memory_sweep_store.h"
@@ -635,6 +638,59 @@ TEST_P(CoordinatorTest, WaitForChangeWakesOnMutation) {
   Create();
   watcher.join();
   EXPECT_GT(seen, v0);
+}
+
+// The inverse of SplitMix64's output mix, to show an attacker's view: with
+// the old ids (SplitMix64 from one seed), one id gave away the generator's
+// state and so every later id.
+uint64_t UnmixForTest(uint64_t z) {
+  auto unxorshift = [](uint64_t y, int shift) {
+    uint64_t x = y;
+    for (int i = 0; i < 64 / shift + 1; ++i) x = y ^ (x >> shift);
+    return x;
+  };
+  auto inverse = [](uint64_t a) {  // Newton's iteration for a^-1 mod 2^64 (a odd)
+    uint64_t x = a;
+    for (int i = 0; i < 6; ++i) x *= 2 - a * x;
+    return x;
+  };
+  z = unxorshift(z, 31);
+  z *= inverse(0x94d049bb133111ebULL);
+  z = unxorshift(z, 27);
+  z *= inverse(0xbf58476d1ce4e5b9ULL);
+  return unxorshift(z, 30);
+}
+
+uint64_t RandomPartOf(const std::string& lease_id) {
+  EXPECT_TRUE(std::regex_match(lease_id, std::regex("[0-9]+-[0-9]+-[0-9a-f]{16}"))) << lease_id;
+  return std::stoull(lease_id.substr(lease_id.rfind('-') + 1), nullptr, 16);
+}
+
+TEST_P(CoordinatorTest, LeaseIdsCannotBePredictedFromEarlierOnes) {
+  ASSERT_EQ(UnmixForTest(Mix64(0x0123456789abcdefULL)), 0x0123456789abcdefULL);
+  Create();
+  std::vector<uint64_t> random_parts;
+  std::set<std::string> ids;
+  for (int i = 0; i < 6; ++i) {
+    const Acquisition a = Acquire(absl::StrCat("w", i));
+    ASSERT_TRUE(a.lease.has_value());
+    EXPECT_TRUE(absl::StartsWith(a.lease->lease_id, absl::StrCat(a.trial->id, "-1-")));
+    random_parts.push_back(RandomPartOf(a.lease->lease_id));
+    ids.insert(a.lease->lease_id);
+  }
+  EXPECT_EQ(ids.size(), 6u);
+  for (size_t i = 1; i < random_parts.size(); ++i) {
+    const uint64_t predicted = Mix64(UnmixForTest(random_parts[i - 1]) + 0x9e3779b97f4a7c15ULL);
+    EXPECT_NE(random_parts[i], predicted) << "lease id " << i << " follows from the one before";
+  }
+  // A second coordinator on the same clock and the same trials draws other ids.
+  auto fixture = GetParam().make();
+  Coordinator other(fixture->Open(), &clock_, options_);
+  ASSERT_TRUE(other.CreateSweep(kSpec).ok());
+  absl::StatusOr<Acquisition> first =
+      other.AcquireTrial(WorkerInfo{.worker_id = "w0", .host = "h"});
+  ASSERT_TRUE(first.ok() && first->lease.has_value());
+  EXPECT_EQ(ids.count(first->lease->lease_id), 0u);
 }
 
 INSTANTIATE_TEST_SUITE_P(
