@@ -42,6 +42,13 @@ bool IsIpv4Loopback(absl::string_view host) {
 
 }  // namespace
 
+absl::Status CheckTokenStrength(absl::string_view token) {
+  if (token.size() >= kMinTokenLength) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      "the bearer token is ", token.size(), " characters long; at least ", kMinTokenLength,
+      " are required (128 bits of base64), e.g. from: openssl rand -hex 32"));
+}
+
 bool IsLoopbackAddress(absl::string_view address) {
   if (absl::StartsWith(address, "unix:") || absl::StartsWith(address, "unix-abstract:")) {
     return true;
@@ -169,6 +176,9 @@ absl::StatusOr<std::vector<Credential>> ParseCredentials(absl::string_view text,
       }
       credential.digest = *digest;
     } else {
+      if (absl::Status weak = CheckTokenStrength(secret); !weak.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat(where(), weak.message()));
+      }
       credential.digest = Sha256(secret);
     }
     if (!names.insert(credential.name).second) {

@@ -59,7 +59,8 @@ struct Credential {
 // Parses a credentials file: one credential a line, `ROLE NAME SECRET`,
 // separated by spaces or tabs; SECRET is `sha256:` and the 64 hex digits of
 // the token's SHA-256 (recommended: the file then holds no token), or the
-// token itself. Blank lines and lines starting with '#' are ignored.
+// token itself (at least kMinTokenLength characters). Blank lines and lines
+// starting with '#' are ignored.
 // Errors: INVALID_ARGUMENT naming `source` and the line number for an unknown
 // role, a missing field, a malformed digest, or a name or token that appears
 // twice (a token with two roles would be ambiguous).
@@ -71,6 +72,14 @@ struct Caller {
   Role role = Role::kAdmin;
   std::string name;
 };
+
+// Tokens shorter than this are refused: 22 characters of base64 carry 128
+// bits (16 random bytes); `openssl rand -hex 32` gives 64 characters.
+inline constexpr size_t kMinTokenLength = 22;
+
+// OK for a token of at least kMinTokenLength characters; INVALID_ARGUMENT
+// (saying how long it is and how to make a good one) otherwise.
+absl::Status CheckTokenStrength(absl::string_view token);
 
 // Checks the "authorization: Bearer <token>" metadata of a call.
 class TokenAuthenticator {

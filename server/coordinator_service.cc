@@ -43,7 +43,11 @@ CoordinatorServiceImpl::CoordinatorServiceImpl(Coordinator* coordinator,
                                                const TokenAuthenticator* authenticator,
                                                const Clock* clock,
                                                CoordinatorServiceOptions options)
-    : coordinator_(coordinator), authenticator_(authenticator), clock_(clock), options_(options) {}
+    : coordinator_(coordinator),
+      authenticator_(authenticator),
+      clock_(clock),
+      options_(options),
+      failed_logins_(options.failed_login_log_interval) {}
 
 void CoordinatorServiceImpl::StopStreams() {
   if (!streams_stopped_.HasBeenNotified()) streams_stopped_.Notify();
@@ -56,6 +60,14 @@ grpc::Status CoordinatorServiceImpl::Handle(grpc::ServerContext* context, std::s
                             ->Authorize(context->client_metadata(), access,
                                         absl::string_view(method.data(), method.size()))
                             .status();
+  if (status.code() == absl::StatusCode::kUnauthenticated) {
+    if (std::optional<int64_t> held = failed_logins_.Admit(clock_->Now())) {
+      spdlog::warn("{} from {}: {} ({} more failed logins in the last {} not logged)", method,
+                   context->peer(), status.ToString(), *held,
+                   absl::FormatDuration(options_.failed_login_log_interval));
+    }
+    return rpc::ToGrpcStatus(status);
+  }
   if (status.ok()) status = body();
   if (!status.ok()) {
     spdlog::log(LogLevelFor(status.code()), "{} from {}: {}", method, context->peer(),

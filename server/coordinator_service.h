@@ -11,7 +11,7 @@
 // open stream promptly (the server calls it before shutting down).
 //
 // Thread-safety: gRPC calls the methods concurrently; the adapter keeps no
-// mutable state besides the stop notification.
+// mutable state besides the stop notification and the failed-login throttle.
 #ifndef DEEPSWEEP_SERVER_COORDINATOR_SERVICE_H_
 #define DEEPSWEEP_SERVER_COORDINATOR_SERVICE_H_
 
@@ -20,6 +20,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "common/log_throttle.h"
 #include "core/coordinator.h"
 #include "deepsweep/v1/coordinator.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
@@ -37,6 +38,9 @@ struct CoordinatorServiceOptions {
   // With nothing changed, a WatchSweep stream sends its unchanged snapshot
   // this long after the last message, so clients keep their display live.
   absl::Duration watch_heartbeat = absl::Seconds(1);
+  // Failed logins (UNAUTHENTICATED) are logged at most once per interval,
+  // with the number held back, so a token guesser cannot flood the log.
+  absl::Duration failed_login_log_interval = absl::Seconds(10);
 };
 
 class CoordinatorServiceImpl final : public v1::CoordinatorService::Service {
@@ -98,6 +102,7 @@ class CoordinatorServiceImpl final : public v1::CoordinatorService::Service {
   const Clock* const clock_;
   const CoordinatorServiceOptions options_;
   absl::Notification streams_stopped_;
+  LogThrottle failed_logins_;
 };
 
 }  // namespace deepsweep::server

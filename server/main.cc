@@ -5,6 +5,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/logging.h"
 #include "common/signals.h"
+#include "server/connection_listener.h"
 #include "server/server.h"
 #include "spdlog/spdlog.h"
 
@@ -33,6 +34,32 @@ int main(int argc, char** argv) {
                  "idle call-handling threads kept (one per worker calling at once)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  double handshake_timeout_s = absl::ToDoubleSeconds(options.handshake_timeout);
+  double idle_timeout_s = absl::ToDoubleSeconds(options.connection_idle_timeout);
+  app.add_option("--max-connections", options.max_connections,
+                 "connections open at once; more are refused until some close")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--descriptor-reserve", options.descriptor_reserve,
+                 "descriptors kept free below the open-file limit (connections refused there)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--handshake-timeout", handshake_timeout_s,
+                 "seconds a new connection has to finish its TLS/HTTP2 handshake")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--idle-timeout", idle_timeout_s,
+                 "seconds a connection with no call in flight stays open")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--max-concurrent-streams", options.max_concurrent_streams,
+                 "calls in flight on one connection")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--max-threads", options.max_threads,
+                 "call-handling threads in all; calls beyond get RESOURCE_EXHAUSTED")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_option("--log-level", logging.level, "trace|debug|info|warn|error")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
@@ -42,6 +69,15 @@ int main(int argc, char** argv) {
     return 2;
   }
   options.coordinator.lease_ttl = absl::Seconds(lease_ttl_s);
+  options.handshake_timeout = absl::Seconds(handshake_timeout_s);
+  options.connection_idle_timeout = absl::Seconds(idle_timeout_s);
+  // Every descriptor the hard limit allows: connections are capped by
+  // --max-connections, not by a low default soft limit.
+  if (absl::StatusOr<uint64_t> limit = deepsweep::server::RaiseOpenFileLimit(); limit.ok()) {
+    spdlog::debug("open-file limit: {}", *limit);
+  } else {
+    spdlog::warn("{}", limit.status().ToString());
+  }
   // Debian's abseil checks every Mutex for deadlock cycles (a debug aid, ~5% CPU here).
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   // Before Start, so a SIGHUP or SIGTERM once the server answers is never fatal.

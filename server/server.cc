@@ -1,6 +1,8 @@
 #include "server/server.h"
 
+#include <algorithm>
 #include <csignal>
+#include <cstdint>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -9,6 +11,7 @@
 #include "common/status_macros.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/resource_quota.h"
 #include "rpc/read_file.h"
 #include "server/malformed_request_interceptor.h"
 #include "spdlog/spdlog.h"
@@ -40,6 +43,7 @@ absl::StatusOr<std::vector<Credential>> ReadCredentials(const Server::Options& o
     ASSIGN_OR_RETURN(credentials, ParseCredentials(contents, options.credentials_file));
   }
   if (!token.empty()) {
+    RETURN_IF_ERROR(CheckTokenStrength(token));
     Credential admin{.role = Role::kAdmin, .name = "--token", .digest = Sha256(token)};
     for (const Credential& credential : credentials) {
       if (credential.digest == admin.digest) {
@@ -74,6 +78,11 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(
   return grpc::SslServerCredentials(ssl);
 }
 
+// A duration as a gRPC integer channel argument, clamped to int's range.
+int MillisecondsArg(absl::Duration d) {
+  return static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(d), INT32_MAX));
+}
+
 absl::StatusOr<std::unique_ptr<SweepStore>> OpenStore(const std::string& path) {
   if (path == ":memory:") return std::unique_ptr<SweepStore>(new MemorySweepStore());
   ASSIGN_OR_RETURN(std::unique_ptr<SqliteSweepStore> store, SqliteSweepStore::Open(path));
@@ -88,6 +97,17 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(Options options) {
   }
   if (options.max_idle_threads <= 0) {
     return absl::InvalidArgumentError("max_idle_threads: must be positive");
+  }
+  if (options.max_threads <= options.max_idle_threads) {
+    return absl::InvalidArgumentError("max_threads: must exceed max_idle_threads");
+  }
+  if (options.max_concurrent_streams <= 0) {
+    return absl::InvalidArgumentError("max_concurrent_streams: must be positive");
+  }
+  if (options.handshake_timeout <= absl::ZeroDuration() ||
+      options.connection_idle_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "handshake_timeout and connection_idle_timeout: must be positive");
   }
   if (options.expiry_interval <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("expiry_interval: must be positive");
@@ -115,22 +135,37 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(Options options) {
   server->service_ = std::make_unique<CoordinatorServiceImpl>(
       server->coordinator_.get(), server->authenticator_.get(), clock, opts.service);
 
+  ASSIGN_OR_RETURN(
+      server->listener_,
+      ConnectionListener::Bind(opts.address, {.max_connections = opts.max_connections,
+                                              .descriptor_reserve = opts.descriptor_reserve}));
+  server->port_ = server->listener_->port();
+
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(opts.address, transport, &server->port_);
+  server->acceptor_ = builder.experimental().AddExternalConnectionAcceptor(
+      grpc::ServerBuilder::experimental_type::ExternalConnectionType::FROM_FD, transport);
   builder.RegisterService(server->service_.get());
   builder.SetMaxReceiveMessageSize(opts.max_message_bytes);
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
                               opts.max_idle_threads);
+  builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
+                             MillisecondsArg(opts.handshake_timeout));
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS,
+                             MillisecondsArg(opts.connection_idle_timeout));
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, opts.max_concurrent_streams);
+  grpc::ResourceQuota quota("deepsweep-server");
+  quota.SetMaxThreads(opts.max_threads);
+  builder.SetResourceQuota(quota);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(std::make_unique<MalformedRequestInterceptorFactory>());
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   server->grpc_server_ = builder.BuildAndStart();
-  if (server->grpc_server_ == nullptr || server->port_ == 0) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot listen on ", opts.address, " (address in use or invalid?)"));
+  if (server->grpc_server_ == nullptr) {
+    return absl::UnavailableError(absl::StrCat("cannot start the gRPC server on ", opts.address));
   }
   server->grpc_server_->GetHealthCheckService()->SetServingStatus(true);
+  server->listener_->Start(server->acceptor_.get());
   server->expiry_thread_ = std::thread([s = server.get()] { s->ExpireLeasesPeriodically(); });
   spdlog::info("deepsweep-server listening on {} (port {}, {}, {}, database {})", opts.address,
                server->port_, server->tls_ ? "TLS" : "plaintext",
@@ -163,6 +198,7 @@ void Server::Shutdown() {
   }
   spdlog::info("deepsweep-server shutting down");
   stopping_.Notify();
+  if (listener_ != nullptr) listener_->Stop();
   if (grpc_server_ != nullptr) {
     grpc_server_->GetHealthCheckService()->SetServingStatus(false);
     service_->StopStreams();

@@ -2,12 +2,13 @@
 //
 // Start() opens the store (SQLite, or memory for ":memory:"), builds the
 // Coordinator on it (which resumes every unfinished sweep and lease), serves
-// deepsweep.v1.CoordinatorService and grpc.health.v1.Health on the address,
-// and runs a background thread that expires overdue leases. It refuses to
-// start on a non-loopback address without credentials unless `insecure` is
-// set; with credentials, every coordinator call must carry a token whose role
-// allows the method (server/auth.h; health checks stay open so orchestrators
-// can probe).
+// deepsweep.v1.CoordinatorService and grpc.health.v1.Health on the address
+// through its own accept loop (ConnectionListener: connection and descriptor
+// limits, recovery from a full descriptor table), and runs a background
+// thread that expires overdue leases. It refuses to start on a non-loopback
+// address without credentials unless `insecure` is set; with credentials,
+// every coordinator call must carry a token whose role allows the method
+// (server/auth.h; health checks stay open so orchestrators can probe).
 //
 // Thread-safety: Shutdown() and Wait() may be called from any thread, any
 // number of times; the destructor shuts down if nobody did.
@@ -28,10 +29,14 @@
 #include "core/sweep_store.h"
 #include "rpc/grpc_coordinator_client.h"
 #include "server/auth.h"
+#include "server/connection_listener.h"
 #include "server/coordinator_service.h"
 
 namespace grpc {
 class Server;
+namespace experimental {
+class ExternalConnectionAcceptor;
+}  // namespace experimental
 }  // namespace grpc
 
 namespace deepsweep::server {
@@ -69,6 +74,23 @@ class Server {
     // workers calling at once, gRPC (default 2) starts and ends a thread for
     // nearly every call: 64 workers lost 8-12% of their throughput to it.
     int max_idle_threads = 128;
+    // Connections open at once (each holds a descriptor); more are refused
+    // until some close. See server/connection_listener.h.
+    int max_connections = 1000;
+    // Descriptors kept free for the database and gRPC: a connection whose
+    // descriptor comes this close to the open-file limit is refused.
+    int descriptor_reserve = 64;
+    // A connection that has not finished its TLS/HTTP/2 handshake by then is
+    // closed (gRPC's default is 120 s).
+    absl::Duration handshake_timeout = absl::Seconds(10);
+    // A connection with no call in flight for this long is closed; clients
+    // reconnect on their next call. Streams (WatchSweep) keep it open.
+    absl::Duration connection_idle_timeout = absl::Minutes(5);
+    // Calls in flight on one connection; more wait on the client's side.
+    int max_concurrent_streams = 100;
+    // Call-handling threads over all connections; calls beyond them fail
+    // with RESOURCE_EXHAUSTED. Must exceed max_idle_threads.
+    int max_threads = 1024;
     // How often the background thread expires overdue leases.
     absl::Duration expiry_interval = absl::Seconds(1);
     // How long Shutdown() lets calls in flight finish before cancelling them.
@@ -120,6 +142,8 @@ class Server {
   std::unique_ptr<Coordinator> coordinator_;
   std::unique_ptr<TokenAuthenticator> authenticator_;
   std::unique_ptr<CoordinatorServiceImpl> service_;
+  std::unique_ptr<ConnectionListener> listener_;
+  std::unique_ptr<grpc::experimental::ExternalConnectionAcceptor> acceptor_;
   std::unique_ptr<grpc::Server> grpc_server_;
   std::thread expiry_thread_;
 

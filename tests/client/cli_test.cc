@@ -773,7 +773,7 @@ TEST(TokenCliTest, BadTokenIsOneLineAndTheEnvironmentSuppliesDefaults) {
   server::Server::Options options;
   options.address = "127.0.0.1:0";
   options.database_path = dir + "/results.db";
-  options.token = "s3cret";
+  options.token = "s3cret-s3cret-s3cret-s3cret";
   options.clock = &clock;
   auto server = server::Server::Start(options);
   ASSERT_TRUE(server.ok()) << server.status();
@@ -790,13 +790,15 @@ TEST(TokenCliTest, BadTokenIsOneLineAndTheEnvironmentSuppliesDefaults) {
   EXPECT_THAT(r.err, HasSubstr("refused the credentials"));
 
   // DEEPSWEEP_SERVER and DEEPSWEEP_TOKEN (as main reads them) are the defaults.
-  r = testing::RunCommand({"status"}, clock, nullptr,
-                          {.environment = {.server = address, .token = "s3cret"}});
+  r = testing::RunCommand(
+      {"status"}, clock, nullptr,
+      {.environment = {.server = address, .token = "s3cret-s3cret-s3cret-s3cret"}});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "no sweeps yet (deepsweep submit SPEC creates one)\n");
   // Flags override the environment.
-  r = testing::RunCommand({"status", "--token", "wrong"}, clock, nullptr,
-                          {.environment = {.server = address, .token = "s3cret"}});
+  r = testing::RunCommand(
+      {"status", "--token", "wrong"}, clock, nullptr,
+      {.environment = {.server = address, .token = "s3cret-s3cret-s3cret-s3cret"}});
   EXPECT_EQ(r.exit_code, 1);
   (*server)->Shutdown();
   std::filesystem::remove_all(dir);

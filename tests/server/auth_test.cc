@@ -4,9 +4,12 @@
 #include <fstream>
 #include <memory>
 
+#include "common/clock.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "spdlog/sinks/ringbuffer_sink.h"
+#include "spdlog/spdlog.h"
 #include "tests/server/health_probe.h"
 #include "tests/server/test_server.h"
 
@@ -80,7 +83,7 @@ TEST(TokenAuthenticatorTest, NoCredentialsLetEveryCallThrough) {
 
 TEST(ServerAuthTest, TokenIsRequiredOnEveryCall) {
   Server::Options options = LoopbackOptions(FreshDirectory() / "db.sqlite");
-  options.token = "s3cret";
+  options.token = "s3cret-s3cret-s3cret-s3cret";
   absl::StatusOr<std::unique_ptr<Server>> server = Server::Start(options);
   ASSERT_TRUE(server.ok()) << server.status();
   const int port = (*server)->port();
@@ -91,7 +94,7 @@ TEST(ServerAuthTest, TokenIsRequiredOnEveryCall) {
   EXPECT_EQ(Connect(port)->AcquireTrial(testing::TestWorker("w")).status().code(),
             absl::StatusCode::kUnauthenticated);
   // Refused calls changed nothing: no worker was registered.
-  std::unique_ptr<rpc::CoordinatorClient> authorized = Connect(port, "s3cret");
+  std::unique_ptr<rpc::CoordinatorClient> authorized = Connect(port, "s3cret-s3cret-s3cret-s3cret");
   absl::StatusOr<std::vector<WorkerRecord>> workers = authorized->ListWorkers();
   ASSERT_TRUE(workers.ok()) << workers.status();
   EXPECT_TRUE(workers->empty());
@@ -113,14 +116,72 @@ TEST(ServerAuthTest, WithoutTokenCallsNeedNone) {
 
 TEST(ServerAuthTest, TokenFileIsReadAndTrimmed) {
   const auto dir = FreshDirectory();
-  std::ofstream(dir / "token") << "  from-file\n";
+  std::ofstream(dir / "token") << "  from-file-from-file-from-file\n";
   Server::Options options = LoopbackOptions(dir / "db.sqlite");
   options.token_file = (dir / "token").string();
   absl::StatusOr<std::unique_ptr<Server>> server = Server::Start(options);
   ASSERT_TRUE(server.ok()) << server.status();
-  EXPECT_TRUE(Connect((*server)->port(), "from-file")->ListSweeps().ok());
+  EXPECT_TRUE(Connect((*server)->port(), "from-file-from-file-from-file")->ListSweeps().ok());
   EXPECT_EQ(Connect((*server)->port())->ListSweeps().status().code(),
             absl::StatusCode::kUnauthenticated);
+}
+
+TEST(ServerAuthTest, TokensShorterThan128BitsAreRefused) {
+  const auto dir = FreshDirectory();
+  Server::Options options = LoopbackOptions(dir / "db.sqlite");
+  options.token = "t";
+  absl::StatusOr<std::unique_ptr<Server>> refused = Server::Start(options);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.status().message(), HasSubstr("at least 22"));
+  options.token = std::string(kMinTokenLength - 1, 'x');
+  EXPECT_EQ(Server::Start(options).status().code(), absl::StatusCode::kInvalidArgument);
+  std::ofstream(dir / "token") << "short\n";
+  options.token.clear();
+  options.token_file = (dir / "token").string();
+  EXPECT_EQ(Server::Start(options).status().code(), absl::StatusCode::kInvalidArgument);
+  options.token_file.clear();
+  options.token = std::string(kMinTokenLength, 'x');
+  EXPECT_TRUE(Server::Start(options).ok());
+}
+
+// Counts the lines logged at warn or above while it lives.
+class WarningCounter {
+ public:
+  WarningCounter()
+      : previous_(spdlog::default_logger()),
+        sink_(std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(1000)) {
+    auto logger = std::make_shared<spdlog::logger>("counted", sink_);
+    logger->set_level(spdlog::level::warn);
+    spdlog::set_default_logger(logger);
+  }
+  ~WarningCounter() { spdlog::set_default_logger(previous_); }
+  size_t lines() const { return sink_->last_raw().size(); }
+
+ private:
+  std::shared_ptr<spdlog::logger> previous_;
+  std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink_;
+};
+
+TEST(ServerAuthTest, FailedLoginsAreLoggedOncePerInterval) {
+  FakeClock clock;
+  Server::Options options = LoopbackOptions(FreshDirectory() / "db.sqlite");
+  options.token = std::string(kMinTokenLength, 'x');
+  options.clock = &clock;
+  options.service.failed_login_log_interval = absl::Seconds(10);
+  absl::StatusOr<std::unique_ptr<Server>> server = Server::Start(options);
+  ASSERT_TRUE(server.ok()) << server.status();
+  std::unique_ptr<rpc::CoordinatorClient> guesser = Connect((*server)->port(), "guess");
+
+  WarningCounter warnings;
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_EQ(guesser->ListSweeps().status().code(), absl::StatusCode::kUnauthenticated);
+  }
+  EXPECT_EQ(warnings.lines(), 1u);
+  clock.Advance(absl::Seconds(10));
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_EQ(guesser->ListSweeps().status().code(), absl::StatusCode::kUnauthenticated);
+  }
+  EXPECT_EQ(warnings.lines(), 2u);
 }
 
 TEST(ServerAuthTest, TokenAndTokenFileTogetherAreRejected) {
@@ -153,10 +214,10 @@ TEST(ServerAuthTest, RefusesNonLoopbackAddressWithoutTokenOrInsecure) {
   insecure->reset();
 
   options.insecure = false;
-  options.token = "s3cret";
+  options.token = "s3cret-s3cret-s3cret-s3cret";
   absl::StatusOr<std::unique_ptr<Server>> with_token = Server::Start(options);
   ASSERT_TRUE(with_token.ok()) << with_token.status();
-  EXPECT_TRUE(Connect((*with_token)->port(), "s3cret")->ListSweeps().ok());
+  EXPECT_TRUE(Connect((*with_token)->port(), "s3cret-s3cret-s3cret-s3cret")->ListSweeps().ok());
 }
 
 }  // namespace

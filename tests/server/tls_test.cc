@@ -46,7 +46,7 @@ class TlsTest : public ::testing::Test {
     Server::Options options = LoopbackOptions(dir_ / "db.sqlite");
     options.tls_cert_path = (dir_ / "server.pem").string();
     options.tls_key_path = (dir_ / "server.key").string();
-    options.token = "s3cret";
+    options.token = "s3cret-s3cret-s3cret-s3cret";
     absl::StatusOr<std::unique_ptr<Server>> server = Server::Start(options);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
@@ -71,8 +71,9 @@ class TlsTest : public ::testing::Test {
 
 TEST_F(TlsTest, ClientTrustingTheCaConnectsByIpAndByName) {
   for (const char* host : {"127.0.0.1", "localhost"}) {
-    rpc::ClientOptions options{
-        .target = Target(host), .ca_cert_path = (dir_ / "ca.pem").string(), .token = "s3cret"};
+    rpc::ClientOptions options{.target = Target(host),
+                               .ca_cert_path = (dir_ / "ca.pem").string(),
+                               .token = "s3cret-s3cret-s3cret-s3cret"};
     EXPECT_TRUE(ListSweepsWith(options).ok()) << host << ": " << ListSweepsWith(options);
   }
 }
@@ -84,14 +85,14 @@ TEST_F(TlsTest, TokenStillRequiredOverTls) {
 }
 
 TEST_F(TlsTest, PlaintextClientIsRefused) {
-  rpc::ClientOptions options{.target = Target("127.0.0.1"), .token = "s3cret"};
+  rpc::ClientOptions options{.target = Target("127.0.0.1"), .token = "s3cret-s3cret-s3cret-s3cret"};
   EXPECT_EQ(ListSweepsWith(options).code(), absl::StatusCode::kUnavailable);
 }
 
 TEST_F(TlsTest, ClientTrustingAnotherCaIsRefused) {
   rpc::ClientOptions options{.target = Target("127.0.0.1"),
                              .ca_cert_path = (dir_ / "other-ca.pem").string(),
-                             .token = "s3cret"};
+                             .token = "s3cret-s3cret-s3cret-s3cret"};
   EXPECT_EQ(ListSweepsWith(options).code(), absl::StatusCode::kUnavailable);
 }
 
