@@ -186,9 +186,9 @@ TEST(ServerAuthTest, FailedLoginsAreLoggedOncePerInterval) {
 
 TEST(ServerAuthTest, TokenAndTokenFileTogetherAreRejected) {
   const auto dir = FreshDirectory();
-  std::ofstream(dir / "token") << "t";
+  std::ofstream(dir / "token") << "t-0123456789abcdefghijkl";
   Server::Options options = LoopbackOptions(dir / "db.sqlite");
-  options.token = "t";
+  options.token = "t-0123456789abcdefghijkl";
   options.token_file = (dir / "token").string();
   EXPECT_EQ(Server::Start(options).status().code(), absl::StatusCode::kInvalidArgument);
   options.token.clear();

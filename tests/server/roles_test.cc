@@ -262,12 +262,15 @@ TEST(CredentialsFileTest, BadLinesAreRejectedWithTheirLineNumber) {
            {"worker a sha256:abc\n", "line 1: 'sha256:' must be followed by 64 hex digits"},
            {"worker a sha256:zz7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
             "64 hex digits"},
-           {"worker a t1\nreader a t2\n", "line 2: name 'a' appears twice"},
-           {"worker a t1\nadmin b t1\n", "line 2: the token of 'b' is also another"},
-           {"worker a abc\nadmin b "
-            "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\n",
+           {"worker a t1-0123456789abcdefghij\nreader a t2-0123456789abcdefghij\n",
+            "line 2: name 'a' appears twice"},
+           {"worker a t1-0123456789abcdefghij\nadmin b t1-0123456789abcdefghij\n",
+            "line 2: the token of 'b' is also another"},
+           {"worker a abc-0123456789abcdefghij\nadmin b "
+            "sha256:f387a8063aef4e76174716be2bf58f24c25811f4ba6445cf3194f747bcf40868\n",
             "line 2: the token of 'b'"},
            {"worker a t1 extra\n", "found 4"},
+           {"# ok\nworker a t1-short\n", "line 2: the bearer token is 8 characters long"},
        }) {
     absl::StatusOr<std::vector<Credential>> parsed = ParseCredentials(c.text, "creds");
     EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument) << c.text;
@@ -282,7 +285,7 @@ TEST(CredentialsFileTest, BadLinesAreRejectedWithTheirLineNumber) {
 
 TEST(CredentialsFileTest, TheOldTokenIsAnAdminCredential) {
   const auto dir = FreshDirectory();
-  std::ofstream(dir / "credentials") << "worker pool w-token-0123456789\n";
+  std::ofstream(dir / "credentials") << "worker pool w-token-0123456789abcd\n";
   Server::Options options = LoopbackOptions(dir / "db.sqlite");
   options.credentials_file = (dir / "credentials").string();
   options.token = "legacy-admin-token-0123456789";
@@ -290,12 +293,12 @@ TEST(CredentialsFileTest, TheOldTokenIsAnAdminCredential) {
   ASSERT_TRUE(server.ok()) << server.status();
   const int port = (*server)->port();
   EXPECT_TRUE(Connect(port, options.token)->CreateSweep(testing::kThreeTrialSpec).ok());
-  EXPECT_TRUE(Connect(port, "w-token-0123456789")->AcquireTrial(testing::TestWorker("w")).ok());
-  absl::Status denied = Connect(port, "w-token-0123456789")->ListSweeps().status();
+  EXPECT_TRUE(Connect(port, "w-token-0123456789abcd")->AcquireTrial(testing::TestWorker("w")).ok());
+  absl::Status denied = Connect(port, "w-token-0123456789abcd")->ListSweeps().status();
   EXPECT_EQ(denied.code(), absl::StatusCode::kPermissionDenied);
 
   // The same token as --token and in the file would have two roles.
-  options.token = "w-token-0123456789";
+  options.token = "w-token-0123456789abcd";
   EXPECT_EQ(Server::Start(options).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
@@ -317,13 +320,13 @@ TEST(CredentialsReloadTest, AddRevokeAndKeepTheOldSetOnABadFile) {
   ASSERT_TRUE(server.ok()) << server.status();
   const int port = (*server)->port();
   std::unique_ptr<rpc::CoordinatorClient> alice = Connect(port, "alice-token-0123456789");
-  std::unique_ptr<rpc::CoordinatorClient> bob = Connect(port, "bob-token-0123456789");
+  std::unique_ptr<rpc::CoordinatorClient> bob = Connect(port, "bob-token-0123456789ab");
   ASSERT_TRUE(alice->ListSweeps().ok());
   ASSERT_EQ(bob->ListSweeps().status().code(), absl::StatusCode::kUnauthenticated);
 
   // Add bob as a reader.
   WriteCredentials(file,
-                   "submitter alice alice-token-0123456789\nreader bob bob-token-0123456789\n");
+                   "submitter alice alice-token-0123456789\nreader bob bob-token-0123456789ab\n");
   ASSERT_TRUE((*server)->ReloadCredentials().ok());
   EXPECT_TRUE(bob->ListSweeps().ok());
   EXPECT_EQ(bob->CreateSweep(testing::kThreeTrialSpec).status().code(),
@@ -341,7 +344,7 @@ TEST(CredentialsReloadTest, AddRevokeAndKeepTheOldSetOnABadFile) {
   EXPECT_TRUE(alice->ListSweeps().ok());
 
   // Revoke alice; bob stays.
-  WriteCredentials(file, "reader bob bob-token-0123456789\n");
+  WriteCredentials(file, "reader bob bob-token-0123456789ab\n");
   ASSERT_TRUE((*server)->ReloadCredentials().ok());
   EXPECT_EQ(alice->ListSweeps().status().code(), absl::StatusCode::kUnauthenticated);
   EXPECT_TRUE(bob->ListSweeps().ok());
@@ -374,7 +377,7 @@ bool Eventually(const std::function<absl::StatusCode()>& probe, absl::StatusCode
 TEST(CredentialsReloadTest, SighupReloadsWhileServing) {
   const auto dir = FreshDirectory();
   const auto file = dir / "credentials";
-  WriteCredentials(file, "reader old old-token-0123456789\n");
+  WriteCredentials(file, "reader old old-token-0123456789ab\n");
   Server::Options options = LoopbackOptions(dir / "db.sqlite");
   options.credentials_file = file.string();
   absl::StatusOr<std::unique_ptr<Server>> server = Server::Start(options);
@@ -383,12 +386,12 @@ TEST(CredentialsReloadTest, SighupReloadsWhileServing) {
   ASSERT_TRUE(InstallReloadHandler().ok());
   std::thread serving([&] { (*server)->ServeUntilSignal(); });
   std::unique_ptr<rpc::CoordinatorClient> old_reader =
-      Connect((*server)->port(), "old-token-0123456789");
+      Connect((*server)->port(), "old-token-0123456789ab");
   std::unique_ptr<rpc::CoordinatorClient> new_reader =
-      Connect((*server)->port(), "new-token-0123456789");
+      Connect((*server)->port(), "new-token-0123456789abcd");
   ASSERT_TRUE(old_reader->ListSweeps().ok());
 
-  WriteCredentials(file, "reader new new-token-0123456789\n");
+  WriteCredentials(file, "reader new new-token-0123456789abcd\n");
   ASSERT_EQ(raise(SIGHUP), 0);
   EXPECT_TRUE(
       Eventually([&] { return new_reader->ListSweeps().status().code(); }, absl::StatusCode::kOk));
