@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "common/status_macros.h"
 
 namespace deepsweep {
@@ -136,9 +137,23 @@ absl::StatusOr<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path
   return OpenWithFlags(path, SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0));
 }
 
-absl::StatusOr<std::unique_ptr<SqliteDb>> SqliteDb::OpenReadOnly(const std::string& path) {
-  return OpenWithFlags(path, SQLITE_OPEN_READONLY);
+absl::StatusOr<std::unique_ptr<SqliteDb>> SqliteDb::OpenReadOnly(const std::string& path,
+                                                                 bool immutable) {
+  if (!immutable) return OpenWithFlags(path, SQLITE_OPEN_READONLY);
+  // A URI's path escapes '%', '?' and '#' (https://sqlite.org/uri.html).
+  std::string uri = "file:";
+  for (char c : path) {
+    if (c == '%' || c == '?' || c == '#') {
+      absl::StrAppend(&uri, absl::StrFormat("%%%02x", static_cast<unsigned char>(c)));
+    } else {
+      uri.push_back(c);
+    }
+  }
+  uri += "?immutable=1";
+  return OpenWithFlags(uri, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI);
 }
+
+bool SqliteDb::read_only() const { return sqlite3_db_readonly(db_, "main") == 1; }
 
 absl::StatusOr<std::unique_ptr<SqliteDb>> SqliteDb::OpenWithFlags(const std::string& path,
                                                                   int flags) {

@@ -90,8 +90,15 @@ class SqliteDb {
   static absl::StatusOr<std::unique_ptr<SqliteDb>> Open(const std::string& path, bool create);
   // Opens the existing database at `path` with SQLITE_OPEN_READONLY: nothing
   // through this connection can change the file (in WAL mode it still reads
-  // while another process writes). UNAVAILABLE when it cannot be opened.
-  static absl::StatusOr<std::unique_ptr<SqliteDb>> OpenReadOnly(const std::string& path);
+  // while another process writes). `immutable` opens it as SQLite's
+  // `immutable=1` URI: no locks, no -shm or -wal, for a file nothing can
+  // write (only then: changes by a writer would go unseen). UNAVAILABLE when
+  // it cannot be opened.
+  static absl::StatusOr<std::unique_ptr<SqliteDb>> OpenReadOnly(const std::string& path,
+                                                                bool immutable = false);
+  // True when SQLite opened the database read-only (e.g. a read-write open of
+  // a file this process may not write falls back to read-only).
+  bool read_only() const;
   ~SqliteDb();
   SqliteDb(const SqliteDb&) = delete;
   SqliteDb& operator=(const SqliteDb&) = delete;

@@ -2,10 +2,14 @@
 
 #include <pthread.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
+#include <filesystem>
 #include <limits>
 #include <utility>
 
@@ -460,6 +464,77 @@ absl::Status Configure(SqliteDb& db, const SqliteStoreOptions& options, bool wri
   return absl::OkStatus();
 }
 
+constexpr char kMakeWritable[] =
+    "make the file, its -wal and -shm files and their directory writable by the user running "
+    "the server, or move them to a writable volume; to only read the results, use "
+    "deepsweep --db FILE";
+
+bool Exists(const std::string& path) { return access(path.c_str(), F_OK) == 0; }
+
+std::string DirectoryOf(const std::string& path) {
+  const std::string dir = std::filesystem::path(path).parent_path().string();
+  return dir.empty() ? "." : dir;
+}
+
+// access(2) answers for this process's user, root included (a read-only file
+// system or an immutable file says no to root too).
+absl::Status CheckWritable(const std::string& path) {
+  const std::string dir = DirectoryOf(path);
+  if (access(dir.c_str(), W_OK | X_OK) != 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot write the directory '", dir, "' of database '", path, "' (", std::strerror(errno),
+        "; uid ", geteuid(), "): SQLite creates the database's -wal and -shm files there; ",
+        kMakeWritable));
+  }
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    const std::string file = path + suffix;
+    if (Exists(file) && access(file.c_str(), R_OK | W_OK) != 0) {
+      return absl::FailedPreconditionError(absl::StrCat("cannot write database file '", file, "' (",
+                                                        std::strerror(errno), "; uid ", geteuid(),
+                                                        "): ", kMakeWritable));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// PRAGMA quick_check: the b-trees, pages and records, without comparing
+// indexes to tables (integrity_check's costly part). O(file size).
+absl::Status QuickCheck(SqliteDb& db, const std::string& path) {
+  std::vector<std::string> problems;
+  absl::Status status = [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(SqliteStatement check, db.Prepare("PRAGMA quick_check(5)"));
+    return check.ForEachRow([&]() -> absl::Status {
+      if (check.Text(0) != "ok") problems.push_back(check.Text(0));
+      return absl::OkStatus();
+    });
+  }();
+  if (status.ok() && problems.empty()) return absl::OkStatus();
+  if (!status.ok() && status.code() != absl::StatusCode::kInternal) return status;  // e.g. busy
+  return absl::DataLossError(absl::StrCat(
+      "database '", path, "' is corrupt (PRAGMA quick_check: ",
+      status.ok() ? absl::StrJoin(problems, "; ") : std::string(status.message()),
+      "). Nothing was changed. Restore it from a backup, or salvage what is readable into a new "
+      "file with: sqlite3 '",
+      path, "' .recover | sqlite3 recovered.db"));
+}
+
+// True when no process can write `path`, so it may be read as SQLite's
+// immutable file (no -shm to create): its directory is not writable and no
+// -wal holds changes. A -wal with changes in such a directory cannot be read
+// consistently, which is FAILED_PRECONDITION.
+absl::StatusOr<bool> NothingCanWrite(const std::string& path) {
+  const std::string dir = DirectoryOf(path);
+  if (access(dir.c_str(), W_OK) == 0 || !Exists(path)) return false;
+  if (Exists(path + "-shm")) return false;  // a writer's index is there: read through it
+  std::error_code error;
+  const std::uintmax_t wal_bytes = std::filesystem::file_size(path + "-wal", error);
+  if (error || wal_bytes == 0) return true;
+  return absl::FailedPreconditionError(absl::StrCat(
+      "'", path, "-wal' holds changes not yet in '", path, "', and the directory '", dir,
+      "' is read-only, so SQLite cannot read them: copy the database and its -wal file to a "
+      "writable directory, or open it once with write access to fold them in"));
+}
+
 // sqrt(x) for builds of SQLite without its math functions, so the views work.
 void SqrtFunction(sqlite3_context* context, int argc, sqlite3_value** argv) {
   if (argc != 1 || sqlite3_value_type(argv[0]) == SQLITE_NULL) {
@@ -488,7 +563,15 @@ absl::StatusOr<std::unique_ptr<SqliteSweepStore>> SqliteSweepStore::Open(
     const std::string& path, const SqliteStoreOptions& options) {
   static const int memstatus = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
   (void)memstatus;
+  const bool on_disk = path != ":memory:" && !path.empty();
+  if (on_disk) RETURN_IF_ERROR(CheckWritable(path));
   ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> writer, SqliteDb::Open(path, /*create=*/true));
+  if (writer->read_only()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "database '", path,
+        "' can only be opened read-only (a read-only file system or file?): ", kMakeWritable));
+  }
+  if (on_disk && options.check_integrity) RETURN_IF_ERROR(QuickCheck(*writer, path));
   RETURN_IF_ERROR(Configure(*writer, options, /*writer=*/true));
   RETURN_IF_ERROR(EnsureSqrt(*writer));
   RETURN_IF_ERROR(Migrate(*writer));
@@ -506,7 +589,8 @@ absl::StatusOr<std::unique_ptr<SqliteSweepStore>> SqliteSweepStore::Open(
 
 absl::StatusOr<std::unique_ptr<SqliteSweepStore>> SqliteSweepStore::OpenReadOnly(
     const std::string& path, const SqliteStoreOptions& options) {
-  ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> reader, SqliteDb::OpenReadOnly(path));
+  ASSIGN_OR_RETURN(const bool immutable, NothingCanWrite(path));
+  ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> reader, SqliteDb::OpenReadOnly(path, immutable));
   RETURN_IF_ERROR(Configure(*reader, options, /*writer=*/false));
   RETURN_IF_ERROR(CheckSchemaVersion(*reader));
   RETURN_IF_ERROR(EnsureSqrt(*reader));

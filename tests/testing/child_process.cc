@@ -88,6 +88,22 @@ int ChildProcess::Wait() {
   return status;
 }
 
+std::optional<int> ChildProcess::WaitFor(int timeout_ms) {
+  if (pid_ <= 0) return std::nullopt;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (true) {
+    int status = 0;
+    const pid_t reaped = waitpid(pid_, &status, WNOHANG);
+    if (reaped == pid_) {
+      pid_ = 0;
+      return status;
+    }
+    if (reaped < 0 && errno != EINTR) return std::nullopt;
+    if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+    usleep(10'000);  // polls the child's exit, bounded by the deadline
+  }
+}
+
 std::string ReadLog(const std::string& path) {
   std::ifstream file(path);
   std::stringstream text;

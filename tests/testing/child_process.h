@@ -13,6 +13,7 @@
 
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,9 @@ class ChildProcess {
   int Kill(int signal_number);
   // Reaps the child (blocking); returns its wait status.
   int Wait();
+  // Reaps the child if it exits within `timeout_ms` (polling); its wait
+  // status, or nullopt while it still runs.
+  std::optional<int> WaitFor(int timeout_ms);
 
  private:
   pid_t pid_ = 0;
