@@ -460,6 +460,10 @@ absl::Status Configure(SqliteDb& db, const SqliteStoreOptions& options, bool wri
   RETURN_IF_ERROR(
       db.Exec(absl::StrCat("PRAGMA synchronous = ", options.full_sync ? "FULL" : "NORMAL")));
   RETURN_IF_ERROR(db.Exec("PRAGMA temp_store = MEMORY"));
+  if (writer) {
+    RETURN_IF_ERROR(
+        db.Exec(absl::StrCat("PRAGMA journal_size_limit = ", options.wal_size_limit_bytes)));
+  }
   if (!writer) RETURN_IF_ERROR(db.Exec("PRAGMA query_only = 1"));
   return absl::OkStatus();
 }
@@ -605,9 +609,12 @@ SqliteSweepStore::SqliteSweepStore(std::unique_ptr<SqliteDb> writer,
     : max_batch_(std::max(1, options.max_batch)),
       writer_(std::move(writer)),
       reader_(std::move(reader)),
-      checkpoint_pages_(std::max(1, options.checkpoint_pages)),
+      min_checkpoint_pages_(std::max(1, options.min_checkpoint_pages)),
+      checkpoint_pages_(std::max(min_checkpoint_pages_, options.checkpoint_pages)),
+      checkpoint_threshold_(min_checkpoint_pages_),
       checkpointer_(std::move(checkpointer)) {
   if (checkpointer_ != nullptr) {
+    UpdateCheckpointThreshold();
     // Replaces SQLite's own checkpointing on commit.
     sqlite3_wal_hook(writer_->raw(), &SqliteSweepStore::OnWalCommit, this);
     checkpoint_thread_ = std::thread([this] { CheckpointLoop(); });
@@ -637,7 +644,8 @@ SqliteSweepStore::~SqliteSweepStore() {
 
 int SqliteSweepStore::OnWalCommit(void* store, sqlite3*, const char*, int pages) {
   auto* self = static_cast<SqliteSweepStore*>(store);
-  if (pages >= self->checkpoint_pages_) {
+  self->wal_pages_.store(pages, std::memory_order_relaxed);
+  if (pages >= self->checkpoint_threshold_.load(std::memory_order_relaxed)) {
     absl::MutexLock lock(&self->checkpoint_mu_);
     self->checkpoint_due_ = true;
   }
@@ -660,9 +668,19 @@ void SqliteSweepStore::CheckpointLoop() {
     // frames) only postpone the copy, so they are not reported.
     int wal_pages = 0;
     int copied = 0;
+    absl::MutexLock running(&checkpoint_run_mu_);
     sqlite3_wal_checkpoint_v2(checkpointer_->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_pages,
                               &copied);
+    UpdateCheckpointThreshold();
   }
+}
+
+void SqliteSweepStore::UpdateCheckpointThreshold() {
+  absl::StatusOr<int64_t> pages = checkpointer_->QueryInt("PRAGMA page_count");
+  if (!pages.ok()) return;  // keep the last threshold
+  checkpoint_threshold_.store(
+      static_cast<int>(std::clamp<int64_t>(*pages, min_checkpoint_pages_, checkpoint_pages_)),
+      std::memory_order_relaxed);
 }
 
 PendingWrite SqliteSweepStore::Submit(StoreMutation mutation) {
@@ -707,11 +725,33 @@ void SqliteSweepStore::WriteLoop() {
     for (size_t i = 0; i < batch.size(); ++i) {
       PendingWrite::Complete(*batch[i].completion, statuses[i]);
     }
-    absl::MutexLock lock(&queue_mu_);
-    completed_ += batch.size();
-    ++stats_.commits;
-    stats_.mutations += static_cast<int64_t>(batch.size());
+    bool idle;
+    {
+      absl::MutexLock lock(&queue_mu_);
+      completed_ += batch.size();
+      ++stats_.commits;
+      stats_.mutations += static_cast<int64_t>(batch.size());
+      idle = queue_.empty();
+    }
+    CheckpointFromWriter(idle);
   }
+}
+
+void SqliteSweepStore::CheckpointFromWriter(bool idle) {
+  if (checkpointer_ == nullptr) return;
+  // The background checkpoint runs while the writer keeps appending, so it
+  // may never catch up, and SQLite restarts (and cuts back) the -wal only
+  // after a checkpoint that did. The writer thread itself catches up when no
+  // one is waiting, or when the WAL has outgrown its threshold fourfold.
+  const int pages = wal_pages_.load(std::memory_order_relaxed);
+  const int threshold = checkpoint_threshold_.load(std::memory_order_relaxed);
+  if (pages < threshold || (!idle && pages < 4 * threshold)) return;
+  absl::MutexLock lock(&write_mu_);
+  // Waits for a checkpoint the thread may be running (SQLite would answer
+  // SQLITE_BUSY), then copies what is left. Errors only postpone the copy.
+  absl::MutexLock running(&checkpoint_run_mu_);
+  sqlite3_wal_checkpoint_v2(writer_->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  wal_pages_.store(0, std::memory_order_relaxed);
 }
 
 SqliteSweepStore::WriteStats SqliteSweepStore::write_stats() {

@@ -434,5 +434,48 @@ TEST_F(SqliteStoreTest, KillNineLosesNothingAcknowledged) {
   EXPECT_GE((*trials)[0].steps_done, acknowledged);
 }
 
+// Issue 17, defect 10: 48 small trials left a 36 MB -wal next to a 1.6 MB
+// database, because the WAL was checkpointed only every 64 MiB. With the
+// default options the -wal file must now stay within twice the database plus
+// the size it is cut back to (wal_size_limit_bytes, 4 MiB): the file keeps
+// its largest extent until SQLite restarts it.
+TEST_F(SqliteStoreTest, WalStaysNearTheDatabaseSizeUnderManySmallTrials) {
+  auto store = Open();
+  auto created = store->CreateSweep({.name = "tiny", .created_at = {}}, std::vector<TrialSpec>(48));
+  ASSERT_TRUE(created.ok()) << created.status();
+  const std::string wal = path_ + "-wal";
+  std::uintmax_t largest_wal = 0, database_at_largest = 0;
+  for (const TrialId trial : created->trial_ids) {
+    StoreMutation lease{.now = {}};
+    lease.trials.push_back(
+        {.id = trial, .state = TrialState::kLeased, .attempt = 1, .attempt_limit = 3});
+    lease.lease_grants.push_back({trial, absl::StrCat("l", trial), 1, absl::UnixEpoch(), "w"});
+    ASSERT_TRUE(store->Apply(std::move(lease)).ok());
+    for (int64_t step = 1; step <= 20; ++step) {
+      std::vector<Checkpoint> c = {{.step = step, .test_error = 0.5}};
+      for (int layer = 1; layer <= 5; ++layer) {
+        for (LayerQuantity q : {LayerQuantity::kActivation, LayerQuantity::kBackpropGrad,
+                                LayerQuantity::kWeightGrad}) {
+          c[0].layer_stats.push_back(
+              {.layer = layer, .quantity = q, .histogram = std::vector<float>(50, 0.02f)});
+        }
+      }
+      StoreMutation m{.now = {}};
+      m.checkpoints.push_back({trial, 1, c});
+      ASSERT_TRUE(store->Apply(std::move(m)).ok());
+      std::error_code error;
+      const std::uintmax_t wal_bytes = std::filesystem::file_size(wal, error);
+      if (!error && wal_bytes > largest_wal) {
+        largest_wal = wal_bytes;
+        database_at_largest = std::filesystem::file_size(path_);
+      }
+    }
+  }
+  const std::uintmax_t database = std::filesystem::file_size(path_);
+  std::printf("database %ju bytes; largest -wal %ju bytes (database then %ju)\n", database,
+              largest_wal, database_at_largest);
+  EXPECT_LE(largest_wal, 2 * database + SqliteStoreOptions{}.wal_size_limit_bytes);
+}
+
 }  // namespace
 }  // namespace deepsweep
