@@ -15,6 +15,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
+#include "core/sobol.h"
 #include "core/splitmix64.h"
 #include "yaml-cpp/yaml.h"
 
@@ -273,9 +274,11 @@ constexpr std::array<SectionKey, 11> kTrainingKeys = {
      {"jacobian_examples", "jacobian_examples"},
      {"stuck_after_updates", "stuck_after_updates"},
      {"stuck_error", "stuck_error"}}};
-constexpr std::array<const char*, 11> kTopLevelKeys = {"name",    "description", "seed",  "dataset",
-                                                       "model",   "training",    "grid",  "random",
-                                                       "exclude", "seeds",       "limits"};
+constexpr std::array<const char*, 12> kTopLevelKeys = {
+    "name",    "description", "seed",
+    "dataset", "model",       "training",
+    "grid",    "random",      "random_crossed_with_grid",
+    "exclude", "seeds",       "limits"};
 
 // Where a node sits, for messages: `grid.depth[2] (line 9)`.
 std::string Where(const std::string& path, const YAML::Node& node) {
@@ -534,15 +537,29 @@ absl::StatusOr<SampledAxis> ParseSampledAxis(const Axis& axis, const YAML::Node&
   return sampled;
 }
 
-absl::Status ParseRandom(const YAML::Node& random, const SweepLimits& limits, SweepSpec& spec) {
+// `random` or `random_crossed_with_grid`: samples, method and sampled axes.
+absl::Status ParseRandom(const YAML::Node& random, const std::string& section,
+                         const SweepLimits& limits, SweepSpec& spec) {
   std::optional<YAML::Node> samples_node;
   RETURN_IF_ERROR(ForEachEntry(
-      random, "random",
+      random, section,
       [&](const std::string& key, const YAML::Node& value, const std::string& path,
           const YAML::Node& key_node) -> absl::Status {
         if (key == "samples") {
           ASSIGN_OR_RETURN(spec.samples, ParseCount(value, path, 0, limits.max_trials));
           samples_node = value;
+          return absl::OkStatus();
+        }
+        if (key == "method") {
+          if (value.IsScalar() && value.Scalar() == "random") {
+            spec.method = SearchMethod::kRandom;
+          } else if (value.IsScalar() && value.Scalar() == "sobol") {
+            spec.method = SearchMethod::kSobol;
+          } else {
+            return Invalid(
+                path, value,
+                absl::StrCat("unknown method ", Describe(value), " (expected random or sobol)"));
+          }
           return absl::OkStatus();
         }
         ASSIGN_OR_RETURN(const Axis* axis, RequireAxis(key, path, key_node));
@@ -556,12 +573,27 @@ absl::Status ParseRandom(const YAML::Node& random, const SweepLimits& limits, Sw
         spec.random.push_back(std::move(sampled));
         return absl::OkStatus();
       }));
+  const std::string samples_path = absl::StrCat(section, ".samples");
   if (!spec.random.empty() && spec.samples == 0) {
-    return Invalid("random.samples", samples_node.value_or(random),
+    return Invalid(samples_path, samples_node.value_or(random),
                    "must be at least 1 when random axes are given");
   }
   if (spec.random.empty() && spec.samples > 0) {
-    return Invalid("random.samples", *samples_node, "no axes to sample");
+    return Invalid(samples_path, *samples_node, "no axes to sample");
+  }
+  if (static_cast<int>(spec.random.size()) > SobolSequence::kMaxDimensions) {
+    return Invalid(section, random,
+                   absl::StrCat("at most ", SobolSequence::kMaxDimensions, " sampled axes"));
+  }
+  spec.crossed_with_grid = section == "random_crossed_with_grid";
+  if (!spec.crossed_with_grid && !spec.random.empty() && !spec.grid.empty()) {
+    return Invalid(section, random,
+                   absl::StrCat("random draws whole configurations and cannot be combined with "
+                                "grid (line ",
+                                spec.grid.front().line,
+                                "): to give every grid configuration the same drawn points, "
+                                "rename random to random_crossed_with_grid; to draw the grid's "
+                                "axes too, move them into random as {choice: [values]}"));
   }
   return absl::OkStatus();
 }
@@ -603,7 +635,8 @@ absl::Status ParseExclude(const YAML::Node& exclude, SweepSpec& spec) {
 
 absl::Status ParseTopLevel(const YAML::Node& root, const SweepLimits& limits, SweepSpec& spec) {
   // Grid before random: random checks its axes against the grid's.
-  for (const char* section : {"dataset", "model", "training", "grid", "random", "exclude"}) {
+  for (const char* section :
+       {"dataset", "model", "training", "grid", "random", "random_crossed_with_grid", "exclude"}) {
     const YAML::Node node = root[section];
     if (!node.IsDefined() || node.IsNull()) continue;
     const std::string s = section;
@@ -611,7 +644,12 @@ absl::Status ParseTopLevel(const YAML::Node& root, const SweepLimits& limits, Sw
     if (s == "model") RETURN_IF_ERROR(ParseSection(node, s, kModelKeys, limits, spec.base));
     if (s == "training") RETURN_IF_ERROR(ParseSection(node, s, kTrainingKeys, limits, spec.base));
     if (s == "grid") RETURN_IF_ERROR(ParseGrid(node, limits, spec));
-    if (s == "random") RETURN_IF_ERROR(ParseRandom(node, limits, spec));
+    if (s == "random" || s == "random_crossed_with_grid") {
+      if (root["random"].IsDefined() && root["random_crossed_with_grid"].IsDefined()) {
+        return Invalid(s, node, "give either random or random_crossed_with_grid, not both");
+      }
+      RETURN_IF_ERROR(ParseRandom(node, s, limits, spec));
+    }
     if (s == "exclude") RETURN_IF_ERROR(ParseExclude(node, spec));
   }
   return ForEachEntry(
@@ -668,22 +706,68 @@ double RoundToSignificant(double v) {
   return rounded;
 }
 
-AxisValue Draw(const Axis& axis, const SampledAxis& s, SplitMix64& rng) {
+// The value of sampled axis `s` at the unit coordinate u in [0, 1):
+//   choice: choices[floor(u n)];  uniform: lo + u (hi - lo), integers
+//   lo + floor(u (hi - lo + 1));  log_uniform: exp(log lo + u (log hi - log lo)),
+//   integers rounded to the nearest. Reals keep 6 significant digits.
+AxisValue ValueAt(const Axis& axis, const SampledAxis& s, double u) {
   using D = SampledAxis::Distribution;
-  if (s.distribution == D::kChoice) return s.choices[rng.NextBelow(s.choices.size())];
-  const double u = rng.NextUnit();
+  if (s.distribution == D::kChoice) {
+    const auto n = static_cast<double>(s.choices.size());
+    return s.choices[std::min(static_cast<size_t>(u * n), s.choices.size() - 1)];
+  }
   if (axis.kind == AxisKind::kInteger) {
     const auto lo = static_cast<int64_t>(s.lo);
     const auto hi = static_cast<int64_t>(s.hi);
     if (s.distribution == D::kUniform) {
-      return lo + static_cast<int64_t>(rng.NextBelow(static_cast<uint64_t>(hi - lo) + 1));
+      const double span = static_cast<double>(hi - lo) + 1;
+      return std::min(lo + static_cast<int64_t>(u * span), hi);
     }
-    // x = exp(log lo + u (log hi - log lo)), rounded to the nearest integer.
     const double x = std::exp(std::log(s.lo) + u * (std::log(s.hi) - std::log(s.lo)));
     return std::clamp(static_cast<int64_t>(std::llround(x)), lo, hi);
   }
   if (s.distribution == D::kUniform) return RoundToSignificant(s.lo + u * (s.hi - s.lo));
   return RoundToSignificant(std::exp(std::log(s.lo) + u * (std::log(s.hi) - std::log(s.lo))));
+}
+
+// A pseudo-random draw. Discrete draws (choices, uniform integers) take an
+// unbiased integer (NextBelow) rather than ValueAt's floor(u n), so that
+// specs written before ValueAt existed keep their trials.
+AxisValue Draw(const Axis& axis, const SampledAxis& s, SplitMix64& rng) {
+  using D = SampledAxis::Distribution;
+  if (s.distribution == D::kChoice) return s.choices[rng.NextBelow(s.choices.size())];
+  const double u = rng.NextUnit();
+  if (axis.kind == AxisKind::kInteger && s.distribution == D::kUniform) {
+    const auto lo = static_cast<int64_t>(s.lo);
+    const auto hi = static_cast<int64_t>(s.hi);
+    return lo + static_cast<int64_t>(rng.NextBelow(static_cast<uint64_t>(hi - lo) + 1));
+  }
+  return ValueAt(axis, s, u);
+}
+
+// The spec's sampled points: one value per sampled axis, spec.samples points.
+std::vector<std::vector<AxisValue>> SamplePoints(const SweepSpec& spec) {
+  std::vector<std::vector<AxisValue>> points(static_cast<size_t>(spec.samples));
+  SplitMix64 rng(Mix64(spec.seed ^ 0x72616e646f6d5f31ULL));  // "random_1"
+  if (spec.method == SearchMethod::kRandom) {
+    for (auto& point : points) {
+      for (const SampledAxis& s : spec.random) point.push_back(Draw(*FindAxis(s.field), s, rng));
+    }
+    return points;
+  }
+  if (spec.random.empty()) return points;
+  // The digital shift: one random word per axis, from a stream of its own.
+  SplitMix64 shifts(Mix64(spec.seed ^ 0x736f626f6c5f7368ULL));  // "sobol_sh"
+  std::vector<uint32_t> shift;
+  for (size_t j = 0; j < spec.random.size(); ++j) shift.push_back(shifts.Next() >> 32);
+  SobolSequence sobol(static_cast<int>(spec.random.size()), shift);
+  for (auto& point : points) {
+    const std::vector<double> u = sobol.Next();
+    for (size_t j = 0; j < spec.random.size(); ++j) {
+      point.push_back(ValueAt(*FindAxis(spec.random[j].field), spec.random[j], u[j]));
+    }
+  }
+  return points;
 }
 
 bool Excluded(const TrialSpec& config, const std::vector<ExcludeRule>& rules) {
@@ -770,12 +854,9 @@ absl::StatusOr<std::vector<TrialSpec>> ExpandSweep(const SweepSpec& spec,
         " seeds before exclusions, far above the limit of ", max_trials, " trials (max_trials)"));
   }
 
-  // The random points, drawn once and crossed with every grid point.
-  std::vector<std::vector<AxisValue>> points(static_cast<size_t>(spec.samples));
-  SplitMix64 rng(Mix64(spec.seed ^ 0x72616e646f6d5f31ULL));  // "random_1"
-  for (auto& point : points) {
-    for (const SampledAxis& s : spec.random) point.push_back(Draw(*FindAxis(s.field), s, rng));
-  }
+  // The sampled points, each crossed with every grid point (there is one
+  // grid point, the base, unless the spec says random_crossed_with_grid).
+  const std::vector<std::vector<AxisValue>> points = SamplePoints(spec);
 
   std::vector<TrialSpec> configs;
   absl::flat_hash_set<std::string> seen;

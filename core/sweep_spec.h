@@ -15,11 +15,14 @@
 //   grid:                                    # axes crossed in the order written
 //     activation: [sigmoid, tanh, softsign]
 //     depth: [1, 2, 3, 4, 5]
-//   random:                                  # N points drawn once, crossed with the grid
+//   random:                                  # N whole configurations (no grid then)
 //     samples: 4
+//     method: random                         # or sobol (quasi-random, low discrepancy)
 //     learning_rate: {log_uniform: [1e-4, 1e-1]}
 //     width: {uniform: [100, 1000]}          # integer axes draw integers, bounds included
 //     init: {choice: [standard, normalized]}
+//   random_crossed_with_grid: {...}          # as random, but the N points are drawn once
+//                                            # and crossed with every grid configuration
 //   exclude: [{activation: sigmoid, init: [normalized, he_normal]}]
 //   seeds: 3                                 # repeats of every configuration
 //   limits: {max_attempts: 3}                # 1..100; seeds must be at least 1
@@ -99,6 +102,12 @@ struct ExcludeRule {
   int line = 0;
 };
 
+// How the `random` section draws its points.
+enum class SearchMethod {
+  kRandom,  // independent uniform draws from the spec's seed
+  kSobol,   // the Sobol sequence, digitally shifted by the spec's seed
+};
+
 struct SweepSpec {
   std::string name;
   std::string description;
@@ -107,6 +116,11 @@ struct SweepSpec {
   std::vector<GridAxis> grid;
   int64_t samples = 0;  // random points; > 0 exactly when `random` has axes
   std::vector<SampledAxis> random;
+  SearchMethod method = SearchMethod::kRandom;
+  // `random_crossed_with_grid` rather than `random`: the points are drawn
+  // once and every grid configuration gets each of them. Otherwise each point
+  // is a whole configuration (and there is no grid).
+  bool crossed_with_grid = false;
   std::vector<ExcludeRule> exclude;
   int64_t seeds = 1;
   std::optional<int> max_attempts;  // limits.max_attempts

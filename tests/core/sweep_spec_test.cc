@@ -1,5 +1,6 @@
 #include "core/sweep_spec.h"
 
+#include <cmath>
 #include <map>
 #include <set>
 #include <string>
@@ -177,11 +178,11 @@ training: {histogram_bins: 20, jacobian_examples: 0, stuck_after_updates: 500, s
   EXPECT_NE(ConfigKey(grid[0]), ConfigKey(grid[1]));
 }
 
-TEST(SweepSpec, RandomAxesAreSampledOnceAndCrossedWithTheGrid) {
+TEST(SweepSpec, RandomCrossedWithGridSamplesOncePerSweep) {
   const std::string yaml = R"(name: sampled
 seed: 11
 grid: {activation: [tanh, softsign]}
-random:
+random_crossed_with_grid:
   samples: 4
   learning_rate: {log_uniform: [1e-4, 1e-1]}
   width: {uniform: [100, 200]}
@@ -208,6 +209,121 @@ random:
   for (size_t i = 0; i < trials.size(); ++i) {
     EXPECT_EQ(trials[i].learning_rate, again[i].learning_rate);
   }
+}
+
+constexpr char kRandomSpec[] = R"(name: searched
+seed: 5
+random:
+  samples: 64
+  method: METHOD
+  learning_rate: {log_uniform: [1e-4, 1e-1]}
+  momentum: {uniform: [0, 0.9]}
+  width: {uniform: [100, 200]}
+  depth: {log_uniform: [1, 8]}
+  init: {choice: [standard, normalized, he_normal]}
+)";
+
+std::string RandomSpec(const std::string& method) {
+  std::string yaml = kRandomSpec;
+  yaml.replace(yaml.find("METHOD"), 6, method);
+  return yaml;
+}
+
+TEST(SweepSpec, RandomDrawsWholeConfigurationsWithinTheirRanges) {
+  for (const std::string method : {"random", "sobol"}) {
+    SCOPED_TRACE(method);
+    const std::vector<TrialSpec> trials = Expand(RandomSpec(method));
+    ASSERT_EQ(trials.size(), 64u);  // every draw differs: nothing dropped
+    std::set<std::string> inits;
+    std::set<int> depths;
+    for (const TrialSpec& t : trials) {
+      EXPECT_GE(t.learning_rate, 1e-4);
+      EXPECT_LE(t.learning_rate, 1e-1);
+      EXPECT_GE(t.momentum, 0);
+      EXPECT_LE(t.momentum, 0.9);
+      EXPECT_GE(t.width, 100);
+      EXPECT_LE(t.width, 200);
+      EXPECT_GE(t.depth, 1);
+      EXPECT_LE(t.depth, 8);
+      inits.insert(t.init);
+      depths.insert(t.depth);
+    }
+    EXPECT_EQ(inits.size(), 3u);
+    EXPECT_EQ(depths.size(), 8u);
+    // Log-uniform: about half the rates below the geometric midpoint 10^-2.5.
+    int low = 0;
+    for (const TrialSpec& t : trials) low += t.learning_rate < std::pow(10, -2.5);
+    EXPECT_GE(low, 20);
+    EXPECT_LE(low, 44);
+  }
+}
+
+TEST(SweepSpec, SameSpecAndSeedGiveTheSameTrials) {
+  for (const std::string method : {"random", "sobol"}) {
+    const std::vector<TrialSpec> a = Expand(RandomSpec(method));
+    const std::vector<TrialSpec> b = Expand(RandomSpec(method));
+    EXPECT_EQ(a, b) << method;
+    std::string reseeded = RandomSpec(method);
+    reseeded.replace(reseeded.find("seed: 5"), 7, "seed: 6");
+    const std::vector<TrialSpec> c = Expand(reseeded);
+    ASSERT_EQ(c.size(), a.size());
+    EXPECT_NE(a[0].learning_rate, c[0].learning_rate) << method;
+  }
+}
+
+// Pinned values: a change of generator or mapping changes every stored
+// sweep's trials, which must not happen silently. The random ones are what
+// `random` drew before whole-configuration search existed (main at 93438d5,
+// `deepsweep submit --dry-run`).
+TEST(SweepSpec, RandomAndSobolDrawsArePinned) {
+  const std::vector<TrialSpec> random = Expand(RandomSpec("random"));
+  const std::vector<TrialSpec> sobol = Expand(RandomSpec("sobol"));
+  ASSERT_EQ(random.size(), 64u);
+  ASSERT_EQ(sobol.size(), 64u);
+  EXPECT_EQ(random[0].learning_rate, 0.095439);
+  EXPECT_EQ(random[0].width, 143);
+  EXPECT_EQ(sobol[0].learning_rate, 0.00101823);
+  EXPECT_EQ(sobol[1].width, 129);
+}
+
+// Sobol spreads the rates more evenly than random draws: in 16 equal bins of
+// log(rate), 64 Sobol points put exactly 4 in each.
+TEST(SweepSpec, SobolStratifiesEachAxis) {
+  const std::vector<TrialSpec> trials = Expand(RandomSpec("sobol"));
+  std::vector<int> bins(16, 0);
+  for (const TrialSpec& t : trials) {
+    const double u =
+        (std::log(t.learning_rate) - std::log(1e-4)) / (std::log(1e-1) - std::log(1e-4));
+    ++bins[std::min(15, static_cast<int>(u * 16))];
+  }
+  for (int b = 0; b < 16; ++b) EXPECT_EQ(bins[b], 4) << "bin " << b;
+}
+
+TEST(SweepSpec, RandomWithAGridSaysWhatToWriteInstead) {
+  const auto spec = ParseSweepSpec(R"(name: x
+grid: {activation: [tanh, softsign]}
+random:
+  samples: 4
+  learning_rate: {log_uniform: [1e-4, 1e-1]}
+)");
+  ASSERT_EQ(spec.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(spec.status().message(), HasSubstr("random_crossed_with_grid"));
+  EXPECT_THAT(spec.status().message(), HasSubstr("choice"));
+}
+
+TEST(SweepSpec, RandomWithoutAGridIsRandomCrossedWithGrid) {
+  // Specs written when random meant "crossed with the grid" and had no grid
+  // drew the same points they draw now.
+  const std::string old_style = R"(name: x
+seed: 3
+random:
+  samples: 5
+  learning_rate: {log_uniform: [1e-4, 1e-1]}
+  width: {uniform: [100, 200]}
+)";
+  std::string crossed = old_style;
+  crossed.replace(crossed.find("random:"), 7, "random_crossed_with_grid:");
+  EXPECT_EQ(Expand(old_style), Expand(crossed));
 }
 
 TEST(SweepSpec, RepeatedRandomDrawsAreDroppedNotDuplicated) {
