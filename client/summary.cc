@@ -39,6 +39,9 @@ void Count(const TrialRecord& trial, ConfigSummary& config) {
     case TrialState::kCancelled:
       ++config.failed;
       break;
+    case TrialState::kPruned:
+      ++config.pruned;
+      break;
     case TrialState::kPending:
     case TrialState::kLeased:
       ++config.unfinished;

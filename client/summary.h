@@ -49,6 +49,7 @@ struct ConfigSummary {
   std::optional<SampleSummary> stats;  // empty when no trial succeeded
   int64_t diverged = 0;
   int64_t failed = 0;      // failed or cancelled
+  int64_t pruned = 0;      // stopped early by the sweep's schedule
   int64_t unfinished = 0;  // pending or leased
   bool best = false;
 };

@@ -14,6 +14,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/secure_random.h"
 #include "common/status_macros.h"
+#include "core/scheduler.h"
 #include "core/sweep_spec.h"
 #include "core/sweep_store.h"
 
@@ -104,7 +105,16 @@ struct LiveSweep {
   int max_attempts = 3;
   absl::btree_set<std::pair<int, TrialId>> pending;  // by trial index
   int64_t leased = 0;
+  // The spec's early-stopping rule; null without one.
+  std::shared_ptr<Scheduler> scheduler;
 };
+
+// Spec limits for re-reading a stored spec: it was accepted once, and the
+// server's limits may have changed since.
+constexpr SweepLimits kStoredSpecLimits{.max_trials = std::numeric_limits<int64_t>::max(),
+                                        .max_depth = std::numeric_limits<int>::max(),
+                                        .max_width = std::numeric_limits<int>::max(),
+                                        .max_histogram_bins = std::numeric_limits<int>::max()};
 
 // How one lease ends: the trial's next state and why.
 struct LeaseEnding {
@@ -113,6 +123,7 @@ struct LeaseEnding {
   std::string reason;
   std::string outcome;  // recorded on the lease row
   int attempt_limit = 0;
+  std::optional<int64_t> rung;  // set when a schedule stopped the trial
   bool worker_heard = true;  // false when the lease ran out in silence
 };
 
@@ -149,6 +160,7 @@ class Coordinator::Impl {
     ASSIGN_OR_RETURN(SweepSpec spec, ParseSweepSpec(spec_yaml, limits));
     SweepPlan plan;
     ASSIGN_OR_RETURN(plan.trials, ExpandSweep(spec, limits));
+    plan.schedule = spec.schedule;
     plan.sweep =
         SweepRecord{.name = spec.name,
                     .spec_yaml = std::string(spec_yaml),
@@ -172,6 +184,9 @@ class Coordinator::Impl {
       ASSIGN_OR_RETURN(CreatedSweep created, store_->CreateSweep(sweep, trials));
       LiveSweep& live = sweeps_[created.id];
       live.max_attempts = max_attempts;
+      if (plan.schedule.rule != ScheduleSpec::Rule::kNone) {
+        live.scheduler = std::make_shared<Scheduler>(plan.schedule);
+      }
       for (size_t i = 0; i < created.trial_ids.size(); ++i) {
         const TrialId id = created.trial_ids[i];
         live_[id] = LiveTrial{.id = id,
@@ -254,9 +269,11 @@ class Coordinator::Impl {
       if (trials.empty()) return 0;
 
       StoreMutation m{.now = now};
+      const bool was_live = sweeps_.contains(id);
       LiveSweep& live = sweeps_[id];
       live.state = SweepState::kActive;
       live.max_attempts = sweep.max_attempts;
+      if (!was_live) RETURN_IF_ERROR(AttachSchedulerLocked(sweep, live));
       for (const TrialRecord& record : trials) {
         LiveTrial t{.id = record.id,
                     .sweep_id = id,
@@ -356,6 +373,8 @@ class Coordinator::Impl {
 
   absl::StatusOr<RenewResult> Renew(TrialId id, std::string_view lease_id,
                                     absl::Span<const Checkpoint> checkpoints) {
+    // Declared before the writes that point into it.
+    std::vector<Checkpoint> sorted;
     Writes writes;
     RenewResult result;
     {
@@ -363,15 +382,41 @@ class Coordinator::Impl {
       ASSIGN_OR_RETURN(LiveTrial * t, CurrentLeaseLocked(id, lease_id, writes));
       const absl::Time now = ToMicros(clock_->Now());
       const absl::Time deadline = ToMicros(now + options_.lease_ttl);
-      StoreMutation m{.now = now};
-      m.lease_renewals.push_back({t->id, t->attempt, deadline});
-      if (!checkpoints.empty()) m.checkpoints.push_back({t->id, t->attempt, checkpoints});
-      m.workers.push_back({.info = {.worker_id = t->worker_id}});
-      writes.push_back(store_->Submit(std::move(m)));
-      deadlines_.erase({t->lease->deadline, t->id});
-      t->lease->deadline = deadline;
-      deadlines_.emplace(deadline, t->id);
-      result = {deadline, sweeps_.at(t->sweep_id).state == SweepState::kCancelled};
+      LiveSweep& sweep = sweeps_.at(t->sweep_id);
+      std::optional<StopDecision> stop;
+      if (sweep.scheduler != nullptr && !checkpoints.empty()) {
+        // Judged in step order; the store gets what was judged.
+        sorted.assign(checkpoints.begin(), checkpoints.end());
+        std::stable_sort(sorted.begin(), sorted.end(), [](const Checkpoint& a, const Checkpoint& b) {
+          return a.step < b.step;
+        });
+        checkpoints = sorted;
+        stop = sweep.scheduler->Report(t->id, t->spec, sorted);
+      }
+      if (stop.has_value()) {
+        StoreMutation m;
+        m.checkpoints.push_back(
+            {t->id, t->attempt, checkpoints.subspan(0, stop->checkpoints_used)});
+        std::vector<LeaseEnding> endings;
+        endings.push_back({.trial = t,
+                           .next = stop->state,
+                           .reason = Truncate(stop->reason),
+                           .outcome = std::string(TrialStateName(stop->state)),
+                           .attempt_limit = t->attempt_limit,
+                           .rung = stop->rung});
+        result = {.deadline = now, .stopped = stop->state, .stop_reason = stop->reason};
+        EndLeasesLocked(std::move(endings), now, writes, std::move(m));
+      } else {
+        StoreMutation m{.now = now};
+        m.lease_renewals.push_back({t->id, t->attempt, deadline});
+        if (!checkpoints.empty()) m.checkpoints.push_back({t->id, t->attempt, checkpoints});
+        m.workers.push_back({.info = {.worker_id = t->worker_id}});
+        writes.push_back(store_->Submit(std::move(m)));
+        deadlines_.erase({t->lease->deadline, t->id});
+        t->lease->deadline = deadline;
+        deadlines_.emplace(deadline, t->id);
+        result = {deadline, sweep.state == SweepState::kCancelled};
+      }
     }
     RETURN_IF_ERROR(Await(writes));
     return result;
@@ -473,6 +518,29 @@ class Coordinator::Impl {
             .reason = std::move(reason)};
   }
 
+  // Gives `live` the scheduler of `sweep`'s spec, rebuilt from every
+  // checkpoint its trials stored: recorded, not judged again. The store must
+  // hold every decision so far (flushed).
+  absl::Status AttachSchedulerLocked(const SweepRecord& sweep, LiveSweep& live)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    ASSIGN_OR_RETURN(const SweepSpec spec, ParseSweepSpec(sweep.spec_yaml, kStoredSpecLimits));
+    if (spec.schedule.rule == ScheduleSpec::Rule::kNone) return absl::OkStatus();
+    auto scheduler = std::make_shared<Scheduler>(spec.schedule);
+    TrialQuery query{.sweep_id = sweep.id};
+    ASSIGN_OR_RETURN(const std::vector<TrialRecord> trials, store_->ListTrials(query));
+    for (const TrialRecord& t : trials) {
+      std::vector<Checkpoint> all;
+      for (int attempt = 1; attempt <= t.attempt; ++attempt) {
+        ASSIGN_OR_RETURN(std::vector<Checkpoint> some,
+                         store_->GetCheckpoints(t.id, attempt, /*with_layer_stats=*/false));
+        for (Checkpoint& c : some) all.push_back(std::move(c));
+      }
+      scheduler->Restore(t.id, t.spec, all);
+    }
+    live.scheduler = std::move(scheduler);
+    return absl::OkStatus();
+  }
+
   // Ids are opaque to workers; the trial and attempt make them unique across
   // restarts, the random part (64 bits from the OS CSPRNG, independent per
   // id) makes them unguessable, even from the ids a worker has seen.
@@ -510,7 +578,8 @@ class Coordinator::Impl {
     live_.clear();
     deadlines_.clear();
     for (const SweepRecord& s : work.sweeps) {
-      sweeps_[s.id] = LiveSweep{.state = s.state, .max_attempts = s.max_attempts};
+      LiveSweep& live = sweeps_[s.id] = LiveSweep{.state = s.state, .max_attempts = s.max_attempts};
+      RETURN_IF_ERROR(AttachSchedulerLocked(s, live));
     }
     for (UnfinishedTrial& t : work.trials) {
       LiveSweep& sweep = sweeps_[t.sweep_id];
@@ -625,13 +694,15 @@ class Coordinator::Impl {
 
   // Ends leases in one mutation: trials move on, leases are closed, workers
   // freed, and sweeps left without live trials are finished.
-  void EndLeasesLocked(std::vector<LeaseEnding> endings, absl::Time now, Writes& writes)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    StoreMutation m{.now = now};
+  // `m` may already hold other changes of the same decision.
+  void EndLeasesLocked(std::vector<LeaseEnding> endings, absl::Time now, Writes& writes,
+                       StoreMutation m = {}) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    m.now = now;
     absl::flat_hash_map<SweepId, int64_t> leaving;  // trials that stop being live
     for (const LeaseEnding& e : endings) {
       const LiveTrial& t = *e.trial;
       m.trials.push_back(Update(t, e.next, e.attempt_limit, e.reason));
+      m.trials.back().rung = e.rung;
       m.lease_ends.push_back({t.id, t.attempt, e.outcome});
       m.workers.push_back({.info = {.worker_id = t.worker_id},
                            .heard = e.worker_heard,

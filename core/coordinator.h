@@ -12,6 +12,9 @@
 // (see core/sweep_store.h).
 //
 // Leases (see ARCHITECTURE.md, "Trial lifecycle"):
+//   A sweep's schedule (its early-stopping rule) is rebuilt from the stored
+//   checkpoints when the index is, so a restart neither repeats nor loses a
+//   decision.
 //   AcquireTrial gives a PENDING trial a fresh lease id, attempt + 1 and a
 //   deadline now + lease_ttl. RenewLease and ReportCheckpoints extend the
 //   deadline. A lease past its deadline is expired: its trial goes back to
@@ -59,9 +62,10 @@ std::string_view SweepStateName(SweepState state);  // active, cancelled, finish
 
 // Number of trials of a sweep in each state.
 struct TrialCounts {
-  int64_t pending = 0, leased = 0, succeeded = 0, diverged = 0, failed = 0, cancelled = 0;
-  int64_t total() const { return pending + leased + succeeded + diverged + failed + cancelled; }
-  int64_t done() const { return succeeded + diverged + failed + cancelled; }
+  int64_t pending = 0, leased = 0, succeeded = 0, diverged = 0, failed = 0, cancelled = 0,
+          pruned = 0;
+  int64_t total() const { return pending + leased + done(); }
+  int64_t done() const { return succeeded + diverged + failed + cancelled + pruned; }
 };
 
 struct SweepRecord {
@@ -87,7 +91,10 @@ struct TrialRecord {
   // ReleaseTrial adds 1 (a graceful give-back costs no attempt).
   int attempt_limit = 0;
   std::string worker_id;  // current or last worker
-  std::string reason;     // why it failed / diverged / was cancelled
+  std::string reason;     // why it failed / diverged / was cancelled / was pruned
+  // Where the sweep's schedule stopped it (PRUNED, or DIVERGED by the stuck
+  // rule): the ASHA rung's updates, or the step of the decision.
+  std::optional<int64_t> rung;
   // From the last checkpoint of the final attempt.
   std::optional<double> final_test_error;
   std::optional<double> final_test_nll;
@@ -129,6 +136,10 @@ struct Acquisition {
 struct RenewResult {
   absl::Time deadline;
   bool cancelled = false;  // the sweep was cancelled: stop and drop the trial
+  // The sweep's schedule ended the trial (PRUNED, or DIVERGED by the stuck
+  // rule) with this report: stop training; the lease is over.
+  std::optional<TrialState> stopped;
+  std::string stop_reason;
 };
 
 // How a trial ended, as the worker saw it.
@@ -161,6 +172,7 @@ struct TrialQuery {
 struct SweepPlan {
   SweepRecord sweep;              // id 0, state active, every trial pending
   std::vector<TrialSpec> trials;  // in trial index order
+  ScheduleSpec schedule;          // the spec's early-stopping rule
 };
 
 struct CoordinatorOptions {
@@ -226,7 +238,11 @@ class Coordinator {
   // fairly across active sweeps (round-robin by sweep, then trial index).
   absl::StatusOr<Acquisition> AcquireTrial(const WorkerInfo& worker);
   absl::StatusOr<RenewResult> RenewLease(TrialId trial, std::string_view lease_id);
-  // Stores checkpoints (idempotent by (trial, attempt, step)) and renews.
+  // Stores checkpoints (idempotent by (trial, attempt, step)) and renews. With
+  // a schedule (core/scheduler.h) the report is also judged, under the lock
+  // and in report order: a trial the schedule stops ends in the same store
+  // mutation (PRUNED, or DIVERGED by the stuck rule; its checkpoints after
+  // the one decided on are dropped), and the result says so in `stopped`.
   absl::StatusOr<RenewResult> ReportCheckpoints(TrialId trial, std::string_view lease_id,
                                                 absl::Span<const Checkpoint> checkpoints);
   absl::Status CompleteTrial(TrialId trial, std::string_view lease_id, const TrialOutcome& outcome);

@@ -274,11 +274,9 @@ constexpr std::array<SectionKey, 11> kTrainingKeys = {
      {"jacobian_examples", "jacobian_examples"},
      {"stuck_after_updates", "stuck_after_updates"},
      {"stuck_error", "stuck_error"}}};
-constexpr std::array<const char*, 12> kTopLevelKeys = {
-    "name",    "description", "seed",
-    "dataset", "model",       "training",
-    "grid",    "random",      "random_crossed_with_grid",
-    "exclude", "seeds",       "limits"};
+constexpr std::array<const char*, 13> kTopLevelKeys = {
+    "name",  "description", "seed",    "dataset", "model",  "training", "grid",
+    "random", "random_crossed_with_grid", "exclude", "seeds", "limits", "schedule"};
 
 // Where a node sits, for messages: `grid.depth[2] (line 9)`.
 std::string Where(const std::string& path, const YAML::Node& node) {
@@ -633,6 +631,125 @@ absl::Status ParseExclude(const YAML::Node& exclude, SweepSpec& spec) {
   return absl::OkStatus();
 }
 
+// The `schedule` section. Settings of another rule than the one given are
+// refused, so a typo in `rule` cannot silently drop them.
+absl::Status ParseSchedule(const YAML::Node& node, ScheduleSpec& schedule) {
+  using Rule = ScheduleSpec::Rule;
+  if (!node.IsMap()) {
+    return Invalid("schedule", node, absl::StrCat("expected a map, got ", Describe(node)));
+  }
+  const YAML::Node rule = node["rule"];
+  if (!rule.IsDefined() || !rule.IsScalar()) {
+    return Invalid("schedule.rule", rule.IsDefined() ? rule : node,
+                   "required: asha, median or stuck");
+  }
+  if (rule.Scalar() == "asha") {
+    schedule.rule = Rule::kAsha;
+  } else if (rule.Scalar() == "median") {
+    schedule.rule = Rule::kMedian;
+  } else if (rule.Scalar() == "stuck") {
+    schedule.rule = Rule::kStuck;
+  } else {
+    return Invalid("schedule.rule", rule,
+                   absl::StrCat("unknown rule ", Describe(rule), " (expected asha, median or stuck)"));
+  }
+  struct Setting {
+    const char* key;
+    Rule rule;  // kNone: any rule
+  };
+  constexpr std::array<Setting, 9> kSettings = {{{"rule", Rule::kNone},
+                                                 {"metric", Rule::kNone},
+                                                 {"group_by", Rule::kNone},
+                                                 {"min_updates", Rule::kAsha},
+                                                 {"eta", Rule::kAsha},
+                                                 {"grace_updates", Rule::kMedian},
+                                                 {"min_trials", Rule::kMedian},
+                                                 {"after_updates", Rule::kStuck},
+                                                 {"error", Rule::kStuck}}};
+  const char* kRuleNames[] = {"", "asha", "median", "stuck"};
+  bool has_min_updates = false, has_after_updates = false;
+  RETURN_IF_ERROR(ForEachEntry(
+      node, "schedule",
+      [&](const std::string& key, const YAML::Node& value, const std::string& path,
+          const YAML::Node& key_node) -> absl::Status {
+        const Setting* setting = nullptr;
+        for (const Setting& s : kSettings) {
+          if (s.key == key) setting = &s;
+        }
+        if (setting == nullptr) {
+          std::vector<const char*> names;
+          for (const Setting& s : kSettings) names.push_back(s.key);
+          return Invalid(path, key_node,
+                         absl::StrCat("unknown field (expected one of ", absl::StrJoin(names, ", "),
+                                      ")"));
+        }
+        if (setting->rule != Rule::kNone && setting->rule != schedule.rule) {
+          return Invalid(path, key_node,
+                         absl::StrCat(key, " is a setting of rule ",
+                                      kRuleNames[static_cast<int>(setting->rule)], ", not ",
+                                      rule.Scalar()));
+        }
+        if (key == "metric") {
+          if (value.IsScalar() && value.Scalar() == "validation_error") {
+            schedule.metric = ScheduleSpec::Metric::kValidationError;
+          } else if (value.IsScalar() && value.Scalar() == "validation_nll") {
+            schedule.metric = ScheduleSpec::Metric::kValidationNll;
+          } else {
+            return Invalid(path, value,
+                           absl::StrCat("unknown metric ", Describe(value),
+                                        " (expected validation_error or validation_nll)"));
+          }
+        } else if (key == "group_by") {
+          if (!value.IsSequence()) {
+            return Invalid(path, value,
+                           absl::StrCat("expected a list of axes, got ", Describe(value)));
+          }
+          for (size_t i = 0; i < value.size(); ++i) {
+            const std::string item = absl::StrCat(path, "[", i, "]");
+            if (!value[i].IsScalar()) {
+              return Invalid(item, value[i], absl::StrCat("expected an axis, got ",
+                                                          Describe(value[i])));
+            }
+            RETURN_IF_ERROR(RequireAxis(value[i].Scalar(), item, value[i]).status());
+            for (const std::string& earlier : schedule.group_by) {
+              if (earlier == value[i].Scalar()) {
+                return Invalid(item, value[i], "repeats an earlier axis");
+              }
+            }
+            schedule.group_by.push_back(value[i].Scalar());
+          }
+        } else if (key == "min_updates") {
+          ASSIGN_OR_RETURN(schedule.min_updates, ParseCount(value, path, 1, static_cast<int64_t>(kMaxExactInteger)));
+          has_min_updates = true;
+        } else if (key == "eta") {
+          ASSIGN_OR_RETURN(schedule.eta, ParseCount(value, path, 2, 1000));
+        } else if (key == "grace_updates") {
+          ASSIGN_OR_RETURN(schedule.grace_updates, ParseCount(value, path, 0, static_cast<int64_t>(kMaxExactInteger)));
+        } else if (key == "min_trials") {
+          ASSIGN_OR_RETURN(schedule.min_trials, ParseCount(value, path, 1, 1000000));
+        } else if (key == "after_updates") {
+          ASSIGN_OR_RETURN(schedule.after_updates, ParseCount(value, path, 1, static_cast<int64_t>(kMaxExactInteger)));
+          has_after_updates = true;
+        } else if (key == "error") {
+          double v = 0;
+          if (!value.IsScalar() || !absl::SimpleAtod(value.Scalar(), &v) || !(v > 0) ||
+              !std::isfinite(v)) {
+            return Invalid(path, value,
+                           absl::StrCat("expected a positive number, got ", Describe(value)));
+          }
+          schedule.error = v;
+        }
+        return absl::OkStatus();
+      }));
+  if (schedule.rule == Rule::kAsha && !has_min_updates) {
+    return Invalid("schedule.min_updates", node, "required for rule asha (the first rung)");
+  }
+  if (schedule.rule == Rule::kStuck && !has_after_updates) {
+    return Invalid("schedule.after_updates", node, "required for rule stuck");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ParseTopLevel(const YAML::Node& root, const SweepLimits& limits, SweepSpec& spec) {
   // Grid before random: random checks its axes against the grid's.
   for (const char* section :
@@ -651,6 +768,9 @@ absl::Status ParseTopLevel(const YAML::Node& root, const SweepLimits& limits, Sw
       RETURN_IF_ERROR(ParseRandom(node, s, limits, spec));
     }
     if (s == "exclude") RETURN_IF_ERROR(ParseExclude(node, spec));
+  }
+  if (const YAML::Node schedule = root["schedule"]; schedule.IsDefined() && !schedule.IsNull()) {
+    RETURN_IF_ERROR(ParseSchedule(schedule, spec.schedule));
   }
   return ForEachEntry(
       root, "",
@@ -906,6 +1026,50 @@ std::string ConfigKey(const TrialSpec& c) {
   return absl::StrFormat("%s;bins=%d;jacobian=%d;stuck_after=%d;stuck_error=%.17g", TrainingKey(c),
                          c.histogram_bins, c.jacobian_examples, c.stuck_after_updates,
                          c.stuck_error);
+}
+
+std::string GroupKey(const TrialSpec& config, const std::vector<std::string>& axes) {
+  std::vector<std::string> parts;
+  for (const std::string& name : axes) {
+    const AxisValue v = FindAxis(name)->get(config);
+    std::string text;
+    if (const auto* i = std::get_if<int64_t>(&v)) text = absl::StrCat(*i);
+    if (const auto* d = std::get_if<double>(&v)) text = absl::StrFormat("%.15g", *d);
+    if (const auto* n = std::get_if<std::string>(&v)) text = *n;
+    parts.push_back(absl::StrCat(name, "=", text));
+  }
+  return absl::StrJoin(parts, ",");
+}
+
+std::string DescribeSchedule(const ScheduleSpec& s) {
+  using Rule = ScheduleSpec::Rule;
+  if (s.rule == Rule::kNone) return "none (every trial trains to its last update)";
+  const char* metric =
+      s.metric == ScheduleSpec::Metric::kValidationNll ? "validation_nll" : "validation_error";
+  const std::string groups =
+      s.group_by.empty() ? "across the whole sweep"
+                         : absl::StrCat("within groups of equal ", absl::StrJoin(s.group_by, ", "));
+  switch (s.rule) {
+    case Rule::kAsha:
+      return absl::StrFormat(
+          "asha on %s, %s: rungs at %d x %d^k updates (below each trial's updates); at each "
+          "rung a trial continues only if in the top 1/%d of its group's values there so "
+          "far, else it ends pruned",
+          metric, groups, s.min_updates, s.eta, s.eta);
+    case Rule::kMedian:
+      return absl::StrFormat(
+          "median stopping on %s, %s: from update %d, a trial whose best so far is above the "
+          "median of the running averages of at least %d other trials at the same step ends "
+          "pruned",
+          metric, groups, s.grace_updates, s.min_trials);
+    case Rule::kStuck:
+      return absl::StrFormat("stuck rule on %s: a trial with %s >= %g at a checkpoint at or "
+                             "after update %d ends diverged",
+                             metric, metric, s.error, s.after_updates);
+    case Rule::kNone:
+      break;
+  }
+  return "none";
 }
 
 uint64_t TrialSeed(uint64_t sweep_seed, const TrialSpec& config, int seed_index) {

@@ -1,59 +1,12 @@
 // SweepSpec: a sweep as the user writes it (YAML), and its deterministic,
-// duplicate-free expansion into TrialSpecs.
+// duplicate-free expansion into TrialSpecs. docs/SPEC.md is the reference of
+// every section and key (types, defaults, limits, seeds, schedules, worked
+// examples); keep it true when this parser changes.
 //
-//   name: glorot2010-shapeset-quick          # required
-//   description: free text                   # optional
-//   seed: 7                                  # optional (0): sampling and trial seeds
-//   dataset: {name: shapeset, path: "", train_examples: 0, validation_examples: 10000,
-//             test_examples: 10000, preprocess: pm1}
-//   model: {activation: tanh, init: normalized, init_gain: 1, depth: 5, width: 1000,
-//           output: softmax, loss: nll}
-//   training: {learning_rate: 0.01, momentum: 0, lr_decay: 0, batch_size: 10,
-//              updates: 20000, checkpoint_every: 2000, probe_examples: 300,
-//              histogram_bins: 50, jacobian_examples: 2,   # layer statistics
-//              stuck_after_updates: 0, stuck_error: 1}     # "stuck" rule, 0 = off
-//   grid:                                    # axes crossed in the order written
-//     activation: [sigmoid, tanh, softsign]
-//     depth: [1, 2, 3, 4, 5]
-//   random:                                  # N whole configurations (no grid then)
-//     samples: 4
-//     method: random                         # or sobol (quasi-random, low discrepancy)
-//     learning_rate: {log_uniform: [1e-4, 1e-1]}
-//     width: {uniform: [100, 1000]}          # integer axes draw integers, bounds included
-//     init: {choice: [standard, normalized]}
-//   random_crossed_with_grid: {...}          # as random, but the N points are drawn once
-//                                            # and crossed with every grid configuration
-//   exclude: [{activation: sigmoid, init: [normalized, he_normal]}]
-//   seeds: 3                                 # repeats of every configuration
-//   limits: {max_attempts: 3}                # 1..100; seeds must be at least 1
-//
-// Axes (grid, random, exclude keys): dataset, train_examples,
-// validation_examples, test_examples, preprocess, activation, init, init_gain,
-// depth, width, loss, learning_rate, momentum, lr_decay, batch_size, updates,
-// checkpoint_every, probe_examples, histogram_bins, jacobian_examples,
-// stuck_after_updates, stuck_error. Every section and key is optional except
-// name; unset fields keep TrialSpec's defaults.
-//
-// Expansion order: seed_index outermost (all configurations at seed 0 first,
-// so a half-done sweep already covers every configuration), then the grid
-// (the last axis varies fastest), then the random samples. Excluded
-// configurations are dropped, and so are repeats (sampling may draw a
-// configuration twice): the first occurrence stays. Sampled reals are rounded
-// to 6 significant digits so they print and compare cleanly.
-//
-// Seeds: a trial has two, both below 2^63.
-// - seed (the weights): TrialSeed() mixes the spec seed, the training
-//   configuration (every TrialSpec field but the seeds, seed_index,
-//   dataset.path and the measurement settings histogram_bins,
-//   jacobian_examples and stuck_*, which never change the trajectory) and
-//   seed_index, so the same configuration and seed_index always get the same
-//   seed, in any sweep with the same spec seed, whatever else the grid holds.
-// - data_seed (training order, Shapeset scenes, validation, test and probe
-//   sets): DataSeed() mixes the spec seed, the dataset (DatasetSpec but path)
-//   and seed_index only. Every configuration of one repeat thus trains and is
-//   measured on the same data: differences between configurations are not
-//   blurred by different data (common random numbers, a paired comparison),
-//   and a worker generates a repeat's Shapeset sets once for all of them.
+// Expansion order: seed_index outermost, then the grid (last axis fastest),
+// then the sampled points; excluded and repeated configurations are dropped.
+// Seeds: TrialSeed() (weights) follows the training configuration and
+// seed_index, DataSeed() (data) the dataset and seed_index only.
 //
 // Errors: INVALID_ARGUMENT naming the field and its line, e.g.
 //   grid.depth[2] (line 9): expected an integer, got "five"
@@ -108,6 +61,26 @@ enum class SearchMethod {
   kSobol,   // the Sobol sequence, digitally shifted by the spec's seed
 };
 
+// The `schedule` section: which early-stopping rule a sweep's coordinator
+// applies to its trials (core/scheduler.h, docs/SPEC.md).
+struct ScheduleSpec {
+  enum class Rule { kNone, kAsha, kMedian, kStuck };
+  enum class Metric { kValidationError, kValidationNll };
+  Rule rule = Rule::kNone;
+  Metric metric = Metric::kValidationError;
+  // Axes whose values define the groups trials are compared within.
+  std::vector<std::string> group_by;
+  // asha: the first rung's updates and the reduction factor (>= 2).
+  int64_t min_updates = 0;
+  int64_t eta = 3;
+  // median: no decision before this step, nor with fewer other trials at it.
+  int64_t grace_updates = 0;
+  int64_t min_trials = 3;
+  // stuck: stop at a step >= after_updates with the metric >= error.
+  int64_t after_updates = 0;
+  double error = 1.0;
+};
+
 struct SweepSpec {
   std::string name;
   std::string description;
@@ -124,6 +97,7 @@ struct SweepSpec {
   std::vector<ExcludeRule> exclude;
   int64_t seeds = 1;
   std::optional<int> max_attempts;  // limits.max_attempts
+  ScheduleSpec schedule;
 };
 
 // What a coordinator accepts; beyond them ExpandSweep says RESOURCE_EXHAUSTED.
@@ -145,6 +119,14 @@ absl::StatusOr<SweepSpec> ParseSweepSpec(std::string_view yaml, const SweepLimit
 // RESOURCE_EXHAUSTED beyond limits.max_trials.
 absl::StatusOr<std::vector<TrialSpec>> ExpandSweep(const SweepSpec& spec,
                                                    const SweepLimits& limits);
+
+// The values of `axes` in `config`, as "axis=value" joined by ",";
+// empty for no axes. Every name must be an axis (ParseSweepSpec checks).
+std::string GroupKey(const TrialSpec& config, const std::vector<std::string>& axes);
+
+// The schedule of a spec, one line per setting, for `submit --dry-run`;
+// "none" without one.
+std::string DescribeSchedule(const ScheduleSpec& schedule);
 
 // The canonical text of a configuration: every field but the seeds,
 // seed_index and dataset.path. Equal keys = the same configuration.

@@ -31,6 +31,9 @@ void AddToCounts(TrialState state, int64_t n, TrialCounts& counts) {
     case TrialState::kCancelled:
       counts.cancelled += n;
       return;
+    case TrialState::kPruned:
+      counts.pruned += n;
+      return;
   }
 }
 

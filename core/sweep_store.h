@@ -80,6 +80,8 @@ struct TrialUpdate {
   std::string reason;
   // Clears steps_done and the final metrics (a new attempt starts from scratch).
   bool reset_results = false;
+  // The trial's rung (TrialRecord::rung); every update sets it.
+  std::optional<int64_t> rung;
 };
 
 // A new lease: one row per (trial, attempt), kept after it ends as history.

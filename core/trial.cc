@@ -6,13 +6,14 @@
 namespace deepsweep {
 namespace {
 
-constexpr std::array<std::pair<TrialState, std::string_view>, 6> kStateNames = {{
+constexpr std::array<std::pair<TrialState, std::string_view>, 7> kStateNames = {{
     {TrialState::kPending, "pending"},
     {TrialState::kLeased, "leased"},
     {TrialState::kSucceeded, "succeeded"},
     {TrialState::kDiverged, "diverged"},
     {TrialState::kFailed, "failed"},
     {TrialState::kCancelled, "cancelled"},
+    {TrialState::kPruned, "pruned"},
 }};
 
 constexpr std::array<std::pair<LayerQuantity, std::string_view>, 3> kQuantityNames = {{

@@ -20,14 +20,15 @@ namespace deepsweep {
 using SweepId = int64_t;
 using TrialId = int64_t;
 
-// PENDING -> LEASED -> {SUCCEEDED, DIVERGED, FAILED, CANCELLED};
-// LEASED -> PENDING on lease expiry or release (attempt + 1).
-enum class TrialState { kPending, kLeased, kSucceeded, kDiverged, kFailed, kCancelled };
+// PENDING -> LEASED -> {SUCCEEDED, DIVERGED, FAILED, CANCELLED, PRUNED};
+// LEASED -> PENDING on lease expiry or release (attempt + 1). PRUNED: the
+// sweep's schedule stopped it early (core/scheduler.h); its checkpoints stay.
+enum class TrialState { kPending, kLeased, kSucceeded, kDiverged, kFailed, kCancelled, kPruned };
 
-// "pending", "leased", "succeeded", "diverged", "failed", "cancelled".
+// "pending", "leased", "succeeded", "diverged", "failed", "cancelled", "pruned".
 std::string_view TrialStateName(TrialState state);
 std::optional<TrialState> ParseTrialState(std::string_view name);
-// True for SUCCEEDED, DIVERGED, FAILED and CANCELLED.
+// True for SUCCEEDED, DIVERGED, FAILED, CANCELLED and PRUNED.
 bool IsTerminal(TrialState state);
 
 // Which data a trial trains and evaluates on.

@@ -18,13 +18,14 @@ struct EnumRow {
   Proto proto;
 };
 
-constexpr std::array<EnumRow<TrialState, v1::TrialState>, 6> kTrialStates = {{
+constexpr std::array<EnumRow<TrialState, v1::TrialState>, 7> kTrialStates = {{
     {TrialState::kPending, v1::TRIAL_STATE_PENDING},
     {TrialState::kLeased, v1::TRIAL_STATE_LEASED},
     {TrialState::kSucceeded, v1::TRIAL_STATE_SUCCEEDED},
     {TrialState::kDiverged, v1::TRIAL_STATE_DIVERGED},
     {TrialState::kFailed, v1::TRIAL_STATE_FAILED},
     {TrialState::kCancelled, v1::TRIAL_STATE_CANCELLED},
+    {TrialState::kPruned, v1::TRIAL_STATE_PRUNED},
 }};
 
 constexpr std::array<EnumRow<LayerQuantity, v1::LayerQuantity>, 3> kLayerQuantities = {{
@@ -291,6 +292,7 @@ void ToProto(const TrialRecord& trial, v1::Trial* out) {
   if (trial.final_validation_error) {
     out->set_final_validation_error(*trial.final_validation_error);
   }
+  if (trial.rung) out->set_rung(*trial.rung);
   out->set_steps_done(trial.steps_done);
   ToProto(trial.updated_at, out->mutable_update_time());
 }
@@ -309,6 +311,7 @@ absl::Status FromProto(const v1::Trial& proto, TrialRecord* out) {
   out->final_test_nll = OptionalOf(proto.has_final_test_nll(), proto.final_test_nll());
   out->final_validation_error =
       OptionalOf(proto.has_final_validation_error(), proto.final_validation_error());
+  out->rung = OptionalOf(proto.has_rung(), proto.rung());
   out->steps_done = proto.steps_done();
   out->updated_at = FromProto(proto.update_time());
   return absl::OkStatus();
@@ -338,6 +341,7 @@ void ToProto(const TrialCounts& counts, v1::TrialCounts* out) {
   out->set_diverged(counts.diverged);
   out->set_failed(counts.failed);
   out->set_cancelled(counts.cancelled);
+  out->set_pruned(counts.pruned);
 }
 
 absl::Status FromProto(const v1::TrialCounts& proto, TrialCounts* out) {
@@ -347,6 +351,7 @@ absl::Status FromProto(const v1::TrialCounts& proto, TrialCounts* out) {
   out->diverged = proto.diverged();
   out->failed = proto.failed();
   out->cancelled = proto.cancelled();
+  out->pruned = proto.pruned();
   return absl::OkStatus();
 }
 
@@ -497,11 +502,19 @@ absl::Status FromProto(const v1::AcquireTrialResponse& proto, Acquisition* out) 
 void ToProto(const RenewResult& renewal, v1::LeaseRenewal* out) {
   ToProto(renewal.deadline, out->mutable_deadline());
   out->set_cancelled(renewal.cancelled);
+  if (renewal.stopped.has_value()) out->set_stopped(ToProto(*renewal.stopped));
+  out->set_stop_reason(renewal.stop_reason);
 }
 
 absl::Status FromProto(const v1::LeaseRenewal& proto, RenewResult* out) {
   out->deadline = FromProto(proto.deadline());
   out->cancelled = proto.cancelled();
+  if (proto.stopped() != v1::TRIAL_STATE_UNSPECIFIED) {
+    TrialState stopped;
+    RETURN_IF_ERROR(FromProto(proto.stopped(), &stopped));
+    out->stopped = stopped;
+  }
+  out->stop_reason = proto.stop_reason();
   return absl::OkStatus();
 }
 

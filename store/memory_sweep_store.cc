@@ -125,6 +125,7 @@ PendingWrite MemorySweepStore::Submit(StoreMutation m) {
     t.attempt_limit = u.attempt_limit;
     t.worker_id = u.worker_id;
     t.reason = u.reason;
+    t.rung = u.rung;
     t.updated_at = now;
     if (u.reset_results) {
       t.steps_done = 0;

@@ -384,9 +384,89 @@ SELECT trial_id, attempt, step, layer, 'weight_grad' AS quantity, weight_grad_me
 FROM checkpoint_layers WHERE has_weight_grad = 1;
 )sql";
 
+// Version 4: trials a sweep's schedule stopped early. The state PRUNED joins
+// the trials' CHECK, and `rung` says where a schedule stopped a trial. The
+// views show both: trial_summary the rung, config_summary a `pruned` count
+// (n and the statistics stay over succeeded trials only).
+constexpr char kVersion4[] = R"sql(
+ALTER TABLE trials ADD COLUMN rung INTEGER;
+
+DROP VIEW trial_summary;
+CREATE VIEW trial_summary AS
+SELECT t.id AS trial_id, t.sweep_id, s.name AS sweep_name, t.trial_index, t.state,
+       t.dataset, t.activation, t.init, t.depth, t.width, t.learning_rate, t.batch_size,
+       t.loss, t.momentum, t.init_gain, t.lr_decay, t.updates, t.train_examples, t.preprocess,
+       t.seed, t.seed_index, t.attempt, t.steps_done,
+       t.final_test_error, t.final_test_nll, t.final_validation_error,
+       t.reason, t.worker_id,
+       datetime(t.updated_at_us / 1000000, 'unixepoch') AS updated_at,
+       t.data_seed, t.histogram_bins, t.jacobian_examples, t.stuck_after_updates, t.stuck_error,
+       t.rung
+FROM trials AS t JOIN sweeps AS s ON s.id = t.sweep_id;
+
+DROP VIEW config_summary;
+CREATE VIEW config_summary AS
+WITH groups AS (
+  SELECT sweep_id, dataset, activation, init, init_gain, depth, width, loss, learning_rate,
+         momentum, lr_decay, batch_size, updates, train_examples, preprocess,
+         COUNT(*) AS trials,
+         SUM(state = 'succeeded' AND final_test_error IS NOT NULL) AS n,
+         SUM(state = 'diverged') AS diverged,
+         SUM(state = 'failed') AS failed,
+         SUM(state = 'pruned') AS pruned,
+         AVG(CASE WHEN state = 'succeeded' THEN final_test_error END) AS mean_test_error,
+         SUM(CASE WHEN state = 'succeeded' THEN final_test_error * final_test_error END)
+           AS sum_sq_test_error,
+         AVG(CASE WHEN state = 'succeeded' THEN final_validation_error END)
+           AS mean_validation_error,
+         AVG(CASE WHEN state = 'succeeded' THEN final_test_nll END) AS mean_test_nll
+  FROM trials
+  GROUP BY sweep_id, dataset, activation, init, init_gain, depth, width, loss, learning_rate,
+           momentum, lr_decay, batch_size, updates, train_examples, preprocess
+), spread AS (
+  SELECT *,
+         CASE WHEN n >= 2 THEN sqrt(max(0.0, (sum_sq_test_error - n * mean_test_error *
+                                              mean_test_error) / (n - 1))) END AS std_test_error
+  FROM groups
+)
+SELECT sweep_id, dataset, activation, init, init_gain, depth, width, loss, learning_rate,
+       momentum, lr_decay, batch_size, updates, train_examples, preprocess,
+       trials, n, diverged, failed,
+       mean_test_error, std_test_error,
+       (SELECT q.t FROM student_t975 AS q WHERE q.df <= n - 1 ORDER BY q.df DESC LIMIT 1)
+         * std_test_error / sqrt(n) AS ci95_test_error,
+       mean_validation_error, mean_test_nll, pruned
+FROM spread;
+)sql";
+
+// SQLite cannot alter a CHECK constraint. Widening one (every stored row
+// still passes) is its documented lighter procedure
+// (https://www.sqlite.org/lang_altertable.html, "Making Other Kinds Of Table
+// Schema Changes"): rewrite the table's text in sqlite_master and bump
+// schema_version, inside the migration's transaction.
+absl::Status AllowPrunedTrials(SqliteDb& db) {
+  RETURN_IF_ERROR(db.Exec(kVersion4));
+  ASSIGN_OR_RETURN(const int64_t schema, db.QueryInt("PRAGMA schema_version"));
+  RETURN_IF_ERROR(db.Exec("PRAGMA writable_schema = ON"));
+  absl::Status rewritten = db.Exec(
+      "UPDATE sqlite_master SET sql = replace(sql, 'state = ''cancelled''),', "
+      "'state = ''cancelled'' OR state = ''pruned''),') WHERE type = 'table' AND name = 'trials'");
+  if (rewritten.ok()) rewritten = db.Exec(absl::StrCat("PRAGMA schema_version = ", schema + 1));
+  RETURN_IF_ERROR(db.Exec("PRAGMA writable_schema = OFF"));
+  RETURN_IF_ERROR(rewritten);
+  ASSIGN_OR_RETURN(const int64_t widened,
+                   db.QueryInt("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND "
+                               "name = 'trials' AND sql LIKE '%state = ''pruned''%'"));
+  if (widened != 1) {
+    return absl::InternalError("migration 4: the trials table's state CHECK was not widened");
+  }
+  return absl::OkStatus();
+}
+
 struct Migration {
   int version;
-  const char* sql;
+  const char* sql;                         // or
+  absl::Status (*run)(SqliteDb&) = nullptr;
 };
 
 // Append only: a released migration never changes.
@@ -394,6 +474,7 @@ constexpr Migration kMigrations[] = {
     {1, kVersion1},
     {2, kVersion2},
     {3, kVersion3},
+    {4, nullptr, AllowPrunedTrials},
 };
 
 }  // namespace
@@ -416,7 +497,7 @@ absl::Status MigrateTo(SqliteDb& db, int version) {
   for (const Migration& m : kMigrations) {
     if (m.version <= current || m.version > version) continue;
     RETURN_IF_ERROR(db.WriteTransaction([&]() -> absl::Status {
-      RETURN_IF_ERROR(db.Exec(m.sql));
+      RETURN_IF_ERROR(m.run != nullptr ? m.run(db) : db.Exec(m.sql));
       return db.Exec(absl::StrCat("PRAGMA user_version = ", m.version));
     }));
   }

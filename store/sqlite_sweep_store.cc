@@ -52,7 +52,7 @@ constexpr char kTrialColumns[] =
     "init, init_gain, depth, width, loss, learning_rate, momentum, lr_decay, batch_size, updates, "
     "checkpoint_every, probe_examples, seed, seed_index, steps_done, final_test_error, "
     "final_test_nll, final_validation_error, updated_at_us, data_seed, histogram_bins, "
-    "jacobian_examples, stuck_after_updates, stuck_error";
+    "jacobian_examples, stuck_after_updates, stuck_error, rung";
 
 constexpr int kTrialColumnCount = [] {
   int columns = 1;
@@ -106,6 +106,7 @@ absl::StatusOr<TrialRecord> ReadTrial(const SqliteStatement& s) {
   t.jacobian_examples = static_cast<int>(s.Int(36));
   t.stuck_after_updates = s.Int(37);
   t.stuck_error = s.Real(38);
+  r.rung = s.OptionalInt(39);
   return r;
 }
 
@@ -346,14 +347,15 @@ absl::Status UpdateWorker(SqliteDb& db, const WorkerUpdate& w, int64_t now) {
 // an index entry whenever its column is assigned, even to the same value, so
 // state, attempt and final_test_error are left out when they stay.
 // Parameters: ?1 id, ?2 state, ?3 attempt, ?4 attempt_limit, ?5 worker_id,
-// ?6 reason, ?7 updated_at_us, ?8 expected state, ?9 expected attempt.
+// ?6 reason, ?7 updated_at_us, ?8 expected state, ?9 expected attempt, ?10 rung.
 const std::string& TrialUpdateSql(const TrialUpdate& u) {
   static const auto* const statements = [] {
     auto* sql = new std::array<std::string, 8>;
     for (size_t bits = 0; bits < sql->size(); ++bits) {
       std::string& text = (*sql)[bits];
       text =
-          "UPDATE trials SET attempt_limit = ?4, worker_id = ?5, reason = ?6, updated_at_us = ?7";
+          "UPDATE trials SET attempt_limit = ?4, worker_id = ?5, reason = ?6, updated_at_us = ?7, "
+          "rung = ?10";
       if (bits & 1) text += ", state = ?2";
       if (bits & 2) text += ", attempt = ?3";
       // A new attempt also clears the results of the last one.
@@ -393,6 +395,7 @@ absl::Status ApplyMutation(SqliteDb& db, const StoreMutation& m) {
     s.Bind(7, now);
     s.Bind(8, TrialStateName(u.expect_state));
     s.Bind(9, u.expect_attempt);
+    s.BindOptional(10, u.rung);
     RETURN_IF_ERROR(s.Run());
     if (s.Changes() != 1) {
       ASSIGN_OR_RETURN(SqliteStatement exists, db.Prepare("SELECT 1 FROM trials WHERE id = ?1"));

@@ -36,7 +36,7 @@ bool IsLeaseLost(const absl::Status& status) {
 class WorkerLoop::TrialSession {
  public:
   // Why the trial stops early; the first reason given wins.
-  enum class Ending { kNone, kCancelled, kLeaseLost, kShutdown, kRejected };
+  enum class Ending { kNone, kCancelled, kLeaseLost, kShutdown, kRejected, kStopped };
 
   TrialSession(TrialId trial_id, std::string lease_id)
       : trial_id(trial_id), lease_id(std::move(lease_id)) {}
@@ -260,6 +260,11 @@ void WorkerLoop::RunLeasedTrial(const TrialRecord& trial, const Lease& lease, Ba
       Count(&WorkerStats::trials_dropped);
       spdlog::warn("trial {}: lease lost; dropped", trial.id);
       break;
+    case Ending::kStopped:
+      // The coordinator already ended the trial and its lease.
+      Count(&WorkerStats::trials_stopped);
+      spdlog::info("trial {} stopped by its sweep's schedule ({})", trial.id, session.reason());
+      break;
     case Ending::kRejected: {
       const absl::Status failed = call([&] {
         return client_->FailTrial(trial.id, lease.lease_id, session.reason(), /*retryable=*/false);
@@ -286,7 +291,11 @@ void WorkerLoop::KeepLease(TrialSession& session, absl::Duration period) {
     Count(&WorkerStats::renewals);
     absl::StatusOr<RenewResult> renewed = client_->RenewLease(session.trial_id, session.lease_id);
     if (renewed.ok()) {
-      if (renewed->cancelled) session.End(Ending::kCancelled);
+      if (renewed->stopped.has_value()) {
+        session.End(Ending::kStopped, renewed->stop_reason);
+      } else if (renewed->cancelled) {
+        session.End(Ending::kCancelled);
+      }
     } else if (IsLeaseLost(renewed.status())) {
       session.End(Ending::kLeaseLost);
     } else {
@@ -310,7 +319,12 @@ bool WorkerLoop::SendReports(TrialSession& session) {
   if (reported.ok()) {
     session.Acknowledge(batch.size());
     Count(&WorkerStats::checkpoints_sent, static_cast<int64_t>(batch.size()));
-    if (reported->cancelled) session.End(Ending::kCancelled);
+    if (reported->stopped.has_value()) {
+      session.End(Ending::kStopped, absl::StrCat(TrialStateName(*reported->stopped), ": ",
+                                                 reported->stop_reason));
+    } else if (reported->cancelled) {
+      session.End(Ending::kCancelled);
+    }
     return true;
   }
   const absl::Status& status = reported.status();

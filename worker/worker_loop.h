@@ -19,6 +19,9 @@
 //    before its next update and the trial is released (the coordinator then
 //    marks it cancelled). When the lease is no longer ours (ABORTED or
 //    NOT_FOUND), training stops and the trial is dropped without another call.
+//    When a report or renewal says the sweep's schedule stopped the trial
+//    (PRUNED by ASHA or the median rule, DIVERGED by the stuck rule), the
+//    coordinator has already ended it: training stops, nothing more is sent.
 //  - At the end: the outbox is sent (retrying with backoff), then
 //    CompleteTrial with SUCCEEDED or DIVERGED. A trial the runner cannot run
 //    is failed with its reason: not retryable for INVALID_ARGUMENT (a bad
@@ -84,6 +87,7 @@ struct WorkerStats {
   int64_t trials_failed = 0;     // FailTrial sent
   int64_t trials_released = 0;   // given back on shutdown or cancellation
   int64_t trials_dropped = 0;    // the lease was no longer ours
+  int64_t trials_stopped = 0;    // ended by the sweep's schedule (pruned, stuck)
   int64_t checkpoints_sent = 0;  // acknowledged by the coordinator
   int64_t report_calls = 0;      // ReportCheckpoints calls, failed ones included
   int64_t renewals = 0;          // RenewLease calls, failed ones included

@@ -26,7 +26,7 @@ struct ResultColumn {
   int precision = 4;
 };
 
-const std::array<ResultColumn, 24> kResultColumns = {{
+const std::array<ResultColumn, 25> kResultColumns = {{
     {"id", [](const TrialRecord& t) { return Value{t.id}; }},
     {"sweep_id", [](const TrialRecord& t) { return Value{t.sweep_id}; }},
     {"index", [](const TrialRecord& t) { return Value{int64_t{t.index}}; }},
@@ -56,6 +56,9 @@ const std::array<ResultColumn, 24> kResultColumns = {{
      [](const TrialRecord& t) {
        return Value{absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", t.updated_at, absl::UTCTimeZone())};
      }},
+    // Where the sweep's schedule stopped the trial (pruned, or diverged by
+    // the stuck rule); empty otherwise.
+    {"rung", [](const TrialRecord& t) { return t.rung.has_value() ? Value{*t.rung} : Value{}; }},
 }};
 
 const std::vector<std::string> kCompactColumns = {
@@ -104,6 +107,11 @@ std::string Percent(double fraction, int decimals) {
   return absl::StrFormat("%.*f", decimals, 100 * fraction);
 }
 
+int64_t PrunedCount(absl::Span<const TrialRecord> trials) {
+  return std::count_if(trials.begin(), trials.end(),
+                       [](const TrialRecord& t) { return t.state == TrialState::kPruned; });
+}
+
 Table ConfigTable(const SweepSummary& summary, double confidence) {
   const std::string level = absl::StrCat(static_cast<int>(std::lround(confidence * 100)));
   std::vector<Column> columns = {{"rank"}, {"best"}};
@@ -112,6 +120,10 @@ Table ConfigTable(const SweepSummary& summary, double confidence) {
   columns.push_back({"ci" + level + "_low"});
   columns.push_back({"ci" + level + "_high"});
   for (std::string name : {"diverged", "failed", "unfinished"}) columns.push_back({name});
+  // A "pruned" column only when some configuration has pruned trials.
+  int64_t pruned = 0;
+  for (const ConfigSummary& config : summary.configs) pruned += config.pruned;
+  if (pruned > 0) columns.push_back({"pruned"});
   Table table(std::move(columns));
   int64_t rank = 0;
   for (const ConfigSummary& config : summary.configs) {
@@ -132,6 +144,7 @@ Table ConfigTable(const SweepSummary& summary, double confidence) {
     row.push_back(config.diverged);
     row.push_back(config.failed);
     row.push_back(config.unfinished);
+    if (pruned > 0) row.push_back(config.pruned);
     table.AddRow(std::move(row));
   }
   return table;
@@ -227,6 +240,9 @@ absl::Status ShowSummary(CommandContext& context, const SummaryCommandOptions& o
       << ": mean, sample std and " << FormatShortest(100 * options.confidence)
       << "% CI (Student's t) across seeds; * = lowest mean\n";
   WriteTable(configs, format, out);
+  if (const int64_t pruned = PrunedCount(trials); pruned > 0) {
+    out << pruned << " pruned trials (stopped early by the sweep's schedule) are not ranked\n";
+  }
   if (summary.comparisons.empty()) {
     out << "\nno comparisons (they need 2 or more succeeded trials per configuration)\n";
     return absl::OkStatus();
@@ -295,6 +311,11 @@ absl::Status ShowPaperTable(CommandContext& context, const PaperTableOptions& op
                 << FormatShortest(100 * options.confidence)
                 << "% CI half-width across seeds (n = seeds)\n";
   WriteTable(table, format, context.out());
+  if (const int64_t pruned = PrunedCount(trials); pruned > 0) {
+    context.out() << pruned
+                  << " pruned trials (stopped early by the sweep's schedule) are not counted; "
+                     "each cell chooses among succeeded trials\n";
+  }
   if (!notes.empty()) {
     context.out() << "\nhyperparameters chosen per cell:\n";
     for (const std::string& note : notes) context.out() << "  " << note << '\n';

@@ -65,28 +65,36 @@ void PrintSample(CommandContext& context, const std::vector<const SpecField*>& f
 
 absl::Status ShowAllSweeps(CommandContext& context, rpc::CoordinatorClient& coordinator) {
   ASSIGN_OR_RETURN(std::vector<SweepRecord> sweeps, coordinator.ListSweeps());
-  Table table({{"id"},
-               {"name"},
-               {"state"},
-               {"progress"},
-               {"done"},
-               {"total"},
-               {"succeeded"},
-               {"diverged"},
-               {"failed"},
-               {"cancelled"},
-               {"leased"},
-               {"pending"},
-               {"age"}});
+  // A "pruned" column only when some sweep has pruned trials.
+  bool pruned = false;
+  for (const SweepRecord& s : sweeps) pruned = pruned || s.counts.pruned > 0;
+  std::vector<Column> columns = {{"id"},        {"name"},      {"state"},  {"progress"},
+                                 {"done"},      {"total"},     {"succeeded"}, {"diverged"},
+                                 {"failed"},    {"cancelled"}};
+  if (pruned) columns.push_back({"pruned"});
+  for (const char* name : {"leased", "pending", "age"}) columns.push_back({name});
+  Table table(std::move(columns));
   const absl::Time now = context.clock().Now();
   for (const SweepRecord& s : sweeps) {
     const double fraction = s.counts.total() > 0 ? static_cast<double>(s.counts.done()) /
                                                        static_cast<double>(s.counts.total())
                                                  : 0.0;
-    table.AddRow({s.id, s.name, std::string(SweepStateName(s.state)), ProgressBar(fraction, 20),
-                  s.counts.done(), s.counts.total(), s.counts.succeeded, s.counts.diverged,
-                  s.counts.failed, s.counts.cancelled, s.counts.leased, s.counts.pending,
-                  HumanDuration(now - s.created_at)});
+    std::vector<Value> row = {s.id,
+                              s.name,
+                              std::string(SweepStateName(s.state)),
+                              ProgressBar(fraction, 20),
+                              s.counts.done(),
+                              s.counts.total(),
+                              s.counts.succeeded,
+                              s.counts.diverged,
+                              s.counts.failed,
+                              s.counts.cancelled};
+    if (pruned) row.push_back(s.counts.pruned);
+    for (Value v : {Value{s.counts.leased}, Value{s.counts.pending},
+                    Value{HumanDuration(now - s.created_at)}}) {
+      row.push_back(std::move(v));
+    }
+    table.AddRow(std::move(row));
   }
   if (sweeps.empty()) {
     context.out() << "no sweeps yet (deepsweep submit SPEC creates one)\n";
@@ -141,6 +149,7 @@ absl::Status Submit(CommandContext& context, const SubmitOptions& options) {
       sample.emplace_back(static_cast<int>(i), trials[i]);
     }
     PrintSample(context, fields, sample, total);
+    context.out() << "schedule: " << DescribeSchedule(spec.schedule) << '\n';
     return absl::OkStatus();
   }
   ASSIGN_OR_RETURN(const SweepRecord sweep, coordinator->CreateSweep(yaml));

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <regex>
 #include <set>
@@ -16,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "common/clock.h"
+#include "core/scheduler.h"
 #include "core/splitmix64.h"
 #include "core/sweep_store.h"
 #include "gtest/gtest.h"
@@ -691,6 +693,145 @@ TEST_P(CoordinatorTest, LeaseIdsCannotBePredictedFromEarlierOnes) {
       other.AcquireTrial(WorkerInfo{.worker_id = "w0", .host = "h"});
   ASSERT_TRUE(first.ok() && first->lease.has_value());
   EXPECT_EQ(ids.count(first->lease->lease_id), 0u);
+}
+
+// --- Schedules ----------------------------------------------------------------
+
+// Eight trials of one group; ASHA with rungs at 10 and 20 updates (eta 2).
+constexpr char kAshaSpec[] = R"(
+name: asha
+training: {updates: 40, checkpoint_every: 10}
+grid:
+  learning_rate: [0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128]
+schedule: {rule: asha, min_updates: 10, eta: 2}
+)";
+
+Checkpoint ValidationAt(int64_t step, double validation_error) {
+  return Checkpoint{.step = step,
+                    .examples_seen = step * 10,
+                    .test_error = validation_error,
+                    .validation_error = validation_error};
+}
+
+TEST_P(CoordinatorTest, AshaPrunesAtARungAndTheWorkerLearnsItInTheAnswer) {
+  const SweepId id = Create(kAshaSpec);
+  std::vector<Acquisition> leases;
+  for (int i = 0; i < 3; ++i) leases.push_back(Acquire(absl::StrCat("w", i)));
+  auto report = [&](int i, std::vector<Checkpoint> checkpoints) {
+    return coordinator_->ReportCheckpoints(leases[i].trial->id, leases[i].lease->lease_id,
+                                           checkpoints);
+  };
+  auto first = report(0, {ValidationAt(10, 0.5)});
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_FALSE(first->stopped.has_value());
+  // Worse than the only other value at rung 10: pruned. The report's
+  // checkpoint after the decision (step 20) is not kept.
+  auto second = report(1, {ValidationAt(20, 0.1), ValidationAt(10, 0.6)});
+  ASSERT_TRUE(second.ok()) << second.status();
+  ASSERT_EQ(second->stopped, TrialState::kPruned);
+  EXPECT_NE(second->stop_reason.find("asha rung 0"), std::string::npos) << second->stop_reason;
+
+  const TrialRecord pruned = Trial(leases[1].trial->id);
+  EXPECT_EQ(pruned.state, TrialState::kPruned);
+  EXPECT_EQ(pruned.rung, 10);
+  EXPECT_EQ(pruned.reason, second->stop_reason);
+  EXPECT_EQ(pruned.steps_done, 10);
+  auto kept = coordinator_->GetCheckpoints(pruned.id, std::nullopt, false);
+  ASSERT_TRUE(kept.ok());
+  ASSERT_EQ(kept->size(), 1u);
+  EXPECT_EQ((*kept)[0].validation_error, 0.6);
+  EXPECT_EQ(Sweep(id).counts.pruned, 1);
+  EXPECT_EQ(Sweep(id).counts.leased, 2);
+  // The lease is over: a late report or heartbeat is refused.
+  EXPECT_EQ(report(1, {ValidationAt(30, 0.1)}).status().code(), absl::StatusCode::kAborted);
+  // Better than both: continues.
+  auto third = report(2, {ValidationAt(10, 0.4)});
+  ASSERT_TRUE(third.ok());
+  EXPECT_FALSE(third->stopped.has_value());
+  EXPECT_FALSE(Trial(leases[2].trial->id).rung.has_value());
+}
+
+TEST_P(CoordinatorTest, TheStuckScheduleEndsATrialDiverged) {
+  Create(R"(
+name: stuck
+training: {updates: 40, checkpoint_every: 10}
+schedule: {rule: stuck, after_updates: 20, error: 0.8}
+)");
+  const Acquisition a = Acquire();
+  auto early = coordinator_->ReportCheckpoints(a.trial->id, a.lease->lease_id,
+                                               std::vector{ValidationAt(10, 0.9)});
+  ASSERT_TRUE(early.ok());
+  EXPECT_FALSE(early->stopped.has_value());
+  auto stuck = coordinator_->ReportCheckpoints(a.trial->id, a.lease->lease_id,
+                                               std::vector{ValidationAt(20, 0.85)});
+  ASSERT_TRUE(stuck.ok());
+  EXPECT_EQ(stuck->stopped, TrialState::kDiverged);
+  const TrialRecord t = Trial(a.trial->id);
+  EXPECT_EQ(t.state, TrialState::kDiverged);
+  EXPECT_EQ(t.rung, 20);
+  EXPECT_NE(t.reason.find("stuck"), std::string::npos);
+}
+
+// Reports of eight trials in an order drawn from a seed, with the coordinator
+// (and the store) restarted after `restart_after` reports: mid-rung, since
+// some trials have reached a rung and others not. The decisions must be those
+// of a Scheduler fed the same reports in the same order without any restart:
+// nothing decided twice, nothing lost.
+TEST_P(CoordinatorTest, ScheduleDecisionsAreRebuiltFromTheStoreAfterARestart) {
+  for (uint64_t seed : {3, 4}) {
+    for (int restart_after : {5, 11}) {
+      SCOPED_TRACE(absl::StrCat("seed ", seed, ", restart after ", restart_after));
+      const SweepId id = Create(kAshaSpec);
+      auto parsed = ParseSweepSpec(kAshaSpec);
+      ASSERT_TRUE(parsed.ok());
+      Scheduler oracle(parsed->schedule);
+      std::map<TrialId, Acquisition> leases;
+      for (int i = 0; i < 8; ++i) {
+        Acquisition a = Acquire(absl::StrCat("w", i));
+        ASSERT_TRUE(a.trial.has_value());
+        leases[a.trial->id] = a;
+      }
+      std::map<TrialId, int64_t> next_step;
+      std::map<TrialId, std::optional<StopDecision>> expected;
+      std::vector<TrialId> running;
+      for (const auto& [trial, a] : leases) running.push_back(trial);
+      SplitMix64 order(seed);
+      int reports = 0;
+      while (!running.empty()) {
+        if (reports++ == restart_after) Restart();
+        const size_t pick = order.NextBelow(running.size());
+        const TrialId trial = running[pick];
+        const int64_t step = next_step[trial] += 10;
+        const double error = 0.05 * static_cast<double>(trial % 7) + 0.01 * order.NextUnit();
+        const std::vector<Checkpoint> one = {ValidationAt(step, error)};
+        auto answer =
+            coordinator_->ReportCheckpoints(trial, leases[trial].lease->lease_id, one);
+        ASSERT_TRUE(answer.ok()) << answer.status();
+        const std::optional<StopDecision> want = oracle.Report(trial, leases[trial].trial->spec, one);
+        ASSERT_EQ(answer->stopped.has_value(), want.has_value()) << "trial " << trial;
+        if (want.has_value()) {
+          expected[trial] = want;
+          EXPECT_EQ(answer->stop_reason, want->reason);
+        }
+        if (want.has_value() || step == 40) running.erase(running.begin() + pick);
+      }
+      int64_t pruned = 0;
+      for (const auto& [trial, a] : leases) {
+        const TrialRecord t = Trial(trial);
+        if (expected.contains(trial)) {
+          ++pruned;
+          EXPECT_EQ(t.state, TrialState::kPruned) << "trial " << trial;
+          EXPECT_EQ(t.rung, expected[trial]->rung);
+          EXPECT_EQ(t.reason, expected[trial]->reason);
+        } else {
+          EXPECT_EQ(t.state, TrialState::kLeased) << "trial " << trial;
+          EXPECT_EQ(t.steps_done, 40);
+        }
+      }
+      EXPECT_GT(pruned, 0);
+      EXPECT_EQ(Sweep(id).counts.pruned, pruned);
+    }
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(

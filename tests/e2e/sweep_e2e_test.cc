@@ -239,5 +239,76 @@ seeds: 2
   EXPECT_TRUE(ExitedZero(server->Kill(SIGTERM)));
 }
 
+// ASHA through a real server and two worker processes: trials the schedule
+// stops end PRUNED at a rung with their checkpoints up to it, the others run
+// to their last update, and the sweep trains fewer updates than the grid.
+TEST_F(SweepE2eTest, AshaSweepPrunesTrialsAtTheirRungs) {
+  auto server = StartServer();
+  auto client = Connect();
+  auto sweep = client->CreateSweep(R"(
+name: e2e-asha
+seed: 5
+dataset: {name: shapeset, validation_examples: 200, test_examples: 100}
+model: {width: 32, depth: 1}
+training: {batch_size: 10, updates: 900, checkpoint_every: 100, probe_examples: 20}
+grid:
+  learning_rate: [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.05, 0.1]
+schedule: {rule: asha, min_updates: 100, eta: 3}
+)");
+  ASSERT_TRUE(sweep.ok()) << sweep.status();
+  auto w1 = StartWorker("worker1");
+  auto w2 = StartWorker("worker2");
+  WatchUntil(*client, sweep->id,
+             [](const rpc::SweepProgress& p) { return p.state == SweepState::kFinished; });
+  EXPECT_TRUE(ExitedZero(w1->Kill(SIGTERM)));
+  EXPECT_TRUE(ExitedZero(w2->Kill(SIGTERM)));
+
+  TrialQuery query;
+  query.sweep_id = sweep->id;
+  auto trials = client->ListTrials(query);
+  ASSERT_TRUE(trials.ok()) << trials.status();
+  ASSERT_EQ(trials->size(), 8u);
+  int64_t pruned = 0, updates = 0;
+  // The lowest validation error recorded at rung 100 is never pruned there.
+  TrialId best_at_first_rung = 0;
+  double best_value = 2;
+  for (const TrialRecord& t : *trials) {
+    auto stored = client->GetCheckpoints(t.id, std::nullopt, /*with_layer_stats=*/false);
+    ASSERT_TRUE(stored.ok()) << stored.status();
+    ASSERT_FALSE(stored->empty());
+    updates += t.steps_done;
+    EXPECT_EQ(stored->back().step, t.steps_done);
+    for (const Checkpoint& c : *stored) {
+      if (c.step == 100 && c.validation_error < best_value) {
+        best_value = c.validation_error;
+        best_at_first_rung = t.id;
+      }
+    }
+    if (t.state == TrialState::kPruned) {
+      ++pruned;
+      ASSERT_TRUE(t.rung.has_value());
+      EXPECT_TRUE(*t.rung == 100 || *t.rung == 300) << *t.rung;
+      EXPECT_EQ(t.steps_done, *t.rung);  // checkpoints every 100: the rung's own
+      EXPECT_NE(t.reason.find("asha rung"), std::string::npos) << t.reason;
+    } else if (t.state != TrialState::kDiverged) {  // a NaN loss may end one early
+      EXPECT_EQ(t.state, TrialState::kSucceeded) << t.reason;
+      EXPECT_EQ(t.steps_done, 900);
+    }
+  }
+  // Eight values at rung 100 keep ceil(n / 3) as they arrive: only an order
+  // in which every trial beats all before it (1 in 8! orders) prunes none.
+  EXPECT_GT(pruned, 0);
+  EXPECT_LT(updates, 8 * 900);
+  ASSERT_NE(best_at_first_rung, 0);
+  auto best = client->GetTrial(best_at_first_rung);
+  ASSERT_TRUE(best.ok());
+  EXPECT_FALSE(best->state == TrialState::kPruned && best->rung == 100);
+  auto counted = client->GetSweep(sweep->id);
+  ASSERT_TRUE(counted.ok());
+  EXPECT_EQ(counted->counts.pruned, pruned);
+  client.reset();
+  EXPECT_TRUE(ExitedZero(server->Kill(SIGTERM)));
+}
+
 }  // namespace
 }  // namespace deepsweep

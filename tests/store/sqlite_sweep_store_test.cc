@@ -206,6 +206,63 @@ TEST_F(SqliteStoreTest, VersionOneTrialsGetTheSettingsThatProducedThem) {
             (std::vector<std::vector<std::string>>{{"4242", "50"}}));
 }
 
+// Version 4 widens the trials' state CHECK in place to admit 'pruned': a
+// version 3 file keeps its rows, takes pruned trials (with their rung) once
+// migrated, and still refuses states that do not exist.
+TEST_F(SqliteStoreTest, VersionFourAdmitsPrunedTrialsAndKeepsTheCheck) {
+  {
+    auto db = SqliteDb::Open(path_, /*create=*/true);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE(MigrateTo(**db, 3).ok());
+    ASSERT_TRUE((*db)
+                    ->Exec("INSERT INTO sweeps (id, name, spec_yaml, state, max_attempts, "
+                           "created_at_us) VALUES (1, 'old', 'name: old', 'active', 3, 0);"
+                           "INSERT INTO trials (sweep_id, trial_index, state, attempt_limit, "
+                           "dataset, dataset_path, train_examples, validation_examples, "
+                           "test_examples, preprocess, activation, init, init_gain, depth, "
+                           "width, loss, learning_rate, momentum, lr_decay, batch_size, "
+                           "updates, checkpoint_every, probe_examples, seed, seed_index, "
+                           "created_at_us, updated_at_us) VALUES (1, 0, 'leased', 3, "
+                           "'shapeset', '', 0, 100, 100, 'pm1', 'tanh', 'normalized', 1, 2, 8, "
+                           "'nll', 0.01, 0, 0, 10, 20, 10, 16, 4242, 0, 0, 0);")
+                    .ok());
+    EXPECT_FALSE((*db)->Exec("UPDATE trials SET state = 'pruned'").ok());  // not yet
+  }
+  auto store = Open();
+  EXPECT_EQ(Shell("PRAGMA user_version"), (std::vector<std::vector<std::string>>{{"4"}}));
+  auto trials = store->ListTrials({});
+  ASSERT_TRUE(trials.ok()) << trials.status();
+  ASSERT_EQ(trials->size(), 1u);
+  EXPECT_FALSE((*trials)[0].rung.has_value());
+  StoreMutation m;
+  m.trials.push_back({.id = (*trials)[0].id,
+                      .expect_state = TrialState::kLeased,
+                      .state = TrialState::kPruned,
+                      .attempt_limit = 3,
+                      .reason = "asha rung 0",
+                      .rung = 100});
+  ASSERT_TRUE(store->Apply(std::move(m)).ok());
+  auto pruned = store->GetTrial((*trials)[0].id);
+  ASSERT_TRUE(pruned.ok()) << pruned.status();
+  EXPECT_EQ(pruned->state, TrialState::kPruned);
+  EXPECT_EQ(pruned->rung, 100);
+  auto sweep = store->GetSweep(1);
+  ASSERT_TRUE(sweep.ok());
+  EXPECT_EQ(sweep->counts.pruned, 1);
+  EXPECT_EQ(Shell("SELECT state, rung FROM trial_summary"),
+            (std::vector<std::vector<std::string>>{{"pruned", "100"}}));
+  EXPECT_EQ(Shell("SELECT trials, n, pruned FROM config_summary"),
+            (std::vector<std::vector<std::string>>{{"1", "0", "1"}}));
+  store.reset();
+  auto db = SqliteDb::Open(path_, /*create=*/false);
+  ASSERT_TRUE(db.ok());
+  EXPECT_FALSE((*db)->Exec("UPDATE trials SET state = 'bogus'").ok());
+  EXPECT_EQ((*db)->QueryInt("SELECT COUNT(*) FROM pragma_integrity_check WHERE "
+                            "integrity_check = 'ok'")
+                .value_or(0),
+            1);
+}
+
 TEST_F(SqliteStoreTest, ReopeningKeepsEverything) {
   {
     auto store = Open();

@@ -1,0 +1,157 @@
+#include "core/scheduler.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace deepsweep {
+namespace {
+
+const char* MetricName(ScheduleSpec::Metric m) {
+  return m == ScheduleSpec::Metric::kValidationNll ? "validation_nll" : "validation_error";
+}
+
+}  // namespace
+
+std::vector<int64_t> AshaRungs(int64_t min_updates, int64_t eta, int64_t updates) {
+  std::vector<int64_t> rungs;
+  if (min_updates <= 0 || eta < 2) return rungs;
+  for (int64_t r = min_updates; r < updates;) {
+    rungs.push_back(r);
+    if (r > std::numeric_limits<int64_t>::max() / eta) break;
+    r *= eta;
+  }
+  return rungs;
+}
+
+Scheduler::Scheduler(ScheduleSpec spec) : spec_(std::move(spec)) {}
+
+std::optional<StopDecision> Scheduler::Report(TrialId id, const TrialSpec& spec,
+                                              absl::Span<const Checkpoint> checkpoints) {
+  return Observe(id, spec, {checkpoints.begin(), checkpoints.end()}, /*decide=*/true);
+}
+
+void Scheduler::Restore(TrialId id, const TrialSpec& spec,
+                        absl::Span<const Checkpoint> checkpoints) {
+  // Attempts come in order; within one, steps ascend. Observe sorts by step,
+  // so hand each attempt's run over separately.
+  size_t begin = 0;
+  for (size_t i = 1; i <= checkpoints.size(); ++i) {
+    if (i == checkpoints.size() || checkpoints[i].step <= checkpoints[i - 1].step) {
+      Observe(id, spec, {checkpoints.begin() + begin, checkpoints.begin() + i}, false);
+      begin = i;
+    }
+  }
+}
+
+double Scheduler::MetricOf(const Checkpoint& c) const {
+  const double m = spec_.metric == ScheduleSpec::Metric::kValidationNll ? c.validation_nll
+                                                                         : c.validation_error;
+  return std::isnan(m) ? std::numeric_limits<double>::infinity() : m;
+}
+
+std::optional<StopDecision> Scheduler::Observe(TrialId id, const TrialSpec& spec,
+                                               std::vector<Checkpoint> checkpoints,
+                                               bool decide) {
+  if (spec_.rule == ScheduleSpec::Rule::kNone) return std::nullopt;
+  std::stable_sort(checkpoints.begin(), checkpoints.end(),
+                   [](const Checkpoint& a, const Checkpoint& b) { return a.step < b.step; });
+  const std::string group = GroupKey(spec, spec_.group_by);
+  const std::vector<int64_t> rungs = spec_.rule == ScheduleSpec::Rule::kAsha
+                                         ? AshaRungs(spec_.min_updates, spec_.eta, spec.updates)
+                                         : std::vector<int64_t>{};
+  TrialRecordings& t = trials_[id];
+  for (size_t i = 0; i < checkpoints.size(); ++i) {
+    const Checkpoint& c = checkpoints[i];
+    if (c.step <= t.last_step) continue;  // recorded before (a repeat or an earlier attempt)
+    t.last_step = c.step;
+    const double m = MetricOf(c);
+    std::optional<StopDecision> stop;
+    switch (spec_.rule) {
+      case ScheduleSpec::Rule::kAsha:
+        stop = Asha(t, group, rungs, c.step, m, decide);
+        break;
+      case ScheduleSpec::Rule::kMedian:
+        stop = Median(t, group, c.step, m, decide);
+        break;
+      case ScheduleSpec::Rule::kStuck:
+        if (decide && c.step >= spec_.after_updates && m >= spec_.error) {
+          stop = StopDecision{
+              .state = TrialState::kDiverged,
+              .rung = c.step,
+              .reason = absl::StrFormat("stuck: %s %.4f >= %.4f at update %d (schedule)",
+                                        MetricName(spec_.metric), m, spec_.error, c.step)};
+        }
+        break;
+      case ScheduleSpec::Rule::kNone:
+        break;
+    }
+    if (stop.has_value()) {
+      stop->checkpoints_used = i + 1;
+      return stop;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<StopDecision> Scheduler::Asha(TrialRecordings& t, const std::string& group,
+                                            const std::vector<int64_t>& rungs, int64_t step,
+                                            double m, bool decide) {
+  while (t.next_rung < rungs.size() && step >= rungs[t.next_rung]) {
+    const size_t k = t.next_rung++;
+    std::vector<double>& recorded = rungs_[{group, k}];
+    recorded.push_back(m);
+    if (!decide) continue;
+    // Keep the top ceil(n / eta): continue iff fewer than that many are
+    // strictly better.
+    const int64_t n = static_cast<int64_t>(recorded.size());
+    const int64_t keep = (n + spec_.eta - 1) / spec_.eta;
+    const int64_t better = std::count_if(recorded.begin(), recorded.end(),
+                                         [m](double v) { return v < m; });
+    if (better < keep) continue;
+    return StopDecision{
+        .state = TrialState::kPruned,
+        .rung = rungs[k],
+        .reason = absl::StrFormat(
+            "asha rung %d (%d updates): %s %.6g at update %d ranks %d of %d in its group%s; "
+            "the top %d continue",
+            k, rungs[k], MetricName(spec_.metric), m, step, better + 1, n,
+            group.empty() ? "" : absl::StrCat(" (", group, ")"), keep)};
+  }
+  return std::nullopt;
+}
+
+std::optional<StopDecision> Scheduler::Median(TrialRecordings& t, const std::string& group,
+                                              int64_t step, double m, bool decide) {
+  t.best = t.count == 0 ? m : std::min(t.best, m);
+  t.sum += m;
+  ++t.count;
+  std::vector<double>& others = averages_[{group, step}];
+  std::optional<StopDecision> stop;
+  if (decide && step >= spec_.grace_updates &&
+      static_cast<int64_t>(others.size()) >= spec_.min_trials) {
+    std::vector<double> sorted = others;
+    std::sort(sorted.begin(), sorted.end());
+    const size_t n = sorted.size();
+    const double median = n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    if (t.best > median) {
+      stop = StopDecision{
+          .state = TrialState::kPruned,
+          .rung = step,
+          .reason = absl::StrFormat(
+              "median rule at update %d: best %s %.6g is above the median %.6g of %d other "
+              "trials' running averages%s",
+              step, MetricName(spec_.metric), t.best, median, n,
+              group.empty() ? "" : absl::StrCat(" in its group (", group, ")"))};
+    }
+  }
+  // A stopped trial's average still counts for later trials: it did reach
+  // this step.
+  others.push_back(t.sum / static_cast<double>(t.count));
+  return stop;
+}
+
+}  // namespace deepsweep

@@ -1,0 +1,109 @@
+// Scheduler: a sweep's early-stopping rule (the spec's `schedule` section,
+// docs/SPEC.md), as pure decisions over the checkpoints its trials report.
+//
+// The Coordinator keeps one Scheduler per live sweep with a schedule, hands it
+// every report under its lock, and ends a trial the scheduler stops in the
+// same store mutation that records the report; so each decision is taken
+// once, in report order. After a restart it rebuilds the scheduler from the
+// store with Restore(): every stored checkpoint recorded, nothing decided
+// again. A decision depends only on what was recorded before it, so the same
+// reports in the same order give the same decisions, restart or not.
+//
+// Rules (metric m = validation_error or validation_nll, lower is better; a
+// NaN counts as +infinity; "group" = the trials sharing the values of the
+// schedule's group_by axes, the whole sweep when none):
+//   asha    Asynchronous successive halving (Li et al., 2018, "A System for
+//           Massively Parallel Hyperparameter Tuning"), stop-based: rungs at
+//           r_k = min_updates * eta^k for every r_k < the trial's updates. The
+//           first checkpoint of a trial at or past r_k records its m at rung
+//           k of its group; the trial continues iff fewer than
+//           ceil(n / eta) of the n values recorded there so far (its own
+//           included) are strictly lower than its own. Ties continue; the
+//           first trial at a rung always does. Stopped: PRUNED, rung = r_k.
+//   median  The median stopping rule (Golovin et al., 2017, "Google Vizier"):
+//           at a checkpoint at step s >= grace_updates, with at least
+//           min_trials other trials of the group having reported step s, the
+//           trial stops iff its best m so far is strictly above the median of
+//           their running averages of m up to step s. Stopped: PRUNED,
+//           rung = s.
+//   stuck   The trainer's "stuck at chance" rule taken by the coordinator: at
+//           a checkpoint at step s >= after_updates with m >= error the trial
+//           stops as DIVERGED (as the trainer's rule ends it), rung = s.
+// A trial's checkpoints count once per step: a later attempt re-reporting
+// steps already recorded changes nothing.
+//
+// Thread-safety: none; the Coordinator calls it under its lock.
+#ifndef DEEPSWEEP_CORE_SCHEDULER_H_
+#define DEEPSWEEP_CORE_SCHEDULER_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/types/span.h"
+#include "core/sweep_spec.h"
+#include "core/trial.h"
+
+namespace deepsweep {
+
+// Why and where a scheduler stopped a trial.
+struct StopDecision {
+  TrialState state = TrialState::kPruned;  // kPruned, or kDiverged for the stuck rule
+  int64_t rung = 0;  // asha: the rung's updates; median and stuck: the step
+  std::string reason;
+  // The report's checkpoints (sorted by step) up to and including the one
+  // decided on; later ones are not recorded, so the trial ends at that step.
+  size_t checkpoints_used = 0;
+};
+
+// The updates of the rungs of a trial with `updates` updates:
+// min_updates * eta^k below updates, ascending.
+std::vector<int64_t> AshaRungs(int64_t min_updates, int64_t eta, int64_t updates);
+
+class Scheduler {
+ public:
+  explicit Scheduler(ScheduleSpec spec);
+
+  // Records a report of trial `id` and decides: a decision stops it, nullopt
+  // lets it continue. `checkpoints` are sorted by step here.
+  std::optional<StopDecision> Report(TrialId id, const TrialSpec& spec,
+                                     absl::Span<const Checkpoint> checkpoints);
+  // Records stored checkpoints without deciding (rebuilding after a restart);
+  // call it per trial with its checkpoints in (attempt, step) order.
+  void Restore(TrialId id, const TrialSpec& spec, absl::Span<const Checkpoint> checkpoints);
+
+  const ScheduleSpec& spec() const { return spec_; }
+
+ private:
+  struct TrialRecordings {
+    int64_t last_step = -1;  // highest step recorded
+    size_t next_rung = 0;    // asha
+    double sum = 0;          // median: sum, count and best of m so far
+    int64_t count = 0;
+    double best = 0;
+  };
+
+  std::optional<StopDecision> Observe(TrialId id, const TrialSpec& spec,
+                                      std::vector<Checkpoint> checkpoints, bool decide);
+  std::optional<StopDecision> Asha(TrialRecordings& t, const std::string& group,
+                                   const std::vector<int64_t>& rungs, int64_t step, double m,
+                                   bool decide);
+  std::optional<StopDecision> Median(TrialRecordings& t, const std::string& group, int64_t step,
+                                     double m, bool decide);
+  double MetricOf(const Checkpoint& c) const;
+
+  ScheduleSpec spec_;
+  absl::flat_hash_map<TrialId, TrialRecordings> trials_;
+  // asha: the values recorded at rung k of a group.
+  std::map<std::pair<std::string, size_t>, std::vector<double>> rungs_;
+  // median: running averages of m up to a step, per group and step.
+  std::map<std::pair<std::string, int64_t>, std::vector<double>> averages_;
+};
+
+}  // namespace deepsweep
+
+#endif  // DEEPSWEEP_CORE_SCHEDULER_H_

@@ -1,0 +1,304 @@
+#include "core/scheduler.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <optional>
+#include <vector>
+
+#include "core/splitmix64.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace deepsweep {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+Checkpoint At(int64_t step, double validation_error) {
+  Checkpoint c;
+  c.step = step;
+  c.validation_error = validation_error;
+  c.validation_nll = 10 * validation_error;
+  return c;
+}
+
+ScheduleSpec Asha(int64_t min_updates, int64_t eta, std::vector<std::string> group_by = {}) {
+  ScheduleSpec s;
+  s.rule = ScheduleSpec::Rule::kAsha;
+  s.min_updates = min_updates;
+  s.eta = eta;
+  s.group_by = std::move(group_by);
+  return s;
+}
+
+TrialSpec Trial(int64_t updates = 1000, std::string activation = "tanh") {
+  TrialSpec t;
+  t.updates = updates;
+  t.activation = std::move(activation);
+  return t;
+}
+
+// Reports one checkpoint; true when the trial may continue.
+bool Continues(Scheduler& s, TrialId id, const TrialSpec& spec, int64_t step, double error) {
+  const std::vector<Checkpoint> one = {At(step, error)};
+  return !s.Report(id, spec, one).has_value();
+}
+
+TEST(AshaRungs, AreMinUpdatesTimesPowersOfEtaBelowTheTrialsUpdates) {
+  EXPECT_THAT(AshaRungs(100, 3, 1000), ElementsAre(100, 300, 900));
+  EXPECT_THAT(AshaRungs(100, 3, 900), ElementsAre(100, 300));  // the last update is no rung
+  EXPECT_THAT(AshaRungs(100, 2, 901), ElementsAre(100, 200, 400, 800));
+  EXPECT_THAT(AshaRungs(100, 2, 100), ElementsAre());
+  EXPECT_THAT(AshaRungs(1, 1000, std::numeric_limits<int64_t>::max()).size(), 7u);
+}
+
+// Rung 0 of a sweep with eta = 3: a trial continues iff fewer than
+// ceil(n / 3) of the n values there (its own included) are strictly lower.
+TEST(Asha, KeepsTheTopThirdOfWhatTheRungHasSeenSoFar) {
+  Scheduler s(Asha(100, 3));
+  const TrialSpec spec = Trial();
+  EXPECT_TRUE(Continues(s, 1, spec, 100, 0.50));   // n=1 keep 1, 0 better
+  EXPECT_FALSE(Continues(s, 2, spec, 100, 0.60));  // n=2 keep 1, 1 better
+  EXPECT_TRUE(Continues(s, 3, spec, 100, 0.40));   // n=3 keep 1, 0 better
+  EXPECT_TRUE(Continues(s, 4, spec, 100, 0.45));   // n=4 keep 2, 1 better
+  EXPECT_FALSE(Continues(s, 5, spec, 100, 0.55));  // n=5 keep 2, 3 better
+  EXPECT_TRUE(Continues(s, 6, spec, 100, 0.45));   // n=6 keep 2, 1 better: ties continue
+  EXPECT_TRUE(Continues(s, 7, spec, 100, 0.45));   // n=7 keep 3, 1 better
+  EXPECT_FALSE(Continues(s, 8, spec, 100, 0.46));  // n=8 keep 3, 4 better
+}
+
+TEST(Asha, ThePrunedDecisionSaysWhereAndWhy) {
+  Scheduler s(Asha(100, 3, {"activation"}));
+  const TrialSpec spec = Trial();
+  ASSERT_TRUE(Continues(s, 1, spec, 100, 0.2));
+  const std::vector<Checkpoint> late = {At(100, 0.3)};
+  const std::optional<StopDecision> stop = s.Report(2, spec, late);
+  ASSERT_TRUE(stop.has_value());
+  EXPECT_EQ(stop->state, TrialState::kPruned);
+  EXPECT_EQ(stop->rung, 100);
+  EXPECT_EQ(stop->checkpoints_used, 1u);
+  EXPECT_THAT(stop->reason, HasSubstr("asha rung 0 (100 updates)"));
+  EXPECT_THAT(stop->reason, HasSubstr("ranks 2 of 2"));
+  EXPECT_THAT(stop->reason, HasSubstr("activation=tanh"));
+}
+
+// Checkpoints between rungs record nothing; the first one at or past a rung
+// records there (a straggler with a coarse checkpoint_every included).
+TEST(Asha, TheFirstCheckpointAtOrPastARungIsTheOneRecorded) {
+  Scheduler s(Asha(100, 3));
+  const TrialSpec spec = Trial();
+  EXPECT_TRUE(Continues(s, 1, spec, 50, 0.9));    // before rung 0: nothing recorded
+  EXPECT_TRUE(Continues(s, 1, spec, 100, 0.30));  // rung 0: first there
+  EXPECT_TRUE(Continues(s, 1, spec, 200, 0.99));  // between rungs: no decision
+  EXPECT_TRUE(Continues(s, 2, spec, 50, 0.10));   // not at rung 0 yet
+  // Trial 2's 0.10 at step 50 is not its rung value; 0.31 at step 150 is.
+  EXPECT_FALSE(Continues(s, 2, spec, 150, 0.31));  // n=2 keep 1, 1 better
+}
+
+// A trial that arrives at a rung late is ranked against everything recorded
+// there before it, whatever happened at later rungs meanwhile.
+TEST(Asha, AStragglerIsComparedWithEverythingRecordedBeforeIt) {
+  Scheduler s(Asha(100, 2));
+  const TrialSpec spec = Trial();
+  ASSERT_TRUE(Continues(s, 1, spec, 100, 0.30));  // rung 0: n=1
+  ASSERT_TRUE(Continues(s, 1, spec, 200, 0.20));  // rung 1: n=1
+  ASSERT_TRUE(Continues(s, 2, spec, 100, 0.25));  // rung 0: n=2 keep 1, 0 better
+  ASSERT_TRUE(Continues(s, 3, spec, 100, 0.27));  // rung 0: n=3 keep 2, 1 better
+  EXPECT_FALSE(Continues(s, 4, spec, 100, 0.29)); // rung 0: n=4 keep 2, 2 better
+  EXPECT_FALSE(Continues(s, 2, spec, 200, 0.21)); // rung 1: n=2 keep 1, 1 better
+}
+
+// A trial that diverges (or fails) before a rung records nothing there: the
+// rung's counts are those of the trials that reached it.
+TEST(Asha, TrialsEndingBeforeARungDoNotCountThere) {
+  Scheduler s(Asha(100, 2));
+  const TrialSpec spec = Trial();
+  ASSERT_TRUE(Continues(s, 9, spec, 50, std::nan("")));  // then it diverged at step 60
+  ASSERT_TRUE(Continues(s, 1, spec, 100, 0.30));         // n=1
+  EXPECT_FALSE(Continues(s, 2, spec, 100, 0.31));        // n=2 keep 1: 9 is not there
+  // A NaN at a rung counts as the worst value.
+  EXPECT_FALSE(Continues(s, 3, spec, 100, std::nan("")));  // n=3 keep 2, 2 better
+}
+
+TEST(Asha, GroupsAreRankedApart) {
+  Scheduler s(Asha(100, 2, {"activation"}));
+  const TrialSpec tanh = Trial(1000, "tanh");
+  const TrialSpec sigmoid = Trial(1000, "sigmoid");
+  ASSERT_TRUE(Continues(s, 1, tanh, 100, 0.10));
+  // Far worse than the tanh trial, but first among sigmoids.
+  EXPECT_TRUE(Continues(s, 2, sigmoid, 100, 0.80));
+  EXPECT_FALSE(Continues(s, 3, sigmoid, 100, 0.85));
+  EXPECT_FALSE(Continues(s, 4, tanh, 100, 0.20));
+}
+
+// One report may carry several checkpoints across rungs: each rung decides
+// in step order, and the checkpoints after a stop are not used.
+TEST(Asha, AReportSpanningRungsDecidesEachInOrder) {
+  Scheduler s(Asha(100, 2));
+  const TrialSpec spec = Trial();
+  const std::vector<Checkpoint> first = {At(200, 0.2), At(100, 0.3), At(300, 0.25)};
+  EXPECT_FALSE(s.Report(1, spec, first).has_value());  // first at rungs 0 and 1
+  const std::vector<Checkpoint> second = {At(100, 0.25), At(200, 0.3), At(300, 0.1)};
+  const std::optional<StopDecision> stop = s.Report(2, spec, second);
+  ASSERT_TRUE(stop.has_value());  // rung 0 keeps it (0.25 < 0.3); rung 1 does not
+  EXPECT_EQ(stop->rung, 200);
+  EXPECT_EQ(stop->checkpoints_used, 2u);
+}
+
+// Steps already recorded (a repeated report, or a later attempt retraining
+// them) are not recorded nor decided again.
+TEST(Asha, RepeatedStepsAreNotDecidedTwice) {
+  Scheduler s(Asha(100, 2));
+  const TrialSpec spec = Trial();
+  ASSERT_TRUE(Continues(s, 1, spec, 100, 0.30));
+  ASSERT_TRUE(Continues(s, 1, spec, 100, 0.90));  // a repeat: no second value at rung 0
+  ASSERT_TRUE(Continues(s, 2, spec, 100, 0.29));  // n=2: 0.30 and 0.29
+  EXPECT_FALSE(Continues(s, 3, spec, 100, 0.31));  // n=3 keep 2, 2 better
+}
+
+TEST(Median, StopsATrialWhoseBestIsAboveTheMedianOfOthersRunningAverages) {
+  ScheduleSpec spec;
+  spec.rule = ScheduleSpec::Rule::kMedian;
+  spec.min_trials = 2;
+  Scheduler s(spec);
+  const TrialSpec t = Trial();
+  EXPECT_TRUE(Continues(s, 1, t, 1, 0.5));
+  EXPECT_TRUE(Continues(s, 1, t, 2, 0.3));   // trial 1's average at step 2: 0.4
+  EXPECT_TRUE(Continues(s, 2, t, 1, 0.4));   // 1 other at step 1 < min_trials
+  EXPECT_FALSE(Continues(s, 3, t, 1, 0.9));  // median of {0.5, 0.4} = 0.45 < 0.9
+  EXPECT_TRUE(Continues(s, 4, t, 1, 0.45));  // median of {0.5, 0.4, 0.9} = 0.5
+  EXPECT_TRUE(Continues(s, 2, t, 2, 0.5));   // 1 other at step 2; average (0.4+0.5)/2
+  // Trial 4 at step 2: best 0.45 > median of {0.4, 0.45} = 0.425.
+  const std::vector<Checkpoint> step2 = {At(2, 0.6)};
+  const std::optional<StopDecision> stop = s.Report(4, t, step2);
+  ASSERT_TRUE(stop.has_value());
+  EXPECT_EQ(stop->state, TrialState::kPruned);
+  EXPECT_EQ(stop->rung, 2);
+  EXPECT_THAT(stop->reason, HasSubstr("median 0.425"));
+}
+
+TEST(Median, WaitsForTheGracePeriod) {
+  ScheduleSpec spec;
+  spec.rule = ScheduleSpec::Rule::kMedian;
+  spec.min_trials = 1;
+  spec.grace_updates = 200;
+  Scheduler s(spec);
+  const TrialSpec t = Trial();
+  ASSERT_TRUE(Continues(s, 1, t, 100, 0.1));
+  ASSERT_TRUE(Continues(s, 1, t, 200, 0.1));
+  EXPECT_TRUE(Continues(s, 2, t, 100, 0.9));  // in the grace period
+  EXPECT_FALSE(Continues(s, 2, t, 200, 0.9));
+}
+
+TEST(Stuck, EndsATrialStillAtChanceAsDiverged) {
+  ScheduleSpec spec;
+  spec.rule = ScheduleSpec::Rule::kStuck;
+  spec.after_updates = 100;
+  spec.error = 0.8;
+  Scheduler s(spec);
+  const TrialSpec t = Trial();
+  EXPECT_TRUE(Continues(s, 1, t, 50, 0.9));
+  EXPECT_TRUE(Continues(s, 1, t, 100, 0.7));
+  const std::vector<Checkpoint> stuck = {At(150, 0.85)};
+  const std::optional<StopDecision> stop = s.Report(2, t, stuck);
+  ASSERT_TRUE(stop.has_value());
+  EXPECT_EQ(stop->state, TrialState::kDiverged);
+  EXPECT_EQ(stop->rung, 150);
+  EXPECT_THAT(stop->reason, HasSubstr("stuck: validation_error 0.8500 >= 0.8000 at update 150"));
+}
+
+// Random report orders. Each trial has a fixed learning curve; the order in
+// which their checkpoints arrive is drawn from a seed. The same order gives
+// the same decisions; and cutting the run anywhere, restoring a fresh
+// scheduler from what was recorded so far and going on gives the same
+// decisions as never stopping (the coordinator's restart).
+struct Run {
+  std::map<TrialId, StopDecision> stops;
+  // What the store holds per trial, in step order.
+  std::map<TrialId, std::vector<Checkpoint>> stored;
+};
+
+Run Simulate(const ScheduleSpec& spec, uint64_t order_seed, int64_t cut) {
+  constexpr int kTrials = 24;
+  constexpr int64_t kEvery = 50;
+  const TrialSpec trial = Trial(800);
+  SplitMix64 curves(7);
+  std::map<TrialId, std::vector<Checkpoint>> curve;
+  for (TrialId id = 1; id <= kTrials; ++id) {
+    const double level = curves.NextUnit();
+    for (int64_t step = kEvery; step <= 800; step += kEvery) {
+      curve[id].push_back(At(step, level / (1 + step / 400.0) + 0.05 * curves.NextUnit()));
+    }
+  }
+  std::map<TrialId, size_t> next;
+  std::vector<TrialId> running;
+  for (TrialId id = 1; id <= kTrials; ++id) running.push_back(id);
+  SplitMix64 order(order_seed);
+  auto scheduler = std::make_unique<Scheduler>(spec);
+  Run run;
+  int64_t reports = 0;
+  while (!running.empty()) {
+    if (reports++ == cut) {
+      scheduler = std::make_unique<Scheduler>(spec);
+      for (const auto& [id, stored] : run.stored) scheduler->Restore(id, trial, stored);
+    }
+    const size_t pick = order.NextBelow(running.size());
+    const TrialId id = running[pick];
+    // One or two checkpoints per report.
+    const size_t n = std::min<size_t>(1 + order.NextBelow(2), curve[id].size() - next[id]);
+    const std::vector<Checkpoint> report(curve[id].begin() + next[id],
+                                         curve[id].begin() + next[id] + n);
+    const std::optional<StopDecision> stop = scheduler->Report(id, trial, report);
+    const size_t used = stop.has_value() ? stop->checkpoints_used : n;
+    for (size_t i = 0; i < used; ++i) run.stored[id].push_back(report[i]);
+    next[id] += n;
+    if (stop.has_value()) run.stops[id] = *stop;
+    if (stop.has_value() || next[id] == curve[id].size()) running.erase(running.begin() + pick);
+  }
+  return run;
+}
+
+void ExpectSameStops(const Run& a, const Run& b) {
+  ASSERT_EQ(a.stops.size(), b.stops.size());
+  for (const auto& [id, stop] : a.stops) {
+    ASSERT_TRUE(b.stops.contains(id)) << "trial " << id;
+    EXPECT_EQ(b.stops.at(id).rung, stop.rung) << "trial " << id;
+    EXPECT_EQ(b.stops.at(id).reason, stop.reason) << "trial " << id;
+  }
+}
+
+TEST(SchedulerProperty, SameOrderSameDecisionsAndRestartChangesNothing) {
+  ScheduleSpec median;
+  median.rule = ScheduleSpec::Rule::kMedian;
+  median.grace_updates = 100;
+  median.min_trials = 3;
+  for (const ScheduleSpec& spec : {Asha(50, 2), Asha(100, 3), median}) {
+    for (uint64_t seed = 1; seed <= 20; ++seed) {
+      const Run a = Simulate(spec, seed, -1);
+      const Run again = Simulate(spec, seed, -1);
+      ExpectSameStops(a, again);
+      EXPECT_GT(a.stops.size(), 0u);
+      EXPECT_LT(a.stops.size(), 24u);
+      for (int64_t cut : {1, 17, 40, 77}) ExpectSameStops(a, Simulate(spec, seed, cut));
+      if (spec.rule != ScheduleSpec::Rule::kAsha) continue;
+      // The lowest value recorded at rung 0 is never stopped there.
+      TrialId best = 0;
+      double best_value = 2;
+      for (const auto& [id, stored] : a.stored) {
+        for (const Checkpoint& c : stored) {
+          if (c.step < spec.min_updates) continue;
+          if (c.validation_error < best_value) best = id, best_value = c.validation_error;
+          break;
+        }
+      }
+      ASSERT_NE(best, 0);
+      EXPECT_TRUE(!a.stops.contains(best) || a.stops.at(best).rung > spec.min_updates);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace deepsweep
