@@ -15,8 +15,8 @@ std::string CountsText(const TrialCounts& c, const std::string& separator) {
   // "pruned" only for sweeps that have some: most sweeps have no schedule.
   return absl::StrCat("succeeded ", c.succeeded, separator, "diverged ", c.diverged, separator,
                       "failed ", c.failed, separator, "cancelled ", c.cancelled, separator,
-                      c.pruned > 0 ? absl::StrCat("pruned ", c.pruned, separator) : "",
-                      "leased ", c.leased, separator, "pending ", c.pending);
+                      c.pruned > 0 ? absl::StrCat("pruned ", c.pruned, separator) : "", "leased ",
+                      c.leased, separator, "pending ", c.pending);
 }
 
 std::string RateText(const SweepRecord& sweep, const ProgressEstimate& estimate) {

@@ -124,7 +124,7 @@ struct LeaseEnding {
   std::string outcome;  // recorded on the lease row
   int attempt_limit = 0;
   std::optional<int64_t> rung;  // set when a schedule stopped the trial
-  bool worker_heard = true;  // false when the lease ran out in silence
+  bool worker_heard = true;     // false when the lease ran out in silence
 };
 
 // The store writes one call submitted; the caller's own write comes last.
@@ -387,9 +387,8 @@ class Coordinator::Impl {
       if (sweep.scheduler != nullptr && !checkpoints.empty()) {
         // Judged in step order; the store gets what was judged.
         sorted.assign(checkpoints.begin(), checkpoints.end());
-        std::stable_sort(sorted.begin(), sorted.end(), [](const Checkpoint& a, const Checkpoint& b) {
-          return a.step < b.step;
-        });
+        std::stable_sort(sorted.begin(), sorted.end(),
+                         [](const Checkpoint& a, const Checkpoint& b) { return a.step < b.step; });
         checkpoints = sorted;
         stop = sweep.scheduler->Report(t->id, t->spec, sorted);
       }
@@ -523,9 +522,11 @@ class Coordinator::Impl {
   // hold every decision so far (flushed).
   absl::Status AttachSchedulerLocked(const SweepRecord& sweep, LiveSweep& live)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    ASSIGN_OR_RETURN(const SweepSpec spec, ParseSweepSpec(sweep.spec_yaml, kStoredSpecLimits));
-    if (spec.schedule.rule == ScheduleSpec::Rule::kNone) return absl::OkStatus();
-    auto scheduler = std::make_shared<Scheduler>(spec.schedule);
+    const absl::StatusOr<SweepSpec> spec = ParseSweepSpec(sweep.spec_yaml, kStoredSpecLimits);
+    // A spec an older deepsweep stored may no longer parse (e.g. random beside
+    // a grid, now random_crossed_with_grid); schedules did not exist then.
+    if (!spec.ok() || spec->schedule.rule == ScheduleSpec::Rule::kNone) return absl::OkStatus();
+    auto scheduler = std::make_shared<Scheduler>(spec->schedule);
     TrialQuery query{.sweep_id = sweep.id};
     ASSIGN_OR_RETURN(const std::vector<TrialRecord> trials, store_->ListTrials(query));
     for (const TrialRecord& t : trials) {

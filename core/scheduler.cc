@@ -48,14 +48,13 @@ void Scheduler::Restore(TrialId id, const TrialSpec& spec,
 }
 
 double Scheduler::MetricOf(const Checkpoint& c) const {
-  const double m = spec_.metric == ScheduleSpec::Metric::kValidationNll ? c.validation_nll
-                                                                         : c.validation_error;
+  const double m =
+      spec_.metric == ScheduleSpec::Metric::kValidationNll ? c.validation_nll : c.validation_error;
   return std::isnan(m) ? std::numeric_limits<double>::infinity() : m;
 }
 
 std::optional<StopDecision> Scheduler::Observe(TrialId id, const TrialSpec& spec,
-                                               std::vector<Checkpoint> checkpoints,
-                                               bool decide) {
+                                               std::vector<Checkpoint> checkpoints, bool decide) {
   if (spec_.rule == ScheduleSpec::Rule::kNone) return std::nullopt;
   std::stable_sort(checkpoints.begin(), checkpoints.end(),
                    [](const Checkpoint& a, const Checkpoint& b) { return a.step < b.step; });
@@ -109,8 +108,8 @@ std::optional<StopDecision> Scheduler::Asha(TrialRecordings& t, const std::strin
     // strictly better.
     const int64_t n = static_cast<int64_t>(recorded.size());
     const int64_t keep = (n + spec_.eta - 1) / spec_.eta;
-    const int64_t better = std::count_if(recorded.begin(), recorded.end(),
-                                         [m](double v) { return v < m; });
+    const int64_t better =
+        std::count_if(recorded.begin(), recorded.end(), [m](double v) { return v < m; });
     if (better < keep) continue;
     return StopDecision{
         .state = TrialState::kPruned,

@@ -53,7 +53,7 @@ namespace deepsweep {
 // Why and where a scheduler stopped a trial.
 struct StopDecision {
   TrialState state = TrialState::kPruned;  // kPruned, or kDiverged for the stuck rule
-  int64_t rung = 0;  // asha: the rung's updates; median and stuck: the step
+  int64_t rung = 0;                        // asha: the rung's updates; median and stuck: the step
   std::string reason;
   // The report's checkpoints (sorted by step) up to and including the one
   // decided on; later ones are not recorded, so the trial ends at that step.

@@ -275,8 +275,11 @@ constexpr std::array<SectionKey, 11> kTrainingKeys = {
      {"stuck_after_updates", "stuck_after_updates"},
      {"stuck_error", "stuck_error"}}};
 constexpr std::array<const char*, 13> kTopLevelKeys = {
-    "name",  "description", "seed",    "dataset", "model",  "training", "grid",
-    "random", "random_crossed_with_grid", "exclude", "seeds", "limits", "schedule"};
+    "name",    "description", "seed",
+    "dataset", "model",       "training",
+    "grid",    "random",      "random_crossed_with_grid",
+    "exclude", "seeds",       "limits",
+    "schedule"};
 
 // Where a node sits, for messages: `grid.depth[2] (line 9)`.
 std::string Where(const std::string& path, const YAML::Node& node) {
@@ -650,8 +653,9 @@ absl::Status ParseSchedule(const YAML::Node& node, ScheduleSpec& schedule) {
   } else if (rule.Scalar() == "stuck") {
     schedule.rule = Rule::kStuck;
   } else {
-    return Invalid("schedule.rule", rule,
-                   absl::StrCat("unknown rule ", Describe(rule), " (expected asha, median or stuck)"));
+    return Invalid(
+        "schedule.rule", rule,
+        absl::StrCat("unknown rule ", Describe(rule), " (expected asha, median or stuck)"));
   }
   struct Setting {
     const char* key;
@@ -679,15 +683,15 @@ absl::Status ParseSchedule(const YAML::Node& node, ScheduleSpec& schedule) {
         if (setting == nullptr) {
           std::vector<const char*> names;
           for (const Setting& s : kSettings) names.push_back(s.key);
-          return Invalid(path, key_node,
-                         absl::StrCat("unknown field (expected one of ", absl::StrJoin(names, ", "),
-                                      ")"));
+          return Invalid(
+              path, key_node,
+              absl::StrCat("unknown field (expected one of ", absl::StrJoin(names, ", "), ")"));
         }
         if (setting->rule != Rule::kNone && setting->rule != schedule.rule) {
-          return Invalid(path, key_node,
-                         absl::StrCat(key, " is a setting of rule ",
-                                      kRuleNames[static_cast<int>(setting->rule)], ", not ",
-                                      rule.Scalar()));
+          return Invalid(
+              path, key_node,
+              absl::StrCat(key, " is a setting of rule ",
+                           kRuleNames[static_cast<int>(setting->rule)], ", not ", rule.Scalar()));
         }
         if (key == "metric") {
           if (value.IsScalar() && value.Scalar() == "validation_error") {
@@ -707,8 +711,8 @@ absl::Status ParseSchedule(const YAML::Node& node, ScheduleSpec& schedule) {
           for (size_t i = 0; i < value.size(); ++i) {
             const std::string item = absl::StrCat(path, "[", i, "]");
             if (!value[i].IsScalar()) {
-              return Invalid(item, value[i], absl::StrCat("expected an axis, got ",
-                                                          Describe(value[i])));
+              return Invalid(item, value[i],
+                             absl::StrCat("expected an axis, got ", Describe(value[i])));
             }
             RETURN_IF_ERROR(RequireAxis(value[i].Scalar(), item, value[i]).status());
             for (const std::string& earlier : schedule.group_by) {
@@ -719,16 +723,19 @@ absl::Status ParseSchedule(const YAML::Node& node, ScheduleSpec& schedule) {
             schedule.group_by.push_back(value[i].Scalar());
           }
         } else if (key == "min_updates") {
-          ASSIGN_OR_RETURN(schedule.min_updates, ParseCount(value, path, 1, static_cast<int64_t>(kMaxExactInteger)));
+          ASSIGN_OR_RETURN(schedule.min_updates,
+                           ParseCount(value, path, 1, static_cast<int64_t>(kMaxExactInteger)));
           has_min_updates = true;
         } else if (key == "eta") {
           ASSIGN_OR_RETURN(schedule.eta, ParseCount(value, path, 2, 1000));
         } else if (key == "grace_updates") {
-          ASSIGN_OR_RETURN(schedule.grace_updates, ParseCount(value, path, 0, static_cast<int64_t>(kMaxExactInteger)));
+          ASSIGN_OR_RETURN(schedule.grace_updates,
+                           ParseCount(value, path, 0, static_cast<int64_t>(kMaxExactInteger)));
         } else if (key == "min_trials") {
           ASSIGN_OR_RETURN(schedule.min_trials, ParseCount(value, path, 1, 1000000));
         } else if (key == "after_updates") {
-          ASSIGN_OR_RETURN(schedule.after_updates, ParseCount(value, path, 1, static_cast<int64_t>(kMaxExactInteger)));
+          ASSIGN_OR_RETURN(schedule.after_updates,
+                           ParseCount(value, path, 1, static_cast<int64_t>(kMaxExactInteger)));
           has_after_updates = true;
         } else if (key == "error") {
           double v = 0;
@@ -1063,9 +1070,10 @@ std::string DescribeSchedule(const ScheduleSpec& s) {
           "pruned",
           metric, groups, s.grace_updates, s.min_trials);
     case Rule::kStuck:
-      return absl::StrFormat("stuck rule on %s: a trial with %s >= %g at a checkpoint at or "
-                             "after update %d ends diverged",
-                             metric, metric, s.error, s.after_updates);
+      return absl::StrFormat(
+          "stuck rule on %s: a trial with %s >= %g at a checkpoint at or "
+          "after update %d ends diverged",
+          metric, metric, s.error, s.after_updates);
     case Rule::kNone:
       break;
   }

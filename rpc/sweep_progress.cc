@@ -11,7 +11,8 @@ namespace {
 
 bool SameCounts(const TrialCounts& a, const TrialCounts& b) {
   return a.pending == b.pending && a.leased == b.leased && a.succeeded == b.succeeded &&
-         a.diverged == b.diverged && a.failed == b.failed && a.cancelled == b.cancelled;
+         a.diverged == b.diverged && a.failed == b.failed && a.cancelled == b.cancelled &&
+         a.pruned == b.pruned;
 }
 
 bool SameRunning(const RunningTrial& a, const RunningTrial& b) {

@@ -465,7 +465,7 @@ absl::Status AllowPrunedTrials(SqliteDb& db) {
 
 struct Migration {
   int version;
-  const char* sql;                         // or
+  const char* sql;  // or
   absl::Status (*run)(SqliteDb&) = nullptr;
 };
 

@@ -309,7 +309,10 @@ void WorkerLoop::KeepLease(TrialSession& session, absl::Duration period) {
 bool WorkerLoop::SendReports(TrialSession& session) {
   using Ending = TrialSession::Ending;
   absl::MutexLock sending(&session.send_mu);
-  if (session.ending() == Ending::kLeaseLost || session.ending() == Ending::kRejected) return true;
+  if (session.ending() == Ending::kLeaseLost || session.ending() == Ending::kRejected ||
+      session.ending() == Ending::kStopped) {
+    return true;
+  }
   const std::vector<Checkpoint> batch = session.Oldest(options_.max_checkpoints_per_report);
   if (batch.empty()) return true;
   Count(&WorkerStats::report_calls);
@@ -320,8 +323,8 @@ bool WorkerLoop::SendReports(TrialSession& session) {
     session.Acknowledge(batch.size());
     Count(&WorkerStats::checkpoints_sent, static_cast<int64_t>(batch.size()));
     if (reported->stopped.has_value()) {
-      session.End(Ending::kStopped, absl::StrCat(TrialStateName(*reported->stopped), ": ",
-                                                 reported->stop_reason));
+      session.End(Ending::kStopped, absl::StrCat(std::string(TrialStateName(*reported->stopped)),
+                                                 ": ", reported->stop_reason));
     } else if (reported->cancelled) {
       session.End(Ending::kCancelled);
     }

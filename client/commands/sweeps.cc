@@ -68,9 +68,9 @@ absl::Status ShowAllSweeps(CommandContext& context, rpc::CoordinatorClient& coor
   // A "pruned" column only when some sweep has pruned trials.
   bool pruned = false;
   for (const SweepRecord& s : sweeps) pruned = pruned || s.counts.pruned > 0;
-  std::vector<Column> columns = {{"id"},        {"name"},      {"state"},  {"progress"},
-                                 {"done"},      {"total"},     {"succeeded"}, {"diverged"},
-                                 {"failed"},    {"cancelled"}};
+  std::vector<Column> columns = {{"id"},     {"name"},     {"state"},     {"progress"},
+                                 {"done"},   {"total"},    {"succeeded"}, {"diverged"},
+                                 {"failed"}, {"cancelled"}};
   if (pruned) columns.push_back({"pruned"});
   for (const char* name : {"leased", "pending", "age"}) columns.push_back({name});
   Table table(std::move(columns));

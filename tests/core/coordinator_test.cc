@@ -804,10 +804,10 @@ TEST_P(CoordinatorTest, ScheduleDecisionsAreRebuiltFromTheStoreAfterARestart) {
         const int64_t step = next_step[trial] += 10;
         const double error = 0.05 * static_cast<double>(trial % 7) + 0.01 * order.NextUnit();
         const std::vector<Checkpoint> one = {ValidationAt(step, error)};
-        auto answer =
-            coordinator_->ReportCheckpoints(trial, leases[trial].lease->lease_id, one);
+        auto answer = coordinator_->ReportCheckpoints(trial, leases[trial].lease->lease_id, one);
         ASSERT_TRUE(answer.ok()) << answer.status();
-        const std::optional<StopDecision> want = oracle.Report(trial, leases[trial].trial->spec, one);
+        const std::optional<StopDecision> want =
+            oracle.Report(trial, leases[trial].trial->spec, one);
         ASSERT_EQ(answer->stopped.has_value(), want.has_value()) << "trial " << trial;
         if (want.has_value()) {
           expected[trial] = want;

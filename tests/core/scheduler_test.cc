@@ -103,12 +103,12 @@ TEST(Asha, TheFirstCheckpointAtOrPastARungIsTheOneRecorded) {
 TEST(Asha, AStragglerIsComparedWithEverythingRecordedBeforeIt) {
   Scheduler s(Asha(100, 2));
   const TrialSpec spec = Trial();
-  ASSERT_TRUE(Continues(s, 1, spec, 100, 0.30));  // rung 0: n=1
-  ASSERT_TRUE(Continues(s, 1, spec, 200, 0.20));  // rung 1: n=1
-  ASSERT_TRUE(Continues(s, 2, spec, 100, 0.25));  // rung 0: n=2 keep 1, 0 better
-  ASSERT_TRUE(Continues(s, 3, spec, 100, 0.27));  // rung 0: n=3 keep 2, 1 better
-  EXPECT_FALSE(Continues(s, 4, spec, 100, 0.29)); // rung 0: n=4 keep 2, 2 better
-  EXPECT_FALSE(Continues(s, 2, spec, 200, 0.21)); // rung 1: n=2 keep 1, 1 better
+  ASSERT_TRUE(Continues(s, 1, spec, 100, 0.30));   // rung 0: n=1
+  ASSERT_TRUE(Continues(s, 1, spec, 200, 0.20));   // rung 1: n=1
+  ASSERT_TRUE(Continues(s, 2, spec, 100, 0.25));   // rung 0: n=2 keep 1, 0 better
+  ASSERT_TRUE(Continues(s, 3, spec, 100, 0.27));   // rung 0: n=3 keep 2, 1 better
+  EXPECT_FALSE(Continues(s, 4, spec, 100, 0.29));  // rung 0: n=4 keep 2, 2 better
+  EXPECT_FALSE(Continues(s, 2, spec, 200, 0.21));  // rung 1: n=2 keep 1, 1 better
 }
 
 // A trial that diverges (or fails) before a rung records nothing there: the
@@ -154,8 +154,8 @@ TEST(Asha, RepeatedStepsAreNotDecidedTwice) {
   Scheduler s(Asha(100, 2));
   const TrialSpec spec = Trial();
   ASSERT_TRUE(Continues(s, 1, spec, 100, 0.30));
-  ASSERT_TRUE(Continues(s, 1, spec, 100, 0.90));  // a repeat: no second value at rung 0
-  ASSERT_TRUE(Continues(s, 2, spec, 100, 0.29));  // n=2: 0.30 and 0.29
+  ASSERT_TRUE(Continues(s, 1, spec, 100, 0.90));   // a repeat: no second value at rung 0
+  ASSERT_TRUE(Continues(s, 2, spec, 100, 0.29));   // n=2: 0.30 and 0.29
   EXPECT_FALSE(Continues(s, 3, spec, 100, 0.31));  // n=3 keep 2, 2 better
 }
 
@@ -215,13 +215,13 @@ TEST(Stuck, EndsATrialStillAtChanceAsDiverged) {
 // the same decisions; and cutting the run anywhere, restoring a fresh
 // scheduler from what was recorded so far and going on gives the same
 // decisions as never stopping (the coordinator's restart).
-struct Run {
+struct SimulatedRun {
   std::map<TrialId, StopDecision> stops;
   // What the store holds per trial, in step order.
   std::map<TrialId, std::vector<Checkpoint>> stored;
 };
 
-Run Simulate(const ScheduleSpec& spec, uint64_t order_seed, int64_t cut) {
+SimulatedRun Simulate(const ScheduleSpec& spec, uint64_t order_seed, int64_t cut) {
   constexpr int kTrials = 24;
   constexpr int64_t kEvery = 50;
   const TrialSpec trial = Trial(800);
@@ -238,7 +238,7 @@ Run Simulate(const ScheduleSpec& spec, uint64_t order_seed, int64_t cut) {
   for (TrialId id = 1; id <= kTrials; ++id) running.push_back(id);
   SplitMix64 order(order_seed);
   auto scheduler = std::make_unique<Scheduler>(spec);
-  Run run;
+  SimulatedRun run;
   int64_t reports = 0;
   while (!running.empty()) {
     if (reports++ == cut) {
@@ -261,7 +261,7 @@ Run Simulate(const ScheduleSpec& spec, uint64_t order_seed, int64_t cut) {
   return run;
 }
 
-void ExpectSameStops(const Run& a, const Run& b) {
+void ExpectSameStops(const SimulatedRun& a, const SimulatedRun& b) {
   ASSERT_EQ(a.stops.size(), b.stops.size());
   for (const auto& [id, stop] : a.stops) {
     ASSERT_TRUE(b.stops.contains(id)) << "trial " << id;
@@ -277,8 +277,8 @@ TEST(SchedulerProperty, SameOrderSameDecisionsAndRestartChangesNothing) {
   median.min_trials = 3;
   for (const ScheduleSpec& spec : {Asha(50, 2), Asha(100, 3), median}) {
     for (uint64_t seed = 1; seed <= 20; ++seed) {
-      const Run a = Simulate(spec, seed, -1);
-      const Run again = Simulate(spec, seed, -1);
+      const SimulatedRun a = Simulate(spec, seed, -1);
+      const SimulatedRun again = Simulate(spec, seed, -1);
       ExpectSameStops(a, again);
       EXPECT_GT(a.stops.size(), 0u);
       EXPECT_LT(a.stops.size(), 24u);

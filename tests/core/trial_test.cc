@@ -6,8 +6,9 @@ namespace deepsweep {
 namespace {
 
 TEST(TrialState, NamesRoundTrip) {
-  for (TrialState s : {TrialState::kPending, TrialState::kLeased, TrialState::kSucceeded,
-                       TrialState::kDiverged, TrialState::kFailed, TrialState::kCancelled}) {
+  for (TrialState s :
+       {TrialState::kPending, TrialState::kLeased, TrialState::kSucceeded, TrialState::kDiverged,
+        TrialState::kFailed, TrialState::kCancelled, TrialState::kPruned}) {
     EXPECT_EQ(ParseTrialState(TrialStateName(s)), s);
   }
   EXPECT_EQ(TrialStateName(TrialState::kDiverged), "diverged");
@@ -21,6 +22,7 @@ TEST(TrialState, TerminalStates) {
   EXPECT_TRUE(IsTerminal(TrialState::kDiverged));
   EXPECT_TRUE(IsTerminal(TrialState::kFailed));
   EXPECT_TRUE(IsTerminal(TrialState::kCancelled));
+  EXPECT_TRUE(IsTerminal(TrialState::kPruned));
 }
 
 TEST(LayerQuantity, NamesRoundTrip) {

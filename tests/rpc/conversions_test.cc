@@ -125,6 +125,7 @@ TrialRecord DistinctTrial() {
                      .attempt_limit = 3,
                      .worker_id = "w-1",
                      .reason = "loss became NaN at step 1200",
+                     .rung = 1000,
                      .final_test_error = 0.5,
                      .final_test_nll = 2.3,
                      .final_validation_error = 0.49,
@@ -167,16 +168,20 @@ TEST(ConversionsTest, UnsetOptionalsStayUnset) {
 }
 
 TEST(ConversionsTest, SweepRoundTripsEveryField) {
-  SweepRecord sweep{
-      .id = 9,
-      .name = "glorot",
-      .spec_yaml = "name: glorot\n",
-      .state = SweepState::kCancelled,
-      .max_attempts = 4,
-      .created_at = absl::FromUnixMillis(1'700'000'000'001),
-      .finished_at = absl::FromUnixMillis(1'700'000'100'002),
-      .counts = {
-          .pending = 1, .leased = 2, .succeeded = 3, .diverged = 4, .failed = 5, .cancelled = 6}};
+  SweepRecord sweep{.id = 9,
+                    .name = "glorot",
+                    .spec_yaml = "name: glorot\n",
+                    .state = SweepState::kCancelled,
+                    .max_attempts = 4,
+                    .created_at = absl::FromUnixMillis(1'700'000'000'001),
+                    .finished_at = absl::FromUnixMillis(1'700'000'100'002),
+                    .counts = {.pending = 1,
+                               .leased = 2,
+                               .succeeded = 3,
+                               .diverged = 4,
+                               .failed = 5,
+                               .cancelled = 6,
+                               .pruned = 7}};
   ExpectFullRoundTrip<v1::Sweep>(sweep);
 
   sweep.finished_at.reset();
@@ -185,7 +190,7 @@ TEST(ConversionsTest, SweepRoundTripsEveryField) {
   SweepRecord back;
   ASSERT_TRUE(FromProto(proto, &back).ok());
   EXPECT_FALSE(back.finished_at.has_value());
-  EXPECT_EQ(back.counts.total(), 21);
+  EXPECT_EQ(back.counts.total(), 28);
 }
 
 TEST(ConversionsTest, WorkerRoundTripsEveryField) {
@@ -261,7 +266,10 @@ TEST(ConversionsTest, TrialWithoutLeaseIsMalformed) {
 
 TEST(ConversionsTest, RenewalOutcomeAndProgressRoundTrip) {
   ExpectFullRoundTrip<v1::LeaseRenewal>(
-      RenewResult{.deadline = absl::FromUnixMillis(1'700'000'060'500), .cancelled = true});
+      RenewResult{.deadline = absl::FromUnixMillis(1'700'000'060'500),
+                  .cancelled = true,
+                  .stopped = TrialState::kPruned,
+                  .stop_reason = "asha rung 0"});
   TrialOutcome outcome{.state = TrialState::kDiverged, .reason = "stuck at chance"};
   v1::CompleteTrialRequest request;
   ToProto(outcome, &request);
@@ -272,8 +280,13 @@ TEST(ConversionsTest, RenewalOutcomeAndProgressRoundTrip) {
   ExpectFullRoundTrip<v1::SweepProgress>(SweepProgress{
       .sweep_id = 4,
       .state = SweepState::kFinished,
-      .counts =
-          {.pending = 1, .leased = 1, .succeeded = 1, .diverged = 1, .failed = 1, .cancelled = 1},
+      .counts = {.pending = 1,
+                 .leased = 1,
+                 .succeeded = 1,
+                 .diverged = 1,
+                 .failed = 1,
+                 .cancelled = 1,
+                 .pruned = 1},
       .running = {
           {.trial_id = 9, .attempt = 2, .worker_id = "w-1", .steps_done = 400, .updates = 1000}}});
 }
@@ -299,8 +312,9 @@ TEST(ConversionsTest, UnsetNewTrialFieldsMeanWhatOldSendersDid) {
 }
 
 TEST(ConversionsTest, EveryEnumValueRoundTrips) {
-  for (TrialState s : {TrialState::kPending, TrialState::kLeased, TrialState::kSucceeded,
-                       TrialState::kDiverged, TrialState::kFailed, TrialState::kCancelled}) {
+  for (TrialState s :
+       {TrialState::kPending, TrialState::kLeased, TrialState::kSucceeded, TrialState::kDiverged,
+        TrialState::kFailed, TrialState::kCancelled, TrialState::kPruned}) {
     TrialState back;
     ASSERT_TRUE(FromProto(ToProto(s), &back).ok());
     EXPECT_EQ(back, s);

@@ -257,8 +257,9 @@ TEST_F(SqliteStoreTest, VersionFourAdmitsPrunedTrialsAndKeepsTheCheck) {
   auto db = SqliteDb::Open(path_, /*create=*/false);
   ASSERT_TRUE(db.ok());
   EXPECT_FALSE((*db)->Exec("UPDATE trials SET state = 'bogus'").ok());
-  EXPECT_EQ((*db)->QueryInt("SELECT COUNT(*) FROM pragma_integrity_check WHERE "
-                            "integrity_check = 'ok'")
+  EXPECT_EQ((*db)
+                ->QueryInt("SELECT COUNT(*) FROM pragma_integrity_check WHERE "
+                           "integrity_check = 'ok'")
                 .value_or(0),
             1);
 }

@@ -35,6 +35,11 @@ void FakeCoordinatorClient::CancelAll() {
   cancelled_ = true;
 }
 
+void FakeCoordinatorClient::PruneAll() {
+  absl::MutexLock lock(&mu_);
+  pruned_ = true;
+}
+
 void FakeCoordinatorClient::RevokeLease(TrialId id) {
   absl::MutexLock lock(&mu_);
   trials_[id].lease_id.clear();
@@ -135,7 +140,12 @@ absl::StatusOr<RenewResult> FakeCoordinatorClient::RenewLease(TrialId trial,
   absl::StatusOr<TrialLog*> t = LeasedLocked(trial, lease_id);
   if (!t.ok()) return t.status();
   ++(*t)->renewals;
-  return RenewResult{.deadline = clock_->Now() + lease_ttl_, .cancelled = cancelled_};
+  RenewResult result{.deadline = clock_->Now() + lease_ttl_, .cancelled = cancelled_};
+  if (pruned_) {
+    result.stopped = TrialState::kPruned;
+    result.stop_reason = "asha rung 0";
+  }
+  return result;
 }
 
 absl::StatusOr<RenewResult> FakeCoordinatorClient::ReportCheckpoints(
@@ -148,7 +158,12 @@ absl::StatusOr<RenewResult> FakeCoordinatorClient::ReportCheckpoints(
     (*t)->delivered_steps.push_back(c.step);
     (*t)->delivered.push_back(c);
   }
-  return RenewResult{.deadline = clock_->Now() + lease_ttl_, .cancelled = cancelled_};
+  RenewResult result{.deadline = clock_->Now() + lease_ttl_, .cancelled = cancelled_};
+  if (pruned_) {
+    result.stopped = TrialState::kPruned;
+    result.stop_reason = "asha rung 0";
+  }
+  return result;
 }
 
 absl::Status FakeCoordinatorClient::CompleteTrial(TrialId trial, std::string_view lease_id,

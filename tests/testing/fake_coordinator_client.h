@@ -57,6 +57,9 @@ class FakeCoordinatorClient final : public rpc::CoordinatorClient {
   // The sweep is cancelled: renewals and reports answer cancelled = true,
   // nothing more is handed out, and a released trial is not requeued.
   void CancelAll();
+  // The sweep's schedule stops every trial: renewals and reports answer
+  // stopped = PRUNED (the coordinator has ended the trial).
+  void PruneAll();
   // The trial's lease is no longer current (as if it expired and was re-leased).
   void RevokeLease(TrialId id);
   // What AcquireTrial says to wait when nothing is pending.
@@ -116,6 +119,7 @@ class FakeCoordinatorClient final : public rpc::CoordinatorClient {
   std::map<Method, int> calls_ ABSL_GUARDED_BY(mu_);
   std::map<Method, std::vector<Script>> scripts_ ABSL_GUARDED_BY(mu_);
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  bool pruned_ ABSL_GUARDED_BY(mu_) = false;
   absl::Duration retry_after_ ABSL_GUARDED_BY(mu_) = absl::Seconds(1);
   int64_t next_lease_ ABSL_GUARDED_BY(mu_) = 1;
 };

@@ -142,6 +142,22 @@ TEST_F(WorkerLoopTest, ReportAnsweredCancelledStopsTraining) {
   EXPECT_FALSE(coordinator_.trial(id).completed.has_value());
 }
 
+// The coordinator ended the trial itself (its sweep's schedule pruned it):
+// training stops and nothing more is sent, neither completion nor release.
+TEST_F(WorkerLoopTest, ReportAnsweredPrunedStopsTrainingWithoutAnotherCall) {
+  const TrialId id = coordinator_.AddTrial(EndlessTrial());
+  WorkerLoop loop(&coordinator_, &runner_, &clock_, &sleeper_, Options(1));
+  std::thread worker([&] { EXPECT_TRUE(loop.Run().ok()); });
+  coordinator_.AwaitDelivered(id, 1);
+  coordinator_.PruneAll();
+  worker.join();  // returns only because the endless trial stopped
+  EXPECT_EQ(coordinator_.calls(Method::kComplete), 0);
+  EXPECT_EQ(coordinator_.calls(Method::kFail), 0);
+  EXPECT_EQ(coordinator_.calls(Method::kRelease), 0);
+  EXPECT_EQ(loop.stats().trials_stopped, 1);
+  EXPECT_EQ(loop.stats().trials_dropped, 0);
+}
+
 TEST_F(WorkerLoopTest, LostLeaseDropsTheTrialWithoutAnotherCall) {
   const TrialId id = coordinator_.AddTrial(EndlessTrial());
   WorkerLoop loop(&coordinator_, &runner_, &clock_, &sleeper_, Options(1));
