@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 
 namespace deepsweep::client {
 namespace {
@@ -27,7 +28,7 @@ std::string TableText(const Value& value, int precision) {
   if (std::holds_alternative<std::monostate>(value)) return "-";
   if (const auto* i = std::get_if<int64_t>(&value)) return absl::StrCat(*i);
   if (const auto* d = std::get_if<double>(&value)) return FormatSignificant(*d, precision);
-  return std::get<std::string>(value);
+  return TerminalSafe(std::get<std::string>(value));
 }
 
 std::string CsvText(const Value& value) {
@@ -137,6 +138,20 @@ std::string FormatSignificant(double value, int digits) {
   char buffer[64];
   std::snprintf(buffer, sizeof(buffer), "%.*g", digits, value);
   return buffer;
+}
+
+std::string TerminalSafe(std::string_view text) {
+  std::string safe;
+  safe.reserve(text.size());
+  for (char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f) {
+      absl::StrAppend(&safe, absl::StrFormat("\\x%02x", byte));
+    } else {
+      safe.push_back(c);
+    }
+  }
+  return safe;
 }
 
 std::string CsvField(std::string_view field) {

@@ -70,6 +70,11 @@ std::string FormatShortest(double value);
 // `value` with `digits` significant digits, %g style ("0.1235", "1e-05").
 std::string FormatSignificant(double value, int digits);
 
+// `text` with ASCII control characters (ESC, CR, BEL, ...) and DEL shown as
+// \xNN, so text from a sweep spec cannot move the cursor or recolour a
+// terminal; other bytes (UTF-8) pass through.
+std::string TerminalSafe(std::string_view text);
+
 // Quotes `field` for CSV when it needs it.
 std::string CsvField(std::string_view field);
 

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "client/format.h"
 
 namespace deepsweep::client {
 namespace {
@@ -89,7 +90,7 @@ std::vector<std::string> SweepStatusLines(const SweepRecord& sweep,
                                           const ProgressEstimate& estimate, absl::Time now,
                                           int bar_width) {
   return {
-      absl::StrCat("sweep ", sweep.id, " '", sweep.name,
+      absl::StrCat("sweep ", sweep.id, " '", TerminalSafe(sweep.name),
                    "': ", std::string(SweepStateName(sweep.state)), ", created ",
                    HumanDuration(now - sweep.created_at), " ago"),
       absl::StrCat(ProgressBar(estimate.fraction, bar_width), " ",

@@ -57,6 +57,11 @@ int64_t AsInt(const AxisValue& v) { return std::get<int64_t>(v); }
 double AsReal(const AxisValue& v) { return std::get<double>(v); }
 const std::string& AsName(const AxisValue& v) { return std::get<std::string>(v); }
 
+// Far beyond any useful value (SGD diverges above ~10 on these networks),
+// yet small enough that a typo such as 1e308 is caught here, not as NaN.
+constexpr double kMaxLearningRate = 1000;
+constexpr double kMaxGain = 1000;
+
 // Every TrialSpec field a sweep may vary. Positive reals exclude 0 through
 // the smallest positive double as their minimum.
 const std::array<Axis, 22> kAxes = {{
@@ -102,7 +107,7 @@ const std::array<Axis, 22> kAxes = {{
     {"init_gain",
      AxisKind::kReal,
      std::numeric_limits<double>::denorm_min(),
-     kInf,
+     kMaxGain,
      false,
      {},
      nullptr,
@@ -132,7 +137,7 @@ const std::array<Axis, 22> kAxes = {{
     {"learning_rate",
      AxisKind::kReal,
      std::numeric_limits<double>::denorm_min(),
-     kInf,
+     kMaxLearningRate,
      false,
      {},
      nullptr,
@@ -171,7 +176,7 @@ const std::array<Axis, 22> kAxes = {{
      kMaxExactInteger,
      false,
      {},
-     nullptr,
+     &SweepLimits::max_updates,
      [](TrialSpec& s, const AxisValue& v) { s.updates = AsInt(v); },
      [](const TrialSpec& s) -> AxisValue { return s.updates; }},
     {"checkpoint_every",
@@ -942,9 +947,66 @@ std::string TrainingKey(const TrialSpec& c) {
       c.batch_size, c.updates, c.checkpoint_every, c.probe_examples);
 }
 
-}  // namespace
+// `text` with control characters, DEL and bytes above 0x7f as \xNN, for
+// error messages that quote what the user sent (which may be binary).
+std::string Escaped(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte >= 0x7f) {
+      absl::StrAppend(&out, absl::StrFormat("\\x%02x", byte));
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
 
-absl::StatusOr<SweepSpec> ParseSweepSpec(std::string_view yaml, const SweepLimits& limits) {
+// The spec must be UTF-8 text whose only control characters are line breaks
+// and tabs: names and text from it reach terminals and logs.
+absl::Status CheckPrintable(std::string_view yaml) {
+  int line = 1;
+  for (size_t i = 0; i < yaml.size();) {
+    const auto byte = static_cast<unsigned char>(yaml[i]);
+    if (byte == '\n') ++line;
+    if ((byte < 0x20 && byte != '\n' && byte != '\r' && byte != '\t') || byte == 0x7f) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "spec line %d: control character \\x%02x is not allowed (a spec is text)", line, byte));
+    }
+    // UTF-8: a lead byte, then 0-3 continuation bytes 10xxxxxx.
+    const int extra = byte < 0x80           ? 0
+                      : (byte >> 5) == 0x6  ? 1
+                      : (byte >> 4) == 0xe  ? 2
+                      : (byte >> 3) == 0x1e ? 3
+                                            : -1;
+    bool valid = extra >= 0 && i + extra < yaml.size();
+    for (int k = 1; valid && k <= extra; ++k) {
+      valid = (static_cast<unsigned char>(yaml[i + k]) & 0xc0) == 0x80;
+    }
+    if (!valid) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "spec line %d: byte \\x%02x is not UTF-8 text (is this a binary file?)", line, byte));
+    }
+    i += 1 + extra;
+  }
+  return absl::OkStatus();
+}
+
+// A field that is shown as text (name, description, dataset.path): no
+// control characters, even written as YAML escapes ("\e[31m").
+absl::Status CheckText(const std::string& field, const std::string& text, bool multiline) {
+  for (char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if ((byte < 0x20 && !(multiline && (c == '\n' || c == '\t'))) || byte == 0x7f) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s: control character \\x%02x is not allowed in \"%s\"", field, byte, Escaped(text)));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<SweepSpec> ParseSpecText(std::string_view yaml, const SweepLimits& limits) {
+  RETURN_IF_ERROR(CheckPrintable(yaml));
   // yaml-cpp reports errors by throwing; nothing it throws leaves this function.
   try {
     const YAML::Node root = YAML::Load(std::string(yaml));
@@ -957,6 +1019,9 @@ absl::StatusOr<SweepSpec> ParseSweepSpec(std::string_view yaml, const SweepLimit
     SweepSpec spec;
     RETURN_IF_ERROR(ParseTopLevel(root, limits, spec));
     if (spec.name.empty()) return absl::InvalidArgumentError("name: required");
+    RETURN_IF_ERROR(CheckText("name", spec.name, /*multiline=*/false));
+    RETURN_IF_ERROR(CheckText("description", spec.description, /*multiline=*/true));
+    RETURN_IF_ERROR(CheckText("dataset.path", spec.base.dataset.path, /*multiline=*/false));
     return spec;
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(absl::StrCat("invalid YAML (line ", e.mark.line + 1,
@@ -964,6 +1029,15 @@ absl::StatusOr<SweepSpec> ParseSweepSpec(std::string_view yaml, const SweepLimit
   } catch (const std::exception& e) {
     return absl::InvalidArgumentError(absl::StrCat("invalid YAML: ", e.what()));
   }
+}
+
+}  // namespace
+
+absl::StatusOr<SweepSpec> ParseSweepSpec(std::string_view yaml, const SweepLimits& limits) {
+  absl::StatusOr<SweepSpec> spec = ParseSpecText(yaml, limits);
+  if (spec.ok()) return spec;
+  // Messages quote the spec; whatever it holds, they stay one printable line.
+  return absl::Status(spec.status().code(), Escaped(std::string(spec.status().message())));
 }
 
 absl::StatusOr<std::vector<TrialSpec>> ExpandSweep(const SweepSpec& spec,

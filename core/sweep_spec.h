@@ -109,6 +109,9 @@ struct SweepLimits {
   int max_width = 16384;
   // Bins of a layer-statistics histogram (training.histogram_bins).
   int max_histogram_bins = 4096;
+  // Training updates of one trial (training.updates): a billion is years of
+  // work for one worker, and more is a typo.
+  int max_updates = 1'000'000'000;
 };
 
 // Parses and validates a spec; depth and width beyond `limits` are

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "client/format.h"
 #include "client/progress.h"
 #include "client/sweep_watch.h"
 #include "client/trial_fields.h"
@@ -143,7 +144,7 @@ absl::Status Submit(CommandContext& context, const SubmitOptions& options) {
   if (options.dry_run) {
     ASSIGN_OR_RETURN(const std::vector<TrialSpec> trials, ExpandSweep(spec, SweepLimits{}));
     const int64_t total = static_cast<int64_t>(trials.size());
-    context.out() << spec.name << ": " << total << " trials = " << total / spec.seeds
+    context.out() << TerminalSafe(spec.name) << ": " << total << " trials = " << total / spec.seeds
                   << " configurations x " << spec.seeds << " seeds (dry run: nothing submitted)\n";
     for (size_t i = 0; i < trials.size() && i < sample_size; ++i) {
       sample.emplace_back(static_cast<int>(i), trials[i]);
@@ -154,9 +155,9 @@ absl::Status Submit(CommandContext& context, const SubmitOptions& options) {
   }
   ASSIGN_OR_RETURN(const SweepRecord sweep, coordinator->CreateSweep(yaml));
   const int64_t total = sweep.counts.total();
-  context.out() << "submitted sweep " << sweep.id << " '" << sweep.name << "': " << total
-                << " trials = " << total / spec.seeds << " configurations x " << spec.seeds
-                << " seeds\n";
+  context.out() << "submitted sweep " << sweep.id << " '" << TerminalSafe(sweep.name)
+                << "': " << total << " trials = " << total / spec.seeds << " configurations x "
+                << spec.seeds << " seeds\n";
   TrialQuery query;
   query.sweep_id = sweep.id;
   query.order_by = "id";
@@ -211,7 +212,7 @@ absl::Status Cancel(CommandContext& context, const std::string& sweep_ref) {
   ASSIGN_OR_RETURN(const SweepRecord before, ResolveSweep(*coordinator, sweep_ref));
   RETURN_IF_ERROR(coordinator->CancelSweep(before.id));
   ASSIGN_OR_RETURN(const SweepRecord after, coordinator->GetSweep(before.id));
-  context.out() << "cancelled sweep " << after.id << " '" << after.name
+  context.out() << "cancelled sweep " << after.id << " '" << TerminalSafe(after.name)
                 << "': " << after.counts.cancelled - before.counts.cancelled
                 << " pending trials cancelled";
   if (after.counts.leased > 0) {
@@ -226,8 +227,9 @@ absl::Status Retry(CommandContext& context, const RetryOptions& options) {
   ASSIGN_OR_RETURN(rpc::CoordinatorClient * coordinator, context.Writer("retry"));
   ASSIGN_OR_RETURN(const SweepRecord sweep, ResolveSweep(*coordinator, options.sweep));
   ASSIGN_OR_RETURN(const int64_t requeued, coordinator->RetryTrials(sweep.id, states));
-  context.out() << "requeued " << requeued << " trials of sweep " << sweep.id << " '" << sweep.name
-                << "' (" << absl::StrJoin(options.states, ", ") << ")\n";
+  context.out() << "requeued " << requeued << " trials of sweep " << sweep.id << " '"
+                << TerminalSafe(sweep.name) << "' (" << absl::StrJoin(options.states, ", ")
+                << ")\n";
   return absl::OkStatus();
 }
 

@@ -44,6 +44,14 @@ TEST(WriteTableTest, TextAlignsNumbersRightAndTextLeft) {
             " 3  ±σ               1e-05\n");
 }
 
+TEST(WriteTableTest, TextShowsControlCharactersEscaped) {
+  EXPECT_EQ(TerminalSafe("red\x1b[31m\rbell\a\x7f \xcf\x83"),
+            "red\\x1b[31m\\x0dbell\\x07\\x7f \xcf\x83");
+  Table table({{"name"}});
+  table.AddRow({std::string("evil\x1b[2J")});
+  EXPECT_EQ(Render(table, OutputFormat::kTable), "name\nevil\\x1b[2J\n");
+}
+
 TEST(WriteTableTest, CsvQuotesOnlyWhenNeeded) {
   EXPECT_EQ(Render(SampleTable(), OutputFormat::kCsv),
             "id,activation,test_error,note\n"

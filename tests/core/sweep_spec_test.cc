@@ -419,7 +419,7 @@ const BadSpec kBadSpecs[] = {
     BadSpec{"ZeroDepth", "name: x\nmodel: {depth: 0}\n", absl::StatusCode::kInvalidArgument,
             "depth must be in [1, 2147483647], got 0"},
     BadSpec{"NegativeRate", "name: x\ntraining: {learning_rate: -0.1}\n",
-            absl::StatusCode::kInvalidArgument, "learning_rate must be positive"},
+            absl::StatusCode::kInvalidArgument, "learning_rate must be in (0, 1000], got -0.1"},
     BadSpec{"MomentumOne", "name: x\ntraining: {momentum: 1}\n", absl::StatusCode::kInvalidArgument,
             "momentum must be in [0, 1)"},
     BadSpec{"NoHistogramBins", "name: x\ntraining: {histogram_bins: 0}\n",
@@ -481,7 +481,56 @@ const BadSpec kBadSpecs[] = {
             "  width: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n"
             "  batch_size: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n"
             "  updates: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n",
-            absl::StatusCode::kResourceExhausted, "before exclusions"}};
+            absl::StatusCode::kResourceExhausted, "before exclusions"},
+    // Issue 17, defect 11: absurd values are caught here, naming the field.
+    BadSpec{"AbsurdUpdates", "name: x\ntraining: {updates: 1000000000000000}\n",
+            absl::StatusCode::kResourceExhausted,
+            "training.updates (line 2): updates 1000000000000000 is above the limit of 1000000000 "
+            "(max_updates)"},
+    BadSpec{"AbsurdUpdatesInGrid", "name: x\ngrid: {updates: [100, 1000000000000000]}\n",
+            absl::StatusCode::kResourceExhausted, "grid.updates[1] (line 2): updates"},
+    BadSpec{"AbsurdLearningRate", "name: x\ngrid: {learning_rate: [0.1, 1e308]}\n",
+            absl::StatusCode::kInvalidArgument,
+            "grid.learning_rate[1] (line 2): learning_rate must be in (0, 1000], got 1e+308"},
+    BadSpec{"AbsurdGain", "name: x\nmodel: {init_gain: 1e300}\n",
+            absl::StatusCode::kInvalidArgument, "init_gain must be in (0, 1000]"},
+    // Control characters: raw, or as YAML escapes that reach the parsed text.
+    BadSpec{"AnsiEscapeInName", "name: \"red\x1b[31m\"\n", absl::StatusCode::kInvalidArgument,
+            "spec line 1: control character \\x1b is not allowed"},
+    BadSpec{"CarriageReturnInName", "seeds: 1\nname: \"a\\rb\"\n",
+            absl::StatusCode::kInvalidArgument,
+            "name: control character \\x0d is not allowed in \"a\\x0db\""},
+    BadSpec{"YamlEscapedAnsiInName", "name: \"red\\e[31m\"\n", absl::StatusCode::kInvalidArgument,
+            "name: control character \\x1b is not allowed in \"red\\x1b[31m\""},
+    BadSpec{"YamlEscapedBellInPath", "name: x\ndataset: {path: \"/data\\a\"}\n",
+            absl::StatusCode::kInvalidArgument, "dataset.path: control character \\x07"},
+    BadSpec{"NotUtf8", "name: caf\xe9\n", absl::StatusCode::kInvalidArgument,
+            "spec line 1: byte \\xe9 is not UTF-8 text"}};
+
+// A description may span lines; the whole spec may hold UTF-8.
+TEST(SweepSpec, TextMayHoldLineBreaksInDescriptionsAndUtf8) {
+  auto spec = ParseSweepSpec("name: \"caf\u00e9 \u03c3\"\ndescription: |\n  two\n  lines\n");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->name, "caf\xc3\xa9 \xcf\x83");
+  EXPECT_EQ(spec->description, "two\nlines\n");
+}
+
+// A binary file sent as a spec: the error is one printable line.
+TEST(SweepSpec, ErrorsAboutBinaryInputArePrintable) {
+  std::string binary = "name: x\ngrid: {activation: [\"";
+  for (int byte = 0x80; byte < 0x100; ++byte) binary.push_back(static_cast<char>(byte));
+  binary += "\"]}\n";
+  for (const std::string& yaml :
+       {binary, std::string("\x7f\x45\x4c\x46\x02\x01\x01\x00\x00garbage", 17),
+        std::string("name: x\ngrid: {activation: [\"\\e[2J\\x80\"]}\n")}) {
+    absl::Status status = ParseSweepSpec(yaml).status();
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+    for (char c : status.message()) {
+      const auto byte = static_cast<unsigned char>(c);
+      EXPECT_TRUE(byte >= 0x20 && byte < 0x7f) << "byte " << int{byte} << " in: " << status;
+    }
+  }
+}
 
 INSTANTIATE_TEST_SUITE_P(Table, BadSpecTest, ::testing::ValuesIn(kBadSpecs),
                          [](const ::testing::TestParamInfo<BadSpec>& info) {
