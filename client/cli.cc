@@ -1,6 +1,7 @@
 #include "client/cli.h"
 
 #include "CLI/CLI.hpp"
+#include "client/commands/backup.h"
 #include "client/commands/data.h"
 #include "client/commands/health.h"
 #include "client/commands/replay.h"
@@ -40,6 +41,7 @@ int RunCli(const std::vector<std::string>& args, const CliEnvironment& environme
   AddSeriesCommands(app, context);
   AddReplayCommand(app, context);
   AddHealthCommand(app, context);
+  AddBackupCommand(app, context);
   AddDataCommands(app, context);
   AddRunCommand(app, context);
 

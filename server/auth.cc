@@ -127,11 +127,11 @@ constexpr absl::string_view kDigestPrefix = "sha256:";
 absl::string_view RolesAllowing(Access access) {
   switch (access) {
     case Access::kWork:
-      return "worker or admin";
+      return "worker, admin";
     case Access::kRead:
-      return "reader, submitter or admin";
+      return "reader, submitter, admin";
     case Access::kSubmit:
-      return "submitter or admin";
+      return "submitter, admin";
     case Access::kAdmin:
       return "admin";
   }
@@ -250,7 +250,7 @@ absl::StatusOr<Caller> TokenAuthenticator::Authorize(
   if (!RoleAllows(caller->role, access)) {
     return absl::PermissionDeniedError(absl::StrCat(
         "role '", RoleName(caller->role), "' (credential '", absl::CHexEscape(caller->name),
-        "') may not call ", method, "; it needs a ", RolesAllowing(access), " credential"));
+        "') may not call ", method, "; roles allowed: ", RolesAllowing(access)));
   }
   return caller;
 }

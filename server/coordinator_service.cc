@@ -1,12 +1,18 @@
 #include "server/coordinator_service.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/time/clock.h"
 #include "common/status_macros.h"
 #include "rpc/conversions.h"
 #include "rpc/status.h"
@@ -42,12 +48,14 @@ spdlog::level::level_enum LogLevelFor(absl::StatusCode code) {
 CoordinatorServiceImpl::CoordinatorServiceImpl(Coordinator* coordinator,
                                                const TokenAuthenticator* authenticator,
                                                const Clock* clock,
-                                               CoordinatorServiceOptions options)
+                                               CoordinatorServiceOptions options,
+                                               DatabaseBackup backup)
     : coordinator_(coordinator),
       authenticator_(authenticator),
       clock_(clock),
-      options_(options),
-      failed_logins_(options.failed_login_log_interval) {}
+      options_(std::move(options)),
+      backup_(std::move(backup)),
+      failed_logins_(options_.failed_login_log_interval) {}
 
 void CoordinatorServiceImpl::StopStreams() {
   if (!streams_stopped_.HasBeenNotified()) streams_stopped_.Notify();
@@ -287,6 +295,53 @@ grpc::Status CoordinatorServiceImpl::ReleaseTrial(grpc::ServerContext* context,
                                                   v1::ReleaseTrialResponse* /*response*/) {
   return Handle(context, "ReleaseTrial", Access::kWork, [&]() -> absl::Status {
     return coordinator_->ReleaseTrial(request->trial_id(), request->lease_id());
+  });
+}
+
+grpc::Status CoordinatorServiceImpl::BackupDatabase(grpc::ServerContext* context,
+                                                    const v1::BackupDatabaseRequest* /*request*/,
+                                                    grpc::ServerWriter<v1::BackupChunk>* writer) {
+  return Handle(context, "BackupDatabase", Access::kAdmin, [&]() -> absl::Status {
+    if (!backup_) {
+      return absl::FailedPreconditionError(
+          "this server keeps its sweeps in memory (--db :memory:): there is no database to back "
+          "up");
+    }
+    // A name of its own per call, so concurrent backups do not collide.
+    static std::atomic<uint64_t> serial{0};
+    const std::filesystem::path path =
+        std::filesystem::path(options_.backup_directory) /
+        absl::StrCat(".deepsweep-backup-", getpid(), "-", serial.fetch_add(1), ".db");
+    const absl::Time started = absl::Now();
+    RETURN_IF_ERROR(backup_(path.string()));
+    struct Remove {
+      std::filesystem::path path;
+      ~Remove() {
+        std::error_code ignored;
+        std::filesystem::remove(path, ignored);
+      }
+    } remove{path};
+    std::ifstream file(path, std::ios::binary);
+    std::error_code size_error;
+    const uintmax_t total = std::filesystem::file_size(path, size_error);
+    if (!file || size_error) {
+      return absl::InternalError(absl::StrCat("cannot read the backup at ", path.string()));
+    }
+    v1::BackupChunk chunk;
+    chunk.set_total_bytes(static_cast<int64_t>(total));
+    std::string buffer(static_cast<size_t>(std::max(1, options_.backup_chunk_bytes)), '\0');
+    uintmax_t sent = 0;
+    while (sent < total) {
+      file.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+      const std::streamsize got = file.gcount();
+      if (got <= 0) return absl::InternalError("the backup file ended early");
+      chunk.set_data(buffer.data(), static_cast<size_t>(got));
+      if (!writer->Write(chunk)) return absl::CancelledError("client went away");
+      sent += static_cast<uintmax_t>(got);
+    }
+    spdlog::info("database backup of {} bytes streamed in {:.2f} s", total,
+                 absl::ToDoubleSeconds(absl::Now() - started));
+    return absl::OkStatus();
   });
 }
 

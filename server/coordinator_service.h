@@ -15,6 +15,8 @@
 #ifndef DEEPSWEEP_SERVER_COORDINATOR_SERVICE_H_
 #define DEEPSWEEP_SERVER_COORDINATOR_SERVICE_H_
 
+#include <functional>
+#include <string>
 #include <string_view>
 
 #include "absl/synchronization/notification.h"
@@ -41,7 +43,16 @@ struct CoordinatorServiceOptions {
   // Failed logins (UNAUTHENTICATED) are logged at most once per interval,
   // with the number held back, so a token guesser cannot flood the log.
   absl::Duration failed_login_log_interval = absl::Seconds(10);
+  // Where BackupDatabase writes its copy before streaming it (then removes
+  // it): beside the database, on the volume that has room for it.
+  std::string backup_directory = ".";
+  // Bytes per BackupChunk.
+  int backup_chunk_bytes = 1 << 20;
 };
+
+// Writes a consistent copy of the database to a new file at the path given
+// (SqliteSweepStore::Backup); empty when the server keeps no file.
+using DatabaseBackup = std::function<absl::Status(const std::string& destination)>;
 
 class CoordinatorServiceImpl final : public v1::CoordinatorService::Service {
  public:
@@ -50,7 +61,8 @@ class CoordinatorServiceImpl final : public v1::CoordinatorService::Service {
   // coordinator's clock, so tests drive both with one FakeClock); the waits
   // themselves stay bounded by `watch_poll_interval` of real time.
   CoordinatorServiceImpl(Coordinator* coordinator, const TokenAuthenticator* authenticator,
-                         const Clock* clock, CoordinatorServiceOptions options = {});
+                         const Clock* clock, CoordinatorServiceOptions options = {},
+                         DatabaseBackup backup = nullptr);
 
   // Ends every open WatchSweep stream with UNAVAILABLE and refuses new ones.
   void StopStreams();
@@ -89,6 +101,9 @@ class CoordinatorServiceImpl final : public v1::CoordinatorService::Service {
                          v1::FailTrialResponse* response) override;
   grpc::Status ReleaseTrial(grpc::ServerContext* context, const v1::ReleaseTrialRequest* request,
                             v1::ReleaseTrialResponse* response) override;
+  grpc::Status BackupDatabase(grpc::ServerContext* context,
+                              const v1::BackupDatabaseRequest* request,
+                              grpc::ServerWriter<v1::BackupChunk>* writer) override;
 
  private:
   // Authenticates, checks the caller's role allows `access`, runs `body`
@@ -101,6 +116,7 @@ class CoordinatorServiceImpl final : public v1::CoordinatorService::Service {
   const TokenAuthenticator* const authenticator_;
   const Clock* const clock_;
   const CoordinatorServiceOptions options_;
+  const DatabaseBackup backup_;
   absl::Notification streams_stopped_;
   LogThrottle failed_logins_;
 };

@@ -78,6 +78,15 @@ struct SqliteStoreOptions {
   bool check_integrity = true;
 };
 
+// How Backup() copies the database.
+struct SqliteBackupOptions {
+  // Pages (4 KiB) copied per slice. The write connection is held for one slice
+  // at a time, so a commit waits at most one slice (256 pages: 1 MiB).
+  int pages_per_step = 256;
+  // Pause between slices, so writers get the connection between them.
+  absl::Duration pause = absl::Milliseconds(1);
+};
+
 class SqliteSweepStore final : public SweepStore {
  public:
   // Opens or creates the database at `path` and migrates its schema.
@@ -114,6 +123,19 @@ class SqliteSweepStore final : public SweepStore {
   absl::StatusOr<std::vector<Checkpoint>> GetCheckpoints(TrialId trial, int attempt,
                                                          bool with_layer_stats) override;
   absl::StatusOr<std::vector<WorkerRecord>> ListWorkers() override;
+
+  // Writes a consistent copy of the database to `destination` (a new file;
+  // FAILED_PRECONDITION when it exists) with SQLite's online backup API, while
+  // the store keeps serving. It copies through the write connection, a slice
+  // at a time: a commit made between slices is copied too (SQLite updates a
+  // backup in progress when its own connection writes), so the copy never
+  // restarts under a busy writer and equals the database at the moment the
+  // last slice was copied. The copy passes PRAGMA quick_check before this
+  // returns; on any error the partial file is removed. Errors: the SQLite
+  // errors of the copy (UNAVAILABLE, RESOURCE_EXHAUSTED for a full disk),
+  // DATA_LOSS when the copy fails quick_check, FAILED_PRECONDITION for a
+  // read-only store.
+  absl::Status Backup(const std::string& destination, const SqliteBackupOptions& options = {});
 
   // How group commit is doing: transactions committed by the writer thread
   // and the mutations they held.

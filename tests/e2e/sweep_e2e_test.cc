@@ -7,12 +7,17 @@
 //  - kill -9 of the server in mid-sweep and a restart on the same file and
 //    port: the workers reconnect, resend what they held back, and the sweep
 //    finishes with the same bits.
+//  - An online backup in mid-sweep (with role credentials: workers hold a
+//    worker token, the backup an admin one), kill -9, the backup restored on
+//    a fresh directory: the sweep finishes there with every trial done
+//    exactly once, checked over the restored database.
 // The binaries come from CMake generator expressions; nothing here sleeps for
 // timing: waits are on the coordinator's progress stream and on processes.
 #include <signal.h>
 #include <sys/wait.h>
 
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <set>
 #include <string>
@@ -22,7 +27,9 @@
 #include "common/clock.h"
 #include "core/checkpoint_compare.h"
 #include "gtest/gtest.h"
+#include "rpc/database_backup.h"
 #include "rpc/grpc_coordinator_client.h"
+#include "store/sqlite_db.h"
 #include "tests/testing/child_process.h"
 #include "worker/dataset_cache.h"
 #include "worker/trial_runner.h"
@@ -68,12 +75,20 @@ class SweepE2eTest : public ::testing::Test {
     }
   }
 
-  std::unique_ptr<ChildProcess> StartServer() {
+  std::unique_ptr<ChildProcess> StartServer(const std::vector<std::string>& extra = {},
+                                            const std::string& lease_ttl = "10") {
+    std::vector<std::string> argv = {DEEPSWEEP_SERVER_BINARY,
+                                     "--address",
+                                     absl::StrCat("127.0.0.1:", port_),
+                                     "--db",
+                                     db_,
+                                     "--lease-ttl",
+                                     lease_ttl,
+                                     "--log-level",
+                                     "warn"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
     auto server = std::make_unique<ChildProcess>(
-        std::vector<std::string>{DEEPSWEEP_SERVER_BINARY, "--address",
-                                 absl::StrCat("127.0.0.1:", port_), "--db", db_, "--lease-ttl",
-                                 "10", "--log-level", "warn"},
-        (dir_ / "server.log").string());
+        argv, (dir_ / absl::StrCat("server", ++server_starts_, ".log")).string());
     EXPECT_TRUE(server->started());
     EXPECT_TRUE(testing::WaitUntilServing(port_));
     return server;
@@ -95,6 +110,7 @@ class SweepE2eTest : public ::testing::Test {
     options.call_timeout = absl::Seconds(60);
     options.wait_for_ready = true;
     options.own_connection = true;
+    options.token = client_token_;
     auto client = rpc::ConnectCoordinator(options);
     EXPECT_TRUE(client.ok()) << client.status();
     return client.ok() ? std::move(*client) : nullptr;
@@ -137,6 +153,9 @@ class SweepE2eTest : public ::testing::Test {
   std::filesystem::path dir_;
   std::string db_;
   int port_ = 0;
+  int server_starts_ = 0;
+  // Sent by Connect() when set.
+  std::string client_token_;
 };
 
 TEST_F(SweepE2eTest, TwoWorkersRunASweepWithTheBitsOfAnInProcessRun) {
@@ -306,6 +325,136 @@ schedule: {rule: asha, min_updates: 100, eta: 3}
   auto counted = client->GetSweep(sweep->id);
   ASSERT_TRUE(counted.ok());
   EXPECT_EQ(counted->counts.pruned, pruned);
+  client.reset();
+  EXPECT_TRUE(ExitedZero(server->Kill(SIGTERM)));
+}
+
+// SQL over the restored database that must each count 0 rows at the end.
+constexpr const char* kInvariantViolations[][2] = {
+    {"trials not succeeded", "SELECT count(*) FROM trials WHERE state != 'succeeded'"},
+    {"trials without exactly one succeeded lease",
+     "SELECT count(*) FROM trials t WHERE (SELECT count(*) FROM leases l WHERE l.trial_id = t.id "
+     "AND l.outcome = 'succeeded') != 1"},
+    {"a succeeded lease that is not the trial's last attempt",
+     "SELECT count(*) FROM leases l JOIN trials t ON t.id = l.trial_id WHERE l.outcome = "
+     "'succeeded' AND l.attempt != t.attempt"},
+    {"leases still open", "SELECT count(*) FROM leases WHERE ended_at_us IS NULL"},
+    {"checkpoints of no lease",
+     "SELECT count(*) FROM checkpoints c WHERE NOT EXISTS (SELECT 1 FROM leases l WHERE "
+     "l.trial_id = c.trial_id AND l.attempt = c.attempt)"},
+    {"succeeded trials missing checkpoints of their last attempt",
+     "SELECT count(*) FROM trials t WHERE (SELECT count(*) FROM checkpoints c WHERE c.trial_id = "
+     "t.id AND c.attempt = t.attempt) != 7"},
+};
+
+int64_t Count(SqliteDb& db, const std::string& sql) {
+  absl::StatusOr<int64_t> count = db.QueryInt(sql);
+  EXPECT_TRUE(count.ok()) << sql << ": " << count.status();
+  return count.ok() ? *count : -1;
+}
+
+TEST_F(SweepE2eTest, ABackupTakenMidSweepRestoresAndTheSweepFinishesExactlyOnce) {
+  // Roles end to end: workers get a worker token, this test an admin one.
+  std::ofstream(dir_ / "credentials") << "worker pool worker-token-0123456789abcdef\n"
+                                         "admin ops admin-token-0123456789abcdef\n";
+  std::ofstream(dir_ / "worker.token") << "worker-token-0123456789abcdef";
+  client_token_ = "admin-token-0123456789abcdef";
+  const std::vector<std::string> server_args = {"--credentials", (dir_ / "credentials").string()};
+  const std::vector<std::string> worker_args = {"--token-file", (dir_ / "worker.token").string()};
+  // A 2 s lease: leases the backup holds, but whose workers moved on, expire soon.
+  auto server = StartServer(server_args, "2");
+  auto client = Connect();
+  auto sweep = client->CreateSweep(R"(
+name: e2e-backup
+seed: 11
+dataset: {name: shapeset, validation_examples: 100, test_examples: 100}
+model: {width: 16}
+training: {learning_rate: 0.05, batch_size: 10, updates: 1200, checkpoint_every: 200,
+           probe_examples: 20}
+grid:
+  depth: [1, 2]
+seeds: 4
+limits: {max_attempts: 20}
+)");
+  ASSERT_TRUE(sweep.ok()) << sweep.status();
+  const SweepId id = sweep->id;
+  auto w1 = StartWorker("worker1", worker_args);
+  auto w2 = StartWorker("worker2", worker_args);
+
+  // Mid-sweep: some trials done, some running, some pending.
+  WatchUntil(*client, id, [](const rpc::SweepProgress& p) {
+    return p.counts.succeeded >= 2 && p.counts.leased >= 1;
+  });
+  rpc::ClientOptions admin;
+  admin.target = absl::StrCat("127.0.0.1:", port_);
+  admin.token = client_token_;
+  admin.call_timeout = absl::Seconds(60);
+  const std::string backup = (dir_ / "backup.db").string();
+  absl::StatusOr<int64_t> bytes = rpc::DownloadDatabaseBackup(admin, backup);
+  ASSERT_TRUE(bytes.ok()) << bytes.status();
+  int64_t leased_in_backup = 0, succeeded_in_backup = 0;
+  {
+    auto copy = SqliteDb::OpenReadOnly(backup);
+    ASSERT_TRUE(copy.ok()) << copy.status();
+    leased_in_backup = Count(**copy, "SELECT count(*) FROM trials WHERE state = 'leased'");
+    succeeded_in_backup = Count(**copy, "SELECT count(*) FROM trials WHERE state = 'succeeded'");
+  }
+  EXPECT_GE(succeeded_in_backup, 2);
+  EXPECT_LT(succeeded_in_backup, 8);
+  // Let more finish after the backup: work the restore loses and redoes.
+  WatchUntil(*client, id, [&](const rpc::SweepProgress& p) {
+    return p.counts.succeeded > succeeded_in_backup || p.state == SweepState::kFinished;
+  });
+  client.reset();
+  const int killed = server->Kill(SIGKILL);
+  EXPECT_TRUE(WIFSIGNALED(killed) && WTERMSIG(killed) == SIGKILL);
+
+  // Restore on a fresh directory: the backup becomes the database.
+  std::filesystem::create_directories(dir_ / "restored");
+  db_ = (dir_ / "restored" / "sweeps.db").string();
+  std::filesystem::copy_file(backup, db_);
+  server = StartServer(server_args, "2");
+  client = Connect();
+  WatchUntil(*client, id,
+             [](const rpc::SweepProgress& p) { return p.state == SweepState::kFinished; });
+  EXPECT_TRUE(ExitedZero(w1->Kill(SIGTERM)));
+  EXPECT_TRUE(ExitedZero(w2->Kill(SIGTERM)));
+  client.reset();
+  EXPECT_TRUE(ExitedZero(server->Kill(SIGTERM)));
+
+  auto restored = SqliteDb::OpenReadOnly(db_);
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  EXPECT_EQ(Count(**restored, "SELECT count(*) FROM trials"), 8);
+  for (const auto& [what, sql] : kInvariantViolations) {
+    EXPECT_EQ(Count(**restored, sql), 0) << what;
+  }
+  // Every lease open in the backup ended: by its own worker completing it, or
+  // expired (or released) and the trial leased again.
+  auto copy = SqliteDb::OpenReadOnly(backup);
+  ASSERT_TRUE(copy.ok());
+  absl::StatusOr<SqliteStatement> open_leases =
+      (*copy)->Prepare("SELECT trial_id, attempt FROM leases WHERE ended_at_us IS NULL");
+  ASSERT_TRUE(open_leases.ok());
+  int64_t checked = 0;
+  ASSERT_TRUE(open_leases
+                  ->ForEachRow([&]() -> absl::Status {
+                    const int64_t trial = open_leases->Int(0), attempt = open_leases->Int(1);
+                    const std::string where =
+                        absl::StrCat(" WHERE trial_id = ", trial, " AND attempt = ", attempt);
+                    EXPECT_EQ(Count(**restored, absl::StrCat("SELECT count(*) FROM leases", where,
+                                                             " AND ended_at_us IS NOT NULL")),
+                              1)
+                        << "trial " << trial;
+                    ++checked;
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  EXPECT_EQ(checked, leased_in_backup);
+  EXPECT_GE(checked, 1);
+  // The stored checkpoints are those of an undisturbed in-process run.
+  server = StartServer(server_args, "2");
+  client = Connect();
+  ExpectStoredEqualsInProcess(*client, id, 8);
   client.reset();
   EXPECT_TRUE(ExitedZero(server->Kill(SIGTERM)));
 }

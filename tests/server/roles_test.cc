@@ -102,6 +102,15 @@ std::vector<Method> AllMethods() {
       {"CompleteTrial", Access::kWork, Unary(&Stub::CompleteTrial, complete)},
       {"FailTrial", Access::kWork, Unary(&Stub::FailTrial, fail)},
       {"ReleaseTrial", Access::kWork, Unary(&Stub::ReleaseTrial, release)},
+      {"BackupDatabase", Access::kAdmin,
+       [](Stub& stub, grpc::ClientContext* context) {
+         std::unique_ptr<grpc::ClientReader<v1::BackupChunk>> reader =
+             stub.BackupDatabase(context, v1::BackupDatabaseRequest());
+         v1::BackupChunk chunk;
+         while (reader->Read(&chunk)) {
+         }
+         return reader->Finish();
+       }},
   };
 }
 
@@ -143,12 +152,17 @@ grpc::Status CallAs(const std::shared_ptr<grpc::Channel>& channel, const Method&
   return method.call(*stub, &context);
 }
 
-TEST(RolesTest, EveryMethodAgainstEveryRole) {
+// A server on port 0 whose credentials file is CredentialsFileText().
+absl::StatusOr<std::unique_ptr<Server>> StartWithFourRoles() {
   const auto dir = FreshDirectory();
   std::ofstream(dir / "credentials") << CredentialsFileText();
   Server::Options options = LoopbackOptions(dir / "db.sqlite");
   options.credentials_file = (dir / "credentials").string();
-  absl::StatusOr<std::unique_ptr<Server>> server = Server::Start(options);
+  return Server::Start(options);
+}
+
+TEST(RolesTest, EveryMethodAgainstEveryRole) {
+  absl::StatusOr<std::unique_ptr<Server>> server = StartWithFourRoles();
   ASSERT_TRUE(server.ok()) << server.status();
   std::shared_ptr<grpc::Channel> channel = grpc::CreateChannel(
       absl::StrCat("127.0.0.1:", (*server)->port()), grpc::InsecureChannelCredentials());
@@ -188,9 +202,9 @@ TEST(RolesTest, EveryMethodAgainstEveryRole) {
     }
   }
   // 6 work methods x {worker, admin} + 7 reads x {reader, submitter, admin}
-  // + 3 submits x {submitter, admin}.
-  EXPECT_EQ(allowed, 6 * 2 + 7 * 3 + 3 * 2);
-  EXPECT_EQ(denied, 16 * 4 - allowed);
+  // + 3 submits x {submitter, admin} + the backup x {admin}.
+  EXPECT_EQ(allowed, 6 * 2 + 7 * 3 + 3 * 2 + 1);
+  EXPECT_EQ(denied, 17 * 4 - allowed);
 }
 
 TEST(RolesTest, TheRoleTable) {
@@ -213,11 +227,7 @@ TEST(RolesTest, TheRoleTable) {
 }
 
 TEST(RolesTest, WorkersCannotCancelButSubmittersCan) {
-  const auto dir = FreshDirectory();
-  std::ofstream(dir / "credentials") << CredentialsFileText();
-  Server::Options options = LoopbackOptions(dir / "db.sqlite");
-  options.credentials_file = (dir / "credentials").string();
-  absl::StatusOr<std::unique_ptr<Server>> server = Server::Start(options);
+  absl::StatusOr<std::unique_ptr<Server>> server = StartWithFourRoles();
   ASSERT_TRUE(server.ok()) << server.status();
   const int port = (*server)->port();
   std::unique_ptr<rpc::CoordinatorClient> submitter = Connect(port, kRoleTokens[2].token);

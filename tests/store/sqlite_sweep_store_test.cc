@@ -14,10 +14,12 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "common/clock.h"
 #include "core/coordinator.h"
 #include "gmock/gmock.h"
@@ -533,6 +535,97 @@ TEST_F(SqliteStoreTest, WalStaysNearTheDatabaseSizeUnderManySmallTrials) {
   std::printf("database %ju bytes; largest -wal %ju bytes (database then %ju)\n", database,
               largest_wal, database_at_largest);
   EXPECT_LE(largest_wal, 2 * database + SqliteStoreOptions{}.wal_size_limit_bytes);
+}
+
+// Backup() while another thread keeps committing checkpoints: the copy is a
+// consistent prefix of the writes (steps 1..n with no gap), holds every write
+// acknowledged before it started, and the writer kept committing meanwhile.
+TEST_F(SqliteStoreTest, OnlineBackupIsAConsistentCopyWhileWritesGoOn) {
+  auto store = Open();
+  auto created =
+      store->CreateSweep({.name = "backup", .created_at = {}}, std::vector<TrialSpec>(1));
+  ASSERT_TRUE(created.ok()) << created.status();
+  const TrialId trial = created->trial_ids[0];
+  StoreMutation lease{.now = {}};
+  lease.trials.push_back({.id = trial,
+                          .state = TrialState::kLeased,
+                          .attempt = 1,
+                          .attempt_limit = 3,
+                          .worker_id = "w"});
+  lease.lease_grants.push_back({trial, "l", 1, absl::UnixEpoch(), "w"});
+  ASSERT_TRUE(store->Apply(std::move(lease)).ok());
+
+  absl::Mutex mu;
+  int64_t acknowledged = 0;
+  bool stop = false;
+  absl::Status writer_status;
+  std::thread writer([&] {
+    for (int64_t step = 1;; ++step) {
+      {
+        absl::MutexLock lock(&mu);
+        if (stop) return;
+      }
+      std::vector<Checkpoint> c = {{.step = step, .test_error = 0.5}};
+      c[0].layer_stats.push_back({.layer = 1, .histogram = std::vector<float>(200, 0.005f)});
+      StoreMutation m{.now = {}};
+      m.checkpoints.push_back({trial, 1, c});
+      absl::Status status = store->Apply(std::move(m));
+      absl::MutexLock lock(&mu);
+      if (!status.ok()) {
+        writer_status = status;
+        return;
+      }
+      acknowledged = step;
+    }
+  });
+  int64_t before = 0;
+  {
+    absl::MutexLock lock(&mu);
+    auto enough = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu) {
+      return acknowledged >= 200 || !writer_status.ok();
+    };
+    mu.Await(absl::Condition(&enough));
+    before = acknowledged;
+  }
+  const std::string backup_path = path_ + ".backup";
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(backup_path + suffix);
+  // Few pages per slice: the copy takes many slices, with commits between
+  // them (one page per slice would barely outpace the writer's growth).
+  const absl::Status backed_up = store->Backup(backup_path, {.pages_per_step = 16});
+  int64_t after = 0;
+  {
+    absl::MutexLock lock(&mu);
+    after = acknowledged;
+    stop = true;
+  }
+  writer.join();
+  ASSERT_TRUE(writer_status.ok()) << writer_status;
+  ASSERT_TRUE(backed_up.ok()) << backed_up;
+  EXPECT_GT(after, before) << "the writer was blocked for the whole backup";
+  EXPECT_FALSE(std::filesystem::exists(backup_path + "-wal"));
+
+  auto copy = SqliteSweepStore::OpenReadOnly(backup_path);
+  ASSERT_TRUE(copy.ok()) << copy.status();
+  auto checkpoints = (*copy)->GetCheckpoints(trial, 1, /*with_layer_stats=*/true);
+  ASSERT_TRUE(checkpoints.ok()) << checkpoints.status();
+  const int64_t copied = static_cast<int64_t>(checkpoints->size());
+  EXPECT_GE(copied, before);
+  EXPECT_LE(copied, after);
+  for (int64_t i = 0; i < copied; ++i) {
+    ASSERT_EQ((*checkpoints)[i].step, i + 1);
+    ASSERT_EQ((*checkpoints)[i].layer_stats.size(), 1u);
+    EXPECT_EQ((*checkpoints)[i].layer_stats[0].histogram.size(), 200u);
+  }
+  auto trials = (*copy)->ListTrials({});
+  ASSERT_TRUE(trials.ok() && trials->size() == 1u);
+  EXPECT_EQ((*trials)[0].state, TrialState::kLeased);
+
+  // It never overwrites, and the read-only store has nothing to copy from.
+  EXPECT_EQ(store->Backup(backup_path).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ((*copy)->Backup(backup_path + "2").code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_FALSE(std::filesystem::exists(backup_path + "2"));
+  copy->reset();
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(backup_path + suffix);
 }
 
 }  // namespace
