@@ -25,6 +25,8 @@ int main(int argc, char** argv) {
   app.add_option("--token-file", options.token_file, "file holding that admin token");
   app.add_option("--credentials", options.credentials_file,
                  "credentials file, 'ROLE NAME SECRET' a line; re-read on SIGHUP");
+  app.add_option("--health-address", options.health_address,
+                 "also serve only grpc.health.v1 here, plaintext (for Kubernetes' gRPC probes)");
   app.add_option("--tls-cert", options.tls_cert_path, "PEM certificate chain (TLS)");
   app.add_option("--tls-key", options.tls_key_path, "PEM private key (TLS)");
   app.add_flag("--insecure", options.insecure, "allow a non-loopback address without token");

@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <csignal>
 #include <cstdint>
+#include <filesystem>
 #include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/signals.h"
 #include "common/status_macros.h"
+#include "grpcpp/generic/async_generic_service.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/resource_quota.h"
@@ -78,14 +80,37 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(
   return grpc::SslServerCredentials(ssl);
 }
 
+// Every method but grpc.health.v1's on the health port: UNIMPLEMENTED, saying where
+// the coordinator is.
+class HealthOnlyService final : public grpc::CallbackGenericService {
+ public:
+  grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext*) override {
+    class Reactor : public grpc::ServerGenericBidiReactor {
+     public:
+      Reactor() {
+        Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                            "this port (--health-address) serves only grpc.health.v1; the "
+                            "coordinator answers on its --address"));
+      }
+      void OnDone() override { delete this; }
+    };
+    return new Reactor;
+  }
+};
+
 // A duration as a gRPC integer channel argument, clamped to int's range.
 int MillisecondsArg(absl::Duration d) {
   return static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(d), INT32_MAX));
 }
 
-absl::StatusOr<std::unique_ptr<SweepStore>> OpenStore(const std::string& path) {
+// The store, and how to back it up (nothing for the memory store).
+absl::StatusOr<std::unique_ptr<SweepStore>> OpenStore(const std::string& path,
+                                                      DatabaseBackup* backup) {
   if (path == ":memory:") return std::unique_ptr<SweepStore>(new MemorySweepStore());
   ASSIGN_OR_RETURN(std::unique_ptr<SqliteSweepStore> store, SqliteSweepStore::Open(path));
+  *backup = [sqlite = store.get()](const std::string& destination) {
+    return sqlite->Backup(destination);
+  };
   return std::unique_ptr<SweepStore>(std::move(store));
 }
 
@@ -126,14 +151,19 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(Options options) {
   server->options_ = std::move(options);
   const Options& opts = server->options_;
   server->tls_ = !opts.tls_cert_path.empty();
-  ASSIGN_OR_RETURN(server->store_, OpenStore(opts.database_path));
+  DatabaseBackup backup;
+  ASSIGN_OR_RETURN(server->store_, OpenStore(opts.database_path, &backup));
   const Clock* clock = opts.clock != nullptr ? opts.clock : SystemClock::Default();
   server->coordinator_ =
       std::make_unique<Coordinator>(server->store_.get(), clock, opts.coordinator);
   const size_t credential_count = credentials.size();
   server->authenticator_ = std::make_unique<TokenAuthenticator>(std::move(credentials), required);
-  server->service_ = std::make_unique<CoordinatorServiceImpl>(
-      server->coordinator_.get(), server->authenticator_.get(), clock, opts.service);
+  CoordinatorServiceOptions service_options = opts.service;
+  service_options.backup_directory =
+      std::filesystem::absolute(opts.database_path).parent_path().string();
+  server->service_ = std::make_unique<CoordinatorServiceImpl>(server->coordinator_.get(),
+                                                              server->authenticator_.get(), clock,
+                                                              service_options, std::move(backup));
 
   ASSIGN_OR_RETURN(
       server->listener_,
@@ -164,7 +194,23 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(Options options) {
   if (server->grpc_server_ == nullptr) {
     return absl::UnavailableError(absl::StrCat("cannot start the gRPC server on ", opts.address));
   }
-  server->grpc_server_->GetHealthCheckService()->SetServingStatus(true);
+  if (!opts.health_address.empty()) {
+    // Only the default health service: no CoordinatorService on this port.
+    // gRPC refuses a server without a method of its own before it adds the
+    // health service, so every other method is one that says UNIMPLEMENTED.
+    grpc::ServerBuilder health_builder;
+    health_builder.AddListeningPort(opts.health_address, grpc::InsecureServerCredentials(),
+                                    &server->health_port_);
+    server->unimplemented_ = std::make_unique<HealthOnlyService>();
+    health_builder.RegisterCallbackGenericService(server->unimplemented_.get());
+    server->health_server_ = health_builder.BuildAndStart();
+    if (server->health_server_ == nullptr || server->health_port_ == 0) {
+      return absl::UnavailableError(absl::StrCat("cannot listen on the health address ",
+                                                 opts.health_address,
+                                                 " (address in use or invalid?)"));
+    }
+  }
+  server->SetServing(true);
   server->listener_->Start(server->acceptor_.get());
   server->expiry_thread_ = std::thread([s = server.get()] { s->ExpireLeasesPeriodically(); });
   spdlog::info("deepsweep-server listening on {} (port {}, {}, {}, database {})", opts.address,
@@ -190,6 +236,14 @@ void Server::ExpireLeasesPeriodically() {
   }
 }
 
+void Server::SetServing(bool serving) {
+  for (grpc::Server* grpc_server : {grpc_server_.get(), health_server_.get()}) {
+    if (grpc_server != nullptr && grpc_server->GetHealthCheckService() != nullptr) {
+      grpc_server->GetHealthCheckService()->SetServingStatus(serving);
+    }
+  }
+}
+
 void Server::Shutdown() {
   {
     absl::MutexLock lock(&shutdown_mu_);
@@ -199,17 +253,22 @@ void Server::Shutdown() {
   spdlog::info("deepsweep-server shutting down");
   stopping_.Notify();
   if (listener_ != nullptr) listener_->Stop();
+  SetServing(false);
   if (grpc_server_ != nullptr) {
-    grpc_server_->GetHealthCheckService()->SetServingStatus(false);
     service_->StopStreams();
     grpc_server_->Shutdown(std::chrono::system_clock::now() +
                            absl::ToChronoNanoseconds(options_.shutdown_grace));
+  }
+  if (health_server_ != nullptr) {
+    health_server_->Shutdown(std::chrono::system_clock::now() +
+                             absl::ToChronoNanoseconds(options_.shutdown_grace));
   }
   if (expiry_thread_.joinable()) expiry_thread_.join();
 }
 
 void Server::Wait() {
   if (grpc_server_ != nullptr) grpc_server_->Wait();
+  if (health_server_ != nullptr) health_server_->Wait();
   stopping_.WaitForNotification();
 }
 

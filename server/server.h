@@ -33,6 +33,7 @@
 #include "server/coordinator_service.h"
 
 namespace grpc {
+class CallbackGenericService;
 class Server;
 namespace experimental {
 class ExternalConnectionAcceptor;
@@ -61,6 +62,10 @@ class Server {
     // docs/OPERATIONS.md); read at start and again by ReloadCredentials().
     // Combines with `token` / `token_file`.
     std::string credentials_file;
+    // Also serve grpc.health.v1 alone, plaintext and without credentials, on
+    // this "host:port" (port 0 picks one, see health_port()); empty = not.
+    // For probes that cannot speak TLS (Kubernetes' native gRPC probes).
+    std::string health_address;
     // PEM certificate chain and private key: both set = TLS, neither = plain TCP.
     std::string tls_cert_path;
     std::string tls_key_path;
@@ -113,6 +118,8 @@ class Server {
 
   // The bound port (the chosen one when the address asked for port 0).
   int port() const { return port_; }
+  // The bound port of health_address; 0 when there is none.
+  int health_port() const { return health_port_; }
   bool tls() const { return tls_; }
 
   // Stops accepting calls, ends WatchSweep streams, gives calls in flight
@@ -134,9 +141,12 @@ class Server {
  private:
   Server() = default;
   void ExpireLeasesPeriodically();
+  // Sets grpc.health.v1's answer on the main port and the health port.
+  void SetServing(bool serving);
 
   Options options_;
   int port_ = 0;
+  int health_port_ = 0;
   bool tls_ = false;
   std::unique_ptr<SweepStore> store_;
   std::unique_ptr<Coordinator> coordinator_;
@@ -145,6 +155,9 @@ class Server {
   std::unique_ptr<ConnectionListener> listener_;
   std::unique_ptr<grpc::experimental::ExternalConnectionAcceptor> acceptor_;
   std::unique_ptr<grpc::Server> grpc_server_;
+  // Answers UNIMPLEMENTED on the health port for all but the health service.
+  std::unique_ptr<grpc::CallbackGenericService> unimplemented_;
+  std::unique_ptr<grpc::Server> health_server_;
   std::thread expiry_thread_;
 
   absl::Notification stopping_;

@@ -5,7 +5,9 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "tests/server/health_probe.h"
 #include "tests/server/test_server.h"
 
 namespace deepsweep::server {
@@ -100,6 +102,33 @@ TEST_F(TlsTest, MissingCaFileIsNamed) {
   rpc::ClientOptions options{.target = Target("127.0.0.1"),
                              .ca_cert_path = (dir_ / "nope.pem").string()};
   EXPECT_EQ(rpc::ConnectCoordinator(options).status().code(), absl::StatusCode::kNotFound);
+}
+
+// Kubernetes' gRPC probes cannot speak TLS: --health-address serves the
+// health service alone, in plaintext, beside the TLS port.
+TEST_F(TlsTest, PlaintextHealthPortServesHealthAndNothingElse) {
+  Server::Options options = LoopbackOptions(dir_ / "health.sqlite");
+  options.tls_cert_path = (dir_ / "server.pem").string();
+  options.tls_key_path = (dir_ / "server.key").string();
+  options.token = "s3cret-s3cret-s3cret-s3cret";
+  options.health_address = "127.0.0.1:0";
+  absl::StatusOr<std::unique_ptr<Server>> server = Server::Start(options);
+  ASSERT_TRUE(server.ok()) << server.status();
+  ASSERT_GT((*server)->health_port(), 0);
+  EXPECT_NE((*server)->health_port(), (*server)->port());
+  std::shared_ptr<grpc::Channel> health = grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", (*server)->health_port()), grpc::InsecureChannelCredentials());
+  EXPECT_TRUE(testing::IsServing(health));
+  // The coordinator's methods are not on it, with or without the token.
+  rpc::ClientOptions plain{.target = absl::StrCat("127.0.0.1:", (*server)->health_port()),
+                           .token = "s3cret-s3cret-s3cret-s3cret"};
+  EXPECT_EQ(ListSweepsWith(plain).code(), absl::StatusCode::kUnimplemented);
+  // The TLS port still refuses plaintext.
+  rpc::ClientOptions tls_port_plain{.target = absl::StrCat("127.0.0.1:", (*server)->port()),
+                                    .token = "s3cret-s3cret-s3cret-s3cret"};
+  EXPECT_EQ(ListSweepsWith(tls_port_plain).code(), absl::StatusCode::kUnavailable);
+  (*server)->Shutdown();
+  EXPECT_FALSE(testing::IsServing(health));
 }
 
 TEST(TlsOptionsTest, CertificateWithoutKeyIsRejected) {
