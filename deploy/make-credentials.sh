@@ -7,6 +7,11 @@
 #   OUT/worker.env           DEEPSWEEP_TOKEN=<worker token>      (docker compose's workers)
 #   OUT/cli.env              DEEPSWEEP_TOKEN=<submitter token>   (docker compose's cli)
 #   OUT/admin.env            DEEPSWEEP_TOKEN=<admin token>       (backups)
+#   OUT/ca.crt, OUT/ca.key   a CA of its own (EC P-256, 825 days) for TLS
+#   OUT/tls.crt, OUT/tls.key the coordinator's certificate, signed by that CA, for the names
+#                            deepsweep-coordinator(.deepsweep.svc[.cluster.local]),
+#                            coordinator, localhost and 127.0.0.1
+# (deploy/k8s uses the certificates; docker compose talks plaintext on its private network.)
 # Everything is written mode 0600. Refuses to overwrite OUT/credentials: to rotate, move the
 # old directory away first (or edit the credentials file and send the coordinator SIGHUP).
 # Usage: deploy/make-credentials.sh OUT_DIR
@@ -36,4 +41,17 @@ lines=""
 printf 'DEEPSWEEP_TOKEN=%s\n' "$(cat "$out/worker.token")" > "$out/worker.env"
 printf 'DEEPSWEEP_TOKEN=%s\n' "$(cat "$out/submitter.token")" > "$out/cli.env"
 printf 'DEEPSWEEP_TOKEN=%s\n' "$(cat "$out/admin.token")" > "$out/admin.env"
-echo "make-credentials: wrote $out/{credentials,*.token,*.env}"
+names="DNS:deepsweep-coordinator,DNS:deepsweep-coordinator.deepsweep.svc"
+names="$names,DNS:deepsweep-coordinator.deepsweep.svc.cluster.local,DNS:coordinator"
+names="$names,DNS:localhost,IP:127.0.0.1"
+{
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 825 \
+    -subj "/CN=deepsweep CA" -keyout "$out/ca.key" -out "$out/ca.crt"
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+    -subj "/CN=deepsweep-coordinator" -keyout "$out/tls.key" -out "$out/tls.csr"
+  printf 'subjectAltName=%s\n' "$names" > "$out/tls.ext"
+  openssl x509 -req -in "$out/tls.csr" -CA "$out/ca.crt" -CAkey "$out/ca.key" \
+    -CAcreateserial -days 825 -extfile "$out/tls.ext" -out "$out/tls.crt"
+} 2>/dev/null
+rm -f "$out/tls.csr" "$out/tls.ext" "$out/ca.srl"
+echo "make-credentials: wrote $out/{credentials,*.token,*.env,ca.crt,tls.crt,tls.key}"

@@ -6,6 +6,12 @@ single-replica StatefulSet with a ReadWriteOnce claim mounted where its --db liv
 Service whose selector and port reach it; workers are a Deployment that points --server at
 that Service; each reads the narrowest credential it needs from its own generated Secret (the
 coordinator the credentials file, workers a worker token), readable by their non-root user.
+Every pod meets the "restricted" Pod Security Standard (non-root, no privilege escalation, all
+capabilities dropped, seccomp RuntimeDefault, no host namespaces or paths) and the namespace
+enforces it; the coordinator serves TLS from a Secret (the others get the CA from another),
+has native gRPC startup/readiness/liveness probes on its plaintext health port with a startup
+budget long enough for a migration, a PodDisruptionBudget, and a NetworkPolicy that lets only
+the worker and CLI pods reach its gRPC port. A CLI pod holds the submitter's token.
 The image (deploy/Dockerfile) runs as that user, portable, with a health check.
 Compose (deploy/docker-compose.yml): the coordinator keeps its database on a named volume and
 is published on 127.0.0.1 by default; workers can scale (no fixed name, no host port); every
@@ -29,6 +35,11 @@ COORDINATOR_PORT = 50051
 # role each needs (the coordinator: the credentials file of digests; workers: a worker token).
 COORDINATOR_SECRET = ("deepsweep-credentials", "--credentials", "credentials")
 WORKER_SECRET = ("deepsweep-worker-token", "--token-file", "token")
+CLI_TOKEN_SECRET = "deepsweep-cli-token"
+TLS_SECRET = "deepsweep-tls"
+CA_SECRET = "deepsweep-ca"
+# A startup probe must allow at least this long (a schema migration of a large database).
+MIN_STARTUP_SECONDS = 300
 IMAGE_NAME = "deepsweep"
 NON_ROOT_UID = 10001
 
@@ -58,6 +69,36 @@ def labels_match(selector, labels):
     return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
 
 
+def check_restricted(errors, what, pod_spec, container):
+    """The "restricted" Pod Security Standard (kubernetes.io/docs/concepts/security/
+    pod-security-standards): what the namespace's enforce label makes the API server demand."""
+    pod_security = pod_spec.get("securityContext") or {}
+    security = container.get("securityContext") or {}
+    for field in ("hostNetwork", "hostPID", "hostIPC"):
+        if pod_spec.get(field):
+            errors.append(f"{what}: {field} is not allowed (restricted)")
+    for volume in pod_spec.get("volumes") or []:
+        if "hostPath" in volume:
+            errors.append(f"{what}: hostPath volume '{volume.get('name')}' (restricted)")
+    if security.get("privileged"):
+        errors.append(f"{what}: privileged container (restricted)")
+    if security.get("allowPrivilegeEscalation") is not False:
+        errors.append(f"{what}: container must set allowPrivilegeEscalation: false (restricted)")
+    capabilities = security.get("capabilities") or {}
+    if "ALL" not in (capabilities.get("drop") or []):
+        errors.append(f"{what}: container must drop ALL capabilities (restricted)")
+    if set(capabilities.get("add") or []) - {"NET_BIND_SERVICE"}:
+        errors.append(f"{what}: adds capabilities {capabilities.get('add')} (restricted)")
+    seccomp = (security.get("seccompProfile") or pod_security.get("seccompProfile") or {})
+    if seccomp.get("type") not in ("RuntimeDefault", "Localhost"):
+        errors.append(f"{what}: seccompProfile must be RuntimeDefault (restricted), is "
+                      f"{seccomp.get('type')}")
+    if security.get("runAsNonRoot") is False or security.get("runAsUser") == 0:
+        errors.append(f"{what}: the container overrides runAsNonRoot (restricted)")
+    if not security.get("readOnlyRootFilesystem"):
+        errors.append(f"{what}: readOnlyRootFilesystem: true expected")
+
+
 def check_pod(errors, what, pod_spec, kustomization, secret_spec):
     """Checks one workload's pod: non-root, image, its credential's Secret mounted and readable.
 
@@ -70,6 +111,7 @@ def check_pod(errors, what, pod_spec, kustomization, secret_spec):
     security = pod_spec.get("securityContext") or {}
     if security.get("runAsNonRoot") is not True or security.get("runAsUser") in (None, 0):
         errors.append(f"{what}: pod must set runAsNonRoot: true and a non-zero runAsUser")
+    check_restricted(errors, what, pod_spec, container)
     image_names = {i.get("name") for i in kustomization.get("images") or []}
     if container.get("image", "").split(":")[0] not in image_names:
         errors.append(
@@ -100,6 +142,114 @@ def check_pod(errors, what, pod_spec, kustomization, secret_spec):
                 f"{what}: Secret mode {oct(mode)} is not readable by user "
                 f"{security.get('runAsUser')} (needs fsGroup and a group-readable mode)")
     return container, mounts
+
+
+def check_flag_from_secret(errors, what, args, mounts, kustomization, flag, secret_name, key):
+    """`flag`'s file is key `key` of Secret `secret_name`, mounted, and generated."""
+    path = flag_value(args, flag)
+    if path is None:
+        errors.append(f"{what}: args lack {flag}")
+        return
+    secret = (mounts.get(os.path.dirname(path)) or {}).get("secret") or {}
+    generators = {g.get("name"): g for g in kustomization.get("secretGenerator") or []}
+    keys = [f.split("=")[0] for f in (generators.get(secret_name) or {}).get("files") or []]
+    if secret.get("secretName") != secret_name or os.path.basename(path) != key or key not in keys:
+        errors.append(f"{what}: {flag} {path} is not key '{key}' of a mounted Secret "
+                      f"'{secret_name}' the kustomization generates")
+
+
+def grpc_probe_port(probe):
+    """The port of a native gRPC probe, or None for any other kind."""
+    grpc = (probe or {}).get("grpc")
+    return grpc.get("port") if isinstance(grpc, dict) else None
+
+
+def check_coordinator_probes(errors, container):
+    """Native gRPC probes on the port --health-address serves, a startup probe with a budget
+    long enough for a migration."""
+    args = container.get("args") or []
+    health = flag_value(args, "--health-address")
+    health_port = int(health.rsplit(":", 1)[1]) if health and ":" in health else None
+    container_ports = {p.get("containerPort") for p in container.get("ports") or []}
+    if health_port is None or health_port not in container_ports:
+        errors.append(f"coordinator: --health-address {health} is not a declared containerPort "
+                      "(the kubelet's gRPC probes cannot speak TLS, so health needs its own "
+                      "plaintext port)")
+    for kind in ("startupProbe", "readinessProbe", "livenessProbe"):
+        probe = container.get(kind)
+        if not probe:
+            errors.append(f"coordinator: no {kind}")
+            continue
+        port = grpc_probe_port(probe)
+        if port is None:
+            errors.append(f"coordinator: {kind} is not a native gRPC probe (grpc: port)")
+        elif port != health_port:
+            errors.append(f"coordinator: {kind} probes port {port}, not the health port "
+                          f"{health_port}")
+    startup = container.get("startupProbe") or {}
+    budget = startup.get("periodSeconds", 10) * startup.get("failureThreshold", 3)
+    if startup and budget < MIN_STARTUP_SECONDS:
+        errors.append(f"coordinator: the startupProbe allows {budget} s, less than "
+                      f"{MIN_STARTUP_SECONDS} s for a migration")
+
+
+def selects(selector, labels):
+    """Whether a LabelSelector (matchLabels and matchExpressions) selects `labels`."""
+    if not selector:
+        return False
+    for key, value in (selector.get("matchLabels") or {}).items():
+        if labels.get(key) != value:
+            return False
+    for expression in selector.get("matchExpressions") or []:
+        key, operator = expression.get("key"), expression.get("operator")
+        values = expression.get("values") or []
+        if operator == "In" and labels.get(key) not in values:
+            return False
+        if operator == "NotIn" and labels.get(key) in values:
+            return False
+        if operator == "Exists" and key not in labels:
+            return False
+        if operator == "DoesNotExist" and key in labels:
+            return False
+    return True
+
+
+def check_network_policy(errors, policies, coordinator_labels, client_labels, grpc_port):
+    """Some NetworkPolicy selects the coordinator for Ingress, and every rule admitting
+    traffic to it admits only pods with the worker or CLI labels, only to its gRPC port."""
+    governing = [p for p in policies
+                 if selects((p.get("spec") or {}).get("podSelector"), coordinator_labels)
+                 and "Ingress" in ((p.get("spec") or {}).get("policyTypes") or ["Ingress"])]
+    if not governing:
+        errors.append("no NetworkPolicy restricts ingress to the coordinator")
+        return
+    admitted = set()
+    for policy in governing:
+        for rule in (policy.get("spec") or {}).get("ingress") or []:
+            sources = rule.get("from")
+            if not sources:
+                errors.append("coordinator NetworkPolicy: an ingress rule without 'from' admits "
+                              "every pod")
+                continue
+            for source in sources:
+                selector = source.get("podSelector")
+                if "ipBlock" in source or selector is None or "namespaceSelector" in source:
+                    errors.append(f"coordinator NetworkPolicy: source {source} is not a pod "
+                                  "selector in the namespace")
+                    continue
+                matched = [name for name, labels in client_labels.items()
+                           if selects(selector, labels)]
+                if not matched:
+                    errors.append(f"coordinator NetworkPolicy: source {selector} is neither the "
+                                  "workers nor the CLI pod")
+                admitted.update(matched)
+            ports = [p.get("port") for p in rule.get("ports") or []]
+            if not ports or any(p not in ("grpc", grpc_port) for p in ports):
+                errors.append(f"coordinator NetworkPolicy: ports {ports} are not only the gRPC "
+                              "port")
+    for name in client_labels:
+        if name not in admitted:
+            errors.append(f"coordinator NetworkPolicy: the {name} pods cannot reach it")
 
 
 def check_k8s(kustomization, manifests, k8s_dir):
@@ -135,6 +285,11 @@ def check_k8s(kustomization, manifests, k8s_dir):
                 errors.append(f"{name}: a {doc.get('kind')} has no metadata.name")
             by_kind.setdefault(doc.get("kind"), []).append(doc)
 
+    namespaces = by_kind.get("Namespace", [])
+    if not any(((n.get("metadata") or {}).get("labels") or {})
+               .get("pod-security.kubernetes.io/enforce") == "restricted" for n in namespaces):
+        errors.append("namespace: no label pod-security.kubernetes.io/enforce: restricted")
+
     statefulsets = by_kind.get("StatefulSet", [])
     services = {s["metadata"]["name"]: s for s in by_kind.get("Service", [])
                 if (s.get("metadata") or {}).get("name")}
@@ -167,6 +322,11 @@ def check_k8s(kustomization, manifests, k8s_dir):
         for flag in ("--address", "--db", "--credentials"):
             if flag_value(args, flag) is None:
                 errors.append(f"coordinator: args lack {flag}")
+        check_flag_from_secret(errors, "coordinator", args, mounts, kustomization, "--tls-cert",
+                               TLS_SECRET, "tls.crt")
+        check_flag_from_secret(errors, "coordinator", args, mounts, kustomization, "--tls-key",
+                               TLS_SECRET, "tls.key")
+        check_coordinator_probes(errors, container)
         db = flag_value(args, "--db")
         db_volume = mounts.get(os.path.dirname(db)) if db else None
         if not db_volume or db_volume.get("name") not in claims:
@@ -182,11 +342,16 @@ def check_k8s(kustomization, manifests, k8s_dir):
         if COORDINATOR_PORT not in ports:
             errors.append(f"coordinator Service: no port {COORDINATOR_PORT}")
 
-    deployments = by_kind.get("Deployment", [])
-    if len(deployments) != 1:
-        errors.append(f"expected one Deployment (the workers), found {len(deployments)}")
+    deployments = {}
+    for d in by_kind.get("Deployment", []):
+        component = ((d.get("metadata") or {}).get("labels") or {}).get(
+            "app.kubernetes.io/component")
+        deployments.setdefault(component, []).append(d)
+    if len(deployments.get("worker", [])) != 1 or len(deployments.get("cli", [])) != 1:
+        errors.append("expected one Deployment each with component worker and cli, found "
+                      f"{ {k: len(v) for k, v in deployments.items()} }")
         return errors
-    workers = deployments[0]
+    workers = deployments["worker"][0]
     worker_spec = workers.get("spec") or {}
     worker_template = worker_spec.get("template") or {}
     worker_labels = (worker_template.get("metadata") or {}).get("labels") or {}
@@ -195,13 +360,49 @@ def check_k8s(kustomization, manifests, k8s_dir):
     if labels_match(worker_labels, pod_labels) or labels_match(pod_labels, worker_labels):
         errors.append("worker and coordinator pods carry the same labels: the Service "
                       "would send RPCs to workers")
-    worker, _ = check_pod(errors, "worker", worker_template.get("spec") or {}, kustomization,
-                          WORKER_SECRET)
+    worker, worker_mounts = check_pod(errors, "worker", worker_template.get("spec") or {},
+                                      kustomization, WORKER_SECRET)
+    expected = f"{spec.get('serviceName')}:{COORDINATOR_PORT}"
     if worker is not None:
         server = flag_value(worker.get("args") or [], "--server")
-        expected = f"{spec.get('serviceName')}:{COORDINATOR_PORT}"
         if server != expected:
             errors.append(f"worker: --server is {server}, expected the Service at {expected}")
+        check_flag_from_secret(errors, "worker", worker.get("args") or [], worker_mounts,
+                               kustomization, "--tls-ca", CA_SECRET, "ca.crt")
+
+    cli_template = (deployments["cli"][0].get("spec") or {}).get("template") or {}
+    cli_labels = (cli_template.get("metadata") or {}).get("labels") or {}
+    cli_pod = cli_template.get("spec") or {}
+    cli_containers = cli_pod.get("containers") or []
+    if len(cli_containers) != 1:
+        errors.append("cli: expected exactly one container")
+    else:
+        cli = cli_containers[0]
+        check_restricted(errors, "cli", cli_pod, cli)
+        env = {e.get("name"): e for e in cli.get("env") or []}
+        token_ref = ((env.get("DEEPSWEEP_TOKEN") or {}).get("valueFrom") or {}).get(
+            "secretKeyRef") or {}
+        if token_ref.get("name") != CLI_TOKEN_SECRET:
+            errors.append(f"cli: DEEPSWEEP_TOKEN must come from Secret '{CLI_TOKEN_SECRET}' "
+                          "(the submitter's token)")
+        if (env.get("DEEPSWEEP_SERVER") or {}).get("value") != expected:
+            errors.append(f"cli: DEEPSWEEP_SERVER must be {expected}")
+        cli_volumes = {v.get("name"): v for v in cli_pod.get("volumes") or []}
+        if not any(((cli_volumes.get(m.get("name")) or {}).get("secret") or {})
+                   .get("secretName") == CA_SECRET for m in cli.get("volumeMounts") or []):
+            errors.append(f"cli: the CA Secret '{CA_SECRET}' is not mounted")
+    generators = {g.get("name"): g for g in kustomization.get("secretGenerator") or []}
+    cli_files = (generators.get(CLI_TOKEN_SECRET) or {}).get("files") or []
+    if "token=secrets/submitter.token" not in cli_files:
+        errors.append(f"secretGenerator '{CLI_TOKEN_SECRET}' must hold the submitter's token "
+                      f"(token=secrets/submitter.token), holds {cli_files}")
+
+    check_network_policy(errors, by_kind.get("NetworkPolicy", []), pod_labels,
+                         {"worker": worker_labels, "cli": cli_labels}, COORDINATOR_PORT)
+    budgets = [b for b in by_kind.get("PodDisruptionBudget", [])
+               if selects((b.get("spec") or {}).get("selector"), pod_labels)]
+    if not budgets:
+        errors.append("no PodDisruptionBudget covers the coordinator")
     for kind in ("PersistentVolumeClaim",):
         for doc in by_kind.get(kind, []):
             errors.append(f"a standalone {kind} '{doc['metadata'].get('name')}': the "
@@ -311,6 +512,40 @@ def mutations():
             env_file="secrets/cli.env")),
         ("compose shared admin token", lambda k, m, c: c["services"]["coordinator"].update(
             command=["deepsweep-server", "--db", "/data/deepsweep.db", "--token-file", "/t"])),
+        ("privilege escalation", lambda k, m, c: pod(m, "StatefulSet")["containers"][0][
+            "securityContext"].update(allowPrivilegeEscalation=True)),
+        ("capabilities kept", lambda k, m, c: pod(m, "StatefulSet")["containers"][0][
+            "securityContext"].pop("capabilities")),
+        ("no seccomp", lambda k, m, c: (pod(m, "Deployment")["securityContext"].pop(
+            "seccompProfile"), pod(m, "Deployment")["containers"][0]["securityContext"].pop(
+            "seccompProfile"))),
+        ("host network", lambda k, m, c: pod(m, "StatefulSet").update(hostNetwork=True)),
+        ("namespace not enforcing", lambda k, m, c: doc(m, "Namespace")["metadata"].update(
+            labels={})),
+        ("no startup probe", lambda k, m, c: pod(m, "StatefulSet")["containers"][0].pop(
+            "startupProbe")),
+        ("exec liveness probe", lambda k, m, c: pod(m, "StatefulSet")["containers"][0].update(
+            livenessProbe={"exec": {"command": ["deepsweep", "health"]}})),
+        ("short startup budget", lambda k, m, c: pod(m, "StatefulSet")["containers"][0][
+            "startupProbe"].update(failureThreshold=3)),
+        ("probe on the TLS port", lambda k, m, c: pod(m, "StatefulSet")["containers"][0][
+            "readinessProbe"]["grpc"].update(port=50051)),
+        ("no disruption budget", lambda k, m, c: [d.update(kind="ConfigMap") for docs in
+                                                  m.values() for d in docs
+                                                  if d.get("kind") == "PodDisruptionBudget"]),
+        ("policy open to all", lambda k, m, c: doc(m, "NetworkPolicy")["spec"]["ingress"][0].update(
+            {"from": [{"ipBlock": {"cidr": "0.0.0.0/0"}}]})),
+        ("policy without from", lambda k, m, c: doc(m, "NetworkPolicy")["spec"]["ingress"][0].pop(
+            "from")),
+        ("no network policy", lambda k, m, c: [d.update(kind="ConfigMap") for docs in m.values()
+                                               for d in docs if d.get("kind") == "NetworkPolicy"]),
+        ("coordinator without TLS", lambda k, m, c: [pod(m, "StatefulSet")["containers"][0][
+            "args"].remove(a) for a in ("--tls-key", "/etc/deepsweep/tls/tls.key")]),
+        ("worker without the CA", lambda k, m, c: set_arg(
+            pod(m, "Deployment")["containers"][0], "--tls-ca", "/tmp/ca.crt")),
+        ("cli with the admin token", lambda k, m, c: [g.update(files=["token=secrets/admin.token"])
+                                                      for g in k["secretGenerator"]
+                                                      if g["name"] == "deepsweep-cli-token"]),
         ("compose port on all interfaces", lambda k, m, c: c["services"]["coordinator"].update(
             ports=["50051:50051"])),
         ("compose worker named", lambda k, m, c: c["services"]["worker"].update(
