@@ -130,6 +130,22 @@ struct LeaseEnding {
 // The store writes one call submitted; the caller's own write comes last.
 using Writes = std::vector<PendingWrite>;
 
+// A failed write that is the store's fault (full disk, I/O error, corrupt or
+// read-only file), not the caller's: workers could not renew meanwhile.
+bool IsStoreFault(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kInternal:
+    case absl::StatusCode::kUnknown:
+    case absl::StatusCode::kResourceExhausted:
+    case absl::StatusCode::kDataLoss:
+    case absl::StatusCode::kDeadlineExceeded:
+      return true;
+    default:
+      return false;
+  }
+}
+
 }  // namespace
 
 // Decisions happen under mu_ against the in-memory index, which is updated at
@@ -181,7 +197,9 @@ class Coordinator::Impl {
       RETURN_IF_ERROR(LoadLocked());
       const absl::Time now = ToMicros(clock_->Now());
       const NewSweep sweep{plan.sweep.name, std::string(spec_yaml), max_attempts, now};
-      ASSIGN_OR_RETURN(CreatedSweep created, store_->CreateSweep(sweep, trials));
+      absl::StatusOr<CreatedSweep> stored = store_->CreateSweep(sweep, trials);
+      NoteWrite(stored.status());
+      ASSIGN_OR_RETURN(CreatedSweep created, std::move(stored));
       LiveSweep& live = sweeps_[created.id];
       live.max_attempts = max_attempts;
       if (plan.schedule.rule != ScheduleSpec::Rule::kNone) {
@@ -329,7 +347,8 @@ class Coordinator::Impl {
         lease = Lease{.trial_id = t.id,
                       .lease_id = NewLeaseId(t.id, t.attempt + 1),
                       .attempt = t.attempt + 1,
-                      .deadline = ToMicros(now + options_.lease_ttl)};
+                      .deadline = ToMicros(now + options_.lease_ttl),
+                      .ttl = options_.lease_ttl};
         TrialUpdate u = Update(t, TrialState::kLeased, t.attempt_limit, "");
         u.attempt = lease->attempt;
         u.worker_id = worker.worker_id;
@@ -414,7 +433,9 @@ class Coordinator::Impl {
         deadlines_.erase({t->lease->deadline, t->id});
         t->lease->deadline = deadline;
         deadlines_.emplace(deadline, t->id);
-        result = {deadline, sweep.state == SweepState::kCancelled};
+        result = {.deadline = deadline,
+                  .ttl = options_.lease_ttl,
+                  .cancelled = sweep.state == SweepState::kCancelled};
       }
     }
     RETURN_IF_ERROR(Await(writes));
@@ -499,6 +520,11 @@ class Coordinator::Impl {
 
   SweepStore* store() const { return store_; }
 
+  StoreHealth store_health() const {
+    absl::MutexLock lock(&health_mu_);
+    return health_;
+  }
+
  private:
   static std::string Truncate(std::string_view text) {
     return std::string(text.substr(0, kMaxReasonBytes));
@@ -562,15 +588,42 @@ class Coordinator::Impl {
     absl::Status status;
     for (PendingWrite& w : writes) status.Update(w.Wait());
     if (!status.ok()) {
-      absl::MutexLock lock(&mu_);
-      loaded_ = false;
+      {
+        absl::MutexLock lock(&mu_);
+        loaded_ = false;
+        if (IsStoreFault(status)) grace_on_load_ = true;
+      }
+      NoteWrite(status);
       return status;
     }
-    if (!writes.empty()) Bump();
+    if (!writes.empty()) {
+      NoteWrite(status);
+      Bump();
+    }
     return status;
   }
 
-  // Rebuilds the in-memory index from the store when it is not loaded.
+  // Keeps StoreHealth from the outcome of a write, and tells the listener
+  // when writability flips.
+  void NoteWrite(const absl::Status& status) {
+    if (!status.ok() && !IsStoreFault(status)) return;
+    absl::MutexLock lock(&health_mu_);
+    const bool was_writable = health_.writable;
+    health_.writable = status.ok();
+    if (!status.ok()) {
+      ++health_.failed_writes;
+      health_.last_error = status;
+    }
+    if (health_.writable != was_writable && options_.on_store_health_change) {
+      options_.on_store_health_change(health_);
+    }
+  }
+
+
+  // Rebuilds the in-memory index from the store when it is not loaded. After
+  // a start or a store fault, every lease gets a grace period first (see
+  // CoordinatorOptions::lease_ttl): its workers could not reach or renew
+  // through this coordinator meanwhile, so they get a full TTL to do it.
   absl::Status LoadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (loaded_) return absl::OkStatus();
     store_->Flush();
@@ -578,6 +631,8 @@ class Coordinator::Impl {
     sweeps_.clear();
     live_.clear();
     deadlines_.clear();
+    StoreMutation m{.now = ToMicros(clock_->Now())};
+    const absl::Time grace_deadline = ToMicros(m.now + options_.lease_ttl);
     for (const SweepRecord& s : work.sweeps) {
       LiveSweep& live = sweeps_[s.id] = LiveSweep{.state = s.state, .max_attempts = s.max_attempts};
       RETURN_IF_ERROR(AttachSchedulerLocked(s, live));
@@ -589,6 +644,9 @@ class Coordinator::Impl {
         // let it expire at once.
         if (!t.lease.has_value()) {
           t.lease = Lease{.trial_id = t.id, .attempt = t.attempt, .deadline = absl::InfinitePast()};
+        } else if (grace_on_load_ && t.lease->deadline < grace_deadline) {
+          t.lease->deadline = grace_deadline;
+          m.lease_renewals.push_back({t.id, t.attempt, grace_deadline});
         }
         deadlines_.emplace(t.lease->deadline, t.id);
         ++sweep.leased;
@@ -599,7 +657,6 @@ class Coordinator::Impl {
     }
     // A sweep whose trials are all done but that was never marked finished is
     // finished now.
-    StoreMutation m{.now = ToMicros(clock_->Now())};
     for (auto it = sweeps_.begin(); it != sweeps_.end();) {
       const LiveSweep& s = it->second;
       if (s.pending.empty() && s.leased == 0) {
@@ -609,8 +666,13 @@ class Coordinator::Impl {
         ++it;
       }
     }
-    if (!m.sweeps.empty()) RETURN_IF_ERROR(store_->Apply(std::move(m)));
+    if (!m.sweeps.empty() || !m.lease_renewals.empty()) {
+      const absl::Status applied = store_->Apply(std::move(m));
+      NoteWrite(applied);
+      RETURN_IF_ERROR(applied);
+    }
     loaded_ = true;
+    grace_on_load_ = false;
     return absl::OkStatus();
   }
 
@@ -744,6 +806,9 @@ class Coordinator::Impl {
   absl::Mutex mu_;
   // False until the index is built, and again after a failed write.
   bool loaded_ ABSL_GUARDED_BY(mu_) = false;
+  // The next load extends leases (see LoadLocked): true at start and after a
+  // store fault.
+  bool grace_on_load_ ABSL_GUARDED_BY(mu_) = true;
   // Every PENDING or LEASED trial.
   absl::flat_hash_map<TrialId, LiveTrial> live_ ABSL_GUARDED_BY(mu_);
   // Sweeps with live trials, and active ones; ordered for the round-robin.
@@ -756,6 +821,10 @@ class Coordinator::Impl {
   absl::Mutex version_mu_;
   absl::CondVar changed_;
   uint64_t version_ ABSL_GUARDED_BY(version_mu_) = 0;
+
+  // Apart from mu_: read by health checks, written after commits.
+  mutable absl::Mutex health_mu_;
+  StoreHealth health_ ABSL_GUARDED_BY(health_mu_);
 };
 
 Coordinator::Coordinator(SweepStore* store, const Clock* clock, CoordinatorOptions options)
@@ -819,5 +888,6 @@ absl::StatusOr<int64_t> Coordinator::ExpireLeases() { return impl_->ExpireLeases
 uint64_t Coordinator::WaitForChange(uint64_t seen, absl::Duration max_wait) {
   return impl_->WaitForChange(seen, max_wait);
 }
+StoreHealth Coordinator::store_health() const { return impl_->store_health(); }
 
 }  // namespace deepsweep

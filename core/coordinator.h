@@ -18,7 +18,10 @@
 //   AcquireTrial gives a PENDING trial a fresh lease id, attempt + 1 and a
 //   deadline now + lease_ttl. RenewLease and ReportCheckpoints extend the
 //   deadline. A lease past its deadline is expired: its trial goes back to
-//   PENDING, or to FAILED once it has used max_attempts. Every call that
+//   PENDING, or to FAILED once it has used max_attempts. When the coordinator
+//   starts, and after a write the store failed, every lease's deadline is
+//   first extended to at least now + lease_ttl (a grace period: its worker
+//   could not renew meanwhile). Every call that
 //   carries a lease id that is not the trial's current lease returns ABORTED
 //   and changes nothing, so late, zombie or duplicated workers cannot
 //   overwrite results. Checkpoints are keyed (trial, attempt, step); a repeated
@@ -27,8 +30,10 @@
 // Status codes: INVALID_ARGUMENT (bad spec or request; the message names the
 // field), NOT_FOUND (unknown sweep or trial), ABORTED (lease not current),
 // FAILED_PRECONDITION (e.g. cancel a finished sweep), RESOURCE_EXHAUSTED (a
-// limit, e.g. too many trials), UNAVAILABLE / INTERNAL (store failure). After
-// a store failure nothing of the failed call is kept; retrying it is safe.
+// limit, e.g. too many trials), UNAVAILABLE / INTERNAL (store failure; a full
+// disk is UNAVAILABLE, since it passes once space is freed). After a store
+// failure nothing of the failed call is kept; retrying it is safe, and
+// store_health() says writes are failing until one succeeds.
 //
 // Lease ids look like "<trial>-<attempt>-<16 hex digits>": unique across
 // restarts through trial and attempt, unguessable through the random part.
@@ -39,6 +44,7 @@
 #define DEEPSWEEP_CORE_COORDINATOR_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -123,7 +129,13 @@ struct Lease {
   TrialId trial_id = 0;
   std::string lease_id;
   int attempt = 0;
+  // When the lease expires, by the coordinator's clock.
   absl::Time deadline;
+  // How long the lease had to live when it was granted. A worker times its
+  // heartbeats by this, never by `deadline` against its own clock (the two
+  // clocks may disagree by any amount). Zero when not known (leases read back
+  // from the store).
+  absl::Duration ttl = absl::ZeroDuration();
 };
 
 // AcquireTrial's answer: a trial with its lease, or nothing now.
@@ -134,7 +146,8 @@ struct Acquisition {
 };
 
 struct RenewResult {
-  absl::Time deadline;
+  absl::Time deadline;     // the lease's new deadline, by the coordinator's clock
+  absl::Duration ttl;      // how long from the renewal the lease lives (see Lease::ttl)
   bool cancelled = false;  // the sweep was cancelled: stop and drop the trial
   // The sweep's schedule ended the trial (PRUNED, or DIVERGED by the stuck
   // rule) with this report: stop training; the lease is over.
@@ -175,8 +188,24 @@ struct SweepPlan {
   ScheduleSpec schedule;          // the spec's early-stopping rule
 };
 
+// How the coordinator's writes to its store are going, for health checks and
+// metrics.
+struct StoreHealth {
+  // False from a write that failed by the store's fault (a full disk, an I/O
+  // error, a read-only or corrupt file) until a write succeeds again.
+  bool writable = true;
+  // Writes failed by the store's fault since the coordinator was made.
+  int64_t failed_writes = 0;
+  // The last such failure; OK before the first.
+  absl::Status last_error;
+};
+
 struct CoordinatorOptions {
-  // How long a lease lives without a heartbeat or report.
+  // How long a lease lives without a heartbeat or report. Also the grace a
+  // lease gets when the coordinator starts on a store, and after a write
+  // failed by the store's fault: its deadline becomes at least now +
+  // lease_ttl, so an outage of the coordinator or its disk never expires a
+  // lease whose worker could not renew meanwhile.
   absl::Duration lease_ttl = absl::Seconds(30);
   // What AcquireTrial tells a worker to wait when nothing is pending.
   absl::Duration idle_retry_after = absl::Seconds(1);
@@ -192,6 +221,10 @@ struct CoordinatorOptions {
   int64_t max_checkpoints_per_report = 1000;
   int64_t max_layer_stats_per_checkpoint = 1024;
   int64_t max_histogram_bins = 4096;
+  // Called whenever StoreHealth::writable flips, with the new health, from the
+  // thread whose write noticed it; calls are serialized and made in order. It
+  // must be quick and must not call the coordinator. Empty = nobody listens.
+  std::function<void(const StoreHealth&)> on_store_health_change;
 };
 
 class Coordinator {
@@ -265,6 +298,8 @@ class Coordinator {
   // pace itself (e.g. one GetSweep per 200 ms at most), since GetSweep counts
   // the sweep's trials in the store.
   uint64_t WaitForChange(uint64_t seen, absl::Duration max_wait);
+  // Whether writes are failing by the store's fault, and how many have.
+  StoreHealth store_health() const;
 
  private:
   class Impl;

@@ -239,8 +239,10 @@ TEST_P(CoordinatorTest, AcquisitionsMatchTheStoredTrial) {
                   .ok());
 
   // After a restart the specs come from the store; the lease that expires
-  // there had results, which the second attempt starts without.
+  // there (a full TTL after the restart's grace) had results, which the
+  // second attempt starts without.
   Restart();
+  ASSERT_EQ(*coordinator_->ExpireLeases(), 0);
   clock_.Advance(absl::Seconds(31));
   const Acquisition second = Acquire("w2");
   ASSERT_EQ(second.trial->id, first.trial->id);
@@ -546,7 +548,8 @@ TEST_P(CoordinatorTest, RestartResumesLeasesWithTheirDeadlines) {
   EXPECT_EQ(coordinator_->CompleteTrial(b.trial->id, b.lease->lease_id, {}).code(),
             absl::StatusCode::kAborted);
   Restart();
-  clock_.Advance(absl::Seconds(41));  // past the renewed deadline
+  EXPECT_EQ(*coordinator_->ExpireLeases(), 0);  // loaded at t = 10: deadline 40 stands
+  clock_.Advance(absl::Seconds(31));            // past the renewed deadline
   EXPECT_EQ(*coordinator_->ExpireLeases(), 1);
   EXPECT_EQ(Trial(a.trial->id).state, TrialState::kPending);
 
@@ -560,6 +563,62 @@ TEST_P(CoordinatorTest, RestartResumesLeasesWithTheirDeadlines) {
   EXPECT_EQ(sweep.counts.succeeded, 6);
   EXPECT_EQ(Trial(a.trial->id).attempt, 2);
   EXPECT_EQ(coordinator_->GetCheckpoints(a.trial->id, 1, false)->size(), 1u);
+}
+
+TEST_P(CoordinatorTest, RestartGivesRunningLeasesAFullTtlToReconnect) {
+  Create();
+  const Acquisition a = Acquire("w1");  // deadline t = 30
+  clock_.Advance(absl::Seconds(20));
+  const Acquisition b = Acquire("w2");  // deadline t = 50
+  clock_.Advance(absl::Seconds(5));
+
+  // The coordinator is down from t = 25 to t = 35: a's deadline passes.
+  coordinator_.reset();
+  clock_.Advance(absl::Seconds(10));
+  Restart();
+  EXPECT_EQ(*coordinator_->ExpireLeases(), 0);  // both run until at least t = 65
+  clock_.Advance(absl::Seconds(29));            // t = 64
+  EXPECT_EQ(*coordinator_->ExpireLeases(), 0);
+  auto renewed = coordinator_->RenewLease(a.trial->id, a.lease->lease_id);
+  ASSERT_TRUE(renewed.ok()) << renewed.status();
+  EXPECT_EQ(renewed->deadline, clock_.Now() + absl::Seconds(30));
+
+  // The grace is one TTL, not forever: b's silent worker loses its lease.
+  clock_.Advance(absl::Seconds(2));  // t = 66
+  EXPECT_EQ(*coordinator_->ExpireLeases(), 1);
+  EXPECT_EQ(Trial(b.trial->id).state, TrialState::kPending);
+  EXPECT_EQ(Trial(a.trial->id).state, TrialState::kLeased);
+  EXPECT_EQ(Trial(a.trial->id).attempt, 1);  // no attempt burned by the outage
+
+  // The extension is stored: another restart at t = 66 keeps a's renewed
+  // deadline (t = 94) rather than an older one.
+  Restart();
+  clock_.Advance(absl::Seconds(27));  // t = 93
+  EXPECT_EQ(*coordinator_->ExpireLeases(), 0);
+  EXPECT_TRUE(coordinator_->CompleteTrial(a.trial->id, a.lease->lease_id, {}).ok());
+  EXPECT_EQ(Trial(a.trial->id).attempt, 1);
+}
+
+TEST_P(CoordinatorTest, StoreFaultGivesLeasesAGracePeriod) {
+  FailingSweepStore failing(store_);
+  coordinator_ = std::make_unique<Coordinator>(&failing, &clock_, options_);
+  Create();
+  const Acquisition a = Acquire("w1");  // deadline t = 30
+  clock_.Advance(absl::Seconds(20));
+  // The disk is full for 20 s: every write fails, renewals included.
+  failing.FailNextWrites(1000);
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(coordinator_->RenewLease(a.trial->id, a.lease->lease_id).status().code(),
+              absl::StatusCode::kUnavailable);
+    EXPECT_FALSE(coordinator_->ExpireLeases().ok());
+    clock_.Advance(absl::Seconds(5));
+  }
+  failing.FailNextWrites(0);  // t = 40: space is back
+  auto renewed = coordinator_->RenewLease(a.trial->id, a.lease->lease_id);
+  ASSERT_TRUE(renewed.ok()) << renewed.status();
+  EXPECT_TRUE(coordinator_->CompleteTrial(a.trial->id, a.lease->lease_id, {}).ok());
+  EXPECT_EQ(Trial(a.trial->id).state, TrialState::kSucceeded);
+  EXPECT_EQ(Trial(a.trial->id).attempt, 1);
 }
 
 TEST_P(CoordinatorTest, ConcurrentWorkersNeverShareATrial) {
@@ -622,6 +681,10 @@ TEST_P(CoordinatorTest, AFailedWriteLeavesNoTrace) {
   clock_.Advance(absl::Seconds(31));
   failing.FailNextWrites(1);
   EXPECT_FALSE(coordinator_->ExpireLeases().ok());
+  // A store fault gives every lease a grace period (its worker may have been
+  // unable to renew): b's lease runs one more TTL.
+  EXPECT_EQ(*coordinator_->ExpireLeases(), 0);
+  clock_.Advance(absl::Seconds(31));
   EXPECT_EQ(*coordinator_->ExpireLeases(), 1);
   EXPECT_EQ(Trial(b.trial->id).state, TrialState::kPending);
 
