@@ -35,7 +35,7 @@
 // Errors: NOT_FOUND for unknown ids and ABORTED when a trial is not in the
 // state a TrialUpdate expects (the mutation changes nothing then),
 // INVALID_ARGUMENT for values the store cannot represent, UNAVAILABLE when the
-// storage is busy or unreachable, INTERNAL for anything else.
+// storage is busy, unreachable or full, INTERNAL for anything else.
 // Thread-safety: every method is safe to call concurrently.
 #ifndef DEEPSWEEP_CORE_SWEEP_STORE_H_
 #define DEEPSWEEP_CORE_SWEEP_STORE_H_

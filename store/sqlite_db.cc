@@ -24,9 +24,10 @@ absl::Status StatusFor(int rc, std::string_view what, const char* message) {
     case SQLITE_IOERR:
     case SQLITE_CANTOPEN:
     case SQLITE_PROTOCOL:
-      return absl::UnavailableError(text);
+    // A full disk passes once space is freed: callers retry rather than give
+    // up (RESOURCE_EXHAUSTED made workers fail trials for good).
     case SQLITE_FULL:
-      return absl::ResourceExhaustedError(text);
+      return absl::UnavailableError(text);
     default:
       return absl::InternalError(text);
   }

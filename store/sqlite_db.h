@@ -3,9 +3,9 @@
 // per connection and reused; statements are reset when their handle goes out
 // of scope, so no read snapshot is ever left open.
 //
-// Errors map to canonical codes: SQLITE_BUSY / SQLITE_LOCKED / I/O errors ->
-// UNAVAILABLE, SQLITE_FULL -> RESOURCE_EXHAUSTED, everything else -> INTERNAL;
-// the message holds SQLite's own text.
+// Errors map to canonical codes: SQLITE_BUSY / SQLITE_LOCKED / I/O errors /
+// SQLITE_FULL (disk full) -> UNAVAILABLE (transient: retry once the fault is
+// gone), everything else -> INTERNAL; the message holds SQLite's own text.
 //
 // Thread-safety: none. A connection is used by one thread at a time (its owner
 // holds a mutex); the connection is opened with SQLITE_OPEN_NOMUTEX.

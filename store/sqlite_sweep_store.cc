@@ -849,6 +849,22 @@ void SqliteSweepStore::CommitBatch(std::vector<Job>& batch, std::vector<absl::St
   }
 }
 
+absl::Status SqliteSweepStore::SimulateFullDisk(bool full) {
+  absl::MutexLock lock(&write_mu_);
+  if (writer_ == nullptr) return ReadOnlyError();
+  SqliteDb& db = *writer_;
+  if (full && uncapped_max_pages_ == 0) {
+    ASSIGN_OR_RETURN(uncapped_max_pages_, db.QueryInt("PRAGMA max_page_count"));
+    ASSIGN_OR_RETURN(const int64_t pages, db.QueryInt("PRAGMA page_count"));
+    return db.QueryInt(absl::StrCat("PRAGMA max_page_count = ", pages)).status();
+  }
+  if (!full && uncapped_max_pages_ != 0) {
+    const int64_t max_pages = std::exchange(uncapped_max_pages_, 0);
+    return db.QueryInt(absl::StrCat("PRAGMA max_page_count = ", max_pages)).status();
+  }
+  return absl::OkStatus();
+}
+
 absl::Status SqliteSweepStore::Read(const std::function<absl::Status(SqliteDb&)>& body) {
   absl::MutexLock read_lock(&read_mu_);
   if (reader_ != nullptr) {

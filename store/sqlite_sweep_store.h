@@ -145,6 +145,13 @@ class SqliteSweepStore final : public SweepStore {
   };
   WriteStats write_stats();
 
+  // For drills and tests of a full disk (no mount needed): `full` caps the
+  // database at its current size (PRAGMA max_page_count), so every write that
+  // needs a new page fails with SQLITE_FULL as it would on a full disk (one
+  // that fits in pages the file already has still succeeds); false lifts the
+  // cap. FAILED_PRECONDITION on a read-only store.
+  absl::Status SimulateFullDisk(bool full);
+
  private:
   struct Job {
     StoreMutation mutation;
@@ -187,6 +194,9 @@ class SqliteSweepStore final : public SweepStore {
   // The writer when reader_ is null (":memory:").
   absl::Mutex read_mu_;
   std::unique_ptr<SqliteDb> reader_ ABSL_GUARDED_BY(read_mu_);
+
+  // The cap SimulateFullDisk(true) replaced; 0 while none is in place.
+  int64_t uncapped_max_pages_ ABSL_GUARDED_BY(write_mu_) = 0;
 
   const int min_checkpoint_pages_;
   const int checkpoint_pages_;

@@ -79,6 +79,25 @@ TEST_F(SqliteStoreTest, CreatesAVersionedWalDatabase) {
             (std::vector<std::vector<std::string>>{{"34"}}));
 }
 
+// A full disk is a fault that passes: UNAVAILABLE (callers retry), not
+// RESOURCE_EXHAUSTED (workers took that as final and failed trials for good).
+TEST_F(SqliteStoreTest, FullDiskIsUnavailableUntilSpaceReturns) {
+  std::unique_ptr<SqliteSweepStore> store = Open();
+  ASSERT_NE(store, nullptr);
+  const std::vector<TrialSpec> trials(2000, TrialSpec{.activation = "tanh", .depth = 2});
+  const NewSweep sweep{.name = "big", .spec_yaml = std::string(20000, 'x'), .max_attempts = 1};
+  ASSERT_TRUE(store->SimulateFullDisk(true).ok());
+  absl::StatusOr<CreatedSweep> created = store->CreateSweep(sweep, trials);
+  EXPECT_EQ(created.status().code(), absl::StatusCode::kUnavailable) << created.status();
+  EXPECT_THAT(created.status().message(), ::testing::HasSubstr("full"));
+  EXPECT_EQ(store->ListSweeps()->size(), 0u);  // nothing of it stored
+
+  ASSERT_TRUE(store->SimulateFullDisk(false).ok());
+  created = store->CreateSweep(sweep, trials);
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_EQ(created->trial_ids.size(), 2000u);
+}
+
 TEST_F(SqliteStoreTest, RefusesASchemaNewerThanItself) {
   Open().reset();
   {
