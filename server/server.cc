@@ -152,10 +152,19 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(Options options) {
   const Options& opts = server->options_;
   server->tls_ = !opts.tls_cert_path.empty();
   DatabaseBackup backup;
-  ASSIGN_OR_RETURN(server->store_, OpenStore(opts.database_path, &backup));
+  if (opts.store != nullptr) {
+    server->store_ = opts.store;
+  } else {
+    ASSIGN_OR_RETURN(server->owned_store_, OpenStore(opts.database_path, &backup));
+    server->store_ = server->owned_store_.get();
+  }
   const Clock* clock = opts.clock != nullptr ? opts.clock : SystemClock::Default();
+  CoordinatorOptions coordinator_options = opts.coordinator;
+  coordinator_options.on_store_health_change = [s = server.get()](const StoreHealth& health) {
+    s->OnStoreHealthChange(health);
+  };
   server->coordinator_ =
-      std::make_unique<Coordinator>(server->store_.get(), clock, opts.coordinator);
+      std::make_unique<Coordinator>(server->store_, clock, std::move(coordinator_options));
   const size_t credential_count = credentials.size();
   server->authenticator_ = std::make_unique<TokenAuthenticator>(std::move(credentials), required);
   CoordinatorServiceOptions service_options = opts.service;
@@ -190,27 +199,31 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(Options options) {
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(std::make_unique<MalformedRequestInterceptorFactory>());
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
-  server->grpc_server_ = builder.BuildAndStart();
-  if (server->grpc_server_ == nullptr) {
-    return absl::UnavailableError(absl::StrCat("cannot start the gRPC server on ", opts.address));
-  }
-  if (!opts.health_address.empty()) {
-    // Only the default health service: no CoordinatorService on this port.
-    // gRPC refuses a server without a method of its own before it adds the
-    // health service, so every other method is one that says UNIMPLEMENTED.
-    grpc::ServerBuilder health_builder;
-    health_builder.AddListeningPort(opts.health_address, grpc::InsecureServerCredentials(),
-                                    &server->health_port_);
-    server->unimplemented_ = std::make_unique<HealthOnlyService>();
-    health_builder.RegisterCallbackGenericService(server->unimplemented_.get());
-    server->health_server_ = health_builder.BuildAndStart();
-    if (server->health_server_ == nullptr || server->health_port_ == 0) {
-      return absl::UnavailableError(absl::StrCat("cannot listen on the health address ",
-                                                 opts.health_address,
-                                                 " (address in use or invalid?)"));
+  {
+    absl::MutexLock lock(&server->shutdown_mu_);
+    server->grpc_server_ = builder.BuildAndStart();
+    if (server->grpc_server_ == nullptr) {
+      return absl::UnavailableError(
+          absl::StrCat("cannot start the gRPC server on ", opts.address));
     }
+    if (!opts.health_address.empty()) {
+      // Only the default health service: no CoordinatorService on this port.
+      // gRPC refuses a server without a method of its own before it adds the
+      // health service, so every other method is one that says UNIMPLEMENTED.
+      grpc::ServerBuilder health_builder;
+      health_builder.AddListeningPort(opts.health_address, grpc::InsecureServerCredentials(),
+                                      &server->health_port_);
+      server->unimplemented_ = std::make_unique<HealthOnlyService>();
+      health_builder.RegisterCallbackGenericService(server->unimplemented_.get());
+      server->health_server_ = health_builder.BuildAndStart();
+      if (server->health_server_ == nullptr || server->health_port_ == 0) {
+        return absl::UnavailableError(absl::StrCat("cannot listen on the health address ",
+                                                   opts.health_address,
+                                                   " (address in use or invalid?)"));
+      }
+    }
+    server->SetServing(server->store_writable_);
   }
-  server->SetServing(true);
   server->listener_->Start(server->acceptor_.get());
   server->expiry_thread_ = std::thread([s = server.get()] { s->ExpireLeasesPeriodically(); });
   spdlog::info("deepsweep-server listening on {} (port {}, {}, {}, database {})", opts.address,
@@ -244,16 +257,31 @@ void Server::SetServing(bool serving) {
   }
 }
 
+void Server::OnStoreHealthChange(const StoreHealth& health) {
+  if (health.writable) {
+    spdlog::info("the database is writable again (after {} failed writes); serving",
+                 health.failed_writes);
+  } else {
+    spdlog::error(
+        "cannot write the database: {}. Health is NOT_SERVING until a write succeeds; workers "
+        "keep their results and retry. Free space on (or repair) the volume holding {}",
+        health.last_error.ToString(), options_.database_path);
+  }
+  absl::MutexLock lock(&shutdown_mu_);
+  store_writable_ = health.writable;
+  if (!shut_down_) SetServing(health.writable);
+}
+
 void Server::Shutdown() {
   {
     absl::MutexLock lock(&shutdown_mu_);
     if (shut_down_) return;
     shut_down_ = true;
+    SetServing(false);
   }
   spdlog::info("deepsweep-server shutting down");
   stopping_.Notify();
   if (listener_ != nullptr) listener_->Stop();
-  SetServing(false);
   if (grpc_server_ != nullptr) {
     service_->StopStreams();
     grpc_server_->Shutdown(std::chrono::system_clock::now() +

@@ -5,7 +5,10 @@
 // deepsweep.v1.CoordinatorService and grpc.health.v1.Health on the address
 // through its own accept loop (ConnectionListener: connection and descriptor
 // limits, recovery from a full descriptor table), and runs a background
-// thread that expires overdue leases. It refuses to start on a non-loopback
+// thread that expires overdue leases. While writes to the store fail by the
+// store's fault (a full disk, an I/O error), the health service answers
+// NOT_SERVING and an error is logged; SERVING (and an info line) come back
+// with the first write that succeeds. It refuses to start on a non-loopback
 // address without credentials unless `insecure` is set; with credentials,
 // every coordinator call must carry a token whose role allows the method
 // (server/auth.h; health checks stay open so orchestrators can probe).
@@ -104,6 +107,9 @@ class Server {
     CoordinatorServiceOptions service;
     // The coordinator's clock; nullptr = the system clock. Tests pass a FakeClock.
     const Clock* clock = nullptr;
+    // A store to serve instead of opening database_path; must outlive the
+    // server. Tests pass one whose disk they can fill.
+    SweepStore* store = nullptr;
   };
 
   // Errors: INVALID_ARGUMENT (inconsistent options, e.g. a cert without a
@@ -142,18 +148,22 @@ class Server {
   Server() = default;
   void ExpireLeasesPeriodically();
   // Sets grpc.health.v1's answer on the main port and the health port.
-  void SetServing(bool serving);
+  void SetServing(bool serving) ABSL_EXCLUSIVE_LOCKS_REQUIRED(shutdown_mu_);
+  // The coordinator's on_store_health_change: log, and health follows.
+  void OnStoreHealthChange(const StoreHealth& health);
 
   Options options_;
   int port_ = 0;
   int health_port_ = 0;
   bool tls_ = false;
-  std::unique_ptr<SweepStore> store_;
+  std::unique_ptr<SweepStore> owned_store_;
+  SweepStore* store_ = nullptr;
   std::unique_ptr<Coordinator> coordinator_;
   std::unique_ptr<TokenAuthenticator> authenticator_;
   std::unique_ptr<CoordinatorServiceImpl> service_;
   std::unique_ptr<ConnectionListener> listener_;
   std::unique_ptr<grpc::experimental::ExternalConnectionAcceptor> acceptor_;
+  // Both set once under shutdown_mu_, before any call can change store health.
   std::unique_ptr<grpc::Server> grpc_server_;
   // Answers UNIMPLEMENTED on the health port for all but the health service.
   std::unique_ptr<grpc::CallbackGenericService> unimplemented_;
@@ -163,6 +173,7 @@ class Server {
   absl::Notification stopping_;
   absl::Mutex shutdown_mu_;
   bool shut_down_ ABSL_GUARDED_BY(shutdown_mu_) = false;
+  bool store_writable_ ABSL_GUARDED_BY(shutdown_mu_) = true;
 };
 
 }  // namespace deepsweep::server
