@@ -198,12 +198,14 @@ class NullAnswers {
       acquisition.lease = Lease{.trial_id = trial.id,
                                 .lease_id = absl::StrCat(trial.id, "-1"),
                                 .attempt = 1,
-                                .deadline = now + absl::Minutes(1)};
+                                .deadline = now + absl::Minutes(1),
+                                .ttl = absl::Minutes(1)};
     }
     rpc::ToProto(acquisition, response);
   }
   void Renew(v1::LeaseRenewal* response) {
-    rpc::ToProto(RenewResult{.deadline = absl::Now() + absl::Minutes(1)}, response);
+    rpc::ToProto(RenewResult{.deadline = absl::Now() + absl::Minutes(1), .ttl = absl::Minutes(1)},
+                 response);
   }
 
  private:

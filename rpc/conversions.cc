@@ -322,6 +322,7 @@ void ToProto(const Lease& lease, v1::Lease* out) {
   out->set_lease_id(lease.lease_id);
   out->set_attempt(lease.attempt);
   ToProto(lease.deadline, out->mutable_deadline());
+  ToProto(lease.ttl, out->mutable_ttl());
 }
 
 absl::Status FromProto(const v1::Lease& proto, Lease* out) {
@@ -329,6 +330,7 @@ absl::Status FromProto(const v1::Lease& proto, Lease* out) {
   out->lease_id = proto.lease_id();
   out->attempt = proto.attempt();
   out->deadline = FromProto(proto.deadline());
+  out->ttl = FromProto(proto.ttl());
   return absl::OkStatus();
 }
 
@@ -501,6 +503,7 @@ absl::Status FromProto(const v1::AcquireTrialResponse& proto, Acquisition* out) 
 
 void ToProto(const RenewResult& renewal, v1::LeaseRenewal* out) {
   ToProto(renewal.deadline, out->mutable_deadline());
+  ToProto(renewal.ttl, out->mutable_ttl());
   out->set_cancelled(renewal.cancelled);
   if (renewal.stopped.has_value()) out->set_stopped(ToProto(*renewal.stopped));
   out->set_stop_reason(renewal.stop_reason);
@@ -508,6 +511,7 @@ void ToProto(const RenewResult& renewal, v1::LeaseRenewal* out) {
 
 absl::Status FromProto(const v1::LeaseRenewal& proto, RenewResult* out) {
   out->deadline = FromProto(proto.deadline());
+  out->ttl = FromProto(proto.ttl());
   out->cancelled = proto.cancelled();
   if (proto.stopped() != v1::TRIAL_STATE_UNSPECIFIED) {
     TrialState stopped;

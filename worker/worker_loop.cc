@@ -89,11 +89,22 @@ class WorkerLoop::TrialSession {
   // True while the last send failed and left checkpoints in the outbox.
   std::atomic<bool> held_back{false};
 
+  // The heartbeat period, from the lease's latest time to live.
+  void SetHeartbeatPeriod(absl::Duration period) {
+    absl::MutexLock lock(&mu_);
+    heartbeat_period_ = period;
+  }
+  absl::Duration heartbeat_period() const {
+    absl::MutexLock lock(&mu_);
+    return heartbeat_period_;
+  }
+
  private:
   mutable absl::Mutex mu_;
   std::deque<Checkpoint> outbox_ ABSL_GUARDED_BY(mu_);
   Ending ending_ ABSL_GUARDED_BY(mu_) = Ending::kNone;
   std::string reason_ ABSL_GUARDED_BY(mu_);
+  absl::Duration heartbeat_period_ ABSL_GUARDED_BY(mu_);
 };
 
 WorkerLoop::WorkerLoop(rpc::CoordinatorClient* client, const TrialRunner* runner,
@@ -160,14 +171,14 @@ absl::Status WorkerLoop::Run() {
   return absl::OkStatus();
 }
 
-absl::Duration WorkerLoop::HeartbeatPeriod(const Lease& lease) const {
-  const absl::Duration ttl = lease.deadline - clock_->Now();
+absl::Duration WorkerLoop::HeartbeatPeriod(absl::Duration ttl) const {
   return std::clamp(ttl / 3, options_.min_heartbeat, options_.max_heartbeat);
 }
 
 void WorkerLoop::RunLeasedTrial(const TrialRecord& trial, const Lease& lease, Backoff& backoff) {
   using Ending = TrialSession::Ending;
   TrialSession session(trial.id, lease.lease_id);
+  session.SetHeartbeatPeriod(HeartbeatPeriod(lease.ttl));
   {
     absl::MutexLock lock(&mu_);
     current_ = &session;
@@ -178,8 +189,7 @@ void WorkerLoop::RunLeasedTrial(const TrialRecord& trial, const Lease& lease, Ba
                trial.spec.activation, trial.spec.init, trial.spec.depth, trial.spec.width,
                trial.spec.seed);
 
-  std::thread heartbeat(
-      [this, &session, period = HeartbeatPeriod(lease)] { KeepLease(session, period); });
+  std::thread heartbeat([this, &session] { KeepLease(session); });
   absl::StatusOr<TrialRun> run;
   if (!session.stop.load()) {
     run = runner_->RunTrial(
@@ -281,9 +291,9 @@ void WorkerLoop::RunLeasedTrial(const TrialRecord& trial, const Lease& lease, Ba
   current_ = nullptr;
 }
 
-void WorkerLoop::KeepLease(TrialSession& session, absl::Duration period) {
+void WorkerLoop::KeepLease(TrialSession& session) {
   using Ending = TrialSession::Ending;
-  while (!sleeper_->SleepFor(period, session.done)) {
+  while (!sleeper_->SleepFor(session.heartbeat_period(), session.done)) {
     if (session.ending() != Ending::kNone) return;
     // Checkpoints an outage held back go now rather than at the next
     // checkpoint, which may be minutes away.
@@ -291,6 +301,7 @@ void WorkerLoop::KeepLease(TrialSession& session, absl::Duration period) {
     Count(&WorkerStats::renewals);
     absl::StatusOr<RenewResult> renewed = client_->RenewLease(session.trial_id, session.lease_id);
     if (renewed.ok()) {
+      session.SetHeartbeatPeriod(HeartbeatPeriod(renewed->ttl));
       if (renewed->stopped.has_value()) {
         session.End(Ending::kStopped, renewed->stop_reason);
       } else if (renewed->cancelled) {
@@ -320,6 +331,7 @@ bool WorkerLoop::SendReports(TrialSession& session) {
       client_->ReportCheckpoints(session.trial_id, session.lease_id, batch);
   session.held_back.store(!reported.ok() && IsTransient(reported.status()));
   if (reported.ok()) {
+    session.SetHeartbeatPeriod(HeartbeatPeriod(reported->ttl));
     session.Acknowledge(batch.size());
     Count(&WorkerStats::checkpoints_sent, static_cast<int64_t>(batch.size()));
     if (reported->stopped.has_value()) {

@@ -11,10 +11,12 @@
 //    the outbox only once acknowledged, and only one send is in flight at a
 //    time, so each checkpoint is acknowledged once (the coordinator also
 //    ignores repeats, keyed by trial, attempt and step).
-//  - A heartbeat thread renews the lease every third of its time to live (the
-//    lease deadline minus now at acquisition), and first resends checkpoints
-//    a failed report held back, rather than leave them for the next
-//    checkpoint.
+//  - A heartbeat thread renews the lease every third of its time to live, and
+//    first resends checkpoints a failed report held back, rather than leave
+//    them for the next checkpoint. The time to live is the duration the
+//    coordinator sent with the lease and with its latest renewal (Lease::ttl,
+//    RenewResult::ttl), never its absolute deadline read against this
+//    machine's clock: the two clocks may disagree by hours.
 //  - When a renewal or report says the sweep was cancelled, training stops
 //    before its next update and the trial is released (the coordinator then
 //    marks it cancelled). When the lease is no longer ours (ABORTED or
@@ -68,8 +70,8 @@ struct WorkerLoopOptions {
   // Waits between retries of an unreachable coordinator.
   BackoffOptions backoff;
   // The heartbeat period, a third of the lease's time to live, is kept within
-  // these bounds (a worker clock far off the coordinator's would otherwise
-  // give nonsense).
+  // these bounds (a coordinator that sends no TTL, or a nonsense one, gets
+  // min_heartbeat or max_heartbeat).
   absl::Duration min_heartbeat = absl::Milliseconds(100);
   absl::Duration max_heartbeat = absl::Seconds(60);
   // Waits between AcquireTrial calls when nothing is pending are the
@@ -113,7 +115,7 @@ class WorkerLoop {
   // Trains one leased trial and reports how it ended.
   void RunLeasedTrial(const TrialRecord& trial, const Lease& lease, Backoff& backoff);
   // One heartbeat thread's life for `session`.
-  void KeepLease(TrialSession& session, absl::Duration period);
+  void KeepLease(TrialSession& session);
   // Sends the outbox once (at most max_checkpoints_per_report). Returns false
   // when a transient error left checkpoints unsent.
   bool SendReports(TrialSession& session);
@@ -123,7 +125,8 @@ class WorkerLoop {
   // Retries `call` on transient errors until it succeeds, fails otherwise,
   // or shutdown (then returns the last status).
   absl::Status CallWithRetry(const std::function<absl::Status()>& call, Backoff& backoff);
-  absl::Duration HeartbeatPeriod(const Lease& lease) const;
+  // A third of `ttl`, within [min_heartbeat, max_heartbeat].
+  absl::Duration HeartbeatPeriod(absl::Duration ttl) const;
   void Count(int64_t WorkerStats::*counter, int64_t n = 1);
 
   rpc::CoordinatorClient* const client_;

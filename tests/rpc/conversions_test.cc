@@ -241,7 +241,8 @@ TEST(ConversionsTest, AcquisitionWithAndWithoutTrial) {
                      .lease = Lease{.trial_id = 42,
                                     .lease_id = "lease-abc",
                                     .attempt = 2,
-                                    .deadline = absl::FromUnixMillis(1'700'000'030'250)},
+                                    .deadline = absl::FromUnixMillis(1'700'000'030'250),
+                                    .ttl = absl::Milliseconds(30'250)},
                      .retry_after = absl::Milliseconds(1500)};
   ExpectFullRoundTrip<v1::AcquireTrialResponse>(leased);
 
@@ -267,6 +268,7 @@ TEST(ConversionsTest, TrialWithoutLeaseIsMalformed) {
 TEST(ConversionsTest, RenewalOutcomeAndProgressRoundTrip) {
   ExpectFullRoundTrip<v1::LeaseRenewal>(
       RenewResult{.deadline = absl::FromUnixMillis(1'700'000'060'500),
+                  .ttl = absl::Milliseconds(45'500),
                   .cancelled = true,
                   .stopped = TrialState::kPruned,
                   .stop_reason = "asha rung 0"});

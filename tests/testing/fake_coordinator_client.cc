@@ -50,6 +50,16 @@ void FakeCoordinatorClient::SetRetryAfter(absl::Duration d) {
   retry_after_ = d;
 }
 
+void FakeCoordinatorClient::SetClockSkew(absl::Duration skew) {
+  absl::MutexLock lock(&mu_);
+  skew_ = skew;
+}
+
+void FakeCoordinatorClient::SetLeaseTtl(absl::Duration ttl) {
+  absl::MutexLock lock(&mu_);
+  lease_ttl_ = ttl;
+}
+
 FakeCoordinatorClient::TrialLog FakeCoordinatorClient::trial(TrialId id) const {
   absl::MutexLock lock(&mu_);
   auto it = trials_.find(id);
@@ -129,7 +139,8 @@ absl::StatusOr<Acquisition> FakeCoordinatorClient::AcquireTrial(const WorkerInfo
   a.lease = Lease{.trial_id = id,
                   .lease_id = t.lease_id,
                   .attempt = t.attempt,
-                  .deadline = clock_->Now() + lease_ttl_};
+                  .deadline = clock_->Now() + skew_ + lease_ttl_,
+                  .ttl = lease_ttl_};
   return a;
 }
 
@@ -140,7 +151,7 @@ absl::StatusOr<RenewResult> FakeCoordinatorClient::RenewLease(TrialId trial,
   absl::StatusOr<TrialLog*> t = LeasedLocked(trial, lease_id);
   if (!t.ok()) return t.status();
   ++(*t)->renewals;
-  RenewResult result{.deadline = clock_->Now() + lease_ttl_, .cancelled = cancelled_};
+  RenewResult result{.deadline = clock_->Now() + skew_ + lease_ttl_, .ttl = lease_ttl_, .cancelled = cancelled_};
   if (pruned_) {
     result.stopped = TrialState::kPruned;
     result.stop_reason = "asha rung 0";
@@ -158,7 +169,7 @@ absl::StatusOr<RenewResult> FakeCoordinatorClient::ReportCheckpoints(
     (*t)->delivered_steps.push_back(c.step);
     (*t)->delivered.push_back(c);
   }
-  RenewResult result{.deadline = clock_->Now() + lease_ttl_, .cancelled = cancelled_};
+  RenewResult result{.deadline = clock_->Now() + skew_ + lease_ttl_, .ttl = lease_ttl_, .cancelled = cancelled_};
   if (pruned_) {
     result.stopped = TrialState::kPruned;
     result.stop_reason = "asha rung 0";

@@ -64,6 +64,11 @@ class FakeCoordinatorClient final : public rpc::CoordinatorClient {
   void RevokeLease(TrialId id);
   // What AcquireTrial says to wait when nothing is pending.
   void SetRetryAfter(absl::Duration d);
+  // The coordinator's clock reads `skew` ahead of `clock` (negative: behind):
+  // lease deadlines are skewed by it; the TTLs sent with them are not.
+  void SetClockSkew(absl::Duration skew);
+  // The TTL of leases granted and renewed from now on.
+  void SetLeaseTtl(absl::Duration ttl);
 
   TrialLog trial(TrialId id) const;
   std::vector<WorkerInfo> acquisitions() const;
@@ -111,7 +116,8 @@ class FakeCoordinatorClient final : public rpc::CoordinatorClient {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const Clock* const clock_;
-  const absl::Duration lease_ttl_;
+  absl::Duration lease_ttl_ ABSL_GUARDED_BY(mu_);
+  absl::Duration skew_ ABSL_GUARDED_BY(mu_) = absl::ZeroDuration();
   mutable absl::Mutex mu_;
   std::map<TrialId, TrialLog> trials_ ABSL_GUARDED_BY(mu_);
   std::vector<TrialId> pending_ ABSL_GUARDED_BY(mu_);

@@ -112,6 +112,36 @@ TEST_F(WorkerLoopTest, HeartbeatRenewsEveryThirdOfTheLease) {
   EXPECT_EQ(coordinator_.trial(id).renewals, 3);
 }
 
+// The coordinator's clock hours ahead of or behind the worker's changes
+// nothing: the heartbeat follows the TTL the coordinator sends, and a renewal
+// with a new TTL resets the period.
+TEST_F(WorkerLoopTest, HeartbeatIgnoresClockSkew) {
+  for (const absl::Duration skew : {absl::Hours(5), -absl::Hours(5), absl::Minutes(1)}) {
+    SCOPED_TRACE(absl::FormatDuration(skew));
+    FakeClock clock;
+    FakeSleeper sleeper(&clock);
+    FakeCoordinatorClient coordinator(&clock, kLeaseTtl);
+    coordinator.SetClockSkew(skew);
+    TrialRunner runner(&datasets_, &clock);
+    const TrialId id = coordinator.AddTrial(EndlessTrial());
+    WorkerLoop loop(&coordinator, &runner, &clock, &sleeper, Options(1));
+    std::thread worker([&] { EXPECT_TRUE(loop.Run().ok()); });
+    coordinator.AwaitDelivered(id, 1);
+    sleeper.AwaitSleeping(1);
+    EXPECT_EQ(sleeper.requests().back(), kLeaseTtl / 3);
+    coordinator.SetLeaseTtl(absl::Seconds(12));
+    sleeper.Advance(kLeaseTtl / 3);
+    coordinator.AwaitCalls(Method::kRenew, 1);
+    sleeper.AwaitSleeping(1);
+    EXPECT_EQ(sleeper.requests().back(), absl::Seconds(4));
+    sleeper.Advance(absl::Seconds(4));
+    coordinator.AwaitCalls(Method::kRenew, 2);
+    loop.Shutdown();
+    worker.join();
+    EXPECT_EQ(coordinator.trial(id).renewals, 2);
+  }
+}
+
 TEST_F(WorkerLoopTest, HeartbeatLearnsOfCancellationAndTrainingStops) {
   TrialSpec spec = EndlessTrial();
   spec.checkpoint_every = spec.updates;  // no report after step 0: only the heartbeat can tell
