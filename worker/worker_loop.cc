@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <deque>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -13,22 +14,40 @@
 
 namespace deepsweep::worker {
 
-bool IsTransient(const absl::Status& status) {
-  switch (status.code()) {
+ErrorClass ClassifyError(absl::StatusCode code) {
+  // Every code is listed, so a new one fails to compile (-Wswitch) rather
+  // than fall into a default.
+  switch (code) {
+    case absl::StatusCode::kOk:
     case absl::StatusCode::kUnavailable:
     case absl::StatusCode::kDeadlineExceeded:
+    case absl::StatusCode::kCancelled:
+      return ErrorClass::kTransient;
     case absl::StatusCode::kInternal:
     case absl::StatusCode::kUnknown:
-    case absl::StatusCode::kCancelled:
-      return true;
-    default:
-      return false;
+    case absl::StatusCode::kDataLoss:
+    case absl::StatusCode::kResourceExhausted:
+    case absl::StatusCode::kFailedPrecondition:
+      return ErrorClass::kServerFault;
+    case absl::StatusCode::kAborted:
+    case absl::StatusCode::kNotFound:
+      return ErrorClass::kLeaseLost;
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kOutOfRange:
+    case absl::StatusCode::kAlreadyExists:
+      return ErrorClass::kRejected;
+    case absl::StatusCode::kUnauthenticated:
+    case absl::StatusCode::kPermissionDenied:
+    case absl::StatusCode::kUnimplemented:
+      return ErrorClass::kFatal;
+    case absl::StatusCode::kDoNotUseReservedForFutureExpansionUseDefaultInSwitchInstead_:
+      break;
   }
+  return ErrorClass::kServerFault;
 }
 
 bool IsLeaseLost(const absl::Status& status) {
-  return status.code() == absl::StatusCode::kAborted ||
-         status.code() == absl::StatusCode::kNotFound;
+  return ClassifyError(status.code()) == ErrorClass::kLeaseLost;
 }
 
 // The state of one leased trial, shared by the training thread (through the
@@ -36,7 +55,8 @@ bool IsLeaseLost(const absl::Status& status) {
 class WorkerLoop::TrialSession {
  public:
   // Why the trial stops early; the first reason given wins.
-  enum class Ending { kNone, kCancelled, kLeaseLost, kShutdown, kRejected, kStopped };
+  enum class Ending {
+    kNone, kCancelled, kLeaseLost, kShutdown, kRejected, kStopped, kGaveUp, kFatal };
 
   TrialSession(TrialId trial_id, std::string lease_id)
       : trial_id(trial_id), lease_id(std::move(lease_id)) {}
@@ -53,11 +73,34 @@ class WorkerLoop::TrialSession {
 
   void End(Ending why, std::string reason = "") {
     absl::MutexLock lock(&mu_);
-    if (ending_ == Ending::kNone) {
-      ending_ = why;
-      reason_ = std::move(reason);
-    }
-    stop.store(true);
+    EndLocked(why, std::move(reason));
+  }
+  // Ends the session because this worker cannot go on (ErrorClass::kFatal).
+  void EndFatal(const absl::Status& status) {
+    absl::MutexLock lock(&mu_);
+    if (ending_ == Ending::kNone) fatal_code_ = status.code();
+    EndLocked(Ending::kFatal, status.ToString());
+  }
+  absl::StatusCode fatal_code() const {
+    absl::MutexLock lock(&mu_);
+    return fatal_code_;
+  }
+  // A call succeeded: a run of server faults is over.
+  void NoteSuccess() {
+    absl::MutexLock lock(&mu_);
+    fault_since_.reset();
+  }
+  // A call failed with a server fault at `now`. Once faults have gone on
+  // without a success for `budget`, ends the session (kGaveUp) and returns
+  // true: the caller stops retrying.
+  bool NoteServerFault(absl::Time now, absl::Duration budget, const absl::Status& status) {
+    absl::MutexLock lock(&mu_);
+    if (!fault_since_.has_value()) fault_since_ = now;
+    if (now - *fault_since_ < budget) return false;
+    EndLocked(Ending::kGaveUp,
+              absl::StrCat("the coordinator kept failing for ",
+                           absl::FormatDuration(now - *fault_since_), "; last: ", status.ToString()));
+    return true;
   }
   Ending ending() const {
     absl::MutexLock lock(&mu_);
@@ -105,6 +148,17 @@ class WorkerLoop::TrialSession {
   Ending ending_ ABSL_GUARDED_BY(mu_) = Ending::kNone;
   std::string reason_ ABSL_GUARDED_BY(mu_);
   absl::Duration heartbeat_period_ ABSL_GUARDED_BY(mu_);
+  absl::StatusCode fatal_code_ ABSL_GUARDED_BY(mu_) = absl::StatusCode::kOk;
+  // When the current run of server faults began; empty when none is going on.
+  std::optional<absl::Time> fault_since_ ABSL_GUARDED_BY(mu_);
+
+  void EndLocked(Ending why, std::string reason) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (ending_ == Ending::kNone) {
+      ending_ = why;
+      reason_ = std::move(reason);
+    }
+    stop.store(true);
+  }
 };
 
 WorkerLoop::WorkerLoop(rpc::CoordinatorClient* client, const TrialRunner* runner,
@@ -140,19 +194,19 @@ absl::Status WorkerLoop::Run() {
          (options_.max_trials == 0 || taken < options_.max_trials)) {
     absl::StatusOr<Acquisition> acquired = client_->AcquireTrial(options_.identity);
     if (!acquired.ok()) {
-      switch (acquired.status().code()) {
-        case absl::StatusCode::kUnauthenticated:
-        case absl::StatusCode::kPermissionDenied:
-        case absl::StatusCode::kInvalidArgument:
-        case absl::StatusCode::kUnimplemented:
-          return acquired.status();
-        default:
-          break;
-      }
+      // No trial is held: waiting costs nothing, so every fault but a wrong
+      // request or credential is retried without limit.
+      const ErrorClass error = ClassifyError(acquired.status().code());
+      if (error == ErrorClass::kFatal || error == ErrorClass::kRejected) return acquired.status();
       Count(&WorkerStats::transient_errors);
       const absl::Duration wait = backoff.NextDelay();
-      spdlog::warn("coordinator: {}; retrying in {}", acquired.status().ToString(),
-                   absl::FormatDuration(wait));
+      if (error == ErrorClass::kServerFault) {
+        spdlog::error("coordinator fault: {}; retrying in {}", acquired.status().ToString(),
+                      absl::FormatDuration(wait));
+      } else {
+        spdlog::warn("coordinator: {}; retrying in {}", acquired.status().ToString(),
+                     absl::FormatDuration(wait));
+      }
       sleeper_->SleepFor(wait, shutdown_);
       continue;
     }
@@ -166,7 +220,8 @@ absl::Status WorkerLoop::Run() {
     }
     ++taken;
     Count(&WorkerStats::trials_taken);
-    RunLeasedTrial(*acquired->trial, *acquired->lease, backoff);
+    absl::Status fatal = RunLeasedTrial(*acquired->trial, *acquired->lease, backoff);
+    if (!fatal.ok()) return fatal;
   }
   return absl::OkStatus();
 }
@@ -175,7 +230,8 @@ absl::Duration WorkerLoop::HeartbeatPeriod(absl::Duration ttl) const {
   return std::clamp(ttl / 3, options_.min_heartbeat, options_.max_heartbeat);
 }
 
-void WorkerLoop::RunLeasedTrial(const TrialRecord& trial, const Lease& lease, Backoff& backoff) {
+absl::Status WorkerLoop::RunLeasedTrial(const TrialRecord& trial, const Lease& lease,
+                                        Backoff& backoff) {
   using Ending = TrialSession::Ending;
   TrialSession session(trial.id, lease.lease_id);
   session.SetHeartbeatPeriod(HeartbeatPeriod(lease.ttl));
@@ -204,7 +260,9 @@ void WorkerLoop::RunLeasedTrial(const TrialRecord& trial, const Lease& lease, Ba
     run = TrialRun{.status = ml::TrainStatus::kStopped, .reason = "shutdown before start"};
   }
 
-  auto call = [&](const std::function<absl::Status()>& f) { return CallWithRetry(f, backoff); };
+  auto call = [&](const std::function<absl::Status()>& f) {
+    return CallWithRetry(session, f, backoff);
+  };
   // Set once the coordinator has the trial's ending; a Shutdown() after that
   // has nothing left to release.
   bool settled = false;
@@ -244,20 +302,33 @@ void WorkerLoop::RunLeasedTrial(const TrialRecord& trial, const Lease& lease, Ba
     }
   }
 
+  absl::Status fatal;
   switch (settled ? Ending::kNone : session.ending()) {
     case Ending::kNone:
       break;
+    case Ending::kGaveUp:
+    case Ending::kFatal:
     case Ending::kCancelled:
     case Ending::kShutdown: {
-      // One try on shutdown (the process must exit promptly; an unreleased
-      // lease still expires), retries otherwise.
+      // One try when giving up or shutting down (the coordinator is failing,
+      // or the process must exit promptly; an unreleased lease still
+      // expires), retries otherwise. A release costs the trial no attempt.
+      const Ending ending = session.ending();
+      if (ending == Ending::kGaveUp) {
+        Count(&WorkerStats::trials_abandoned);
+        spdlog::error("trial {}: giving it up: {}", trial.id, session.reason());
+      } else if (ending == Ending::kFatal) {
+        fatal = absl::Status(session.fatal_code(), session.reason());
+        spdlog::error("trial {}: stopping: {}", trial.id, session.reason());
+      }
       const auto release = [&] { return client_->ReleaseTrial(trial.id, lease.lease_id); };
-      const absl::Status released =
-          session.ending() == Ending::kShutdown ? release() : call(release);
+      const absl::Status released = ending == Ending::kCancelled ? call(release) : release();
       if (released.ok()) {
         Count(&WorkerStats::trials_released);
         spdlog::info("trial {} released ({})", trial.id,
-                     session.ending() == Ending::kShutdown ? "shutting down" : "sweep cancelled");
+                     ending == Ending::kShutdown    ? "shutting down"
+                     : ending == Ending::kCancelled ? "sweep cancelled"
+                                                    : "giving up");
       } else if (IsLeaseLost(released)) {
         Count(&WorkerStats::trials_dropped);
       } else {
@@ -289,6 +360,7 @@ void WorkerLoop::RunLeasedTrial(const TrialRecord& trial, const Lease& lease, Ba
   heartbeat.join();
   absl::MutexLock lock(&mu_);
   current_ = nullptr;
+  return fatal;
 }
 
 void WorkerLoop::KeepLease(TrialSession& session) {
@@ -301,16 +373,14 @@ void WorkerLoop::KeepLease(TrialSession& session) {
     Count(&WorkerStats::renewals);
     absl::StatusOr<RenewResult> renewed = client_->RenewLease(session.trial_id, session.lease_id);
     if (renewed.ok()) {
+      session.NoteSuccess();
       session.SetHeartbeatPeriod(HeartbeatPeriod(renewed->ttl));
       if (renewed->stopped.has_value()) {
         session.End(Ending::kStopped, renewed->stop_reason);
       } else if (renewed->cancelled) {
         session.End(Ending::kCancelled);
       }
-    } else if (IsLeaseLost(renewed.status())) {
-      session.End(Ending::kLeaseLost);
-    } else {
-      Count(&WorkerStats::transient_errors);
+    } else if (OnFailure(session, renewed.status(), /*rejected_is_fault=*/true)) {
       spdlog::warn("trial {}: lease renewal failed: {}", session.trial_id,
                    renewed.status().ToString());
     }
@@ -320,17 +390,18 @@ void WorkerLoop::KeepLease(TrialSession& session) {
 bool WorkerLoop::SendReports(TrialSession& session) {
   using Ending = TrialSession::Ending;
   absl::MutexLock sending(&session.send_mu);
-  if (session.ending() == Ending::kLeaseLost || session.ending() == Ending::kRejected ||
-      session.ending() == Ending::kStopped) {
-    return true;
+  const Ending ended = session.ending();
+  if (ended != Ending::kNone && ended != Ending::kCancelled && ended != Ending::kShutdown) {
+    return true;  // nothing more is sent for this trial
   }
   const std::vector<Checkpoint> batch = session.Oldest(options_.max_checkpoints_per_report);
   if (batch.empty()) return true;
   Count(&WorkerStats::report_calls);
   absl::StatusOr<RenewResult> reported =
       client_->ReportCheckpoints(session.trial_id, session.lease_id, batch);
-  session.held_back.store(!reported.ok() && IsTransient(reported.status()));
   if (reported.ok()) {
+    session.held_back.store(false);
+    session.NoteSuccess();
     session.SetHeartbeatPeriod(HeartbeatPeriod(reported->ttl));
     session.Acknowledge(batch.size());
     Count(&WorkerStats::checkpoints_sent, static_cast<int64_t>(batch.size()));
@@ -343,19 +414,42 @@ bool WorkerLoop::SendReports(TrialSession& session) {
     return true;
   }
   const absl::Status& status = reported.status();
-  if (IsLeaseLost(status)) {
-    session.End(Ending::kLeaseLost);
-    return true;
-  }
-  if (IsTransient(status)) {
-    Count(&WorkerStats::transient_errors);
+  const bool retry = OnFailure(session, status, /*rejected_is_fault=*/false);
+  session.held_back.store(retry);
+  if (retry) {
     spdlog::warn("trial {}: report of {} checkpoints failed ({}); kept for the next send",
                  session.trial_id, batch.size(), status.ToString());
     return false;
   }
-  session.End(Ending::kRejected,
-              absl::StrCat("coordinator rejected the checkpoints: ", status.ToString()));
+  if (ClassifyError(status.code()) == ErrorClass::kRejected) {
+    session.End(Ending::kRejected,
+                absl::StrCat("coordinator rejected the checkpoints: ", status.ToString()));
+  }
   return true;
+}
+
+bool WorkerLoop::OnFailure(TrialSession& session, const absl::Status& status,
+                           bool rejected_is_fault) {
+  using Ending = TrialSession::Ending;
+  ErrorClass error = ClassifyError(status.code());
+  if (error == ErrorClass::kRejected && rejected_is_fault) error = ErrorClass::kServerFault;
+  switch (error) {
+    case ErrorClass::kTransient:
+      Count(&WorkerStats::transient_errors);
+      return true;
+    case ErrorClass::kServerFault:
+      Count(&WorkerStats::transient_errors);
+      return !session.NoteServerFault(clock_->Now(), options_.server_fault_budget, status);
+    case ErrorClass::kLeaseLost:
+      session.End(Ending::kLeaseLost);
+      return false;
+    case ErrorClass::kRejected:
+      return false;
+    case ErrorClass::kFatal:
+      session.EndFatal(status);
+      return false;
+  }
+  return false;
 }
 
 bool WorkerLoop::SendAllReports(TrialSession& session, Backoff& backoff) {
@@ -369,15 +463,20 @@ bool WorkerLoop::SendAllReports(TrialSession& session, Backoff& backoff) {
   return session.ending() == TrialSession::Ending::kNone;
 }
 
-absl::Status WorkerLoop::CallWithRetry(const std::function<absl::Status()>& call,
+absl::Status WorkerLoop::CallWithRetry(TrialSession& session,
+                                       const std::function<absl::Status()>& call,
                                        Backoff& backoff) {
   while (true) {
     absl::Status status = call();
-    if (status.ok() || !IsTransient(status) || shutdown_.HasBeenNotified()) {
-      if (status.ok()) backoff.Reset();
+    if (status.ok()) {
+      session.NoteSuccess();
+      backoff.Reset();
       return status;
     }
-    Count(&WorkerStats::transient_errors);
+    if (!OnFailure(session, status, /*rejected_is_fault=*/false) ||
+        shutdown_.HasBeenNotified()) {
+      return status;
+    }
     const absl::Duration wait = backoff.NextDelay();
     spdlog::warn("coordinator: {}; retrying in {}", status.ToString(), absl::FormatDuration(wait));
     if (sleeper_->SleepFor(wait, shutdown_)) return status;

@@ -29,15 +29,37 @@
 //    is failed with its reason: not retryable for INVALID_ARGUMENT (a bad
 //    spec fails everywhere), retryable otherwise (e.g. a dataset missing on
 //    this machine).
-//  - Coordinator unreachable (UNAVAILABLE, DEADLINE_EXCEEDED and other
-//    transient codes): retry with exponential backoff and jitter (Backoff),
-//    waiting through the injected Sleeper. Training goes on meanwhile.
+//  - Failed calls are handled by the class of their code (ClassifyError),
+//    every gRPC code deliberately (docs/RELIABILITY.md has the same table):
+//
+//    class         codes                                what the worker does
+//    transient     UNAVAILABLE, DEADLINE_EXCEEDED,      retry with backoff, no limit;
+//                  CANCELLED                            results stay in the outbox
+//    server fault  INTERNAL, UNKNOWN, DATA_LOSS,        retry with backoff for at most
+//                  RESOURCE_EXHAUSTED,                  server_fault_budget of failures
+//                  FAILED_PRECONDITION                  without a success in between,
+//                                                       then give the trial up: release
+//                                                       it once (no attempt burned) and
+//                                                       take the next
+//    lease lost    ABORTED, NOT_FOUND                   drop the trial, no further call
+//    rejected      INVALID_ARGUMENT, OUT_OF_RANGE,      reports: fail the trial, not
+//                  ALREADY_EXISTS                       retryable; renewals: as a server
+//                                                       fault; AcquireTrial: Run returns
+//    fatal         UNAUTHENTICATED, PERMISSION_DENIED,  stop training, release once, and
+//                  UNIMPLEMENTED                        Run returns the error
+//
+//    A full disk on the coordinator is UNAVAILABLE (store/sqlite_db.h): the
+//    worker holds its checkpoints and completion until the coordinator can
+//    write. AcquireTrial holds no trial, so it retries server faults without
+//    limit (logging each as an error). Waits go through the injected Sleeper
+//    and the budget is measured on the injected Clock; training goes on
+//    while calls are retried.
 //  - Shutdown(): take no new trial, stop training before the next update,
 //    release the lease (the trial is pending again at once), return from Run.
 //
 // Run returns OK after Shutdown() or max_trials trials, or the error that
-// makes retrying pointless (UNAUTHENTICATED, PERMISSION_DENIED,
-// INVALID_ARGUMENT, UNIMPLEMENTED from AcquireTrial).
+// makes retrying pointless (a fatal or rejected code from AcquireTrial, a
+// fatal one during a trial).
 //
 // Thread-safety: Run is called once, from one thread; Shutdown() and stats()
 // may be called from any thread at any time.
@@ -80,6 +102,11 @@ struct WorkerLoopOptions {
   absl::Duration max_idle_wait = absl::Seconds(5);
   // Checkpoints per ReportCheckpoints call; the rest go in the next call.
   int max_checkpoints_per_report = 64;
+  // How long calls about a trial may keep failing with server faults
+  // (INTERNAL, UNKNOWN, ... see above) without a success before the trial is
+  // given up. Long enough for an operator to fix a coordinator, short enough
+  // that a broken one does not pin workers and trials forever.
+  absl::Duration server_fault_budget = absl::Minutes(10);
 };
 
 // What the loop has done so far.
@@ -90,10 +117,11 @@ struct WorkerStats {
   int64_t trials_released = 0;   // given back on shutdown or cancellation
   int64_t trials_dropped = 0;    // the lease was no longer ours
   int64_t trials_stopped = 0;    // ended by the sweep's schedule (pruned, stuck)
+  int64_t trials_abandoned = 0;  // given up after server_fault_budget of faults
   int64_t checkpoints_sent = 0;  // acknowledged by the coordinator
   int64_t report_calls = 0;      // ReportCheckpoints calls, failed ones included
   int64_t renewals = 0;          // RenewLease calls, failed ones included
-  int64_t transient_errors = 0;  // calls that failed and were retried
+  int64_t transient_errors = 0;  // calls that failed with a retryable code
 };
 
 class WorkerLoop {
@@ -112,8 +140,9 @@ class WorkerLoop {
  private:
   class TrialSession;
 
-  // Trains one leased trial and reports how it ended.
-  void RunLeasedTrial(const TrialRecord& trial, const Lease& lease, Backoff& backoff);
+  // Trains one leased trial and reports how it ended. Returns the error that
+  // ends the loop (a fatal code), OK otherwise.
+  absl::Status RunLeasedTrial(const TrialRecord& trial, const Lease& lease, Backoff& backoff);
   // One heartbeat thread's life for `session`.
   void KeepLease(TrialSession& session);
   // Sends the outbox once (at most max_checkpoints_per_report). Returns false
@@ -122,9 +151,15 @@ class WorkerLoop {
   // Sends the whole outbox, retrying transient failures; false when the
   // session ended (lease lost, cancelled, shutdown) first.
   bool SendAllReports(TrialSession& session, Backoff& backoff);
-  // Retries `call` on transient errors until it succeeds, fails otherwise,
-  // or shutdown (then returns the last status).
-  absl::Status CallWithRetry(const std::function<absl::Status()>& call, Backoff& backoff);
+  // Retries `call` while OnFailure says so, until it succeeds or shutdown
+  // (then returns the last status).
+  absl::Status CallWithRetry(TrialSession& session, const std::function<absl::Status()>& call,
+                             Backoff& backoff);
+  // Applies the table above to a failed call about `session`'s trial: counts
+  // it, ends the session when the code says so, and returns true when the
+  // call may be retried. A rejected code counts as a server fault when
+  // `rejected_is_fault` (a renewal has nothing the worker could fix).
+  bool OnFailure(TrialSession& session, const absl::Status& status, bool rejected_is_fault);
   // A third of `ttl`, within [min_heartbeat, max_heartbeat].
   absl::Duration HeartbeatPeriod(absl::Duration ttl) const;
   void Count(int64_t WorkerStats::*counter, int64_t n = 1);
@@ -141,9 +176,10 @@ class WorkerLoop {
   WorkerStats stats_ ABSL_GUARDED_BY(mu_);
 };
 
-// Codes worth retrying: the coordinator may answer later (UNAVAILABLE,
-// DEADLINE_EXCEEDED, INTERNAL, UNKNOWN, CANCELLED).
-bool IsTransient(const absl::Status& status);
+// The classes of the table in the file comment.
+enum class ErrorClass { kTransient, kServerFault, kLeaseLost, kRejected, kFatal };
+// The class of a failed call's code (kOk, which is no failure, is kTransient).
+ErrorClass ClassifyError(absl::StatusCode code);
 // Codes that mean the lease is no longer this worker's (ABORTED, NOT_FOUND).
 bool IsLeaseLost(const absl::Status& status);
 

@@ -332,6 +332,116 @@ TEST_F(WorkerLoopTest, WrongTokenStopsTheWorker) {
   EXPECT_EQ(loop.Run().code(), absl::StatusCode::kUnauthenticated);
 }
 
+// Every code has its class (worker_loop.h's table); a changed class is a
+// decision, so it must change here too.
+TEST(ClassifyErrorTest, EveryCodeHasItsClass) {
+  using enum absl::StatusCode;
+  const std::vector<std::pair<absl::StatusCode, ErrorClass>> table = {
+      {kUnavailable, ErrorClass::kTransient},
+      {kDeadlineExceeded, ErrorClass::kTransient},
+      {kCancelled, ErrorClass::kTransient},
+      {kInternal, ErrorClass::kServerFault},
+      {kUnknown, ErrorClass::kServerFault},
+      {kDataLoss, ErrorClass::kServerFault},
+      {kResourceExhausted, ErrorClass::kServerFault},
+      {kFailedPrecondition, ErrorClass::kServerFault},
+      {kAborted, ErrorClass::kLeaseLost},
+      {kNotFound, ErrorClass::kLeaseLost},
+      {kInvalidArgument, ErrorClass::kRejected},
+      {kOutOfRange, ErrorClass::kRejected},
+      {kAlreadyExists, ErrorClass::kRejected},
+      {kUnauthenticated, ErrorClass::kFatal},
+      {kPermissionDenied, ErrorClass::kFatal},
+      {kUnimplemented, ErrorClass::kFatal},
+  };
+  EXPECT_EQ(table.size(), 16u);  // every canonical code but OK
+  for (const auto& [code, expected] : table) {
+    EXPECT_EQ(ClassifyError(code), expected) << absl::StatusCodeToString(code);
+  }
+}
+
+// A corrupt or read-only database answers INTERNAL to every write: the worker
+// retries for server_fault_budget, then gives the trial up (released once, no
+// attempt burned, not failed) and is free for the next one.
+TEST_F(WorkerLoopTest, ServerFaultsAreRetriedWithinABudgetThenTheTrialIsGivenUp) {
+  const absl::Status corrupt = absl::InternalError("database disk image is malformed");
+  coordinator_.FailCalls(Method::kRenew, 0, -1, corrupt);
+  coordinator_.FailCalls(Method::kReport, 1, -1, corrupt);  // the first report gets through
+  const TrialId id = coordinator_.AddTrial(EndlessTrial());
+  WorkerLoopOptions options = Options(1);
+  options.server_fault_budget = absl::Minutes(2);
+  WorkerLoop loop(&coordinator_, &runner_, &clock_, &sleeper_, options);
+  absl::Status ran;
+  std::thread worker([&] {
+    ran = loop.Run();
+    sleeper_.Close();
+  });
+  coordinator_.AwaitDelivered(id, 1);
+  const absl::Time start = clock_.Now();
+  // Heartbeats every 10 s; without a budget this would go on forever, so the
+  // test stops after 100 of them.
+  for (int i = 0; i < 100 && sleeper_.AwaitSleeping(1); ++i) sleeper_.AdvanceToNextWake();
+  loop.Shutdown();
+  worker.join();
+  EXPECT_TRUE(ran.ok()) << ran;
+  const WorkerStats stats = loop.stats();
+  EXPECT_EQ(stats.trials_abandoned, 1);
+  EXPECT_EQ(stats.trials_released, 1);
+  EXPECT_EQ(stats.trials_failed, 0);
+  const auto log = coordinator_.trial(id);
+  EXPECT_EQ(log.releases, 1);
+  EXPECT_FALSE(log.failed_reason.has_value());
+  EXPECT_FALSE(log.completed.has_value());
+  // Given up at the budget: faults began with the first failed report (at
+  // `start`) or renewal (10 s later), renewals every 10 s failed, and the
+  // one 2 min on (or a report just before it) gave up.
+  EXPECT_GE(clock_.Now() - start, absl::Minutes(2));
+  EXPECT_GE(coordinator_.calls(Method::kRenew), 11);
+  EXPECT_LE(coordinator_.calls(Method::kRenew), 13);
+}
+
+// UNAVAILABLE (a coordinator down, or its disk full) is waited out however
+// long it lasts: the trial is never given up for it.
+TEST_F(WorkerLoopTest, UnavailableIsRetriedBeyondTheFaultBudget) {
+  coordinator_.FailCalls(Method::kRenew, 0, 30, absl::UnavailableError("disk is full"));
+  const TrialId id = coordinator_.AddTrial(EndlessTrial());
+  WorkerLoopOptions options = Options(1);
+  options.server_fault_budget = absl::Minutes(2);
+  WorkerLoop loop(&coordinator_, &runner_, &clock_, &sleeper_, options);
+  std::thread worker([&] { EXPECT_TRUE(loop.Run().ok()); });
+  coordinator_.AwaitDelivered(id, 1);
+  for (int i = 1; i <= 31; ++i) {  // 310 s of failed renewals, then one that works
+    sleeper_.AwaitSleeping(1);
+    sleeper_.AdvanceToNextWake();
+    coordinator_.AwaitCalls(Method::kRenew, i);
+  }
+  EXPECT_EQ(coordinator_.trial(id).renewals, 1);
+  EXPECT_EQ(loop.stats().trials_abandoned, 0);
+  loop.Shutdown();
+  worker.join();
+  EXPECT_EQ(loop.stats().trials_abandoned, 0);
+}
+
+// A credential revoked in mid-trial: training stops, the trial is released,
+// and Run returns the error rather than fail the trial or spin.
+TEST_F(WorkerLoopTest, FatalCodeInMidTrialStopsTheWorker) {
+  coordinator_.FailCalls(Method::kRenew, 0, -1, absl::PermissionDeniedError("token revoked"));
+  const TrialId id = coordinator_.AddTrial(EndlessTrial());
+  WorkerLoop loop(&coordinator_, &runner_, &clock_, &sleeper_, Options(0));
+  absl::Status ran;
+  std::thread worker([&] {
+    ran = loop.Run();
+    sleeper_.Close();
+  });
+  coordinator_.AwaitDelivered(id, 1);
+  for (int i = 0; i < 10 && sleeper_.AwaitSleeping(1); ++i) sleeper_.AdvanceToNextWake();
+  loop.Shutdown();
+  worker.join();
+  EXPECT_EQ(ran.code(), absl::StatusCode::kPermissionDenied) << ran;
+  EXPECT_EQ(coordinator_.trial(id).releases, 1);
+  EXPECT_FALSE(coordinator_.trial(id).failed_reason.has_value());
+}
+
 TEST_F(WorkerLoopTest, MaxTrialsBoundsTheTrialsTaken) {
   for (uint64_t seed : {1, 2, 3}) coordinator_.AddTrial(TinyTrial(20, seed));
   WorkerLoop loop(&coordinator_, &runner_, &clock_, &sleeper_, Options(2));
