@@ -195,6 +195,7 @@ class Coordinator::Impl {
     {
       absl::MutexLock lock(&mu_);
       RETURN_IF_ERROR(LoadLocked());
+      RETURN_IF_ERROR(CheckUnfinishedLocked(static_cast<int64_t>(trials.size())));
       const absl::Time now = ToMicros(clock_->Now());
       const NewSweep sweep{plan.sweep.name, std::string(spec_yaml), max_attempts, now};
       absl::StatusOr<CreatedSweep> stored = store_->CreateSweep(sweep, trials);
@@ -253,6 +254,7 @@ class Coordinator::Impl {
 
       for (const auto& [index, trial_id] : sweep.pending) live_.erase(trial_id);
       sweep.pending.clear();
+      ShrinkLocked();
       sweep.state = SweepState::kCancelled;
       if (sweep.leased == 0) sweeps_.erase(it);
     }
@@ -285,6 +287,7 @@ class Coordinator::Impl {
         for (TrialRecord& t : found) trials.push_back(std::move(t));
       }
       if (trials.empty()) return 0;
+      RETURN_IF_ERROR(CheckUnfinishedLocked(static_cast<int64_t>(trials.size())));
 
       StoreMutation m{.now = now};
       const bool was_live = sweeps_.contains(id);
@@ -523,6 +526,11 @@ class Coordinator::Impl {
   StoreHealth store_health() const {
     absl::MutexLock lock(&health_mu_);
     return health_;
+  }
+
+  int64_t unfinished_trials() {
+    absl::MutexLock lock(&mu_);
+    return static_cast<int64_t>(live_.size());
   }
 
  private:
@@ -797,6 +805,26 @@ class Coordinator::Impl {
       }
     }
     for (SweepId id : finished) sweeps_.erase(id);
+    ShrinkLocked();
+  }
+
+  // RESOURCE_EXHAUSTED when `adding` more unfinished trials would go beyond
+  // max_unfinished_trials.
+  absl::Status CheckUnfinishedLocked(int64_t adding) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    const auto unfinished = static_cast<int64_t>(live_.size());
+    if (adding <= options_.max_unfinished_trials - unfinished) return absl::OkStatus();
+    return absl::ResourceExhaustedError(absl::StrCat(
+        adding, " more trials would make ", unfinished + adding,
+        " unfinished (pending or leased) trials, above the limit of ",
+        options_.max_unfinished_trials,
+        " (max_unfinished_trials, deepsweep-server --max-unfinished-trials); wait for sweeps "
+        "to finish, or cancel some"));
+  }
+
+  // A hash table keeps its capacity when emptied: after a big sweep is
+  // cancelled or done, give the slots (about 0.4 KB each) back.
+  void ShrinkLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (live_.capacity() > 4096 && live_.size() < live_.capacity() / 8) live_.rehash(0);
   }
 
   SweepStore* const store_;
@@ -889,5 +917,6 @@ uint64_t Coordinator::WaitForChange(uint64_t seen, absl::Duration max_wait) {
   return impl_->WaitForChange(seen, max_wait);
 }
 StoreHealth Coordinator::store_health() const { return impl_->store_health(); }
+int64_t Coordinator::unfinished_trials() const { return impl_->unfinished_trials(); }
 
 }  // namespace deepsweep

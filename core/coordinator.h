@@ -30,7 +30,7 @@
 // Status codes: INVALID_ARGUMENT (bad spec or request; the message names the
 // field), NOT_FOUND (unknown sweep or trial), ABORTED (lease not current),
 // FAILED_PRECONDITION (e.g. cancel a finished sweep), RESOURCE_EXHAUSTED (a
-// limit, e.g. too many trials), UNAVAILABLE / INTERNAL (store failure; a full
+// limit, e.g. too many trials in a sweep or unfinished in all), UNAVAILABLE / INTERNAL (store failure; a full
 // disk is UNAVAILABLE, since it passes once space is freed). After a store
 // failure nothing of the failed call is kept; retrying it is safe, and
 // store_health() says writes are failing until one succeeds.
@@ -217,6 +217,12 @@ struct CoordinatorOptions {
   int max_width = SweepLimits{}.max_width;
   // A spec longer than this is rejected with RESOURCE_EXHAUSTED.
   int64_t max_spec_bytes = 1 << 20;
+  // PENDING and LEASED trials of all sweeps together. Each holds about 0.5 KB
+  // of the in-memory index (its spec included; docs/RELIABILITY.md has the
+  // measurement), so the default bounds the index near 0.5 GB. A CreateSweep
+  // or RetryTrials that would go beyond it fails with RESOURCE_EXHAUSTED
+  // naming the limit, and changes nothing.
+  int64_t max_unfinished_trials = 1'000'000;
   // Reports beyond these are rejected with RESOURCE_EXHAUSTED.
   int64_t max_checkpoints_per_report = 1000;
   int64_t max_layer_stats_per_checkpoint = 1024;
@@ -300,6 +306,9 @@ class Coordinator {
   uint64_t WaitForChange(uint64_t seen, absl::Duration max_wait);
   // Whether writes are failing by the store's fault, and how many have.
   StoreHealth store_health() const;
+  // PENDING and LEASED trials in the in-memory index (0 before its first
+  // load), the count max_unfinished_trials bounds.
+  int64_t unfinished_trials() const;
 
  private:
   class Impl;

@@ -21,6 +21,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--max-trials", options.coordinator.max_trials_per_sweep, "trials per sweep")
       ->capture_default_str();
+  app.add_option("--max-unfinished-trials", options.coordinator.max_unfinished_trials,
+                 "pending and leased trials of all sweeps together (~0.5 KB of memory each)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_option("--token", options.token, "a bearer token with the admin role");
   app.add_option("--token-file", options.token_file, "file holding that admin token");
   app.add_option("--credentials", options.credentials_file,

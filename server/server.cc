@@ -1,5 +1,7 @@
 #include "server/server.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <csignal>
 #include <cstdint>
@@ -239,7 +241,18 @@ Server::~Server() {
 }
 
 void Server::ExpireLeasesPeriodically() {
+  // Memory freed when a big sweep is cancelled or done stays with malloc
+  // (434 MB of 555 MB after cancelling 300,000 trials) unless trimmed: trim
+  // once the index has shrunk by this many trials since its peak.
+  constexpr int64_t kTrimAfterFreedTrials = 10'000;
+  int64_t peak = 0;
   while (!stopping_.WaitForNotificationWithTimeout(options_.expiry_interval)) {
+    const int64_t unfinished = coordinator_->unfinished_trials();
+    peak = std::max(peak, unfinished);
+    if (peak - unfinished >= kTrimAfterFreedTrials) {
+      malloc_trim(0);
+      peak = unfinished;
+    }
     absl::StatusOr<int64_t> expired = coordinator_->ExpireLeases();
     if (!expired.ok()) {
       spdlog::error("expiring leases failed: {}", expired.status().ToString());

@@ -20,6 +20,7 @@
 #include "core/scheduler.h"
 #include "core/splitmix64.h"
 #include "core/sweep_store.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "store/memory_sweep_store.h"
 #include "store/sqlite_sweep_store.h"
@@ -619,6 +620,62 @@ TEST_P(CoordinatorTest, StoreFaultGivesLeasesAGracePeriod) {
   EXPECT_TRUE(coordinator_->CompleteTrial(a.trial->id, a.lease->lease_id, {}).ok());
   EXPECT_EQ(Trial(a.trial->id).state, TrialState::kSucceeded);
   EXPECT_EQ(Trial(a.trial->id).attempt, 1);
+}
+
+// The unfinished (pending or leased) trials of all sweeps are bounded, and the
+// count follows completions, cancellations, retries and restarts.
+TEST_P(CoordinatorTest, UnfinishedTrialsAreBoundedAcrossSweeps) {
+  options_.max_unfinished_trials = 10;
+  coordinator_ = std::make_unique<Coordinator>(store_, &clock_, options_);
+  const SweepId a = Create(kSpec);    // 6
+  const SweepId b = Create(kOtherSpec);  // 9
+  EXPECT_EQ(coordinator_->unfinished_trials(), 9);
+  absl::StatusOr<SweepRecord> refused = coordinator_->CreateSweep(kSpec);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(std::string(refused.status().message()),
+              ::testing::HasSubstr("above the limit of 10 (max_unfinished_trials"));
+  EXPECT_EQ(coordinator_->ListSweeps()->size(), 2u);  // nothing stored
+
+  // A completed trial makes room for one more, not for three.
+  Acquisition first = Acquire();
+  ASSERT_TRUE(coordinator_->CompleteTrial(first.trial->id, first.lease->lease_id, {}).ok());
+  EXPECT_EQ(coordinator_->unfinished_trials(), 8);
+  EXPECT_EQ(coordinator_->CreateSweep(kOtherSpec).status().code(),
+            absl::StatusCode::kResourceExhausted);
+  first = Acquire();
+  ASSERT_TRUE(coordinator_->CompleteTrial(first.trial->id, first.lease->lease_id, {}).ok());
+  const SweepId c = Create(kOtherSpec);  // 7 + 3 = 10: exactly the limit
+  EXPECT_EQ(coordinator_->unfinished_trials(), 10);
+
+  // Cancelling a drops its pending trials at once; its leased one stays
+  // unfinished until its worker stops.
+  const Acquisition leased = Acquire();
+  ASSERT_TRUE(coordinator_->CancelSweep(a).ok());
+  auto unfinished = [&] {
+    int64_t n = 0;
+    for (SweepId id : {a, b, c}) n += Sweep(id).counts.pending + Sweep(id).counts.leased;
+    return n;
+  };
+  EXPECT_EQ(coordinator_->unfinished_trials(), unfinished());
+  EXPECT_LT(unfinished(), 10 - 3);
+
+  // After a restart the count is rebuilt from the store.
+  const int64_t before = unfinished();
+  Restart();
+  ASSERT_TRUE(coordinator_->ExpireLeases().ok());  // loads the index
+  EXPECT_EQ(coordinator_->unfinished_trials(), before);
+  const SweepId d = Create(kOtherSpec);
+  EXPECT_EQ(coordinator_->unfinished_trials(), before + 3);
+  EXPECT_EQ(Sweep(d).counts.pending, 3);
+  // Retrying a's cancelled trials would bring back more than fit.
+  const int64_t cancelled = Sweep(a).counts.cancelled;
+  ASSERT_GT(before + 3 + cancelled, 10);
+  EXPECT_EQ(coordinator_->RetryTrials(a, {TrialState::kCancelled}).status().code(),
+            absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(Sweep(a).counts.cancelled, cancelled);
+  // The leased trial ends: one fewer.
+  ASSERT_TRUE(coordinator_->CompleteTrial(leased.trial->id, leased.lease->lease_id, {}).ok());
+  EXPECT_EQ(coordinator_->unfinished_trials(), before + 2);
 }
 
 TEST_P(CoordinatorTest, ConcurrentWorkersNeverShareATrial) {
