@@ -217,12 +217,14 @@ struct CoordinatorOptions {
   int max_width = SweepLimits{}.max_width;
   // A spec longer than this is rejected with RESOURCE_EXHAUSTED.
   int64_t max_spec_bytes = 1 << 20;
-  // PENDING and LEASED trials of all sweeps together. Each holds about 0.5 KB
-  // of the in-memory index (its spec included; docs/RELIABILITY.md has the
-  // measurement), so the default bounds the index near 0.5 GB. A CreateSweep
-  // or RetryTrials that would go beyond it fails with RESOURCE_EXHAUSTED
-  // naming the limit, and changes nothing.
-  int64_t max_unfinished_trials = 1'000'000;
+  // PENDING and LEASED trials of all sweeps together. Each costs the server
+  // about 1.1 KB (a 496-byte slot of the in-memory index, spec included, in
+  // a table up to half empty after it grows; docs/RELIABILITY.md has the
+  // measurement), so the default (five sweeps of the 100,000-trial maximum)
+  // bounds that near 0.55 GB. A CreateSweep or RetryTrials that would go
+  // beyond it fails with RESOURCE_EXHAUSTED naming the limit, and changes
+  // nothing.
+  int64_t max_unfinished_trials = 500'000;
   // Reports beyond these are rejected with RESOURCE_EXHAUSTED.
   int64_t max_checkpoints_per_report = 1000;
   int64_t max_layer_stats_per_checkpoint = 1024;

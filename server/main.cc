@@ -22,7 +22,7 @@ int main(int argc, char** argv) {
   app.add_option("--max-trials", options.coordinator.max_trials_per_sweep, "trials per sweep")
       ->capture_default_str();
   app.add_option("--max-unfinished-trials", options.coordinator.max_unfinished_trials,
-                 "pending and leased trials of all sweeps together (~0.5 KB of memory each)")
+                 "pending and leased trials of all sweeps together (~1.1 KB of memory each)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   app.add_option("--token", options.token, "a bearer token with the admin role");
