@@ -627,7 +627,6 @@ class Coordinator::Impl {
     }
   }
 
-
   // Rebuilds the in-memory index from the store when it is not loaded. After
   // a start or a store fault, every lease gets a grace period first (see
   // CoordinatorOptions::lease_ttl): its workers could not reach or renew

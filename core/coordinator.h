@@ -30,10 +30,10 @@
 // Status codes: INVALID_ARGUMENT (bad spec or request; the message names the
 // field), NOT_FOUND (unknown sweep or trial), ABORTED (lease not current),
 // FAILED_PRECONDITION (e.g. cancel a finished sweep), RESOURCE_EXHAUSTED (a
-// limit, e.g. too many trials in a sweep or unfinished in all), UNAVAILABLE / INTERNAL (store failure; a full
-// disk is UNAVAILABLE, since it passes once space is freed). After a store
-// failure nothing of the failed call is kept; retrying it is safe, and
-// store_health() says writes are failing until one succeeds.
+// limit, e.g. too many trials in a sweep or unfinished in all), UNAVAILABLE / INTERNAL (store
+// failure; a full disk is UNAVAILABLE, since it passes once space is freed). After a store failure
+// nothing of the failed call is kept; retrying it is safe, and store_health() says writes are
+// failing until one succeeds.
 //
 // Lease ids look like "<trial>-<attempt>-<16 hex digits>": unique across
 // restarts through trial and attempt, unguessable through the random part.

@@ -97,9 +97,9 @@ class WorkerLoop::TrialSession {
     absl::MutexLock lock(&mu_);
     if (!fault_since_.has_value()) fault_since_ = now;
     if (now - *fault_since_ < budget) return false;
-    EndLocked(Ending::kGaveUp,
-              absl::StrCat("the coordinator kept failing for ",
-                           absl::FormatDuration(now - *fault_since_), "; last: ", status.ToString()));
+    EndLocked(Ending::kGaveUp, absl::StrCat("the coordinator kept failing for ",
+                                            absl::FormatDuration(now - *fault_since_),
+                                            "; last: ", status.ToString()));
     return true;
   }
   Ending ending() const {
@@ -473,8 +473,7 @@ absl::Status WorkerLoop::CallWithRetry(TrialSession& session,
       backoff.Reset();
       return status;
     }
-    if (!OnFailure(session, status, /*rejected_is_fault=*/false) ||
-        shutdown_.HasBeenNotified()) {
+    if (!OnFailure(session, status, /*rejected_is_fault=*/false) || shutdown_.HasBeenNotified()) {
       return status;
     }
     const absl::Duration wait = backoff.NextDelay();

@@ -627,7 +627,7 @@ TEST_P(CoordinatorTest, StoreFaultGivesLeasesAGracePeriod) {
 TEST_P(CoordinatorTest, UnfinishedTrialsAreBoundedAcrossSweeps) {
   options_.max_unfinished_trials = 10;
   coordinator_ = std::make_unique<Coordinator>(store_, &clock_, options_);
-  const SweepId a = Create(kSpec);    // 6
+  const SweepId a = Create(kSpec);       // 6
   const SweepId b = Create(kOtherSpec);  // 9
   EXPECT_EQ(coordinator_->unfinished_trials(), 9);
   absl::StatusOr<SweepRecord> refused = coordinator_->CreateSweep(kSpec);

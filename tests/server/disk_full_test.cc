@@ -117,9 +117,7 @@ class DiskFillingClient final : public rpc::CoordinatorClient {
                                                          bool with_layer_stats) override {
     return inner_->GetCheckpoints(id, attempt, with_layer_stats);
   }
-  absl::StatusOr<std::vector<WorkerRecord>> ListWorkers() override {
-    return inner_->ListWorkers();
-  }
+  absl::StatusOr<std::vector<WorkerRecord>> ListWorkers() override { return inner_->ListWorkers(); }
   absl::Status WatchSweep(SweepId id,
                           const std::function<bool(const rpc::SweepProgress&)>& f) override {
     return inner_->WatchSweep(id, f);
