@@ -205,8 +205,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(Options options) {
     absl::MutexLock lock(&server->shutdown_mu_);
     server->grpc_server_ = builder.BuildAndStart();
     if (server->grpc_server_ == nullptr) {
-      return absl::UnavailableError(
-          absl::StrCat("cannot start the gRPC server on ", opts.address));
+      return absl::UnavailableError(absl::StrCat("cannot start the gRPC server on ", opts.address));
     }
     if (!opts.health_address.empty()) {
       // Only the default health service: no CoordinatorService on this port.
