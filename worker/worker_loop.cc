@@ -56,7 +56,15 @@ class WorkerLoop::TrialSession {
  public:
   // Why the trial stops early; the first reason given wins.
   enum class Ending {
-    kNone, kCancelled, kLeaseLost, kShutdown, kRejected, kStopped, kGaveUp, kFatal };
+    kNone,
+    kCancelled,
+    kLeaseLost,
+    kShutdown,
+    kRejected,
+    kStopped,
+    kGaveUp,
+    kFatal
+  };
 
   TrialSession(TrialId trial_id, std::string lease_id)
       : trial_id(trial_id), lease_id(std::move(lease_id)) {}

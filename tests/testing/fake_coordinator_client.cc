@@ -151,7 +151,8 @@ absl::StatusOr<RenewResult> FakeCoordinatorClient::RenewLease(TrialId trial,
   absl::StatusOr<TrialLog*> t = LeasedLocked(trial, lease_id);
   if (!t.ok()) return t.status();
   ++(*t)->renewals;
-  RenewResult result{.deadline = clock_->Now() + skew_ + lease_ttl_, .ttl = lease_ttl_, .cancelled = cancelled_};
+  RenewResult result{
+      .deadline = clock_->Now() + skew_ + lease_ttl_, .ttl = lease_ttl_, .cancelled = cancelled_};
   if (pruned_) {
     result.stopped = TrialState::kPruned;
     result.stop_reason = "asha rung 0";
@@ -169,7 +170,8 @@ absl::StatusOr<RenewResult> FakeCoordinatorClient::ReportCheckpoints(
     (*t)->delivered_steps.push_back(c.step);
     (*t)->delivered.push_back(c);
   }
-  RenewResult result{.deadline = clock_->Now() + skew_ + lease_ttl_, .ttl = lease_ttl_, .cancelled = cancelled_};
+  RenewResult result{
+      .deadline = clock_->Now() + skew_ + lease_ttl_, .ttl = lease_ttl_, .cancelled = cancelled_};
   if (pruned_) {
     result.stopped = TrialState::kPruned;
     result.stop_reason = "asha rung 0";
