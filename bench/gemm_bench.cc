@@ -19,7 +19,8 @@ namespace {
 constexpr int kWidth = 1000;
 
 enum Op { kMultiply, kMultiplyAt, kAddOuter };
-enum Backend { kEigen, kSmall, kBlas };
+// kSmall runs the best ISA this CPU has; kSmallAvx2 and kSmallGeneric those ISAs.
+enum Backend { kEigen, kSmall, kBlas, kSmallAvx2, kSmallGeneric };
 
 MatrixF RandomMatrix(int rows, int cols, uint64_t seed) {
   Rng rng(seed);
@@ -37,6 +38,13 @@ void BM_Product(benchmark::State& state) {
   const MatrixF x = RandomMatrix(kWidth, n, 2);
   MatrixF out(kWidth, n);
   const GemmBackend ours = backend == kEigen ? GemmBackend::kEigen : GemmBackend::kSmallBatch;
+  const KernelIsa isa = backend == kSmallAvx2      ? KernelIsa::kAvx2
+                        : backend == kSmallGeneric ? KernelIsa::kGeneric
+                                                   : BestKernelIsa();
+  if (!SelectKernelIsa(isa).ok()) {
+    state.SkipWithError("this CPU lacks the ISA");
+    return;
+  }
   for (auto _ : state) {
     switch (op) {
       case kMultiply:
@@ -67,17 +75,19 @@ void BM_Product(benchmark::State& state) {
     }
     benchmark::ClobberMemory();
   }
+  (void)SelectKernelIsa(BestKernelIsa());
   const double flops = 2.0 * kWidth * kWidth * n;
   state.counters["GFLOP/s"] = benchmark::Counter(
       flops, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
 }
 
 const char* kOpNames[] = {"multiply", "multiply_at", "add_outer"};
-const char* kBackendNames[] = {"eigen", "small_batch", "openblas"};
+const char* kBackendNames[] = {"eigen", "small_batch", "openblas", "small_batch@avx2",
+                               "small_batch@generic"};
 
 void RegisterAll() {
   for (int op = 0; op < 3; ++op) {
-    for (int backend = 0; backend < 3; ++backend) {
+    for (int backend = 0; backend < 5; ++backend) {
       for (int n : {10, 32, 64, 128}) {
         benchmark::RegisterBenchmark((std::string("BM_Product/") + kOpNames[op] + "/" +
                                       kBackendNames[backend] + "/batch:" + std::to_string(n))

@@ -49,6 +49,11 @@ Examples RandomExamples(int n, uint64_t seed) {
 void BM_TrainStep(benchmark::State& state) {
   const auto backend = static_cast<GemmBackend>(state.range(0));
   const int batch = static_cast<int>(state.range(1));
+  const auto isa = static_cast<KernelIsa>(state.range(2));
+  if (!SelectKernelIsa(isa).ok()) {
+    state.SkipWithError("this CPU lacks the ISA");
+    return;
+  }
   SetBlasThreads(1);
   Mlp<float> net = PaperNet();
   constexpr int kPool = 64;
@@ -62,6 +67,7 @@ void BM_TrainStep(benchmark::State& state) {
                                     pool.y.data() + b * batch, pass);
     benchmark::DoNotOptimize(loss.loss);
   }
+  (void)SelectKernelIsa(BestKernelIsa());
   const double examples = static_cast<double>(batch);
   state.counters["examples/s"] =
       benchmark::Counter(examples, benchmark::Counter::kIsIterationInvariantRate);
@@ -94,14 +100,29 @@ void BM_Evaluate(benchmark::State& state) {
 }
 
 void RegisterAll() {
+  // <backend>/batch:B on the best ISA this CPU has; small_batch also on
+  // each other ISA it has, as small_batch@<isa>.
+  struct Variant {
+    GemmBackend backend;
+    KernelIsa isa;
+    std::string name;
+  };
+  std::vector<Variant> variants;
   for (GemmBackend backend :
        {GemmBackend::kAuto, GemmBackend::kEigen, GemmBackend::kSmallBatch, GemmBackend::kBlas}) {
+    variants.push_back({backend, BestKernelIsa(), std::string(GemmBackendName(backend))});
+  }
+  for (KernelIsa isa : {KernelIsa::kAvx2, KernelIsa::kGeneric}) {
+    if (isa != BestKernelIsa() && KernelIsaSupported(isa)) {
+      variants.push_back(
+          {GemmBackend::kSmallBatch, isa, "small_batch@" + std::string(KernelIsaName(isa))});
+    }
+  }
+  for (const Variant& v : variants) {
     for (int batch : {10, 32, 64, 128}) {
-      benchmark::RegisterBenchmark(("BM_TrainStep/" + std::string(GemmBackendName(backend)) +
-                                    "/batch:" + std::to_string(batch))
-                                       .c_str(),
-                                   BM_TrainStep)
-          ->Args({static_cast<int>(backend), batch})
+      benchmark::RegisterBenchmark(
+          ("BM_TrainStep/" + v.name + "/batch:" + std::to_string(batch)).c_str(), BM_TrainStep)
+          ->Args({static_cast<int>(v.backend), batch, static_cast<int>(v.isa)})
           ->Unit(benchmark::kMillisecond);
     }
   }

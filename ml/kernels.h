@@ -8,26 +8,31 @@
 // block of adjacent columns (a minibatch) needs no copy.
 //
 // For float, each call picks one of three implementations:
-//  - the small-batch kernels in kernels.cc: AVX2+FMA register-blocked loops
-//    that read W in place, without the packing copy a general GEMM makes of it
-//    on every call (at 10 columns that copy costs as much as the product);
-//  - OpenBLAS sgemm (cblas), the fastest measured for wide minibatches;
+//  - the small-batch kernels (ml/small_batch_tiles.inc): register-blocked
+//    loops that read W in place, without the packing copy a general GEMM makes
+//    of it on every call (at 10 columns that copy costs as much as the
+//    product). One portable binary carries them for three instruction sets,
+//    each compiled with a target attribute: AVX-512, AVX2+FMA and a baseline
+//    (SSE2, every x86-64). The process runs one of them, the KernelIsa, picked
+//    by CPUID at start (the best this CPU has) or chosen with SelectKernelIsa;
+//  - OpenBLAS sgemm (cblas), which picks its own kernels by CPUID;
 //  - Eigen's own GEMM, kept as a selectable reference.
-// kAuto uses the small-batch kernels while the minibatch has at most the
-// crossover below (measured with bench/trainer_bench, figures in
-// docs/PERFORMANCE.md), else OpenBLAS. The kernels are compiled for AVX2+FMA
-// with a target attribute and chosen at run time, so a portable build still
-// uses them on CPUs that have those instructions; elsewhere OpenBLAS is used.
+// kAuto uses the small-batch kernels while the minibatch has at most
+// SmallBatchMaxColumns(isa) columns (measured per ISA with
+// bench/trainer_bench, figures in docs/PERFORMANCE.md), else OpenBLAS.
 //
 // double always uses Eigen (gradient checks, not speed).
 //
-// Determinism: for a given backend, shape and CPU feature set, results are
-// bit-identical from run to run (fixed summation order, no threads).
+// Determinism: for a given backend, shape, KernelIsa and OpenBLAS core
+// (ComputePath), results are bit-identical from run to run (fixed summation
+// order, no threads). Different ISAs round differently (FMA or not, lane
+// counts), so their results differ in the last bits.
 // Thread-safety: the products are reentrant (scratch space is thread_local);
-// SetBlasThreads changes process-wide state.
+// SetBlasThreads and SelectKernelIsa change process-wide state.
 #ifndef DEEPSWEEP_ML_KERNELS_H_
 #define DEEPSWEEP_ML_KERNELS_H_
 
+#include <string>
 #include <string_view>
 
 #include "Eigen/Core"
@@ -36,9 +41,9 @@
 namespace deepsweep::ml {
 
 enum class GemmBackend {
-  kAuto,        // small-batch kernels up to kSmallBatchMaxColumns, else OpenBLAS
+  kAuto,        // small-batch kernels up to SmallBatchMaxColumns, else OpenBLAS
   kEigen,       // always Eigen's GEMM
-  kSmallBatch,  // always the small-batch kernels (Eigen if the CPU lacks AVX2+FMA)
+  kSmallBatch,  // always the small-batch kernels
   kBlas,        // always OpenBLAS sgemm
 };
 
@@ -46,18 +51,42 @@ enum class GemmBackend {
 std::string_view GemmBackendName(GemmBackend backend);
 absl::StatusOr<GemmBackend> ParseGemmBackend(std::string_view name);
 
-// kAuto's crossover: the largest minibatch served by the small-batch kernels.
-// Whole training steps of the 784-1000x5-10 net (bench/trainer_bench) ran
-// faster with the kernels than with OpenBLAS at 10 and 32 columns and slower
-// at 64 and 128 (docs/PERFORMANCE.md).
-inline constexpr int kSmallBatchMaxColumns = 32;
+// The instruction sets of the small-batch kernels, slowest first.
+enum class KernelIsa {
+  kGeneric,  // SSE2, no FMA: any x86-64
+  kAvx2,     // AVX2 + FMA
+  kAvx512,   // AVX-512 F/VL/DQ + FMA
+};
+
+// "generic", "avx2", "avx512".
+std::string_view KernelIsaName(KernelIsa isa);
+absl::StatusOr<KernelIsa> ParseKernelIsa(std::string_view name);
+
+// True when this CPU (and OS) runs `isa` (CPUID).
+bool KernelIsaSupported(KernelIsa isa);
+// The fastest ISA this CPU supports.
+KernelIsa BestKernelIsa();
+
+// The ISA the small-batch kernels use in this process: BestKernelIsa() until
+// SelectKernelIsa changes it. FailedPrecondition, naming the ISA, when this CPU
+// lacks it (nothing changes then).
+KernelIsa ActiveKernelIsa();
+absl::Status SelectKernelIsa(KernelIsa isa);
+
+// kAuto's crossover: the largest minibatch served by the small-batch kernels
+// of `isa`; wider ones go to OpenBLAS. Measured with whole training steps of
+// the 784-1000x5-10 net (bench/trainer_bench, docs/PERFORMANCE.md).
+int SmallBatchMaxColumns(KernelIsa isa);
+
+// What the bits of this process's float products depend on besides the
+// inputs: the small-batch ISA and the OpenBLAS core, e.g.
+// "avx512 openblas=Haswell". Two processes with the same compute path (and
+// binary) compute the same results.
+std::string ComputePath();
 
 // Threads OpenBLAS may use (process-wide; OpenBLAS's own default is one per
 // core). The trainer sets it from its config before training.
 void SetBlasThreads(int threads);
-
-// True when this CPU runs the small-batch kernels (AVX2 and FMA).
-bool SmallBatchKernelsAvailable();
 
 using MatrixF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic>;
 using MatrixD = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic>;

@@ -1,5 +1,6 @@
 // deepsweep-worker: flags -> WorkerProcessOptions -> run until SIGTERM/SIGINT.
 #include <cstdio>
+#include <string>
 
 #include "CLI/CLI.hpp"
 #include "common/logging.h"
@@ -20,6 +21,9 @@ int main(int argc, char** argv) {
                  "name on the server's certificate");
   app.add_option("--threads", options.runner.threads, "OpenBLAS threads per trial")
       ->capture_default_str();
+  std::string kernels;
+  app.add_option("--kernels", kernels,
+                 "small-batch kernels: avx512, avx2 or generic (default: the best this CPU has)");
   app.add_option("--max-trials", options.loop.max_trials, "stop after N trials (0 = never)")
       ->capture_default_str();
   app.add_option("--timeout", timeout_s, "per-call deadline, seconds")->capture_default_str();
@@ -32,6 +36,14 @@ int main(int argc, char** argv) {
     return 2;
   }
   options.coordinator.call_timeout = absl::Seconds(timeout_s);
+  if (!kernels.empty()) {
+    absl::StatusOr<deepsweep::ml::KernelIsa> isa = deepsweep::ml::ParseKernelIsa(kernels);
+    if (!isa.ok()) {
+      std::fprintf(stderr, "--kernels: %s\n", std::string(isa.status().message()).c_str());
+      return 2;
+    }
+    options.kernels = *isa;
+  }
   if (absl::Status status = deepsweep::worker::RunWorkerUntilSignal(options); !status.ok()) {
     spdlog::critical("{}", status.ToString());
     return 1;

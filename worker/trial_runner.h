@@ -7,9 +7,10 @@
 // Determinism: the weights come from the trial seed (ml::Trainer), the data
 // (training stream, Shapeset scenes, validation, test and probe sets) from
 // the trial's data_seed through the DatasetCache (ml::LoadDataset). Same TrialSpec + same binary +
-// same `threads` = the same checkpoints, bit for bit, on any machine with the same CPU features,
-// except Checkpoint::wall_seconds (read from the clock). Training minibatches of up to
-// ml::kSmallBatchMaxColumns examples run on single-threaded kernels; wider ones, and the evaluation
+// same `threads` = the same checkpoints, bit for bit, on any machine with the same compute path
+// (ml::ComputePath: the small-batch kernels' ISA and OpenBLAS's core), except
+// Checkpoint::wall_seconds (read from the clock). Training minibatches of up to
+// ml::SmallBatchMaxColumns examples run on single-threaded kernels; wider ones, and the evaluation
 // of whole test and validation sets, use OpenBLAS with `threads` threads, whose sums are fixed for
 // a given thread count (see ml/kernels.h) but may differ in the last bits between counts.
 //

@@ -26,6 +26,7 @@ absl::Status RunWorkerUntilSignal(WorkerProcessOptions options) {
     ASSIGN_OR_RETURN(std::string token, rpc::ReadFileContents(options.token_file, "token file"));
     options.coordinator.token = std::string(absl::StripAsciiWhitespace(token));
   }
+  if (options.kernels.has_value()) RETURN_IF_ERROR(ml::SelectKernelIsa(*options.kernels));
   if (options.loop.identity.worker_id.empty()) options.loop.identity = DescribeThisWorker();
   const WorkerInfo& me = options.loop.identity;
   // Distinct jitter per worker, even for equal pids on different hosts.
@@ -39,8 +40,9 @@ absl::Status RunWorkerUntilSignal(WorkerProcessOptions options) {
   TrialRunner runner(&datasets, SystemClock::Default(), options.runner);
   RealSleeper sleeper;
   WorkerLoop loop(client.get(), &runner, SystemClock::Default(), &sleeper, options.loop);
-  spdlog::info("worker {} (version {}, {} cores, {} BLAS threads) serving {}", me.worker_id,
-               me.version, me.cores, options.runner.threads, options.coordinator.target);
+  spdlog::info("worker {} (version {}, {} cores, {} BLAS threads, compute path {}) serving {}",
+               me.worker_id, me.version, me.cores, options.runner.threads, ml::ComputePath(),
+               options.coordinator.target);
 
   std::atomic<bool> finished{false};
   std::thread watcher([&] {

@@ -13,7 +13,10 @@
 
 #include <string>
 
+#include <optional>
+
 #include "absl/status/status.h"
+#include "ml/kernels.h"
 #include "rpc/grpc_coordinator_client.h"
 #include "worker/dataset_cache.h"
 #include "worker/trial_runner.h"
@@ -33,6 +36,9 @@ struct WorkerProcessOptions {
   // this process's identity (host, pid, version, cores).
   WorkerLoopOptions loop;
   DatasetCacheOptions datasets;
+  // The small-batch kernels' instruction set for the whole process; empty =
+  // the best this CPU has (ml/kernels.h). One this CPU lacks is an error.
+  std::optional<ml::KernelIsa> kernels;
 };
 
 // Returns OK after a termination signal or max_trials trials.

@@ -87,6 +87,111 @@ TEST(GemmBackend, ParsesNamesAndRejectsOthers) {
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+// Every dispatched instruction set of the small-batch kernels against the
+// double-precision reference, over shapes that cover full register tiles,
+// single vectors, partial (masked) vectors, every column-chunk width of each
+// ISA and strided operands. ISAs this CPU lacks are skipped (and say so).
+class IsaTest : public ::testing::TestWithParam<KernelIsa> {
+ protected:
+  void SetUp() override {
+    if (!KernelIsaSupported(GetParam())) {
+      GTEST_SKIP() << "this CPU lacks " << KernelIsaName(GetParam()) << "; its kernels untested";
+    }
+    ASSERT_TRUE(SelectKernelIsa(GetParam()).ok());
+  }
+  void TearDown() override { ASSERT_TRUE(SelectKernelIsa(BestKernelIsa()).ok()); }
+};
+
+TEST_P(IsaTest, SmallBatchMatchesDoubleReference) {
+  for (int m : {1, 3, 10, 16, 27, 40, 75}) {
+    for (int k : {1, 9, 33}) {
+      for (int n : {1, 5, 6, 7, 10, 12, 13, 25, 70}) {
+        SCOPED_TRACE(testing::Message() << "m=" << m << " k=" << k << " n=" << n);
+        const MatrixF a_big = RandomMatrix(m + 3, k + 2, 1), b_big = RandomMatrix(k + 5, n + 1, 2);
+        const MatrixF bt_big = RandomMatrix(m + 4, n + 1, 3);
+        const auto a = a_big.topLeftCorner(m, k);
+        const auto b = b_big.topLeftCorner(k, n);
+        const auto bm = bt_big.topLeftCorner(m, n);
+        const double tol = 1e-5 * (k + m + n);
+        MatrixF c_big = MatrixF::Constant(m + 2, n + 3, 7.0f);
+        Multiply(a, b, c_big.topLeftCorner(m, n), GemmBackend::kSmallBatch);
+        ExpectNear(c_big.topLeftCorner(m, n), a.cast<double>() * b.cast<double>(), tol);
+        EXPECT_EQ(c_big(m, 0), 7.0f) << "wrote outside its block";
+        EXPECT_EQ(c_big(0, n), 7.0f) << "wrote outside its block";
+        MatrixF g(k, n);
+        MultiplyAt(a, bm, g, GemmBackend::kSmallBatch);
+        ExpectNear(g, a.cast<double>().transpose() * bm.cast<double>(), tol);
+        MatrixF w_big = RandomMatrix(m + 1, k, 4);
+        auto w = w_big.topRows(m);
+        const MatrixD w0 = w.cast<double>();
+        const float below = w_big(m, 0);
+        const MatrixF bk = RandomMatrix(k, n, 5);
+        AddOuter(-0.25f, bm, bk, w, GemmBackend::kSmallBatch);
+        ExpectNear(w, w0 - 0.25 * bm.cast<double>() * bk.cast<double>().transpose(), tol);
+        EXPECT_EQ(w_big(m, 0), below) << "wrote outside its block";
+        MatrixF w2 = RandomMatrix(m, k, 6);
+        const MatrixD w2_0 = w2.cast<double>();
+        MatrixF g2(k, n);
+        MultiplyAtThenAddOuter(-0.25f, w2, bm, bk, g2, GemmBackend::kSmallBatch);
+        ExpectNear(g2, w2_0.transpose() * bm.cast<double>(), tol);
+        ExpectNear(w2, w2_0 - 0.25 * bm.cast<double>() * bk.cast<double>().transpose(), tol);
+        if (HasFailure()) return;
+      }
+    }
+  }
+}
+
+// Same path, same inputs, same bits, run after run.
+TEST_P(IsaTest, BitIdenticalAcrossRuns) {
+  const MatrixF a = RandomMatrix(100, 80, 8), b = RandomMatrix(80, 10, 9);
+  MatrixF c1(100, 10), c2(100, 10);
+  Multiply(a, b, c1, GemmBackend::kSmallBatch);
+  Multiply(a, b, c2, GemmBackend::kSmallBatch);
+  EXPECT_EQ(0, std::memcmp(c1.data(), c2.data(), sizeof(float) * c1.size()));
+}
+
+INSTANTIATE_TEST_SUITE_P(Isas, IsaTest,
+                         ::testing::Values(KernelIsa::kGeneric, KernelIsa::kAvx2,
+                                           KernelIsa::kAvx512),
+                         [](const auto& info) { return std::string(KernelIsaName(info.param)); });
+
+TEST(KernelIsa, ParsesNamesAndRejectsOthers) {
+  for (KernelIsa isa : {KernelIsa::kGeneric, KernelIsa::kAvx2, KernelIsa::kAvx512}) {
+    ASSERT_TRUE(ParseKernelIsa(KernelIsaName(isa)).ok());
+    EXPECT_EQ(*ParseKernelIsa(KernelIsaName(isa)), isa);
+  }
+  EXPECT_EQ(ParseKernelIsa("sse9").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(KernelIsa, BestIsSupportedAndActiveByDefault) {
+  EXPECT_TRUE(KernelIsaSupported(KernelIsa::kGeneric));
+  EXPECT_TRUE(KernelIsaSupported(BestKernelIsa()));
+  EXPECT_EQ(ActiveKernelIsa(), BestKernelIsa());
+  EXPECT_NE(ComputePath().find(KernelIsaName(BestKernelIsa())), std::string::npos);
+}
+
+TEST(KernelIsa, RefusesWhatTheCpuLacks) {
+  for (KernelIsa isa : {KernelIsa::kAvx2, KernelIsa::kAvx512}) {
+    if (KernelIsaSupported(isa)) continue;
+    const absl::Status s = SelectKernelIsa(isa);
+    EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_NE(std::string(s.message()).find(KernelIsaName(isa)), std::string::npos);
+    EXPECT_EQ(ActiveKernelIsa(), BestKernelIsa());
+  }
+}
+
+// The ISAs round differently (FMA or not, lane counts): results may differ in
+// the last bits between paths, never by more than rounding.
+TEST(KernelIsa, PathsAgreeWithinRounding) {
+  const MatrixF a = RandomMatrix(100, 300, 8), b = RandomMatrix(300, 10, 9);
+  MatrixF best(100, 10), generic(100, 10);
+  Multiply(a, b, best, GemmBackend::kSmallBatch);
+  ASSERT_TRUE(SelectKernelIsa(KernelIsa::kGeneric).ok());
+  Multiply(a, b, generic, GemmBackend::kSmallBatch);
+  ASSERT_TRUE(SelectKernelIsa(BestKernelIsa()).ok());
+  EXPECT_LE((best - generic).cwiseAbs().maxCoeff(), 1e-4f);
+}
+
 TEST(SmallBatchKernels, BitIdenticalAcrossRuns) {
   const MatrixF a = RandomMatrix(100, 80, 8), b = RandomMatrix(80, 10, 9);
   MatrixF c1(100, 10), c2(100, 10);
