@@ -327,12 +327,15 @@ absl::StatusOr<TrainResult> Trainer::Train(Dataset& data, const TrainHooks& hook
       return finish(TrainStatus::kStopped, absl::StrCat("observer stopped at update ", cm.step),
                     cm.step);
     }
-    const double error = data.validation.size() > 0 ? cm.validation_error : cm.test_error;
+    const bool has_validation = data.validation.size() > 0;
+    const double error = has_validation ? cm.validation_error : cm.test_error;
     if (c.stuck_after_updates > 0 && cm.step >= c.stuck_after_updates && error >= c.stuck_error) {
-      return finish(
-          TrainStatus::kDiverged,
-          absl::StrFormat("stuck: error %.4f >= %.4f at update %d", error, c.stuck_error, cm.step),
-          cm.step);
+      return finish(TrainStatus::kDiverged,
+                    absl::StrFormat("stuck: %s error %.4f >= stuck_error %.4f at update %d "
+                                    "(stuck_after_updates %d)",
+                                    has_validation ? "validation" : "test", error, c.stuck_error,
+                                    cm.step, c.stuck_after_updates),
+                    cm.step);
     }
     return std::nullopt;
   };

@@ -144,8 +144,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(Options options) {
   if (!required && !options.insecure && !IsLoopbackAddress(options.address)) {
     return absl::FailedPreconditionError(absl::StrCat(
         "refusing to listen on non-loopback address ", options.address,
-        " without credentials: set a credentials file or a token (or token file), or allow "
-        "unauthenticated calls explicitly with insecure"));
+        " without credentials: give --credentials, --token or --token-file, or allow "
+        "unauthenticated calls explicitly with --insecure"));
   }
   ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> transport, Credentials(options));
 

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <memory>
+#include <regex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -205,7 +206,11 @@ TEST(Trainer, StuckAtChanceRule) {
   ASSERT_TRUE(result.ok());
   EXPECT_EQ(result->status, TrainStatus::kDiverged);
   EXPECT_EQ(result->steps, 2000);
-  EXPECT_NE(result->reason.find("stuck"), std::string::npos);
+  // The reason names the quantity, its value and the threshold the rule compared it with.
+  EXPECT_TRUE(std::regex_match(
+      result->reason, std::regex("stuck: validation error 0\\.[0-9]{4} >= stuck_error 0\\.4000 "
+                                 "at update 2000 \\(stuck_after_updates 2000\\)")))
+      << result->reason;
 }
 
 // Every number a checkpoint holds, in order, for a byte comparison.

@@ -69,6 +69,8 @@ TEST(TokenAuthenticatorTest, ChecksTheBearerToken) {
   absl::Status missing = authenticator.Authenticate({}).status();
   EXPECT_EQ(missing.code(), absl::StatusCode::kUnauthenticated);
   EXPECT_THAT(missing.message(), HasSubstr("missing"));
+  EXPECT_THAT(missing.message(), HasSubstr("--token"));  // says what to do, in the CLI's words
+  EXPECT_THAT(missing.message(), HasSubstr("DEEPSWEEP_TOKEN"));
   EXPECT_THAT(authenticator.Authenticate(Metadata(wrong)).status().message(),
               ::testing::Not(HasSubstr("s3cret")));
 }
@@ -205,7 +207,7 @@ TEST(ServerAuthTest, RefusesNonLoopbackAddressWithoutTokenOrInsecure) {
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(refused.status().message(), HasSubstr("0.0.0.0:0"));
   EXPECT_THAT(refused.status().message(), HasSubstr("token"));
-  EXPECT_THAT(refused.status().message(), HasSubstr("insecure"));
+  EXPECT_THAT(refused.status().message(), HasSubstr("--insecure"));
 
   options.insecure = true;
   absl::StatusOr<std::unique_ptr<Server>> insecure = Server::Start(options);
