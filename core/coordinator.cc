@@ -11,6 +11,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "common/secure_random.h"
 #include "common/status_macros.h"
@@ -186,7 +187,8 @@ class Coordinator::Impl {
     return plan;
   }
 
-  absl::StatusOr<SweepRecord> CreateSweep(std::string_view spec_yaml) {
+  absl::StatusOr<SubmittedSweep> SubmitSweep(std::string_view spec_yaml,
+                                             const SubmitSweepOptions& options) {
     ASSIGN_OR_RETURN(SweepPlan plan, PlanSweep(spec_yaml));
     const std::vector<TrialSpec>& trials = plan.trials;
     const int max_attempts = plan.sweep.max_attempts;
@@ -195,6 +197,10 @@ class Coordinator::Impl {
     {
       absl::MutexLock lock(&mu_);
       RETURN_IF_ERROR(LoadLocked());
+      if (!options.new_sweep) {
+        ASSIGN_OR_RETURN(std::optional<SweepRecord> same, SameNamedSweepLocked(plan));
+        if (same.has_value()) return SubmittedSweep{.sweep = *std::move(same), .existing = true};
+      }
       RETURN_IF_ERROR(CheckUnfinishedLocked(static_cast<int64_t>(trials.size())));
       const absl::Time now = ToMicros(clock_->Now());
       const NewSweep sweep{plan.sweep.name, std::string(spec_yaml), max_attempts, now};
@@ -223,7 +229,32 @@ class Coordinator::Impl {
       record.counts.pending = static_cast<int64_t>(trials.size());
     }
     Bump();
-    return record;
+    return SubmittedSweep{.sweep = std::move(record)};
+  }
+
+  // The latest stored sweep named as `plan` whose expansion equals it; none
+  // when no sweep has the name; ALREADY_EXISTS when only different specs do.
+  absl::StatusOr<std::optional<SweepRecord>> SameNamedSweepLocked(const SweepPlan& plan)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    ASSIGN_OR_RETURN(const std::vector<SweepRecord> sweeps, store_->ListSweeps());
+    std::vector<std::string> named;
+    for (auto it = sweeps.rbegin(); it != sweeps.rend(); ++it) {
+      if (it->name != plan.sweep.name) continue;
+      named.push_back(absl::StrCat(it->id));
+      // A stored spec the current limits refuse counts as different.
+      const absl::StatusOr<SweepPlan> stored = PlanSweep(it->spec_yaml);
+      if (stored.ok() && stored->sweep.max_attempts == plan.sweep.max_attempts &&
+          stored->trials == plan.trials) {
+        return *it;
+      }
+    }
+    if (named.empty()) return std::nullopt;
+    std::reverse(named.begin(), named.end());
+    return absl::AlreadyExistsError(absl::StrCat(
+        named.size() == 1 ? "sweep " : "sweeps ", absl::StrJoin(named, ", "), " named '",
+        plan.sweep.name, "' ", named.size() == 1 ? "has" : "have",
+        " a different spec: give the changed spec a new name, or store it as another sweep of "
+        "this name (deepsweep submit --new)"));
   }
 
   absl::Status CancelSweep(SweepId id) {
@@ -858,8 +889,13 @@ Coordinator::Coordinator(SweepStore* store, const Clock* clock, CoordinatorOptio
     : impl_(std::make_unique<Impl>(store, clock, std::move(options))) {}
 Coordinator::~Coordinator() = default;
 
+absl::StatusOr<SubmittedSweep> Coordinator::SubmitSweep(std::string_view spec_yaml,
+                                                        const SubmitSweepOptions& options) {
+  return impl_->SubmitSweep(spec_yaml, options);
+}
 absl::StatusOr<SweepRecord> Coordinator::CreateSweep(std::string_view spec_yaml) {
-  return impl_->CreateSweep(spec_yaml);
+  ASSIGN_OR_RETURN(SubmittedSweep submitted, impl_->SubmitSweep(spec_yaml, {.new_sweep = true}));
+  return std::move(submitted.sweep);
 }
 
 absl::StatusOr<SweepPlan> Coordinator::PlanSweep(std::string_view spec_yaml) const {

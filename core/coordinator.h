@@ -200,6 +200,19 @@ struct StoreHealth {
   absl::Status last_error;
 };
 
+// How SubmitSweep treats a spec whose name a stored sweep already has.
+struct SubmitSweepOptions {
+  // Always store a new sweep, even when one of this name exists.
+  bool new_sweep = false;
+};
+
+// SubmitSweep's answer.
+struct SubmittedSweep {
+  SweepRecord sweep;
+  // True when `sweep` is an existing sweep of the same spec (nothing stored).
+  bool existing = false;
+};
+
 struct CoordinatorOptions {
   // How long a lease lives without a heartbeat or report. Also the grace a
   // lease gets when the coordinator starts on a store, and after a write
@@ -245,8 +258,22 @@ class Coordinator {
   Coordinator& operator=(const Coordinator&) = delete;
 
   // --- Users ---------------------------------------------------------------
+  // What users submit. Sweep names identify sweeps, so a name is taken once:
+  // - no sweep has the spec's name: stores the sweep, as CreateSweep;
+  // - a sweep of that name has the same spec (equal expansion: every trial's
+  //   spec, dataset paths included, and max_attempts; comments, description
+  //   and layout do not count): returns it with `existing` set and stores
+  //   nothing, whatever its state (finished, cancelled or running);
+  // - sweeps of that name exist, none with the same spec: ALREADY_EXISTS
+  //   naming their ids, nothing stored.
+  // With options.new_sweep, stores a new sweep in every case. The check and
+  // the insert are one atomic step, so two identical concurrent submissions
+  // make one sweep.
+  absl::StatusOr<SubmittedSweep> SubmitSweep(std::string_view spec_yaml,
+                                             const SubmitSweepOptions& options = {});
   // Parses, validates and expands `spec_yaml`, then stores the sweep and all
-  // its trials in one transaction.
+  // its trials in one transaction, whatever sweeps exist (SubmitSweep with
+  // new_sweep).
   absl::StatusOr<SweepRecord> CreateSweep(std::string_view spec_yaml);
   // Parses, validates and expands `spec_yaml` exactly as CreateSweep does, with
   // the same errors, and stores nothing.

@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -48,7 +49,16 @@ class CoordinatorClient {
   virtual ~CoordinatorClient() = default;
 
   // --- Users ---------------------------------------------------------------
-  virtual absl::StatusOr<SweepRecord> CreateSweep(std::string_view spec_yaml) = 0;
+  // Coordinator::SubmitSweep: an equal spec under a used name returns the
+  // existing sweep, a different one is ALREADY_EXISTS unless new_sweep.
+  virtual absl::StatusOr<SubmittedSweep> SubmitSweep(std::string_view spec_yaml,
+                                                     const SubmitSweepOptions& options) = 0;
+  // A new sweep whatever exists (SubmitSweep with new_sweep).
+  absl::StatusOr<SweepRecord> CreateSweep(std::string_view spec_yaml) {
+    absl::StatusOr<SubmittedSweep> submitted = SubmitSweep(spec_yaml, {.new_sweep = true});
+    if (!submitted.ok()) return submitted.status();
+    return std::move(submitted->sweep);
+  }
   // Parses, validates and expands `spec_yaml` without storing anything.
   virtual absl::StatusOr<SweepPlan> PlanSweep(std::string_view spec_yaml) = 0;
   virtual absl::StatusOr<SweepRecord> GetSweep(SweepId id) = 0;

@@ -21,12 +21,16 @@ class GrpcCoordinatorClient final : public CoordinatorClient {
   GrpcCoordinatorClient(const std::shared_ptr<grpc::Channel>& channel, ClientOptions options)
       : stub_(v1::CoordinatorService::NewStub(channel)), options_(std::move(options)) {}
 
-  absl::StatusOr<SweepRecord> CreateSweep(std::string_view spec_yaml) override {
+  absl::StatusOr<SubmittedSweep> SubmitSweep(std::string_view spec_yaml,
+                                             const SubmitSweepOptions& options) override {
     v1::CreateSweepRequest request;
     request.set_spec_yaml(std::string(spec_yaml));
+    request.set_new_sweep(options.new_sweep);
     v1::CreateSweepResponse response;
     RETURN_IF_ERROR(Call(&Stub::CreateSweep, request, &response));
-    return Converted<SweepRecord>(response.sweep());
+    SubmittedSweep submitted{.existing = response.existing()};
+    ASSIGN_OR_RETURN(submitted.sweep, Converted<SweepRecord>(response.sweep()));
+    return submitted;
   }
 
   absl::StatusOr<SweepPlan> PlanSweep(std::string_view spec_yaml) override {

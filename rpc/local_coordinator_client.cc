@@ -16,8 +16,9 @@ LocalCoordinatorClient::LocalCoordinatorClient(std::unique_ptr<SweepStore> store
 
 LocalCoordinatorClient::~LocalCoordinatorClient() = default;
 
-absl::StatusOr<SweepRecord> LocalCoordinatorClient::CreateSweep(std::string_view spec_yaml) {
-  return coordinator_.CreateSweep(spec_yaml);
+absl::StatusOr<SubmittedSweep> LocalCoordinatorClient::SubmitSweep(std::string_view spec_yaml,
+                                                                    const SubmitSweepOptions& options) {
+  return coordinator_.SubmitSweep(spec_yaml, options);
 }
 
 absl::StatusOr<SweepPlan> LocalCoordinatorClient::PlanSweep(std::string_view spec_yaml) {

@@ -43,7 +43,8 @@ class LocalCoordinatorClient final : public CoordinatorClient {
                          LocalClientOptions options = {});
   ~LocalCoordinatorClient() override;
 
-  absl::StatusOr<SweepRecord> CreateSweep(std::string_view spec_yaml) override;
+  absl::StatusOr<SubmittedSweep> SubmitSweep(std::string_view spec_yaml,
+                                             const SubmitSweepOptions& options) override;
   absl::StatusOr<SweepPlan> PlanSweep(std::string_view spec_yaml) override;
   absl::StatusOr<SweepRecord> GetSweep(SweepId id) override;
   absl::StatusOr<std::vector<SweepRecord>> ListSweeps() override;

@@ -94,10 +94,18 @@ grpc::Status CoordinatorServiceImpl::CreateSweep(grpc::ServerContext* context,
       rpc::ToProtoList(plan.trials, response->mutable_trials());
       return absl::OkStatus();
     }
-    ASSIGN_OR_RETURN(SweepRecord sweep, coordinator_->CreateSweep(request->spec_yaml()));
-    spdlog::info("created sweep {} '{}' with {} trials", sweep.id, sweep.name,
-                 sweep.counts.total());
+    ASSIGN_OR_RETURN(SubmittedSweep submitted,
+                     coordinator_->SubmitSweep(request->spec_yaml(),
+                                               SubmitSweepOptions{.new_sweep = request->new_sweep()}));
+    const SweepRecord& sweep = submitted.sweep;
+    if (submitted.existing) {
+      spdlog::info("sweep {} '{}' resubmitted with the same spec: kept", sweep.id, sweep.name);
+    } else {
+      spdlog::info("created sweep {} '{}' with {} trials", sweep.id, sweep.name,
+                   sweep.counts.total());
+    }
     ToProto(sweep, response->mutable_sweep());
+    response->set_existing(submitted.existing);
     return absl::OkStatus();
   });
 }

@@ -30,17 +30,6 @@ absl::StatusOr<std::string> SpecText(CommandContext& context, const std::string&
   return text.str();
 }
 
-// The unfinished sweep of this very spec in the file, if any: running the
-// same command again continues it.
-absl::StatusOr<std::optional<SweepRecord>> SweepToResume(rpc::CoordinatorClient& coordinator,
-                                                         const std::string& spec) {
-  ASSIGN_OR_RETURN(const std::vector<SweepRecord> sweeps, coordinator.ListSweeps());
-  for (auto it = sweeps.rbegin(); it != sweeps.rend(); ++it) {
-    if (it->state == SweepState::kActive && it->spec_yaml == spec) return *it;
-  }
-  return std::nullopt;
-}
-
 }  // namespace
 
 absl::Status RunEmbedded(CommandContext& context, const RunOptions& options) {
@@ -76,14 +65,26 @@ absl::Status RunEmbedded(CommandContext& context, const RunOptions& options) {
   local.flags().db = db;
   RETURN_IF_ERROR(local.Reader().status());
 
-  ASSIGN_OR_RETURN(std::optional<SweepRecord> sweep, SweepToResume(*coordinator, spec));
-  if (sweep.has_value()) {
+  // The coordinator's own rule: the same spec again gives back its sweep.
+  ASSIGN_OR_RETURN(const SubmittedSweep submitted,
+                   coordinator->SubmitSweep(spec, {.new_sweep = options.new_sweep}));
+  const SweepRecord* sweep = &submitted.sweep;
+  if (!submitted.existing) {
+    context.out() << "sweep " << sweep->id << " '" << sweep->name << "': " << sweep->counts.total()
+                  << " trials, " << options.workers << " worker threads\n";
+  } else if (sweep->state == SweepState::kActive) {
     context.out() << "resuming sweep " << sweep->id << " '" << sweep->name << "' ("
                   << sweep->counts.done() << "/" << sweep->counts.total() << " done)\n";
   } else {
-    ASSIGN_OR_RETURN(sweep, coordinator->CreateSweep(spec));
-    context.out() << "sweep " << sweep->id << " '" << sweep->name << "': " << sweep->counts.total()
-                  << " trials, " << options.workers << " worker threads\n";
+    context.out() << "sweep " << sweep->id << " '" << sweep->name << "' of this spec is already "
+                  << SweepStateName(sweep->state) << " (" << sweep->counts.done() << "/"
+                  << sweep->counts.total() << " done): showing its results. --new runs the spec "
+                  << "again as a new sweep"
+                  << (sweep->state == SweepState::kCancelled
+                          ? absl::StrCat("; deepsweep --db ", db, " retry ", sweep->id,
+                                         " --states cancelled runs the cancelled trials")
+                          : std::string())
+                  << "\n";
   }
 
   worker::DatasetCache datasets;
@@ -136,6 +137,8 @@ void AddRunCommand(CLI::App& app, CommandContext& context) {
       ->capture_default_str();
   run->add_option("--lease-ttl", options->lease_ttl_seconds, "Lease time to live, seconds")
       ->capture_default_str();
+  run->add_flag("--new", options->new_sweep,
+                "Run the spec as a new sweep even if the file has a sweep of its name");
   run->callback(
       [&context, options] { context.Run([&] { return RunEmbedded(context, *options); }); });
 }

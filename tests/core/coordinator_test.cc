@@ -187,6 +187,72 @@ TEST_P(CoordinatorTest, CreateSweepRejectsBadSpecsAndLimits) {
   EXPECT_EQ(limited.CreateSweep(kSpec).status().code(), absl::StatusCode::kResourceExhausted);
 }
 
+TEST_P(CoordinatorTest, SubmitSweepReturnsTheSweepOfAnEqualSpec) {
+  auto first = coordinator_->SubmitSweep(kSpec);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_FALSE(first->existing);
+  // Same expansion, other text: a comment, a description, the layout.
+  const std::string reworded = absl::StrCat("# again\ndescription: second try\n", kSpec);
+  auto again = coordinator_->SubmitSweep(reworded);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(again->existing);
+  EXPECT_EQ(again->sweep.id, first->sweep.id);
+  EXPECT_EQ(again->sweep.counts.total(), 6);
+  // Finished or not, the sweep is returned as it is and nothing is stored.
+  ASSERT_TRUE(coordinator_->CancelSweep(first->sweep.id).ok());
+  auto cancelled = coordinator_->SubmitSweep(kSpec);
+  ASSERT_TRUE(cancelled.ok()) << cancelled.status();
+  EXPECT_TRUE(cancelled->existing);
+  EXPECT_EQ(cancelled->sweep.state, SweepState::kCancelled);
+  ASSERT_EQ(coordinator_->ListSweeps()->size(), 1u);
+  // The rule survives a restart: it reads the stored sweeps.
+  Restart();
+  auto restarted = coordinator_->SubmitSweep(kSpec);
+  ASSERT_TRUE(restarted.ok()) << restarted.status();
+  EXPECT_TRUE(restarted->existing);
+  EXPECT_EQ(restarted->sweep.id, first->sweep.id);
+}
+
+TEST_P(CoordinatorTest, SubmitSweepRefusesAChangedSpecUnderAUsedName) {
+  const SweepId id = Create();
+  std::string changed = kSpec;
+  changed.replace(changed.find("[1, 2]"), 6, "[1, 2, 3]");
+  auto refused = coordinator_->SubmitSweep(changed);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_NE(refused.status().message().find(absl::StrCat("sweep ", id, " named 'small'")),
+            std::string::npos)
+      << refused.status();
+  EXPECT_NE(refused.status().message().find("--new"), std::string::npos);
+  // max_attempts is part of the spec too.
+  std::string retries = kSpec;
+  retries.replace(retries.find("max_attempts: 2"), 15, "max_attempts: 3");
+  EXPECT_EQ(coordinator_->SubmitSweep(retries).status().code(), absl::StatusCode::kAlreadyExists);
+  ASSERT_EQ(coordinator_->ListSweeps()->size(), 1u);
+  // --new stores it; an equal spec then finds the newest equal sweep.
+  auto second = coordinator_->SubmitSweep(changed, {.new_sweep = true});
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_FALSE(second->existing);
+  EXPECT_EQ(second->sweep.counts.total(), 9);
+  auto found = coordinator_->SubmitSweep(changed);
+  ASSERT_TRUE(found.ok()) << found.status();
+  EXPECT_EQ(found->sweep.id, second->sweep.id);
+  auto old = coordinator_->SubmitSweep(kSpec);
+  ASSERT_TRUE(old.ok()) << old.status();
+  EXPECT_EQ(old->sweep.id, id);
+  // A third spec is refused naming both sweeps of the name.
+  std::string third = kSpec;
+  third.replace(third.find("[1, 2]"), 6, "[4]");
+  auto both = coordinator_->SubmitSweep(third);
+  EXPECT_EQ(both.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_NE(both.status().message().find(absl::StrCat("sweeps ", id, ", ", second->sweep.id)),
+            std::string::npos)
+      << both.status();
+  // Another name is another sweep.
+  auto other = coordinator_->SubmitSweep(kOtherSpec);
+  ASSERT_TRUE(other.ok());
+  EXPECT_FALSE(other->existing);
+}
+
 TEST_P(CoordinatorTest, AcquireLeasesTrialsInIndexOrder) {
   const SweepId id = Create();
   const Acquisition a = Acquire();

@@ -213,7 +213,8 @@ absl::Status FakeCoordinatorClient::ReleaseTrial(TrialId trial, std::string_view
   return absl::OkStatus();
 }
 
-absl::StatusOr<SweepRecord> FakeCoordinatorClient::CreateSweep(std::string_view) {
+absl::StatusOr<SubmittedSweep> FakeCoordinatorClient::SubmitSweep(std::string_view,
+                                                                   const SubmitSweepOptions&) {
   return Unimplemented();
 }
 absl::StatusOr<SweepPlan> FakeCoordinatorClient::PlanSweep(std::string_view) {

@@ -90,7 +90,7 @@ class FakeCoordinatorClient final : public rpc::CoordinatorClient {
   absl::Status ReleaseTrial(TrialId trial, std::string_view lease_id) override;
 
   // --- rpc::CoordinatorClient: user calls (UNIMPLEMENTED) --------------------
-  absl::StatusOr<SweepRecord> CreateSweep(std::string_view) override;
+  absl::StatusOr<SubmittedSweep> SubmitSweep(std::string_view, const SubmitSweepOptions&) override;
   absl::StatusOr<SweepPlan> PlanSweep(std::string_view) override;
   absl::StatusOr<SweepRecord> GetSweep(SweepId) override;
   absl::StatusOr<std::vector<SweepRecord>> ListSweeps() override;
