@@ -1,10 +1,8 @@
 // Statistics across seeds: sample summaries with Student-t confidence
 // intervals, Welch's two-sample t-test and Holm's step-down correction.
 //
-// The Student-t distribution is computed here (not taken from a library): its
-// CDF through the regularized incomplete beta function, evaluated by a
-// continued fraction, and its quantile by bisection on that CDF. Accuracy is
-// about 1e-12 relative, far beyond what a table of seeds needs.
+// The Student-t distribution comes from core/student_t.h, the implementation
+// the SQLite views' interval is computed from too.
 //
 // Errors: functions that need a minimum sample size return
 // FAILED_PRECONDITION naming it; out-of-domain arguments return
@@ -21,18 +19,16 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "core/student_t.h"
 
 namespace deepsweep::client {
 
-// I_x(a, b) = B(x; a, b) / B(a, b), for a > 0, b > 0, x in [0, 1].
-double RegularizedIncompleteBeta(double a, double b, double x);
-
-// P(T <= t) for T ~ Student-t with `df` > 0 degrees of freedom (df may be
-// fractional, as Welch's test needs).
-double StudentTCdf(double t, double df);
-
-// The t with P(T <= t) = p, for p in (0, 1) and df > 0.
-double StudentTQuantile(double p, double df);
+// The Student-t distribution (one implementation, shared with the SQLite
+// views: core/student_t.h).
+using ::deepsweep::RegularizedIncompleteBeta;
+using ::deepsweep::StudentTCdf;
+using ::deepsweep::StudentTQuantile;
+using ::deepsweep::StudentTUpperTail;
 
 // Mean, sample standard deviation and a two-sided confidence interval for the
 // mean of one sample.

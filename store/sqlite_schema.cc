@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "core/student_t.h"
 
 namespace deepsweep {
 namespace {
@@ -463,6 +464,64 @@ absl::Status AllowPrunedTrials(SqliteDb& db) {
   return absl::OkStatus();
 }
 
+// Version 5: the 95% interval of config_summary uses the exact Student-t
+// quantile for its df, the same number the CLI computes (core/student_t.h),
+// instead of the nearest smaller tabulated df: student_t975 is refilled with
+// t(0.975, df) for df = 1 .. kStudentTMaxDf, and the view looks its df up
+// exactly (NULL CI beyond the table). The view is version 4's otherwise.
+constexpr char kVersion5[] = R"sql(
+DELETE FROM student_t975;
+DROP VIEW config_summary;
+CREATE VIEW config_summary AS
+WITH groups AS (
+  SELECT sweep_id, dataset, activation, init, init_gain, depth, width, loss, learning_rate,
+         momentum, lr_decay, batch_size, updates, train_examples, preprocess,
+         COUNT(*) AS trials,
+         SUM(state = 'succeeded' AND final_test_error IS NOT NULL) AS n,
+         SUM(state = 'diverged') AS diverged,
+         SUM(state = 'failed') AS failed,
+         SUM(state = 'pruned') AS pruned,
+         AVG(CASE WHEN state = 'succeeded' THEN final_test_error END) AS mean_test_error,
+         SUM(CASE WHEN state = 'succeeded' THEN final_test_error * final_test_error END)
+           AS sum_sq_test_error,
+         AVG(CASE WHEN state = 'succeeded' THEN final_validation_error END)
+           AS mean_validation_error,
+         AVG(CASE WHEN state = 'succeeded' THEN final_test_nll END) AS mean_test_nll
+  FROM trials
+  GROUP BY sweep_id, dataset, activation, init, init_gain, depth, width, loss, learning_rate,
+           momentum, lr_decay, batch_size, updates, train_examples, preprocess
+), spread AS (
+  SELECT *,
+         CASE WHEN n >= 2 THEN sqrt(max(0.0, (sum_sq_test_error - n * mean_test_error *
+                                              mean_test_error) / (n - 1))) END AS std_test_error
+  FROM groups
+)
+SELECT sweep_id, dataset, activation, init, init_gain, depth, width, loss, learning_rate,
+       momentum, lr_decay, batch_size, updates, train_examples, preprocess,
+       trials, n, diverged, failed,
+       mean_test_error, std_test_error,
+       (SELECT q.t FROM student_t975 AS q WHERE q.df = n - 1)
+         * std_test_error / sqrt(n) AS ci95_test_error,
+       mean_validation_error, mean_test_nll, pruned
+FROM spread;
+)sql";
+
+// The largest df student_t975 holds: configurations of up to 1001 seeds.
+constexpr int kStudentTMaxDf = 1000;
+
+absl::Status ExactStudentT(SqliteDb& db) {
+  RETURN_IF_ERROR(db.Exec(kVersion5));
+  ASSIGN_OR_RETURN(SqliteStatement insert,
+                   db.Prepare("INSERT INTO student_t975 (df, t) VALUES (?1, ?2)"));
+  for (int df = 1; df <= kStudentTMaxDf; ++df) {
+    insert.Reset();
+    insert.Bind(1, df);
+    insert.Bind(2, StudentTQuantile(0.975, df));
+    RETURN_IF_ERROR(insert.Run());
+  }
+  return absl::OkStatus();
+}
+
 struct Migration {
   int version;
   const char* sql;  // or
@@ -475,6 +534,7 @@ constexpr Migration kMigrations[] = {
     {2, kVersion2},
     {3, kVersion3},
     {4, nullptr, AllowPrunedTrials},
+    {5, nullptr, ExactStudentT},
 };
 
 }  // namespace

@@ -22,6 +22,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/clock.h"
 #include "core/coordinator.h"
+#include "core/student_t.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "store/sqlite_db.h"
@@ -75,8 +76,15 @@ TEST_F(SqliteStoreTest, CreatesAVersionedWalDatabase) {
   EXPECT_EQ(Shell("PRAGMA user_version"),
             (std::vector<std::vector<std::string>>{{absl::StrCat(LatestSchemaVersion())}}));
   EXPECT_EQ(Shell("PRAGMA journal_mode"), (std::vector<std::vector<std::string>>{{"wal"}}));
-  EXPECT_EQ(Shell("SELECT count(*) FROM student_t975"),
-            (std::vector<std::vector<std::string>>{{"34"}}));
+  // Exact quantiles from core/student_t.h for df 1..1000, the numbers the CLI uses.
+  EXPECT_EQ(Shell("SELECT count(*), min(df), max(df) FROM student_t975"),
+            (std::vector<std::vector<std::string>>{{"1000", "1", "1000"}}));
+  for (int df : {1, 2, 29, 35, 999}) {
+    const auto t = Shell(absl::StrCat("SELECT printf('%.17g', t) FROM student_t975 WHERE df = ", df));
+    ASSERT_EQ(t.size(), 1u);
+    // sqlite3's printf is not exact in the 17th digit; the stored double is.
+    EXPECT_NEAR(std::stod(t[0][0]), StudentTQuantile(0.975, df), 1e-14) << "df " << df;
+  }
 }
 
 // A full disk is a fault that passes: UNAVAILABLE (callers retry), not
@@ -307,6 +315,7 @@ TEST_F(SqliteStoreTest, ViewsSummarizeAcrossSeedsAndPivotTableOne) {
   FakeClock clock;
   Coordinator coordinator(store.get(), &clock);
   auto sweep = coordinator.CreateSweep(R"(name: views
+dataset: {path: /data/mnist}
 model: {depth: 5}
 grid:
   dataset: [shapeset, mnist]
@@ -354,9 +363,10 @@ seeds: 3
       "SELECT trials, n, diverged, round(mean_test_error, 6), round(std_test_error, 6), "
       "round(ci95_test_error, 6) FROM config_summary WHERE dataset = 'mnist' AND activation = "
       "'softsign' AND init = 'normalized' AND learning_rate = 0.1");
-  // std = 0.01; t(0.975, 2) = 4.3027; ci = 4.3027 * 0.01 / sqrt(3) = 0.024842.
+  // std = 0.01; t(0.975, 2) = 4.302653; ci = 4.302653 * 0.01 / sqrt(3) = 0.024841 (the
+  // 4-digit table of schema versions 1-3 gave 0.024842).
   EXPECT_EQ(row,
-            (std::vector<std::vector<std::string>>{{"3", "3", "0", "0.07", "0.01", "0.024842"}}));
+            (std::vector<std::vector<std::string>>{{"3", "3", "0", "0.07", "0.01", "0.024841"}}));
   // The diverged seed leaves two: 0.28 and 0.29; t(0.975, 1) = 12.7062.
   row = Shell(
       "SELECT n, diverged, round(mean_test_error, 6), round(ci95_test_error, 6) FROM "
