@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "common/dataset_paths.h"
 #include "common/status_macros.h"
 #include "core/sobol.h"
 #include "core/splitmix64.h"
@@ -1083,6 +1084,17 @@ absl::StatusOr<std::vector<TrialSpec>> ExpandSweep(const SweepSpec& spec,
 
   if (configs.empty())
     return absl::InvalidArgumentError("exclude: every configuration is excluded");
+  // Checked here rather than when a worker first loads it, trials later.
+  for (const TrialSpec& c : configs) {
+    const DatasetSpec& d = c.dataset;
+    if (d.name != "shapeset" && d.path.empty() && DefaultDatasetPath(d.name).empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("dataset.path: ", d.name,
+                       " has no default location: give dataset.path, the directory holding its "
+                       "files on every worker (e.g. dataset: {name: ",
+                       d.name, ", path: /data/", d.name, "})"));
+    }
+  }
   const uint64_t trials = SaturatingMul(configs.size(), spec.seeds);
   if (trials > max_trials) {
     return absl::ResourceExhaustedError(absl::StrCat(

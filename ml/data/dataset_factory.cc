@@ -102,11 +102,6 @@ absl::StatusOr<ColorMode> ParseColorMode(std::string_view name) {
       absl::StrCat("unknown colour mode '", std::string(name), "' (expected grey or rgb)"));
 }
 
-std::string DefaultDatasetPath(std::string_view name) {
-  if (name == kFashionMnist) return "/usr/share/datasets/fashion-mnist";
-  return "";
-}
-
 absl::StatusOr<DatasetDescription> DescribeDataset(const DatasetOptions& options) {
   DatasetDescription description;
   if (options.name == kShapeset) {

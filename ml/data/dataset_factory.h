@@ -44,6 +44,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/dataset_paths.h"
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -88,9 +89,8 @@ struct DatasetOptions {
 // Label mixed into the trial seed to get the data seed (ASCII "data").
 inline constexpr uint64_t kDataSeedLabel = 0x64617461;
 
-// /usr/share/datasets/fashion-mnist for "fashion-mnist" (Debian package
-// dataset-fashion-mnist); empty for the others (they need a path).
-std::string DefaultDatasetPath(std::string_view name);
+// Where the files are without a path (common/dataset_paths.h).
+using ::deepsweep::DefaultDatasetPath;
 
 // What a dataset's examples look like, known without reading its files.
 struct DatasetDescription {
