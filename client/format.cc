@@ -24,10 +24,21 @@ size_t DisplayWidth(std::string_view text) {
   }));
 }
 
+// A list of reals as space-separated text, each through `format`.
+template <typename Format>
+std::string ListText(const std::vector<double>& values, Format format) {
+  std::string text;
+  for (size_t i = 0; i < values.size(); ++i) absl::StrAppend(&text, i > 0 ? " " : "", format(values[i]));
+  return text;
+}
+
 std::string TableText(const Value& value, int precision) {
   if (std::holds_alternative<std::monostate>(value)) return "-";
   if (const auto* i = std::get_if<int64_t>(&value)) return absl::StrCat(*i);
   if (const auto* d = std::get_if<double>(&value)) return FormatSignificant(*d, precision);
+  if (const auto* list = std::get_if<std::vector<double>>(&value)) {
+    return ListText(*list, [precision](double v) { return FormatSignificant(v, precision); });
+  }
   return TerminalSafe(std::get<std::string>(value));
 }
 
@@ -35,6 +46,9 @@ std::string CsvText(const Value& value) {
   if (std::holds_alternative<std::monostate>(value)) return "";
   if (const auto* i = std::get_if<int64_t>(&value)) return absl::StrCat(*i);
   if (const auto* d = std::get_if<double>(&value)) return FormatShortest(*d);
+  if (const auto* list = std::get_if<std::vector<double>>(&value)) {
+    return ListText(*list, [](double v) { return FormatShortest(v); });
+  }
   return CsvField(std::get<std::string>(value));
 }
 
@@ -291,6 +305,11 @@ JsonWriter& JsonWriter::Write(const Value& value) {
   if (std::holds_alternative<std::monostate>(value)) return Null();
   if (const auto* i = std::get_if<int64_t>(&value)) return Int(*i);
   if (const auto* d = std::get_if<double>(&value)) return Number(*d);
+  if (const auto* list = std::get_if<std::vector<double>>(&value)) {
+    BeginArray();
+    for (double v : *list) Number(v);
+    return EndArray();
+  }
   return String(std::get<std::string>(value));
 }
 

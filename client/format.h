@@ -9,7 +9,8 @@
 //          doubled), "\n" line ends, reals in shortest round-trip form,
 //          absent values empty;
 //   json   an array of objects keyed by column name, reals in shortest
-//          round-trip form, NaN / Inf and absent values as null.
+//          round-trip form, NaN / Inf and absent values as null, lists of
+//          reals as arrays.
 // JsonWriter is the streaming writer behind the JSON output; commands with
 // nested output (summary, status) use it directly.
 //
@@ -33,8 +34,9 @@ enum class OutputFormat { kTable, kCsv, kJson };
 // "table", "csv" or "json"; anything else is INVALID_ARGUMENT.
 absl::StatusOr<OutputFormat> ParseOutputFormat(std::string_view name);
 
-// One cell: absent, an integer, a real or text.
-using Value = std::variant<std::monostate, int64_t, double, std::string>;
+// One cell: absent, an integer, a real, text, or a list of reals (e.g. a
+// histogram's bins: space-separated in table and CSV, an array in JSON).
+using Value = std::variant<std::monostate, int64_t, double, std::string, std::vector<double>>;
 
 struct Column {
   std::string name;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -15,12 +16,14 @@
 #include <sstream>
 #include <system_error>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "client/format.h"
+#include "client/stats.h"
 #include "common/status_macros.h"
 
 extern char** environ;
@@ -53,6 +56,75 @@ std::string QuantityTitle(LayerQuantity quantity) {
       return "weight gradients";
   }
   return "values";
+}
+
+// Okabe-Ito's colour-blind-safe colours without its yellow, then Tol's darker
+// ones: distinct from each other and readable on white.
+constexpr std::array<const char*, 12> kPalette = {
+    "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9",
+    "#000000", "#882255", "#44AA99", "#999933", "#AA4499", "#661100"};
+
+std::string Colour(size_t series) { return kPalette[series % kPalette.size()]; }
+
+// Line colour and dash of the series-th series (0-based): the palette, then
+// the palette again dashed.
+std::string SeriesStyle(size_t series) {
+  return absl::StrCat("lc rgb '", Colour(series), "' dt ", series / kPalette.size() % 5 + 1);
+}
+
+// Below the plot for a few short entries; to its right, one per line, for a
+// long legend that would otherwise crowd or cover the plot.
+std::string KeyPlacement(size_t entries, size_t longest_label) {
+  if (entries > 6 || longest_label > 40) return "set key outside right top vertical\n";
+  return "set key below\n";
+}
+
+// The x column's name in data files.
+const char* XAxisColumn(XAxis x_axis) {
+  switch (x_axis) {
+    case XAxis::kExamples:
+      return "examples_seen";
+    case XAxis::kUpdates:
+      return "updates";
+    case XAxis::kEpochs:
+      return "epochs";
+  }
+  return "";
+}
+
+const char* XAxisLabel(XAxis x_axis) {
+  switch (x_axis) {
+    case XAxis::kExamples:
+      return "examples seen";
+    case XAxis::kUpdates:
+      return "updates";
+    case XAxis::kEpochs:
+      return "epochs";
+  }
+  return "";
+}
+
+// FAILED_PRECONDITION when the x axis cannot be drawn for `trial`.
+absl::Status CheckXAxis(const TrialSeries& trial, XAxis x_axis) {
+  if (x_axis != XAxis::kEpochs || trial.epoch_examples > 0) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat(
+      "--x epochs needs the training-set size, which ", trial.label,
+      " does not state (train_examples 0: an online stream or a whole split); use --x examples "
+      "or --x updates"));
+}
+
+// A checkpoint's position on the x axis, as text for a data file.
+std::string XText(const Checkpoint& checkpoint, const TrialSeries& trial, XAxis x_axis) {
+  switch (x_axis) {
+    case XAxis::kUpdates:
+      return absl::StrCat(checkpoint.step);
+    case XAxis::kEpochs:
+      return FormatShortest(static_cast<double>(checkpoint.examples_seen) /
+                            static_cast<double>(trial.epoch_examples));
+    case XAxis::kExamples:
+      break;
+  }
+  return absl::StrCat(checkpoint.examples_seen);
 }
 
 LayerQuantity QuantityFor(FigureKind kind, const FigureOptions& options) {
@@ -118,13 +190,15 @@ absl::Status NeedOneTrial(FigureKind kind, absl::Span<const TrialSeries> trials)
                                                  " figure shows one trial, got ", trials.size()));
 }
 
-// Lines common to every figure.
+// Lines common to every figure; `labels` are the legend's entries.
 std::string Preamble(const std::string& title, std::string_view xlabel, std::string_view ylabel,
-                     const FigureOptions& options) {
+                     const std::vector<std::string>& labels, const FigureOptions& options) {
+  size_t longest = 0;
+  for (const std::string& label : labels) longest = std::max(longest, label.size());
   std::string script = absl::StrCat(
       "set encoding utf8\n", "set termoption noenhanced\n", "set title ", Quote(title), "\n",
       "set xlabel ", Quote(xlabel), "\n", "set ylabel ", Quote(ylabel), "\n", "set grid\n",
-      "set key below\n",
+      KeyPlacement(labels.size(), longest),
       // Ranges hug the data, plus a margin that keeps points and
       // error bars at the edges off the border.
       "set autoscale fix\n", "set offsets graph 0.03, graph 0.03, graph 0.05, graph 0.05\n");
@@ -141,35 +215,41 @@ std::string DefaultOr(const FigureOptions& options, std::string fallback) {
 absl::StatusOr<GnuplotFigure> OverTraining(FigureKind kind, const TrialSeries& trial,
                                            const FigureOptions& options) {
   RETURN_IF_ERROR(NeedCheckpoints(trial));
+  RETURN_IF_ERROR(CheckXAxis(trial, options.x_axis));
   const LayerQuantity quantity = QuantityFor(kind, options);
   ASSIGN_OR_RETURN(const std::vector<int> layers, NeedLayers(trial, quantity));
   GnuplotFigure figure;
   std::vector<std::string> plots;
-  for (int layer : layers) {
-    std::string data = "# examples_seen mean std p02 p50 p98\n";
+  std::vector<std::string> labels;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const int layer = layers[i];
+    std::string data = absl::StrCat("# ", XAxisColumn(options.x_axis), " mean std p02 p50 p98\n");
     for (const Checkpoint& checkpoint : trial.checkpoints) {
       const LayerStat* stat = FindStat(checkpoint, layer, quantity);
       if (stat == nullptr) continue;
-      absl::StrAppend(&data, checkpoint.examples_seen, " ", FormatShortest(stat->mean), " ",
+      absl::StrAppend(&data, XText(checkpoint, trial, options.x_axis), " ",
+                      FormatShortest(stat->mean), " ",
                       FormatShortest(stat->std), " ", FormatShortest(stat->p02), " ",
                       FormatShortest(stat->p50), " ", FormatShortest(stat->p98), "\n");
     }
     const std::string file = absl::StrCat("layer", layer, ".dat");
     const std::string name = absl::StrCat("layer ", layer);
+    labels.push_back(name);
+    const std::string style = SeriesStyle(i);
     switch (kind) {
       case FigureKind::kActivations:
-        plots.push_back(absl::StrCat(Quote(file), " using 1:2:3 with yerrorlines lc ", layer,
+        plots.push_back(absl::StrCat(Quote(file), " using 1:2:3 with yerrorlines ", style,
                                      " pt 7 ps 0.6 title ", Quote(name)));
         break;
       case FigureKind::kPercentiles:
         // One legend entry per layer; the title says which mark is which.
         plots.push_back(
-            absl::StrCat(Quote(file), " using 1:6 with points lc ", layer, " pt 7 notitle"));
-        plots.push_back(absl::StrCat(Quote(file), " using 1:3 with linespoints lc ", layer,
+            absl::StrCat(Quote(file), " using 1:6 with points ", style, " pt 7 notitle"));
+        plots.push_back(absl::StrCat(Quote(file), " using 1:3 with linespoints ", style,
                                      " pt 6 title ", Quote(name)));
         break;
       default:  // kGradientStd
-        plots.push_back(absl::StrCat(Quote(file), " using 1:3 with linespoints lc ", layer,
+        plots.push_back(absl::StrCat(Quote(file), " using 1:3 with linespoints ", style,
                                      " pt 7 ps 0.6 title ", Quote(name)));
     }
     figure.data_files.emplace_back(file, std::move(data));
@@ -191,9 +271,9 @@ absl::StatusOr<GnuplotFigure> OverTraining(FigureKind kind, const TrialSeries& t
       title = absl::StrCat("Standard deviation of ", what, " per layer — ", trial.label);
       ylabel = absl::StrCat("std of ", what);
   }
-  figure.script =
-      absl::StrCat(Preamble(DefaultOr(options, title), "examples seen", ylabel, options), "plot ",
-                   absl::StrJoin(plots, ", \\\n     "), "\n");
+  figure.script = absl::StrCat(
+      Preamble(DefaultOr(options, title), XAxisLabel(options.x_axis), ylabel, labels, options),
+      "plot ", absl::StrJoin(plots, ", \\\n     "), "\n");
   return figure;
 }
 
@@ -215,7 +295,9 @@ absl::StatusOr<GnuplotFigure> Histogram(const TrialSeries& trial, const FigureOp
   }
   std::sort(stats.begin(), stats.end(),
             [](const LayerStat* a, const LayerStat* b) { return a->layer < b->layer; });
-  for (const LayerStat* stat : stats) {
+  std::vector<std::string> labels;
+  for (size_t s = 0; s < stats.size(); ++s) {
+    const LayerStat* stat = stats[s];
     const double bins = static_cast<double>(stat->histogram.size());
     const double width = (stat->hist_hi - stat->hist_lo) / bins;
     if (!(width > 0)) {
@@ -230,38 +312,98 @@ absl::StatusOr<GnuplotFigure> Histogram(const TrialSeries& trial, const FigureOp
                       FormatShortest(static_cast<double>(stat->histogram[i]) / width), "\n");
     }
     const std::string file = absl::StrCat("layer", stat->layer, ".dat");
-    plots.push_back(absl::StrCat(Quote(file), " using 1:2 with lines lw 2 lc ", stat->layer,
-                                 " title ", Quote(absl::StrCat("layer ", stat->layer))));
+    labels.push_back(absl::StrCat("layer ", stat->layer));
+    plots.push_back(absl::StrCat(Quote(file), " using 1:2 with lines lw 2 ", SeriesStyle(s),
+                                 " title ", Quote(labels.back())));
     figure.data_files.emplace_back(file, std::move(data));
   }
   const std::string what = QuantityTitle(quantity);
   const std::string title = absl::StrCat("Normalized histograms of ", what, " at step ",
                                          checkpoint->step, " — ", trial.label);
-  figure.script = absl::StrCat(Preamble(DefaultOr(options, title), what, "density", options),
+  figure.script = absl::StrCat(Preamble(DefaultOr(options, title), what, "density", labels, options),
                                "plot ", absl::StrJoin(plots, ", \\\n     "), "\n");
+  return figure;
+}
+
+// test-error with bands: per group, at every step all its series have, the
+// mean and the confidence interval across them:
+//   x mean ci_low ci_high   (ci = mean for a group of one)
+absl::StatusOr<GnuplotFigure> TestErrorBands(absl::Span<const TrialSeries> trials,
+                                             const FigureOptions& options) {
+  std::vector<std::string> groups;
+  std::map<std::string, std::vector<const TrialSeries*>> members;
+  for (const TrialSeries& trial : trials) {
+    RETURN_IF_ERROR(NeedCheckpoints(trial));
+    RETURN_IF_ERROR(CheckXAxis(trial, options.x_axis));
+    const std::string group = trial.group.empty() ? trial.label : trial.group;
+    if (members.find(group) == members.end()) groups.push_back(group);
+    members[group].push_back(&trial);
+  }
+  GnuplotFigure figure;
+  std::vector<std::string> plots;
+  std::vector<std::string> labels;
+  for (size_t g = 0; g < groups.size(); ++g) {
+    const std::vector<const TrialSeries*>& seeds = members[groups[g]];
+    // step -> (checkpoint of the first seed, test errors)
+    std::map<int64_t, std::pair<const Checkpoint*, std::vector<double>>> by_step;
+    for (const TrialSeries* seed : seeds) {
+      for (const Checkpoint& checkpoint : seed->checkpoints) {
+        auto& [first, errors] = by_step[checkpoint.step];
+        if (first == nullptr) first = &checkpoint;
+        errors.push_back(checkpoint.test_error);
+      }
+    }
+    std::string data = absl::StrCat("# ", XAxisColumn(options.x_axis), " mean ci_low ci_high\n");
+    for (const auto& [step, entry] : by_step) {
+      if (entry.second.size() != seeds.size()) continue;  // a step some seed lacks
+      ASSIGN_OR_RETURN(const SampleSummary summary, Summarize(entry.second, options.confidence));
+      absl::StrAppend(&data, XText(*entry.first, *seeds.front(), options.x_axis), " ",
+                      FormatShortest(summary.mean), " ",
+                      FormatShortest(summary.ci_low.value_or(summary.mean)), " ",
+                      FormatShortest(summary.ci_high.value_or(summary.mean)), "\n");
+    }
+    const std::string file = absl::StrCat("group", g + 1, ".dat");
+    labels.push_back(absl::StrCat(groups[g], " (n=", seeds.size(), ")"));
+    plots.push_back(absl::StrCat(Quote(file), " using 1:3:4 with filledcurves fc rgb '",
+                                 Colour(g), "' fs transparent solid 0.18 noborder notitle"));
+    plots.push_back(absl::StrCat(Quote(file), " using 1:2 with lines lw 2 ", SeriesStyle(g),
+                                 " title ", Quote(labels.back())));
+    figure.data_files.emplace_back(file, std::move(data));
+  }
+  const std::string title =
+      absl::StrCat("Test error during training: mean across seeds and its ",
+                   FormatShortest(100 * options.confidence), "% confidence band");
+  figure.script = absl::StrCat(
+      Preamble(DefaultOr(options, title), XAxisLabel(options.x_axis), "test error", labels,
+               options),
+      "set yrange [0:*]\n", "plot ", absl::StrJoin(plots, ", \\\n     "), "\n");
   return figure;
 }
 
 absl::StatusOr<GnuplotFigure> TestError(absl::Span<const TrialSeries> trials,
                                         const FigureOptions& options) {
+  if (options.bands) return TestErrorBands(trials, options);
   GnuplotFigure figure;
   std::vector<std::string> plots;
+  std::vector<std::string> labels;
   for (size_t i = 0; i < trials.size(); ++i) {
     RETURN_IF_ERROR(NeedCheckpoints(trials[i]));
-    std::string data = "# examples_seen test_error\n";
+    RETURN_IF_ERROR(CheckXAxis(trials[i], options.x_axis));
+    std::string data = absl::StrCat("# ", XAxisColumn(options.x_axis), " test_error\n");
     for (const Checkpoint& checkpoint : trials[i].checkpoints) {
-      absl::StrAppend(&data, checkpoint.examples_seen, " ", FormatShortest(checkpoint.test_error),
-                      "\n");
+      absl::StrAppend(&data, XText(checkpoint, trials[i], options.x_axis), " ",
+                      FormatShortest(checkpoint.test_error), "\n");
     }
     const std::string file = absl::StrCat("trial", i + 1, ".dat");
-    plots.push_back(absl::StrCat(Quote(file), " using 1:2 with linespoints lw 2 pt 7 ps 0.5 lc ",
-                                 i + 1, " title ", Quote(trials[i].label)));
+    labels.push_back(trials[i].label);
+    plots.push_back(absl::StrCat(Quote(file), " using 1:2 with linespoints lw 2 pt 7 ps 0.5 ",
+                                 SeriesStyle(i), " title ", Quote(trials[i].label)));
     figure.data_files.emplace_back(file, std::move(data));
   }
-  figure.script =
-      absl::StrCat(Preamble(DefaultOr(options, "Test error during training"), "examples seen",
-                            "test error", options),
-                   "set yrange [0:*]\n", "plot ", absl::StrJoin(plots, ", \\\n     "), "\n");
+  figure.script = absl::StrCat(
+      Preamble(DefaultOr(options, "Test error during training"), XAxisLabel(options.x_axis),
+               "test error", labels, options),
+      "set yrange [0:*]\n", "plot ", absl::StrJoin(plots, ", \\\n     "), "\n");
   return figure;
 }
 
@@ -269,7 +411,7 @@ absl::StatusOr<GnuplotFigure> Jacobian(absl::Span<const TrialSeries> trials,
                                        const FigureOptions& options) {
   GnuplotFigure figure;
   std::vector<std::string> plots;
-  std::vector<int64_t> steps;
+  std::vector<std::string> labels;
   for (size_t i = 0; i < trials.size(); ++i) {
     ASSIGN_OR_RETURN(const Checkpoint* checkpoint, CheckpointAt(trials[i], options.step));
     std::map<int, double> by_layer;
@@ -286,9 +428,9 @@ absl::StatusOr<GnuplotFigure> Jacobian(absl::Span<const TrialSeries> trials,
       absl::StrAppend(&data, layer, " ", FormatShortest(value), "\n");
     }
     const std::string file = absl::StrCat("trial", i + 1, ".dat");
-    plots.push_back(
-        absl::StrCat(Quote(file), " using 1:2 with linespoints lw 2 pt 7 lc ", i + 1, " title ",
-                     Quote(absl::StrCat(trials[i].label, " (step ", checkpoint->step, ")"))));
+    labels.push_back(absl::StrCat(trials[i].label, " (step ", checkpoint->step, ")"));
+    plots.push_back(absl::StrCat(Quote(file), " using 1:2 with linespoints lw 2 pt 7 ",
+                                 SeriesStyle(i), " title ", Quote(labels.back())));
     figure.data_files.emplace_back(file, std::move(data));
   }
   const std::string title =
@@ -297,7 +439,7 @@ absl::StatusOr<GnuplotFigure> Jacobian(absl::Span<const TrialSeries> trials,
           : std::string("Mean singular value of the layer Jacobian at the last checkpoint");
   figure.script =
       absl::StrCat(Preamble(DefaultOr(options, title), "hidden layer",
-                            "mean singular value of diag(f'(s)) W", options),
+                            "mean singular value of diag(f'(s)) W", labels, options),
                    "set xtics 1\n", "set offsets 0.25, 0.25, graph 0.05, 0\n", "set yrange [0:*]\n",
                    "plot ", absl::StrJoin(plots, ", \\\n     "), "\n");
   return figure;
@@ -429,15 +571,37 @@ absl::StatusOr<GnuplotFigure> BuildFigure(FigureKind kind, absl::Span<const Tria
   return figure;
 }
 
-absl::Status RenderPng(const GnuplotFigure& figure, const std::string& png_path,
-                       const GnuplotOptions& options) {
+absl::StatusOr<ImageFormat> ImageFormatOf(std::string_view path) {
+  const std::string extension =
+      absl::AsciiStrToLower(fs::path(std::string(path)).extension().string());
+  if (extension == ".png") return ImageFormat::kPng;
+  if (extension == ".svg") return ImageFormat::kSvg;
+  if (extension == ".pdf") return ImageFormat::kPdf;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "cannot tell the image format of '", AbslView(path), "' from ",
+      extension.empty() ? std::string("its missing extension")
+                        : absl::StrCat("its extension '", extension, "'"),
+      ": name the file .png, .svg or .pdf"));
+}
+
+absl::StatusOr<XAxis> ParseXAxis(std::string_view name) {
+  if (name == "examples") return XAxis::kExamples;
+  if (name == "updates") return XAxis::kUpdates;
+  if (name == "epochs") return XAxis::kEpochs;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "unknown x axis '", AbslView(name), "' (expected examples, updates or epochs)"));
+}
+
+absl::Status RenderFigure(const GnuplotFigure& figure, const std::string& path,
+                          const GnuplotOptions& options) {
+  ASSIGN_OR_RETURN(const ImageFormat format, ImageFormatOf(path));
   std::error_code error;
-  const fs::path output = fs::absolute(png_path, error);
+  const fs::path output = fs::absolute(path, error);
   if (error || output.filename().empty()) {
-    return absl::InvalidArgumentError(absl::StrCat("bad output path '", png_path, "'"));
+    return absl::InvalidArgumentError(absl::StrCat("bad output path '", path, "'"));
   }
   if (!fs::is_directory(output.parent_path())) {
-    return absl::FailedPreconditionError(absl::StrCat("cannot write ", png_path, ": directory ",
+    return absl::FailedPreconditionError(absl::StrCat("cannot write ", path, ": directory ",
                                                       output.parent_path().string(),
                                                       " does not exist"));
   }
@@ -469,10 +633,26 @@ absl::Status RenderPng(const GnuplotFigure& figure, const std::string& png_path,
   for (const auto& [name, contents] : figure.data_files) {
     RETURN_IF_ERROR(WriteFile(dir / name, contents));
   }
+  // The same layout in every format: PDF sizes are in inches, at 100 pixels
+  // an inch.
+  std::string terminal;
+  switch (format) {
+    case ImageFormat::kPng:
+      terminal = absl::StrCat("pngcairo size ", figure.width, ",", figure.height,
+                              " font 'sans,11'");
+      break;
+    case ImageFormat::kSvg:
+      terminal = absl::StrCat("svg size ", figure.width, ",", figure.height,
+                              " font 'sans,11' background rgb 'white'");
+      break;
+    case ImageFormat::kPdf:
+      terminal = absl::StrCat("pdfcairo size ", FormatShortest(figure.width / 100.0), "in,",
+                              FormatShortest(figure.height / 100.0), "in font 'sans,8'");
+      break;
+  }
   const std::string script =
-      absl::StrCat("cd ", Quote(dir.string()), "\n", "set terminal pngcairo size ", figure.width,
-                   ",", figure.height, " font 'sans,11'\n", "set output ", Quote(output.string()),
-                   "\n", figure.script, "set output\n");
+      absl::StrCat("cd ", Quote(dir.string()), "\n", "set terminal ", terminal, "\n",
+                   "set output ", Quote(output.string()), "\n", figure.script, "set output\n");
   const fs::path script_path = dir / "figure.gp";
   RETURN_IF_ERROR(WriteFile(script_path, script));
   fs::remove(output, error);

@@ -75,9 +75,13 @@ std::string ConfigLabel(const TrialSpec& spec, absl::Span<const SpecField* const
   return absl::StrJoin(parts, " ");
 }
 
+std::string ConfigDescription(const TrialSpec& spec) {
+  return absl::StrCat(spec.activation, " ", spec.init, ", depth ", spec.depth, ", lr ",
+                      FormatShortest(spec.learning_rate));
+}
+
 std::string TrialLabel(TrialId id, const TrialSpec& spec) {
-  return absl::StrCat("#", id, " ", spec.activation, " ", spec.init, ", depth ", spec.depth,
-                      ", lr ", FormatShortest(spec.learning_rate), ", seed ", spec.seed_index);
+  return absl::StrCat("#", id, " ", ConfigDescription(spec), ", seed ", spec.seed_index);
 }
 
 std::string ValueText(const Value& value) {

@@ -41,7 +41,10 @@ std::vector<const SpecField*> VaryingConfigFields(absl::Span<const TrialSpec> sp
 // "name=value" for each field, space-separated; "(all)" for no fields.
 std::string ConfigLabel(const TrialSpec& spec, absl::Span<const SpecField* const> fields);
 
-// A short name for one trial in legends and titles:
+// A configuration in words: "tanh normalized, depth 5, lr 0.01".
+std::string ConfigDescription(const TrialSpec& spec);
+
+// A short name for one trial in listings:
 //   "#12 tanh normalized, depth 5, lr 0.01, seed 0"
 std::string TrialLabel(TrialId id, const TrialSpec& spec);
 

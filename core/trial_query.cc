@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <optional>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -10,9 +11,10 @@
 namespace deepsweep {
 namespace {
 
-constexpr std::array<TrialField, 19> kFields = {{
+constexpr std::array<TrialField, 23> kFields = {{
     {"id", TrialFieldKind::kInteger},
     {"sweep_id", TrialFieldKind::kInteger},
+    {"index", TrialFieldKind::kInteger, "trial_index"},
     {"state", TrialFieldKind::kText},
     {"dataset", TrialFieldKind::kText},
     {"activation", TrialFieldKind::kText},
@@ -28,9 +30,18 @@ constexpr std::array<TrialField, 19> kFields = {{
     {"data_seed", TrialFieldKind::kInteger},
     {"attempt", TrialFieldKind::kInteger},
     {"final_test_error", TrialFieldKind::kReal},
+    {"final_test_nll", TrialFieldKind::kReal},
+    {"final_validation_error", TrialFieldKind::kReal},
     {"steps_done", TrialFieldKind::kInteger},
     {"worker_id", TrialFieldKind::kText},
+    {"reason", TrialFieldKind::kText},
 }};
+
+// SQLite stores NaN as NULL; the in-memory store matches it.
+TrialFieldValue OptionalReal(const std::optional<double>& value) {
+  if (!value.has_value() || std::isnan(*value)) return {};
+  return *value;
+}
 
 absl::StatusOr<TrialFieldValue> ParseValue(const TrialField& field, const std::string& text) {
   switch (field.kind) {
@@ -153,13 +164,13 @@ TrialFieldValue TrialFieldOf(const TrialRecord& t, const TrialField& field) {
   if (n == "seed_index") return int64_t{s.seed_index};
   if (n == "data_seed") return static_cast<int64_t>(s.data_seed);
   if (n == "attempt") return int64_t{t.attempt};
-  if (n == "final_test_error") {
-    // SQLite stores NaN as NULL; match it.
-    if (!t.final_test_error.has_value() || std::isnan(*t.final_test_error)) return {};
-    return *t.final_test_error;
-  }
+  if (n == "index") return int64_t{t.index};
+  if (n == "final_test_error") return OptionalReal(t.final_test_error);
+  if (n == "final_test_nll") return OptionalReal(t.final_test_nll);
+  if (n == "final_validation_error") return OptionalReal(t.final_validation_error);
   if (n == "steps_done") return int64_t{t.steps_done};
   if (n == "worker_id") return t.worker_id;
+  if (n == "reason") return t.reason;
   return {};
 }
 

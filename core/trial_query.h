@@ -29,8 +29,11 @@ namespace deepsweep {
 enum class TrialFieldKind { kInteger, kReal, kText };
 
 struct TrialField {
-  const char* name;  // also the column name in the trials table
+  const char* name;  // as users type it and `results` prints it
   TrialFieldKind kind;
+  const char* column = nullptr;  // in the trials table, when not `name`
+
+  const char* Column() const { return column != nullptr ? column : name; }
 };
 
 // Every field a TrialQuery may filter or order on.

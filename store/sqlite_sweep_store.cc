@@ -1025,10 +1025,10 @@ absl::StatusOr<std::vector<TrialRecord>> SqliteSweepStore::ListTrials(const Tria
   // text reaches the SQL.
   std::string sql = absl::StrCat("SELECT ", kTrialColumns, " FROM trials");
   for (size_t i = 0; i < q.predicates.size(); ++i) {
-    absl::StrAppend(&sql, i == 0 ? " WHERE " : " AND ", q.predicates[i].field->name, " ",
+    absl::StrAppend(&sql, i == 0 ? " WHERE " : " AND ", q.predicates[i].field->Column(), " ",
                     std::string(TrialConditionOpSymbol(q.predicates[i].op)), " ?", i + 1);
   }
-  absl::StrAppend(&sql, " ORDER BY ", q.order_by->name, q.descending ? " DESC" : "", ", id");
+  absl::StrAppend(&sql, " ORDER BY ", q.order_by->Column(), q.descending ? " DESC" : "", ", id");
   const size_t limit_param = q.predicates.size() + 1;
   absl::StrAppend(&sql, " LIMIT ?", limit_param, " OFFSET ?", limit_param + 1);
 

@@ -1,8 +1,11 @@
 #include "client/commands/results.h"
 
+#include <algorithm>
 #include <array>
+#include <map>
 #include <memory>
 #include <optional>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -10,6 +13,7 @@
 #include "client/format.h"
 #include "client/paper_table.h"
 #include "client/summary.h"
+#include "client/trial_fields.h"
 #include "client/trial_filter.h"
 #include "common/status_macros.h"
 
@@ -74,11 +78,8 @@ absl::StatusOr<const ResultColumn*> FindResultColumn(const std::string& name) {
       "unknown column '", name, "' (known: ", absl::StrJoin(ResultColumns(), ", "), ")"));
 }
 
-bool LooksLikeFilter(const std::string& arg) {
-  return arg.find_first_of("=<>!") != std::string::npos;
-}
+}  // namespace
 
-// Reads "[SWEEP] FILTER..." and lists the matching trials.
 absl::StatusOr<std::vector<TrialRecord>> QueryTrials(CommandContext& context,
                                                      const std::vector<std::string>& args,
                                                      std::string sort, int64_t limit) {
@@ -87,7 +88,7 @@ absl::StatusOr<std::vector<TrialRecord>> QueryTrials(CommandContext& context,
   filter.limit = limit;
   std::optional<std::string> sweep_ref;
   for (size_t i = 0; i < args.size(); ++i) {
-    if (i == 0 && !LooksLikeFilter(args[i])) {
+    if (i == 0 && !LooksLikeTrialCondition(args[i])) {
       sweep_ref = args[i];
     } else {
       filter.conditions.push_back(args[i]);
@@ -102,6 +103,8 @@ absl::StatusOr<std::vector<TrialRecord>> QueryTrials(CommandContext& context,
   }
   return coordinator->ListTrials(query);
 }
+
+namespace {
 
 std::string Percent(double fraction, int decimals) {
   return absl::StrFormat("%.*f", decimals, 100 * fraction);
@@ -148,6 +151,58 @@ Table ConfigTable(const SweepSummary& summary, double confidence) {
     table.AddRow(std::move(row));
   }
   return table;
+}
+
+// What `table` chose per cell, for its header.
+std::string SelectionNote(const std::vector<TrialRecord>& trials) {
+  std::vector<TrialSpec> specs;
+  for (const TrialRecord& trial : trials) {
+    if (trial.state == TrialState::kSucceeded) specs.push_back(trial.spec);
+  }
+  std::vector<std::string> chosen;
+  for (const SpecField* field : VaryingConfigFields(specs)) {
+    if (field->name != "activation" && field->name != "init" && field->name != "dataset") {
+      chosen.emplace_back(field->name);
+    }
+  }
+  if (chosen.empty()) return "each cell is the one configuration of its activation, init and dataset";
+  return absl::StrCat(
+      "each cell: of its activation, init and dataset, the configuration (",
+      absl::StrJoin(chosen, ", "),
+      ") with the lowest mean validation error, as the paper chose (test error where trials have "
+      "none, flagged below); the choices are listed below");
+}
+
+// FAILED_PRECONDITION when `trials` come from sweeps that train for different
+// budgets (updates x batch size): their errors are not comparable cells.
+absl::Status CheckOneBudget(CommandContext& context, const std::vector<TrialRecord>& trials) {
+  std::map<SweepId, std::set<int64_t>> budgets;
+  for (const TrialRecord& trial : trials) {
+    budgets[trial.sweep_id].insert(static_cast<int64_t>(trial.spec.updates) *
+                                   trial.spec.batch_size);
+  }
+  if (budgets.size() < 2) return absl::OkStatus();
+  const std::set<int64_t>& first = budgets.begin()->second;
+  if (std::all_of(budgets.begin(), budgets.end(),
+                  [&](const auto& entry) { return entry.second == first; })) {
+    return absl::OkStatus();
+  }
+  ASSIGN_OR_RETURN(rpc::CoordinatorClient * coordinator, context.Reader());
+  std::vector<std::string> parts;
+  for (const auto& [sweep_id, examples] : budgets) {
+    std::string name;
+    if (absl::StatusOr<SweepRecord> sweep = coordinator->GetSweep(sweep_id); sweep.ok()) {
+      name = absl::StrCat(" '", sweep->name, "'");
+    }
+    std::vector<std::string> amounts;
+    for (int64_t e : examples) amounts.push_back(absl::StrCat(e));
+    parts.push_back(
+        absl::StrCat("sweep ", sweep_id, name, ": ", absl::StrJoin(amounts, ", "), " examples"));
+  }
+  return absl::FailedPreconditionError(absl::StrCat(
+      "the trials come from sweeps with different training budgets (updates x batch size: ",
+      absl::StrJoin(parts, "; "),
+      "): name one sweep, or pass --mix-budgets to put them in one table anyway"));
 }
 
 Table ComparisonTable(const SweepSummary& summary) {
@@ -234,7 +289,7 @@ absl::Status ShowSummary(CommandContext& context, const SummaryCommandOptions& o
     out << "no trials match\n";
     return absl::OkStatus();
   }
-  out << "final test error of succeeded trials by "
+  out << "final test error (a fraction: 0.05 = 5%) of succeeded trials by "
       << (summary.fields.empty() ? std::string("(one configuration)")
                                  : absl::StrJoin(summary.fields, ", "))
       << ": mean, sample std and " << FormatShortest(100 * options.confidence)
@@ -260,6 +315,7 @@ absl::Status ShowPaperTable(CommandContext& context, const PaperTableOptions& op
   RETURN_IF_ERROR(BuildPaperTable({}, options.confidence).status());
   ASSIGN_OR_RETURN(const std::vector<TrialRecord> trials,
                    QueryTrials(context, options.args, "id", 0));
+  if (!options.mix_budgets) RETURN_IF_ERROR(CheckOneBudget(context, trials));
   ASSIGN_OR_RETURN(const PaperTable paper, BuildPaperTable(trials, options.confidence));
   std::vector<Column> columns = {{"activation"}, {"init"}};
   for (const std::string& dataset : paper.datasets) {
@@ -309,7 +365,8 @@ absl::Status ShowPaperTable(CommandContext& context, const PaperTableOptions& op
   }
   context.out() << "test error (%) of succeeded trials, mean ± "
                 << FormatShortest(100 * options.confidence)
-                << "% CI half-width across seeds (n = seeds)\n";
+                << "% CI half-width across seeds (n = seeds)\n"
+                << SelectionNote(trials) << '\n';
   WriteTable(table, format, context.out());
   if (const int64_t pruned = PrunedCount(trials); pruned > 0) {
     context.out() << pruned
@@ -325,7 +382,8 @@ absl::Status ShowPaperTable(CommandContext& context, const PaperTableOptions& op
 
 void AddResultCommands(CLI::App& app, CommandContext& context) {
   const std::string filter_help =
-      "[SWEEP] then conditions such as activation=tanh depth>=3 state=succeeded";
+      "[SWEEP] then conditions such as activation=tanh 'depth>=3' state=succeeded (quote < and "
+      ">, or write depth:ge:3; ops eq ne lt le gt ge)";
 
   auto results = std::make_shared<ResultsOptions>();
   CLI::App* results_command = app.add_subcommand("results", "List trials with their results");
@@ -364,6 +422,8 @@ void AddResultCommands(CLI::App& app, CommandContext& context) {
   table_command->add_option("FILTER", paper->args, filter_help);
   table_command->add_option("--confidence", paper->confidence, "Confidence level")
       ->capture_default_str();
+  table_command->add_flag("--mix-budgets", paper->mix_budgets,
+                          "Allow trials of sweeps with different training budgets in one table");
   AddFormatOption(table_command, &paper->format);
   table_command->callback(
       [&context, paper] { context.Run([&] { return ShowPaperTable(context, *paper); }); });

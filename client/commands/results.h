@@ -2,9 +2,9 @@
 //   results [SWEEP] [FILTER...] [--sort F] [--limit N] [--columns a,b] [--format F]
 //   summary [SWEEP] [FILTER...] [--by a,b] [--confidence C] [--all-pairs]
 //           [--comparisons] [--format F]
-//   table   [SWEEP] [FILTER...] [--confidence C] [--format F]
-// SWEEP is an id or a unique name (a first argument without = < > !);
-// FILTERs are conditions such as activation=tanh depth>=3 state=succeeded
+//   table   [SWEEP] [FILTER...] [--confidence C] [--mix-budgets] [--format F]
+// SWEEP is an id or a unique name (a first argument that is no condition);
+// FILTERs are conditions such as activation=tanh 'depth>=3' depth:ge:3
 // (client/trial_filter.h).
 //
 // Thread-safety: registration happens once, from RunCli.
@@ -20,6 +20,13 @@
 #include "client/command_context.h"
 
 namespace deepsweep::client {
+
+// The trials "[SWEEP] FILTER..." selects (SWEEP: a first argument that is no
+// condition), ordered by `sort` ('-' prefix = descending), at most `limit`
+// (0 = all). Filters are checked before any call.
+absl::StatusOr<std::vector<TrialRecord>> QueryTrials(CommandContext& context,
+                                                     const std::vector<std::string>& args,
+                                                     std::string sort, int64_t limit);
 
 // The columns `results` can show, in their default order for csv and json.
 const std::vector<std::string>& ResultColumns();
@@ -46,6 +53,9 @@ absl::Status ShowSummary(CommandContext& context, const SummaryCommandOptions& o
 struct PaperTableOptions {
   std::vector<std::string> args;  // [SWEEP] FILTER...
   double confidence = 0.95;
+  // Allow trials of sweeps with different training budgets (updates x batch
+  // size); refused otherwise, since their cells are not comparable.
+  bool mix_budgets = false;
   std::string format = "table";
 };
 absl::Status ShowPaperTable(CommandContext& context, const PaperTableOptions& options);

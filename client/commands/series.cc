@@ -1,25 +1,37 @@
 #include "client/commands/series.h"
 
+#include <algorithm>
 #include <memory>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "client/commands/results.h"
 #include "client/format.h"
 #include "client/plot.h"
 #include "client/trial_fields.h"
+#include "client/trial_filter.h"
 #include "common/status_macros.h"
 
 namespace deepsweep::client {
 namespace {
 
 absl::StatusOr<std::vector<TrialId>> ParseTrialIds(const std::vector<std::string>& texts) {
-  if (texts.empty()) return absl::InvalidArgumentError("name at least one trial id");
+  if (texts.empty()) {
+    return absl::InvalidArgumentError(
+        "name trials by id, or select them as results does: [SWEEP] FILTER...");
+  }
   std::vector<TrialId> ids;
   for (const std::string& text : texts) {
-    ASSIGN_OR_RETURN(const TrialId id, ParseTrialId(text));
-    ids.push_back(id);
+    absl::StatusOr<TrialId> id = ParseTrialId(text);
+    if (!id.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "'", text,
+          "' is not a trial id: name trials by id, or select them as results does, "
+          "[SWEEP] FILTER..., e.g. tiny activation=tanh seed_index:le:2"));
+    }
+    ids.push_back(*id);
   }
   return ids;
 }
@@ -53,16 +65,64 @@ absl::StatusOr<TrialData> FetchTrial(rpc::CoordinatorClient& coordinator, TrialI
   return data;
 }
 
+// Why `trial` has no checkpoints, in words that say what to do.
+absl::Status NoCheckpoints(const TrialRecord& trial) {
+  const std::string name = absl::StrCat("trial ", trial.id);
+  switch (trial.state) {
+    case TrialState::kPending:
+      return absl::FailedPreconditionError(
+          absl::StrCat(name, " has not started yet (pending): it has no checkpoints"));
+    case TrialState::kLeased:
+      return absl::FailedPreconditionError(absl::StrCat(
+          name, " is running on ", trial.worker_id, " and has reported no checkpoint yet"));
+    default:
+      return absl::FailedPreconditionError(absl::StrCat(
+          name, " ", std::string(TrialStateName(trial.state)), " before its first checkpoint",
+          trial.reason.empty() ? std::string() : absl::StrCat(": ", trial.reason)));
+  }
+}
+
+// The trials the arguments name: trial ids, or, when any argument is a
+// condition or the first is no id, "[SWEEP] FILTER..." as `results` reads them. Named trials without
+// checkpoints are errors when `need_checkpoints`; selected ones are skipped
+// with a note on the error stream (an error when none is left).
 absl::StatusOr<std::vector<TrialData>> FetchTrials(CommandContext& context,
-                                                   const std::vector<std::string>& texts,
+                                                   const std::vector<std::string>& args,
                                                    std::optional<int> attempt,
-                                                   bool with_layer_stats) {
-  ASSIGN_OR_RETURN(const std::vector<TrialId> ids, ParseTrialIds(texts));
-  ASSIGN_OR_RETURN(rpc::CoordinatorClient * coordinator, context.Reader());
+                                                   bool with_layer_stats, bool need_checkpoints) {
+  // A first argument that is no trial id names a sweep: "curves tiny" is
+  // every trial of sweep tiny.
+  const bool selecting =
+      (!args.empty() && !ParseTrialId(args.front()).ok()) ||
+      std::any_of(args.begin(), args.end(),
+                  [](const std::string& arg) { return LooksLikeTrialCondition(arg); });
   std::vector<TrialData> trials;
-  for (TrialId id : ids) {
-    ASSIGN_OR_RETURN(TrialData data, FetchTrial(*coordinator, id, attempt, with_layer_stats));
+  if (!selecting) {
+    ASSIGN_OR_RETURN(const std::vector<TrialId> ids, ParseTrialIds(args));
+    ASSIGN_OR_RETURN(rpc::CoordinatorClient * coordinator, context.Reader());
+    for (TrialId id : ids) {
+      ASSIGN_OR_RETURN(TrialData data, FetchTrial(*coordinator, id, attempt, with_layer_stats));
+      if (need_checkpoints && data.checkpoints.empty()) return NoCheckpoints(data.trial);
+      trials.push_back(std::move(data));
+    }
+    return trials;
+  }
+  ASSIGN_OR_RETURN(const std::vector<TrialRecord> selected, QueryTrials(context, args, "id", 0));
+  if (selected.empty()) return absl::NotFoundError("no trials match");
+  ASSIGN_OR_RETURN(rpc::CoordinatorClient * coordinator, context.Reader());
+  for (const TrialRecord& trial : selected) {
+    TrialData data{.trial = trial};
+    ASSIGN_OR_RETURN(data.checkpoints,
+                     coordinator->GetCheckpoints(trial.id, attempt, with_layer_stats));
+    if (need_checkpoints && data.checkpoints.empty()) {
+      context.err() << "skipped: " << NoCheckpoints(trial).message() << '\n';
+      continue;
+    }
     trials.push_back(std::move(data));
+  }
+  if (trials.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("none of the ", selected.size(), " matching trials has checkpoints"));
   }
   return trials;
 }
@@ -78,11 +138,14 @@ absl::StatusOr<std::pair<int, int>> ParseSize(const std::string& text) {
   return std::pair{width, height};
 }
 
-std::string HistogramText(const std::vector<float>& bins) {
-  std::vector<std::string> parts;
-  parts.reserve(bins.size());
-  for (float bin : bins) parts.push_back(FormatShortest(bin));
-  return absl::StrJoin(parts, " ");
+// INVALID_ARGUMENT when no trial has hidden layer `layer`.
+absl::Status CheckLayer(int layer, const std::vector<TrialData>& trials) {
+  int deepest = 0;
+  for (const TrialData& data : trials) deepest = std::max(deepest, data.trial.spec.depth);
+  if (layer >= 1 && layer <= deepest) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      "--layer ", layer, ": ", trials.size() == 1 ? "the trial has " : "the deepest trial has ",
+      deepest, " hidden layers, numbered 1 to ", deepest));
 }
 
 }  // namespace
@@ -90,7 +153,7 @@ std::string HistogramText(const std::vector<float>& bins) {
 absl::Status ShowCurves(CommandContext& context, const CurvesOptions& options) {
   ASSIGN_OR_RETURN(const OutputFormat format, ParseOutputFormat(options.format));
   ASSIGN_OR_RETURN(const std::vector<TrialData> trials,
-                   FetchTrials(context, options.trials, options.attempt, false));
+                   FetchTrials(context, options.trials, options.attempt, false, false));
   Table table({{"trial_id"},
                {"step"},
                {"examples_seen"},
@@ -114,7 +177,8 @@ absl::Status ShowLayers(CommandContext& context, const LayersOptions& options) {
   ASSIGN_OR_RETURN(const OutputFormat format, ParseOutputFormat(options.format));
   ASSIGN_OR_RETURN(const std::optional<LayerQuantity> quantity, ParseQuantity(options.quantity));
   ASSIGN_OR_RETURN(const std::vector<TrialData> trials,
-                   FetchTrials(context, options.trials, options.attempt, true));
+                   FetchTrials(context, options.trials, options.attempt, true, false));
+  if (options.layer.has_value()) RETURN_IF_ERROR(CheckLayer(*options.layer, trials));
   std::vector<Column> columns = {{"trial_id"},
                                  {"step"},
                                  {"examples_seen"},
@@ -138,6 +202,7 @@ absl::Status ShowLayers(CommandContext& context, const LayersOptions& options) {
       for (const LayerStat& s : c.layer_stats) {
         if (quantity.has_value() && s.quantity != *quantity) continue;
         if (options.layer.has_value() && s.layer != *options.layer) continue;
+        const bool activation = s.quantity == LayerQuantity::kActivation;
         std::vector<Value> row = {data.trial.id,
                                   c.step,
                                   c.examples_seen,
@@ -148,12 +213,13 @@ absl::Status ShowLayers(CommandContext& context, const LayersOptions& options) {
                                   s.p02,
                                   s.p50,
                                   s.p98,
-                                  s.saturated_fraction,
-                                  s.jacobian_sv_mean};
+                                  // Defined for activations only: null elsewhere.
+                                  activation ? Value{s.saturated_fraction} : Value{},
+                                  activation ? Value{s.jacobian_sv_mean} : Value{}};
         if (options.histogram) {
           row.push_back(s.hist_lo);
           row.push_back(s.hist_hi);
-          row.push_back(HistogramText(s.histogram));
+          row.push_back(std::vector<double>(s.histogram.begin(), s.histogram.end()));
         }
         table.AddRow(std::move(row));
       }
@@ -163,31 +229,78 @@ absl::Status ShowLayers(CommandContext& context, const LayersOptions& options) {
   return absl::OkStatus();
 }
 
+namespace {
+
+// Legend labels: the fields that vary among the plotted trials (and the
+// seed, when it varies), or the whole configuration for a single trial;
+// groups: the configuration without the seed.
+std::vector<TrialSeries> SeriesOf(std::vector<TrialData>& trials, bool ids) {
+  std::vector<TrialSpec> specs;
+  for (const TrialData& data : trials) specs.push_back(data.trial.spec);
+  const std::vector<const SpecField*> varying = VaryingConfigFields(specs);
+  const bool seeds_vary = std::any_of(specs.begin(), specs.end(), [&](const TrialSpec& spec) {
+    return spec.seed_index != specs.front().seed_index;
+  });
+  std::vector<TrialSeries> series;
+  for (TrialData& data : trials) {
+    const TrialSpec& spec = data.trial.spec;
+    const std::string group = varying.empty() ? ConfigDescription(spec) : ConfigLabel(spec, varying);
+    std::string label;
+    if (trials.size() == 1 || (varying.empty() && !seeds_vary)) {
+      label = absl::StrCat(ConfigDescription(spec), ", seed ", spec.seed_index);
+    } else if (varying.empty()) {
+      label = absl::StrCat("seed ", spec.seed_index);
+    } else {
+      label = seeds_vary ? absl::StrCat(group, " seed_index=", spec.seed_index) : group;
+    }
+    if (ids) label = absl::StrCat("#", data.trial.id, " ", label);
+    series.push_back(TrialSeries{.label = std::move(label),
+                                 .checkpoints = std::move(data.checkpoints),
+                                 .epoch_examples = spec.dataset.train_examples,
+                                 .group = group});
+  }
+  return series;
+}
+
+}  // namespace
+
 absl::Status Plot(CommandContext& context, const PlotOptions& options) {
   ASSIGN_OR_RETURN(const FigureKind kind, ParseFigureKind(options.kind));
   if (options.out.empty()) return absl::InvalidArgumentError("--out FILE.png is required");
+  // Checked before any call: a figure that cannot be written is not fetched.
+  RETURN_IF_ERROR(ImageFormatOf(options.out).status());
   FigureOptions figure_options;
+  ASSIGN_OR_RETURN(figure_options.x_axis, ParseXAxis(options.x_axis));
   ASSIGN_OR_RETURN(figure_options.quantity, ParseQuantity(options.quantity));
   ASSIGN_OR_RETURN(std::tie(figure_options.width, figure_options.height), ParseSize(options.size));
   figure_options.step = options.step;
   figure_options.log_y = options.log_y;
   figure_options.title = options.title;
+  figure_options.bands = options.bands;
+  figure_options.confidence = options.confidence;
+  if (options.bands && kind != FigureKind::kTestError) {
+    return absl::InvalidArgumentError("--bands is for the test-error figure");
+  }
+  if (!(options.confidence > 0 && options.confidence < 1)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--confidence must be in (0, 1), got ", options.confidence));
+  }
   const bool needs_layers = kind != FigureKind::kTestError;
   ASSIGN_OR_RETURN(std::vector<TrialData> trials,
-                   FetchTrials(context, options.trials, options.attempt, needs_layers));
-  std::vector<TrialSeries> series;
-  for (TrialData& data : trials) {
-    series.push_back({TrialLabel(data.trial.id, data.trial.spec), std::move(data.checkpoints)});
-  }
+                   FetchTrials(context, options.trials, options.attempt, needs_layers, true));
+  const std::vector<TrialSeries> series = SeriesOf(trials, options.ids);
   ASSIGN_OR_RETURN(const GnuplotFigure figure, BuildFigure(kind, series, figure_options));
   GnuplotOptions gnuplot;
   gnuplot.work_dir = options.script_dir;
-  RETURN_IF_ERROR(RenderPng(figure, options.out, gnuplot));
+  RETURN_IF_ERROR(RenderFigure(figure, options.out, gnuplot));
   context.out() << "wrote " << options.out << '\n';
   return absl::OkStatus();
 }
 
 void AddSeriesCommands(CLI::App& app, CommandContext& context) {
+  const std::string kTrialsHelp =
+      "Trial ids, or [SWEEP] and conditions as results takes them, e.g. tiny activation=tanh "
+      "'depth>=3' (or depth:ge:3)";
   auto add_attempt = [](CLI::App* command, std::optional<int>* attempt) {
     command->add_option_function<int>(
         "--attempt", [attempt](const int& value) { *attempt = value; },
@@ -197,7 +310,7 @@ void AddSeriesCommands(CLI::App& app, CommandContext& context) {
   auto curves = std::make_shared<CurvesOptions>();
   CLI::App* curves_command =
       app.add_subcommand("curves", "Test error and losses per checkpoint, as CSV");
-  curves_command->add_option("TRIAL", curves->trials, "Trial ids")->required();
+  curves_command->add_option("TRIAL", curves->trials, kTrialsHelp)->required();
   add_attempt(curves_command, &curves->attempt);
   AddFormatOption(curves_command, &curves->format);
   curves_command->callback(
@@ -206,7 +319,7 @@ void AddSeriesCommands(CLI::App& app, CommandContext& context) {
   auto layers = std::make_shared<LayersOptions>();
   CLI::App* layers_command =
       app.add_subcommand("layers", "Per-layer statistics per checkpoint, as CSV");
-  layers_command->add_option("TRIAL", layers->trials, "Trial ids")->required();
+  layers_command->add_option("TRIAL", layers->trials, kTrialsHelp)->required();
   add_attempt(layers_command, &layers->attempt);
   layers_command->add_option("--quantity", layers->quantity,
                              "activation, backprop_grad or weight_grad (default: all)");
@@ -221,12 +334,13 @@ void AddSeriesCommands(CLI::App& app, CommandContext& context) {
   auto plot = std::make_shared<PlotOptions>();
   CLI::App* plot_command = app.add_subcommand(
       "plot",
-      "Draw a figure like the paper's to PNG (gnuplot). KIND: activations (Fig. 2), percentiles "
+      "Draw a figure like the paper's to PNG, SVG or PDF (gnuplot). KIND: activations (Fig. 2), percentiles "
       "(Figs. 3, 10), histogram (Figs. 4, 6-8), gradient-std (Fig. 9), test-error (Fig. 11), "
       "jacobian");
   plot_command->add_option("KIND", plot->kind, "Which figure")->required();
-  plot_command->add_option("TRIAL", plot->trials, "Trial ids")->required();
-  plot_command->add_option("-o,--out", plot->out, "PNG file to write")->required();
+  plot_command->add_option("TRIAL", plot->trials, kTrialsHelp)->required();
+  plot_command->add_option("-o,--out", plot->out, "Image to write: FILE.png, FILE.svg or FILE.pdf")
+      ->required();
   add_attempt(plot_command, &plot->attempt);
   plot_command->add_option("--quantity", plot->quantity,
                            "activation, backprop_grad or weight_grad (default: the figure's)");
@@ -238,6 +352,14 @@ void AddSeriesCommands(CLI::App& app, CommandContext& context) {
   plot_command->add_option("--title", plot->title, "Title (default: describes the figure)");
   plot_command->add_option("--script-dir", plot->script_dir,
                            "Keep the gnuplot script and data files in this directory");
+  plot_command->add_option("--x", plot->x_axis, "x axis: examples (seen), updates or epochs")
+      ->capture_default_str();
+  plot_command->add_flag("--bands", plot->bands,
+                         "test-error: one line per configuration, the mean across its seeds, in "
+                         "a confidence band");
+  plot_command->add_option("--confidence", plot->confidence, "Confidence level of the bands")
+      ->capture_default_str();
+  plot_command->add_flag("--ids", plot->ids, "Show trial ids in legends and titles");
   plot_command->callback([&context, plot] { context.Run([&] { return Plot(context, *plot); }); });
 }
 

@@ -1,12 +1,14 @@
 // `deepsweep` commands over trials' time series:
-//   curves TRIAL... [--attempt N] [--format csv|json|table]
+//   curves TRIALS [--attempt N] [--format csv|json|table]
 //       one row per checkpoint: step, examples seen, losses and errors
-//   layers TRIAL... [--attempt N] [--quantity Q] [--layer L] [--histogram] [--format F]
+//   layers TRIALS [--attempt N] [--quantity Q] [--layer L] [--histogram] [--format F]
 //       one row per checkpoint, layer and quantity: mean, std, percentiles,
 //       saturation, Jacobian singular value (and the histogram with --histogram)
-//   plot KIND TRIAL... --out FILE.png [--quantity Q] [--step N] [--log-y]
+//   plot KIND TRIALS --out FILE.png|svg|pdf [--quantity Q] [--step N] [--log-y]
 //        [--size WxH] [--title T] [--script-dir DIR] [--attempt N]
+//        [--x examples|updates|epochs] [--bands [--confidence C]] [--ids]
 //       the paper's figures (client/plot.h lists the kinds)
+// TRIALS are trial ids, or "[SWEEP] FILTER..." as `results` takes them.
 // Checkpoints come from each trial's latest attempt unless --attempt says.
 //
 // Thread-safety: registration happens once, from RunCli.
@@ -51,6 +53,10 @@ struct PlotOptions {
   std::string size = "1000x700";
   std::string title;
   std::string script_dir;  // keep the gnuplot script and data here
+  std::string x_axis = "examples";  // examples, updates or epochs
+  bool bands = false;               // test-error: mean and CI band per configuration
+  double confidence = 0.95;         // of the bands
+  bool ids = false;                 // trial ids in legends and titles
 };
 absl::Status Plot(CommandContext& context, const PlotOptions& options);
 

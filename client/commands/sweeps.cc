@@ -64,45 +64,71 @@ void PrintSample(CommandContext& context, const std::vector<const SpecField*>& f
   if (hidden > 0) context.out() << "... and " << hidden << " more (--sample 0 shows all)\n";
 }
 
-absl::Status ShowAllSweeps(CommandContext& context, rpc::CoordinatorClient& coordinator) {
-  ASSIGN_OR_RETURN(std::vector<SweepRecord> sweeps, coordinator.ListSweeps());
+// One row per sweep; the progress bar and age only for people, timestamps
+// for programs.
+Table SweepTable(const std::vector<SweepRecord>& sweeps, OutputFormat format, absl::Time now) {
+  const bool people = format == OutputFormat::kTable;
   // A "pruned" column only when some sweep has pruned trials.
   bool pruned = false;
   for (const SweepRecord& s : sweeps) pruned = pruned || s.counts.pruned > 0;
-  std::vector<Column> columns = {{"id"},     {"name"},     {"state"},     {"progress"},
-                                 {"done"},   {"total"},    {"succeeded"}, {"diverged"},
-                                 {"failed"}, {"cancelled"}};
+  std::vector<Column> columns = {{"id"}, {"name"}, {"state"}};
+  if (people) columns.push_back({"progress"});
+  for (const char* name : {"done", "total", "succeeded", "diverged", "failed", "cancelled"}) {
+    columns.push_back({name});
+  }
   if (pruned) columns.push_back({"pruned"});
-  for (const char* name : {"leased", "pending", "age"}) columns.push_back({name});
+  for (const char* name : {"leased", "pending"}) columns.push_back({name});
+  columns.push_back({people ? "age" : "created_at"});
   Table table(std::move(columns));
-  const absl::Time now = context.clock().Now();
   for (const SweepRecord& s : sweeps) {
-    const double fraction = s.counts.total() > 0 ? static_cast<double>(s.counts.done()) /
-                                                       static_cast<double>(s.counts.total())
-                                                 : 0.0;
-    std::vector<Value> row = {s.id,
-                              s.name,
-                              std::string(SweepStateName(s.state)),
-                              ProgressBar(fraction, 20),
-                              s.counts.done(),
-                              s.counts.total(),
-                              s.counts.succeeded,
-                              s.counts.diverged,
-                              s.counts.failed,
-                              s.counts.cancelled};
-    if (pruned) row.push_back(s.counts.pruned);
-    for (Value v : {Value{s.counts.leased}, Value{s.counts.pending},
-                    Value{HumanDuration(now - s.created_at)}}) {
-      row.push_back(std::move(v));
+    std::vector<Value> row = {s.id, s.name, std::string(SweepStateName(s.state))};
+    if (people) {
+      const double fraction = s.counts.total() > 0 ? static_cast<double>(s.counts.done()) /
+                                                         static_cast<double>(s.counts.total())
+                                                   : 0.0;
+      row.push_back(ProgressBar(fraction, 20));
     }
+    for (int64_t count : {s.counts.done(), s.counts.total(), s.counts.succeeded,
+                          s.counts.diverged, s.counts.failed, s.counts.cancelled}) {
+      row.push_back(count);
+    }
+    if (pruned) row.push_back(s.counts.pruned);
+    row.push_back(s.counts.leased);
+    row.push_back(s.counts.pending);
+    row.push_back(people ? HumanDuration(now - s.created_at)
+                         : absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", s.created_at,
+                                            absl::UTCTimeZone()));
     table.AddRow(std::move(row));
   }
-  if (sweeps.empty()) {
+  return table;
+}
+
+absl::Status ShowAllSweeps(CommandContext& context, rpc::CoordinatorClient& coordinator,
+                           OutputFormat format) {
+  ASSIGN_OR_RETURN(std::vector<SweepRecord> sweeps, coordinator.ListSweeps());
+  if (sweeps.empty() && format == OutputFormat::kTable) {
     context.out() << "no sweeps yet (deepsweep submit SPEC creates one)\n";
     return absl::OkStatus();
   }
-  WriteTable(table, OutputFormat::kTable, context.out());
+  WriteTable(SweepTable(sweeps, format, context.clock().Now()), format, context.out());
   return absl::OkStatus();
+}
+
+// The failed and diverged trials of a sweep with their reasons, newest first.
+Table EndedBadlyTable(const std::vector<TrialRecord>& trials) {
+  Table table({{"trial"}, {"state"}, {"attempt"}, {"worker_id"}, {"reason"}});
+  std::vector<const TrialRecord*> ended;
+  for (const TrialRecord& t : trials) {
+    if (t.state == TrialState::kFailed || t.state == TrialState::kDiverged) ended.push_back(&t);
+  }
+  std::sort(ended.begin(), ended.end(), [](const TrialRecord* a, const TrialRecord* b) {
+    return a->updated_at != b->updated_at ? a->updated_at > b->updated_at : a->id > b->id;
+  });
+  for (const TrialRecord* t : ended) {
+    table.AddRow({t->id, std::string(TrialStateName(t->state)), int64_t{t->attempt},
+                  t->worker_id, t->reason});
+  }
+  return table;
 }
 
 absl::StatusOr<std::vector<TrialRecord>> TrialsOf(rpc::CoordinatorClient& coordinator,
@@ -153,7 +179,17 @@ absl::Status Submit(CommandContext& context, const SubmitOptions& options) {
     context.out() << "schedule: " << DescribeSchedule(spec.schedule) << '\n';
     return absl::OkStatus();
   }
-  ASSIGN_OR_RETURN(const SweepRecord sweep, coordinator->CreateSweep(yaml));
+  ASSIGN_OR_RETURN(const SubmittedSweep submitted,
+                   coordinator->SubmitSweep(yaml, {.new_sweep = options.new_sweep}));
+  const SweepRecord& sweep = submitted.sweep;
+  if (submitted.existing) {
+    context.out() << "sweep " << sweep.id << " '" << sweep.name
+                  << "' already has this spec: nothing submitted (" << SweepStateName(sweep.state)
+                  << ", " << sweep.counts.done() << "/" << sweep.counts.total()
+                  << " trials done). deepsweep status " << sweep.id
+                  << " shows it; submit --new makes a second sweep of this name\n";
+    return absl::OkStatus();
+  }
   const int64_t total = sweep.counts.total();
   context.out() << "submitted sweep " << sweep.id << " '" << TerminalSafe(sweep.name)
                 << "': " << total << " trials = " << total / spec.seeds << " configurations x "
@@ -168,13 +204,34 @@ absl::Status Submit(CommandContext& context, const SubmitOptions& options) {
   return absl::OkStatus();
 }
 
-absl::Status ShowStatus(CommandContext& context, const std::optional<std::string>& sweep_ref) {
+absl::Status ShowStatus(CommandContext& context, const std::optional<std::string>& sweep_ref,
+                        OutputFormat format) {
   ASSIGN_OR_RETURN(rpc::CoordinatorClient * coordinator, context.Reader());
-  if (!sweep_ref.has_value()) return ShowAllSweeps(context, *coordinator);
+  if (!sweep_ref.has_value()) return ShowAllSweeps(context, *coordinator, format);
   ASSIGN_OR_RETURN(const SweepRecord sweep, ResolveSweep(*coordinator, *sweep_ref));
   ASSIGN_OR_RETURN(const std::vector<TrialRecord> trials, TrialsOf(*coordinator, sweep.id));
   const absl::Time now = context.clock().Now();
   const ProgressEstimate estimate = EstimateProgress(ProgressInputsFor(sweep, trials), now);
+  const Table ended = EndedBadlyTable(trials);
+  if (format == OutputFormat::kCsv) {
+    WriteTable(SweepTable({sweep}, format, now), format, context.out());
+    return absl::OkStatus();
+  }
+  if (format == OutputFormat::kJson) {
+    JsonWriter json(context.out(), 2);
+    json.BeginObject().Key("sweep");
+    WriteJsonRows(SweepTable({sweep}, format, now), json);
+    json.Key("fraction_done").Number(estimate.fraction);
+    json.Key("trials_per_hour");
+    estimate.trials_per_hour.has_value() ? json.Number(*estimate.trials_per_hour) : json.Null();
+    json.Key("eta_seconds");
+    estimate.eta.has_value() ? json.Number(absl::ToDoubleSeconds(*estimate.eta)) : json.Null();
+    json.Key("failed_or_diverged");
+    WriteJsonRows(ended, json);
+    json.EndObject();
+    context.out() << '\n';
+    return absl::OkStatus();
+  }
   for (const std::string& line : SweepStatusLines(sweep, estimate, now)) {
     context.out() << line << '\n';
   }
@@ -190,6 +247,17 @@ absl::Status ShowStatus(CommandContext& context, const std::optional<std::string
     specs.emplace(t.id, t.spec);
   }
   for (const std::string& line : RunningLines(running, specs, 10)) context.out() << line << '\n';
+  if (!ended.rows().empty()) {
+    constexpr size_t kShown = 10;
+    context.out() << "failed or diverged, newest first:\n";
+    Table shown(ended.columns());
+    for (size_t i = 0; i < ended.rows().size() && i < kShown; ++i) shown.AddRow(ended.rows()[i]);
+    WriteTable(shown, OutputFormat::kTable, context.out());
+    if (ended.rows().size() > kShown) {
+      context.out() << "... and " << ended.rows().size() - kShown << " more (deepsweep results "
+                    << sweep.id << " state:ne:succeeded --columns id,state,reason)\n";
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -270,16 +338,24 @@ void AddSweepCommands(CLI::App& app, CommandContext& context) {
   submit_command
       ->add_option("--sample", submit->sample, "Trials of the expansion to show (0 = all)")
       ->capture_default_str();
+  submit_command->add_flag("--new", submit->new_sweep,
+                           "Make a new sweep even if one of this name exists (by default the "
+                           "same spec returns the existing sweep and a changed spec is refused)");
   submit_command->callback(
       [&context, submit] { context.Run([&] { return Submit(context, *submit); }); });
 
   auto status_sweep = std::make_shared<std::string>();
+  auto status_format = std::make_shared<std::string>("table");
   CLI::App* status = app.add_subcommand("status", "Progress of every sweep, or of one in detail");
   CLI::Option* status_arg = status->add_option("SWEEP", *status_sweep, "Sweep id or name");
-  status->callback([&context, status_sweep, status_arg] {
-    context.Run([&] {
-      return ShowStatus(context, status_arg->count() > 0 ? std::optional<std::string>(*status_sweep)
-                                                         : std::nullopt);
+  AddFormatOption(status, status_format.get());
+  status->callback([&context, status_sweep, status_arg, status_format] {
+    context.Run([&]() -> absl::Status {
+      ASSIGN_OR_RETURN(const OutputFormat format, ParseOutputFormat(*status_format));
+      return ShowStatus(context,
+                        status_arg->count() > 0 ? std::optional<std::string>(*status_sweep)
+                                                : std::nullopt,
+                        format);
     });
   });
 

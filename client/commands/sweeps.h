@@ -1,6 +1,7 @@
 // `deepsweep` commands that create, follow and steer sweeps:
-//   submit SPEC [--dry-run] [--sample N]   expand a spec and submit it (dry run: offline)
-//   status [SWEEP]                         all sweeps, or one in detail with ETA
+//   submit SPEC [--dry-run] [--sample N] [--new]
+//                                          expand a spec and submit it (dry run: offline)
+//   status [SWEEP] [--format F]            all sweeps, or one in detail with ETA
 //   watch SWEEP                            live progress until the sweep ends
 //   cancel SWEEP                           stop a sweep
 //   retry SWEEP [--states failed,diverged] run failed / diverged trials again
@@ -27,12 +28,18 @@ struct SubmitOptions {
   std::string spec_path;  // "-" = standard input
   bool dry_run = false;   // expand offline and print; submit nothing
   int sample = 10;        // trials of the expansion shown; 0 = all
+  // A new sweep even when one of the spec's name exists (see
+  // Coordinator::SubmitSweep: an equal spec otherwise returns the existing
+  // sweep, a changed one is refused).
+  bool new_sweep = false;
 };
 absl::Status Submit(CommandContext& context, const SubmitOptions& options);
 
 // Without a sweep: one line per sweep. With one: counts, progress bar,
-// throughput, ETA and the trials running now.
-absl::Status ShowStatus(CommandContext& context, const std::optional<std::string>& sweep);
+// throughput, ETA, the trials running now and the failed / diverged ones with
+// their reasons (csv: the sweep's row; json: also the estimate and those trials).
+absl::Status ShowStatus(CommandContext& context, const std::optional<std::string>& sweep,
+                        OutputFormat format = OutputFormat::kTable);
 
 absl::Status Watch(CommandContext& context, const std::string& sweep);
 

@@ -11,6 +11,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -27,6 +28,7 @@
 #include "rpc/grpc_coordinator_client.h"
 #include "rpc/local_coordinator_client.h"
 #include "server/server.h"
+#include "store/sqlite_db.h"
 #include "store/sqlite_sweep_store.h"
 #include "tests/client/cli_runner.h"
 #include "tests/client/prepared_sweeps.h"
@@ -287,6 +289,7 @@ TEST_P(CliTest, PaperTable) {
   EXPECT_EQ(
       r.out,
       "test error (%) of succeeded trials, mean ± 95% CI half-width across seeds (n = seeds)\n"
+      "each cell is the one configuration of its activation, init and dataset\n"
       "activation  init        shapeset\n"
       "sigmoid     standard    55.00 ± 63.53 (n=2)\n"
       "tanh        standard    23.00 ± 8.96 (n=3)\n"
@@ -350,6 +353,68 @@ TEST_P(CliTest, LayersAreTheReportedStatistics) {
   // The 20 histogram bins, space-separated in one field.
   const std::vector<std::string> bins = absl::StrSplit(rows[1].back(), ' ');
   EXPECT_EQ(bins.size(), 20u);
+
+  // JSON: the bins as an array of numbers; statistics of activations only
+  // (saturation, Jacobian) are null on gradient rows.
+  r = Cli({"layers", absl::StrCat(id), "--histogram", "--format", "json", "--layer", "1",
+           "--quantity", "backprop_grad"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("\"saturated_fraction\": null,\n    \"jacobian_sv_mean\": null,"));
+  EXPECT_THAT(r.out, HasSubstr("\"histogram\": [\n      "));
+  EXPECT_THAT(r.out, ::testing::Not(HasSubstr("\"histogram\": \"")));
+
+  // A layer the trial does not have is an error, not an empty listing.
+  r = Cli({"layers", absl::StrCat(id), "--layer", "9"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "deepsweep: --layer 9: the trial has 5 hidden layers, numbered 1 to 5\n");
+}
+
+// curves, layers and plot select trials as results does.
+TEST_P(CliTest, SeriesCommandsTakeResultsFilters) {
+  CliResult r = Cli({"curves", "paper-small", "activation=tanh", "init:eq:normalized",
+                     "seed_index:le:1", "--format", "csv"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto rows = ParseCsv(r.out);
+  ASSERT_EQ(rows.size(), 1u + 2 * 6);  // two seeds x six checkpoints
+  EXPECT_EQ(rows[1][0], absl::StrCat(prepared_.finished_trials[2]));
+  // The sort key and filter the issue asked for: final_validation_error.
+  r = Cli({"results", "paper-small", "final_validation_error:lt:0.2", "--sort",
+           "-final_validation_error", "--columns", "id,final_validation_error", "--format", "csv"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, StartsWith("id,final_validation_error\n"));
+  const auto validated = ParseCsv(r.out);
+  ASSERT_GE(validated.size(), 2u);
+  for (size_t i = 2; i < validated.size(); ++i) {
+    EXPECT_GE(Number(validated[i - 1][1]), Number(validated[i][1]));
+    EXPECT_LT(Number(validated[i][1]), 0.2);
+  }
+  r = Cli({"curves", "paper-small", "activation=relu"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "deepsweep: no trials match\n");
+  // A sweep alone: all its trials.
+  r = Cli({"curves", "paper-small", "--format", "csv"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(ParseCsv(r.out).size(), 1u + 9 * 6);
+  r = Cli({"curves", absl::StrCat(prepared_.finished_trials[0]), "tanh"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("'tanh' is not a trial id"));
+}
+
+TEST_P(CliTest, PlotOfATrialWithoutCheckpointsSaysWhy) {
+  const std::string png = (dir_ / "f.png").string();
+  CliResult r = Cli({"plot", "test-error", absl::StrCat(prepared_.failed), "-o", png});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, absl::StrCat("deepsweep: trial ", prepared_.failed,
+                                " failed before its first checkpoint: out of memory\n"));
+  r = Cli({"plot", "test-error", absl::StrCat(prepared_.finished_trials[0]), "-o",
+           (dir_ / "f.gif").string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("name the file .png, .svg or .pdf"));
+  // Selected by filters, the trial without checkpoints is skipped and said so.
+  r = Cli({"plot", "test-error", "still-running", "state:ne:pending", "-o", png});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, absl::StrCat("skipped: trial ", prepared_.failed,
+                                " failed before its first checkpoint: out of memory\n"));
 }
 
 TEST_P(CliTest, StatusOfAllSweepsAndOne) {
@@ -379,7 +444,25 @@ TEST_P(CliTest, StatusOfAllSweepsAndOne) {
                                 "  #",
                                 prepared_.running,
                                 " tanh normalized, depth 1, lr 0.01, seed 0: step 200/500 on "
-                                "worker-b (attempt 1)\n"));
+                                "worker-b (attempt 1)\n"
+                                "failed or diverged, newest first:\n"
+                                "trial  state   attempt  worker_id  reason\n"
+                                "    ",
+                                prepared_.failed,
+                                "  failed        1  worker-c   out of memory\n"));
+
+  // --format for programs: the sweep's row, and in json the failures.
+  r = Cli({"status", "--format", "csv"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, StartsWith("id,name,state,done,total,succeeded,diverged,failed,cancelled,"
+                                "leased,pending,created_at\n"));
+  EXPECT_THAT(r.out, HasSubstr(absl::StrCat("\n", prepared_.active,
+                                            ",still-running,active,1,4,0,0,1,0,1,2,")));
+  r = Cli({"status", "still-running", "--format", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("\"eta_seconds\": 312,"));
+  EXPECT_THAT(r.out, HasSubstr("\"reason\": \"out of memory\""));
+  EXPECT_EQ(Cli({"status", "--format", "yaml"}).exit_code, 1);
 }
 
 TEST_P(CliTest, WatchOfAFinishedSweepPrintsOneLine) {
@@ -445,6 +528,40 @@ TEST_P(CliTest, ErrorsAreOneLine) {
     EXPECT_EQ(r.err, c.err) << c.args[0];
     EXPECT_EQ(r.out, "") << c.args[0];
   }
+}
+
+// One Student-t implementation: the interval of the SQL view config_summary
+// (plain sqlite3) is the CLI's, to the last few bits.
+TEST_F(ResultsFileOnlyTest, SqlViewAndCliGiveTheSameInterval) {
+  CliResult r = Cli({"summary", "paper-small", "--format", "csv"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto summary = ParseCsv(r.out);
+  r = Cli({"table", "paper-small", "--format", "csv"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto table = ParseCsv(r.out);
+  auto db = SqliteDb::OpenReadOnly(db_);
+  ASSERT_TRUE(db.ok()) << db.status();
+  int compared = 0;
+  for (const auto& [init, summary_row, table_row] :
+       {std::tuple{"standard", 2, 2}, std::tuple{"normalized", 1, 3}}) {
+    ASSERT_EQ(summary[summary_row][3], init);
+    ASSERT_EQ(table[table_row][1], init);
+    auto query = (*db)->Prepare(absl::StrCat(
+        "SELECT ci95_test_error FROM config_summary WHERE activation = 'tanh' AND init = '", init,
+        "'"));
+    ASSERT_TRUE(query.ok()) << query.status();
+    auto row = query->Step();
+    ASSERT_TRUE(row.ok() && *row);
+    const double sql = query->Real(0);
+    const double cli = Number(summary[summary_row][8]) - Number(summary[summary_row][5]);
+    EXPECT_NEAR(sql, cli, 1e-12 * sql) << init;
+    EXPECT_NEAR(sql, Number(table[table_row][3]), 1e-12 * sql) << init;
+    // t(0.975, 2) exactly, not the 4-digit 4.3027 of a printed table.
+    EXPECT_NEAR(sql / (Number(summary[summary_row][6]) / std::sqrt(3.0)), 4.302652729749464,
+                1e-12);
+    ++compared;
+  }
+  EXPECT_EQ(compared, 2);
 }
 
 TEST_F(ResultsFileOnlyTest, RefusesChangesAndMissingFiles) {
@@ -641,6 +758,60 @@ TEST_F(ServerCliTest, SubmitFromStdin) {
                     std::string(data_width - data_seed.size(), ' '), data_seed, "\n");
   }
   EXPECT_EQ(r.out, expected);
+}
+
+TEST_F(ServerCliTest, ResubmittingASpecKeepsOneSweepOfItsName) {
+  CliResult r = Cli({"submit", "-"}, {.stdin_text = kSmallSpec});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const SweepId id = client_->ListSweeps()->back().id;
+  // The same spec again: the existing sweep, said so, nothing stored.
+  r = Cli({"submit", "-"}, {.stdin_text = kSmallSpec});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, absl::StrCat("sweep ", id,
+                                " 'from-stdin' already has this spec: nothing submitted (active, "
+                                "0/4 trials done). deepsweep status ",
+                                id, " shows it; submit --new makes a second sweep of this name\n"));
+  EXPECT_EQ(client_->ListSweeps()->size(), 3u);
+  // A changed spec under the name: refused over gRPC with the sweep's id.
+  const std::string changed = std::string(kSmallSpec) + "seeds: 2\n";
+  r = Cli({"submit", "-"}, {.stdin_text = changed});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, absl::StrCat("deepsweep: sweep ", id,
+                                " named 'from-stdin' has a different spec: give the changed spec "
+                                "a new name, or store it as another sweep of this name "
+                                "(deepsweep submit --new)\n"));
+  EXPECT_EQ(client_->ListSweeps()->size(), 3u);
+  r = Cli({"submit", "-", "--new"}, {.stdin_text = changed});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, StartsWith(absl::StrCat("submitted sweep ", id + 1, " 'from-stdin': 8 trials")));
+  EXPECT_EQ(client_->ListSweeps()->size(), 4u);
+}
+
+TEST_F(ServerCliTest, TableRefusesToMixTrainingBudgets) {
+  // from-stdin trains 20000 updates x 10; paper-small 500 x 10.
+  ASSERT_EQ(Cli({"submit", "-"}, {.stdin_text = kSmallSpec}).exit_code, 0);
+  const SweepId id = client_->ListSweeps()->back().id;
+  FinishStillRunning();
+  for (const TrialRecord& t : *client_->ListTrials(TrialQuery{.sweep_id = id})) {
+    auto a = client_->AcquireTrial({.worker_id = "w", .host = "h"});
+    ASSERT_TRUE(a.ok() && a->trial.has_value());
+    ASSERT_TRUE(client_
+                    ->ReportCheckpoints(a->trial->id, a->lease->lease_id,
+                                        std::vector<Checkpoint>{{.step = 1, .test_error = 0.5}})
+                    .ok());
+    ASSERT_TRUE(client_->CompleteTrial(a->trial->id, a->lease->lease_id, {}).ok()) << t.id;
+  }
+  CliResult r = Cli({"table"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("different training budgets"));
+  EXPECT_THAT(r.err, HasSubstr(absl::StrCat("sweep ", id, " 'from-stdin': 200000 examples")));
+  EXPECT_THAT(r.err, HasSubstr("--mix-budgets"));
+  r = Cli({"table", "--mix-budgets"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  r = Cli({"table", "from-stdin"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("each cell: of its activation, init and dataset, the configuration "
+                               "(depth) with the lowest mean validation error"));
 }
 
 TEST_F(ServerCliTest, DryRunIsOfflineAndBadSpecsAreOneLine) {

@@ -1,11 +1,15 @@
 #include "client/plot.h"
 
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/client/sample_checkpoints.h"
@@ -197,7 +201,84 @@ PngHeader ReadPngHeader(const std::string& path) {
   return header;
 }
 
-class RenderPngTest : public ::testing::Test {
+// Twelve series get twelve different colours (none yellow), the thirteenth
+// the first colour dashed; a long legend moves to the right of the plot.
+TEST(BuildFigureTest, PaletteStaysDistinctAndLongLegendsGoOutside) {
+  std::vector<TrialSeries> many;
+  for (int i = 0; i < 13; ++i) many.push_back(Series(absl::StrCat("trial ", i)));
+  auto figure = BuildFigure(FigureKind::kTestError, many, {});
+  ASSERT_TRUE(figure.ok()) << figure.status();
+  std::set<std::string> colours;
+  for (size_t at = figure->script.find("lc rgb '"); at != std::string::npos;
+       at = figure->script.find("lc rgb '", at + 1)) {
+    colours.insert(figure->script.substr(at + 8, 7));
+  }
+  EXPECT_EQ(colours.size(), 12u);
+  EXPECT_EQ(colours.count("#FFFF00") + colours.count("#F0E442"), 0u);  // no yellow
+  EXPECT_THAT(figure->script, HasSubstr("'trial13.dat' using 1:2 with linespoints lw 2 pt 7 ps "
+                                        "0.5 lc rgb '#0072B2' dt 2 title 'trial 12'"));
+  EXPECT_THAT(figure->script, HasSubstr("set key outside right top vertical"));
+  auto few = BuildFigure(FigureKind::kTestError, std::vector<TrialSeries>(many.begin(), many.begin() + 3), {});
+  ASSERT_TRUE(few.ok());
+  EXPECT_THAT(few->script, HasSubstr("set key below"));
+}
+
+// --x updates and epochs: the same points on another axis; epochs need the
+// training-set size.
+TEST(BuildFigureTest, XAxisInUpdatesOrEpochs) {
+  TrialSeries trial = Series("t", SampleCurve{.checkpoints = 2});
+  FigureOptions options;
+  options.x_axis = XAxis::kUpdates;
+  auto figure = BuildFigure(FigureKind::kTestError, {trial}, options);
+  ASSERT_TRUE(figure.ok()) << figure.status();
+  EXPECT_EQ(*DataFile(*figure, "trial1.dat"), "# updates test_error\n0 0.8999999999999999\n1000 0.2\n");
+  EXPECT_THAT(figure->script, HasSubstr("set xlabel 'updates'"));
+  options.x_axis = XAxis::kEpochs;
+  EXPECT_EQ(BuildFigure(FigureKind::kTestError, {trial}, options).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  trial.epoch_examples = 4000;
+  figure = BuildFigure(FigureKind::kTestError, {trial}, options);
+  ASSERT_TRUE(figure.ok()) << figure.status();
+  EXPECT_EQ(*DataFile(*figure, "trial1.dat"), "# epochs test_error\n0 0.8999999999999999\n2.5 0.2\n");
+}
+
+// --bands: seeds of one configuration become their mean and the Student-t
+// interval of that mean at every step they share.
+TEST(BuildFigureTest, BandsAreTheMeanAndConfidenceIntervalAcrossSeeds) {
+  std::vector<TrialSeries> trials;
+  for (double final_error : {0.2, 0.3, 0.4}) {
+    TrialSeries seed = Series("s", SampleCurve{.checkpoints = 2});
+    seed.group = "tanh";
+    seed.checkpoints.back().test_error = final_error;
+    trials.push_back(seed);
+  }
+  TrialSeries other = Series("s", SampleCurve{.checkpoints = 2});
+  other.group = "sigmoid";
+  trials.push_back(other);
+  FigureOptions options;
+  options.bands = true;
+  auto figure = BuildFigure(FigureKind::kTestError, trials, options);
+  ASSERT_TRUE(figure.ok()) << figure.status();
+  // Step 1000: mean 0.3, std 0.1, half-width t(0.975, 2) * 0.1 / sqrt(3).
+  const double half = 4.302652729749464 * 0.1 / std::sqrt(3.0);
+  const std::string& group1 = *DataFile(*figure, "group1.dat");
+  std::vector<std::string> lines = absl::StrSplit(group1, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 3u) << group1;
+  std::vector<std::string> last = absl::StrSplit(lines[2], ' ');
+  ASSERT_EQ(last.size(), 4u);
+  EXPECT_EQ(last[0], "10000");
+  EXPECT_NEAR(std::stod(last[1]), 0.3, 1e-15);
+  EXPECT_NEAR(std::stod(last[2]), 0.3 - half, 1e-12);
+  EXPECT_NEAR(std::stod(last[3]), 0.3 + half, 1e-12);
+  // A group of one has no band: low = high = mean.
+  EXPECT_EQ(*DataFile(*figure, "group2.dat"),
+            "# examples_seen mean ci_low ci_high\n0 0.8999999999999999 0.8999999999999999 "
+            "0.8999999999999999\n10000 0.2 0.2 0.2\n");
+  EXPECT_THAT(figure->script, HasSubstr("with filledcurves"));
+  EXPECT_THAT(figure->script, HasSubstr("title 'tanh (n=3)'"));
+}
+
+class RenderFigureTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = std::filesystem::temp_directory_path() /
@@ -208,7 +289,7 @@ class RenderPngTest : public ::testing::Test {
   std::filesystem::path dir_;
 };
 
-TEST_F(RenderPngTest, GnuplotDrawsEveryKind) {
+TEST_F(RenderFigureTest, GnuplotDrawsEveryKind) {
   const std::vector<TrialSeries> one = {Series("#1 tanh normalized")};
   const std::vector<TrialSeries> two = {Series("#1 tanh N"), Series("#2 sigmoid")};
   for (FigureKind kind :
@@ -221,7 +302,7 @@ TEST_F(RenderPngTest, GnuplotDrawsEveryKind) {
     auto figure = BuildFigure(kind, many ? two : one, options);
     ASSERT_TRUE(figure.ok()) << figure.status();
     const std::string png = (dir_ / (std::string(FigureKindName(kind)) + ".png")).string();
-    ASSERT_TRUE(RenderPng(*figure, png).ok()) << FigureKindName(kind);
+    ASSERT_TRUE(RenderFigure(*figure, png).ok()) << FigureKindName(kind);
     const PngHeader header = ReadPngHeader(png);
     EXPECT_TRUE(header.valid) << png;
     EXPECT_EQ(header.width, 640u);
@@ -229,18 +310,46 @@ TEST_F(RenderPngTest, GnuplotDrawsEveryKind) {
   }
 }
 
-TEST_F(RenderPngTest, KeepsScriptInAGivenWorkDir) {
+std::string FileStart(const std::filesystem::path& path, size_t bytes) {
+  std::ifstream in(path, std::ios::binary);
+  std::string start(bytes, '\0');
+  in.read(start.data(), static_cast<std::streamsize>(bytes));
+  start.resize(static_cast<size_t>(in.gcount()));
+  return start;
+}
+
+// The extension picks the terminal: a real SVG and a real PDF, never a PNG
+// under another name; an extension gnuplot is not asked for is an error.
+TEST_F(RenderFigureTest, ExtensionChoosesTheFormat) {
+  const std::vector<TrialSeries> two = {Series("tanh"), Series("sigmoid")};
+  auto figure = BuildFigure(FigureKind::kTestError, two, {});
+  ASSERT_TRUE(figure.ok()) << figure.status();
+  ASSERT_TRUE(RenderFigure(*figure, (dir_ / "f.svg").string()).ok());
+  const std::string svg = FileStart(dir_ / "f.svg", 4096);
+  EXPECT_THAT(svg, HasSubstr("<svg"));
+  EXPECT_THAT(svg, HasSubstr("width=\"1000\" height=\"700\""));
+  ASSERT_TRUE(RenderFigure(*figure, (dir_ / "F.PDF").string()).ok());
+  EXPECT_EQ(FileStart(dir_ / "F.PDF", 5), "%PDF-");
+  for (const char* name : {"f.jpg", "f", "f.png.txt"}) {
+    const absl::Status status = RenderFigure(*figure, (dir_ / name).string());
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << name;
+    EXPECT_THAT(status.message(), HasSubstr(".png, .svg or .pdf")) << name;
+    EXPECT_FALSE(std::filesystem::exists(dir_ / name)) << name;
+  }
+}
+
+TEST_F(RenderFigureTest, KeepsScriptInAGivenWorkDir) {
   const std::vector<TrialSeries> one = {Series("t")};
   auto figure = BuildFigure(FigureKind::kTestError, one, {});
   ASSERT_TRUE(figure.ok());
   GnuplotOptions options;
   options.work_dir = (dir_ / "work").string();
-  ASSERT_TRUE(RenderPng(*figure, (dir_ / "out.png").string(), options).ok());
+  ASSERT_TRUE(RenderFigure(*figure, (dir_ / "out.png").string(), options).ok());
   EXPECT_TRUE(std::filesystem::exists(dir_ / "work" / "figure.gp"));
   EXPECT_TRUE(std::filesystem::exists(dir_ / "work" / "trial1.dat"));
 }
 
-TEST_F(RenderPngTest, ClearErrors) {
+TEST_F(RenderFigureTest, ClearErrors) {
   const std::vector<TrialSeries> one = {Series("t")};
   auto figure = BuildFigure(FigureKind::kTestError, one, {});
   ASSERT_TRUE(figure.ok());
@@ -248,20 +357,20 @@ TEST_F(RenderPngTest, ClearErrors) {
 
   GnuplotOptions missing;
   missing.program = "/nonexistent/gnuplot";
-  auto status = RenderPng(*figure, png, missing);
+  auto status = RenderFigure(*figure, png, missing);
   EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(status.message(), HasSubstr("not found"));
 
   GnuplotFigure broken = *figure;
   broken.script = "plot 'no-such-file.dat' using 1:2\n";
-  status = RenderPng(broken, png);
+  status = RenderFigure(broken, png);
   EXPECT_EQ(status.code(), absl::StatusCode::kInternal);
   EXPECT_THAT(status.message(), HasSubstr("gnuplot failed"));
   EXPECT_THAT(status.message(),
               HasSubstr("warning: Cannot find or open file \"no-such-file.dat\""));
   EXPECT_THAT(status.message(), HasSubstr("No data in plot"));
 
-  status = RenderPng(*figure, (dir_ / "no-dir" / "out.png").string());
+  status = RenderFigure(*figure, (dir_ / "no-dir" / "out.png").string());
   EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(status.message(), HasSubstr("does not exist"));
 }

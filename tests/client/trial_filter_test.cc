@@ -1,5 +1,7 @@
 #include "client/trial_filter.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "core/trial_query.h"
 #include "gtest/gtest.h"
@@ -108,9 +110,48 @@ TEST(ParseTrialQueryTest, DefaultsAndErrors) {
 }
 
 TEST(TrialFilterFieldsTest, ListsTheContractFields) {
-  EXPECT_EQ(TrialFilterFields().size(), 19u);
+  EXPECT_EQ(TrialFilterFields().size(), 23u);
   EXPECT_EQ(TrialFilterFields().front(), "id");
-  EXPECT_EQ(TrialFilterFields().back(), "worker_id");
+  EXPECT_EQ(TrialFilterFields().back(), "reason");
+  // Every column results prints is a field, under the name it prints, but
+  // the timestamp.
+  for (const char* name : {"index", "final_test_nll", "final_validation_error", "reason"}) {
+    EXPECT_NE(std::find(TrialFilterFields().begin(), TrialFilterFields().end(), name),
+              TrialFilterFields().end())
+        << name;
+  }
+}
+
+// FIELD:OP:VALUE needs no quoting in a shell and means what the symbols do.
+TEST(ParseTrialConditionTest, ShellSafeWordOperators) {
+  const ConditionCase cases[] = {
+      {"depth:ge:3", "depth", Op::kGe, "3"},
+      {"depth:gt:3", "depth", Op::kGt, "3"},
+      {"depth:le:3", "depth", Op::kLe, "3"},
+      {"depth:lt:3", "depth", Op::kLt, "3"},
+      {"init:ne:standard", "init", Op::kNe, "standard"},
+      {"activation:eq:tanh", "activation", Op::kEq, "tanh"},
+      {"worker_id:eq:host-1:42", "worker_id", Op::kEq, "host-1:42"},
+      {"final_validation_error:lt:0.1", "final_validation_error", Op::kLt, "0.1"},
+  };
+  for (const ConditionCase& c : cases) {
+    auto condition = ParseTrialCondition(c.text);
+    ASSERT_TRUE(condition.ok()) << c.text << ": " << condition.status();
+    EXPECT_EQ(condition->field, c.field) << c.text;
+    EXPECT_EQ(condition->op, c.op) << c.text;
+    EXPECT_EQ(condition->value, c.value) << c.text;
+    EXPECT_TRUE(LooksLikeTrialCondition(c.text)) << c.text;
+  }
+  EXPECT_FALSE(LooksLikeTrialCondition("glorot-quick"));
+  EXPECT_FALSE(LooksLikeTrialCondition("run:2"));
+  for (const BadCase& c : {BadCase{"depth:ge:", "no value"},
+                           BadCase{"depth:geq:3", "FIELD:OP:VALUE with OP one of eq ne lt le gt ge"},
+                           BadCase{"colour:eq:red", "unknown trial field 'colour'"}}) {
+    auto condition = ParseTrialCondition(c.text);
+    ASSERT_FALSE(condition.ok()) << c.text;
+    EXPECT_NE(condition.status().message().find(c.mentions), std::string::npos)
+        << c.text << " -> " << condition.status().message();
+  }
 }
 
 }  // namespace
