@@ -28,7 +28,8 @@ size_t DisplayWidth(std::string_view text) {
 template <typename Format>
 std::string ListText(const std::vector<double>& values, Format format) {
   std::string text;
-  for (size_t i = 0; i < values.size(); ++i) absl::StrAppend(&text, i > 0 ? " " : "", format(values[i]));
+  for (size_t i = 0; i < values.size(); ++i)
+    absl::StrAppend(&text, i > 0 ? " " : "", format(values[i]));
   return text;
 }
 

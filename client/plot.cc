@@ -60,9 +60,9 @@ std::string QuantityTitle(LayerQuantity quantity) {
 
 // Okabe-Ito's colour-blind-safe colours without its yellow, then Tol's darker
 // ones: distinct from each other and readable on white.
-constexpr std::array<const char*, 12> kPalette = {
-    "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9",
-    "#000000", "#882255", "#44AA99", "#999933", "#AA4499", "#661100"};
+constexpr std::array<const char*, 12> kPalette = {"#0072B2", "#D55E00", "#009E73", "#CC79A7",
+                                                  "#E69F00", "#56B4E9", "#000000", "#882255",
+                                                  "#44AA99", "#999933", "#AA4499", "#661100"};
 
 std::string Colour(size_t series) { return kPalette[series % kPalette.size()]; }
 
@@ -228,9 +228,9 @@ absl::StatusOr<GnuplotFigure> OverTraining(FigureKind kind, const TrialSeries& t
       const LayerStat* stat = FindStat(checkpoint, layer, quantity);
       if (stat == nullptr) continue;
       absl::StrAppend(&data, XText(checkpoint, trial, options.x_axis), " ",
-                      FormatShortest(stat->mean), " ",
-                      FormatShortest(stat->std), " ", FormatShortest(stat->p02), " ",
-                      FormatShortest(stat->p50), " ", FormatShortest(stat->p98), "\n");
+                      FormatShortest(stat->mean), " ", FormatShortest(stat->std), " ",
+                      FormatShortest(stat->p02), " ", FormatShortest(stat->p50), " ",
+                      FormatShortest(stat->p98), "\n");
     }
     const std::string file = absl::StrCat("layer", layer, ".dat");
     const std::string name = absl::StrCat("layer ", layer);
@@ -320,8 +320,9 @@ absl::StatusOr<GnuplotFigure> Histogram(const TrialSeries& trial, const FigureOp
   const std::string what = QuantityTitle(quantity);
   const std::string title = absl::StrCat("Normalized histograms of ", what, " at step ",
                                          checkpoint->step, " — ", trial.label);
-  figure.script = absl::StrCat(Preamble(DefaultOr(options, title), what, "density", labels, options),
-                               "plot ", absl::StrJoin(plots, ", \\\n     "), "\n");
+  figure.script =
+      absl::StrCat(Preamble(DefaultOr(options, title), what, "density", labels, options), "plot ",
+                   absl::StrJoin(plots, ", \\\n     "), "\n");
   return figure;
 }
 
@@ -364,8 +365,8 @@ absl::StatusOr<GnuplotFigure> TestErrorBands(absl::Span<const TrialSeries> trial
     }
     const std::string file = absl::StrCat("group", g + 1, ".dat");
     labels.push_back(absl::StrCat(groups[g], " (n=", seeds.size(), ")"));
-    plots.push_back(absl::StrCat(Quote(file), " using 1:3:4 with filledcurves fc rgb '",
-                                 Colour(g), "' fs transparent solid 0.18 noborder notitle"));
+    plots.push_back(absl::StrCat(Quote(file), " using 1:3:4 with filledcurves fc rgb '", Colour(g),
+                                 "' fs transparent solid 0.18 noborder notitle"));
     plots.push_back(absl::StrCat(Quote(file), " using 1:2 with lines lw 2 ", SeriesStyle(g),
                                  " title ", Quote(labels.back())));
     figure.data_files.emplace_back(file, std::move(data));
@@ -373,10 +374,10 @@ absl::StatusOr<GnuplotFigure> TestErrorBands(absl::Span<const TrialSeries> trial
   const std::string title =
       absl::StrCat("Test error during training: mean across seeds and its ",
                    FormatShortest(100 * options.confidence), "% confidence band");
-  figure.script = absl::StrCat(
-      Preamble(DefaultOr(options, title), XAxisLabel(options.x_axis), "test error", labels,
-               options),
-      "set yrange [0:*]\n", "plot ", absl::StrJoin(plots, ", \\\n     "), "\n");
+  figure.script =
+      absl::StrCat(Preamble(DefaultOr(options, title), XAxisLabel(options.x_axis), "test error",
+                            labels, options),
+                   "set yrange [0:*]\n", "plot ", absl::StrJoin(plots, ", \\\n     "), "\n");
   return figure;
 }
 
@@ -400,10 +401,10 @@ absl::StatusOr<GnuplotFigure> TestError(absl::Span<const TrialSeries> trials,
                                  SeriesStyle(i), " title ", Quote(trials[i].label)));
     figure.data_files.emplace_back(file, std::move(data));
   }
-  figure.script = absl::StrCat(
-      Preamble(DefaultOr(options, "Test error during training"), XAxisLabel(options.x_axis),
-               "test error", labels, options),
-      "set yrange [0:*]\n", "plot ", absl::StrJoin(plots, ", \\\n     "), "\n");
+  figure.script =
+      absl::StrCat(Preamble(DefaultOr(options, "Test error during training"),
+                            XAxisLabel(options.x_axis), "test error", labels, options),
+                   "set yrange [0:*]\n", "plot ", absl::StrJoin(plots, ", \\\n     "), "\n");
   return figure;
 }
 
@@ -577,19 +578,19 @@ absl::StatusOr<ImageFormat> ImageFormatOf(std::string_view path) {
   if (extension == ".png") return ImageFormat::kPng;
   if (extension == ".svg") return ImageFormat::kSvg;
   if (extension == ".pdf") return ImageFormat::kPdf;
-  return absl::InvalidArgumentError(absl::StrCat(
-      "cannot tell the image format of '", AbslView(path), "' from ",
-      extension.empty() ? std::string("its missing extension")
-                        : absl::StrCat("its extension '", extension, "'"),
-      ": name the file .png, .svg or .pdf"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("cannot tell the image format of '", AbslView(path), "' from ",
+                   extension.empty() ? std::string("its missing extension")
+                                     : absl::StrCat("its extension '", extension, "'"),
+                   ": name the file .png, .svg or .pdf"));
 }
 
 absl::StatusOr<XAxis> ParseXAxis(std::string_view name) {
   if (name == "examples") return XAxis::kExamples;
   if (name == "updates") return XAxis::kUpdates;
   if (name == "epochs") return XAxis::kEpochs;
-  return absl::InvalidArgumentError(absl::StrCat(
-      "unknown x axis '", AbslView(name), "' (expected examples, updates or epochs)"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown x axis '", AbslView(name), "' (expected examples, updates or epochs)"));
 }
 
 absl::Status RenderFigure(const GnuplotFigure& figure, const std::string& path,
@@ -601,9 +602,8 @@ absl::Status RenderFigure(const GnuplotFigure& figure, const std::string& path,
     return absl::InvalidArgumentError(absl::StrCat("bad output path '", path, "'"));
   }
   if (!fs::is_directory(output.parent_path())) {
-    return absl::FailedPreconditionError(absl::StrCat("cannot write ", path, ": directory ",
-                                                      output.parent_path().string(),
-                                                      " does not exist"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot write ", path, ": directory ", output.parent_path().string(), " does not exist"));
   }
   fs::path dir;
   const bool temporary = options.work_dir.empty();
@@ -638,8 +638,8 @@ absl::Status RenderFigure(const GnuplotFigure& figure, const std::string& path,
   std::string terminal;
   switch (format) {
     case ImageFormat::kPng:
-      terminal = absl::StrCat("pngcairo size ", figure.width, ",", figure.height,
-                              " font 'sans,11'");
+      terminal =
+          absl::StrCat("pngcairo size ", figure.width, ",", figure.height, " font 'sans,11'");
       break;
     case ImageFormat::kSvg:
       terminal = absl::StrCat("svg size ", figure.width, ",", figure.height,
@@ -651,8 +651,8 @@ absl::Status RenderFigure(const GnuplotFigure& figure, const std::string& path,
       break;
   }
   const std::string script =
-      absl::StrCat("cd ", Quote(dir.string()), "\n", "set terminal ", terminal, "\n",
-                   "set output ", Quote(output.string()), "\n", figure.script, "set output\n");
+      absl::StrCat("cd ", Quote(dir.string()), "\n", "set terminal ", terminal, "\n", "set output ",
+                   Quote(output.string()), "\n", figure.script, "set output\n");
   const fs::path script_path = dir / "figure.gp";
   RETURN_IF_ERROR(WriteFile(script_path, script));
   fs::remove(output, error);

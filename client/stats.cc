@@ -23,7 +23,6 @@ double Mean(absl::Span<const double> values) {
 
 }  // namespace
 
-
 absl::StatusOr<SampleSummary> Summarize(absl::Span<const double> values, double confidence) {
   if (!(confidence > 0 && confidence < 1)) {
     return absl::InvalidArgumentError(

@@ -16,8 +16,8 @@ LocalCoordinatorClient::LocalCoordinatorClient(std::unique_ptr<SweepStore> store
 
 LocalCoordinatorClient::~LocalCoordinatorClient() = default;
 
-absl::StatusOr<SubmittedSweep> LocalCoordinatorClient::SubmitSweep(std::string_view spec_yaml,
-                                                                    const SubmitSweepOptions& options) {
+absl::StatusOr<SubmittedSweep> LocalCoordinatorClient::SubmitSweep(
+    std::string_view spec_yaml, const SubmitSweepOptions& options) {
   return coordinator_.SubmitSweep(spec_yaml, options);
 }
 

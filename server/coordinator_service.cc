@@ -94,9 +94,10 @@ grpc::Status CoordinatorServiceImpl::CreateSweep(grpc::ServerContext* context,
       rpc::ToProtoList(plan.trials, response->mutable_trials());
       return absl::OkStatus();
     }
-    ASSIGN_OR_RETURN(SubmittedSweep submitted,
-                     coordinator_->SubmitSweep(request->spec_yaml(),
-                                               SubmitSweepOptions{.new_sweep = request->new_sweep()}));
+    ASSIGN_OR_RETURN(
+        SubmittedSweep submitted,
+        coordinator_->SubmitSweep(request->spec_yaml(),
+                                  SubmitSweepOptions{.new_sweep = request->new_sweep()}));
     const SweepRecord& sweep = submitted.sweep;
     if (submitted.existing) {
       spdlog::info("sweep {} '{}' resubmitted with the same spec: kept", sweep.id, sweep.name);

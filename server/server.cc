@@ -142,10 +142,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(Options options) {
   ASSIGN_OR_RETURN(std::vector<Credential> credentials, ReadCredentials(options));
   const bool required = CredentialsRequired(options);
   if (!required && !options.insecure && !IsLoopbackAddress(options.address)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "refusing to listen on non-loopback address ", options.address,
-        " without credentials: give --credentials, --token or --token-file, or allow "
-        "unauthenticated calls explicitly with --insecure"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("refusing to listen on non-loopback address ", options.address,
+                     " without credentials: give --credentials, --token or --token-file, or allow "
+                     "unauthenticated calls explicitly with --insecure"));
   }
   ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> transport, Credentials(options));
 

@@ -165,7 +165,8 @@ std::string SelectionNote(const std::vector<TrialRecord>& trials) {
       chosen.emplace_back(field->name);
     }
   }
-  if (chosen.empty()) return "each cell is the one configuration of its activation, init and dataset";
+  if (chosen.empty())
+    return "each cell is the one configuration of its activation, init and dataset";
   return absl::StrCat(
       "each cell: of its activation, init and dataset, the configuration (",
       absl::StrJoin(chosen, ", "),

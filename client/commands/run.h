@@ -8,8 +8,8 @@
 // `deepsweep --db FILE ...` command and plain sqlite3 can read it. Running
 // the same spec on the same file again resumes its sweep (or, finished, shows
 // its results) instead of starting another one; a changed spec under a used
-// name is refused unless --new (Coordinator::SubmitSweep). SIGINT / SIGTERM (Ctrl-C) releases the running
-// trials, so nothing is lost but their progress, and exits with status 130.
+// name is refused unless --new (Coordinator::SubmitSweep). SIGINT / SIGTERM (Ctrl-C) releases the
+// running trials, so nothing is lost but their progress, and exits with status 130.
 //
 // Thread-safety: registration happens once, from RunCli.
 #ifndef DEEPSWEEP_CLIENT_COMMANDS_RUN_H_

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <memory>
 
+#include "absl/algorithm/container.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -26,10 +28,10 @@ absl::StatusOr<std::vector<TrialId>> ParseTrialIds(const std::vector<std::string
   for (const std::string& text : texts) {
     absl::StatusOr<TrialId> id = ParseTrialId(text);
     if (!id.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "'", text,
-          "' is not a trial id: name trials by id, or select them as results does, "
-          "[SWEEP] FILTER..., e.g. tiny activation=tanh seed_index:le:2"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("'", text,
+                       "' is not a trial id: name trials by id, or select them as results does, "
+                       "[SWEEP] FILTER..., e.g. tiny activation=tanh seed_index:le:2"));
     }
     ids.push_back(*id);
   }
@@ -73,8 +75,8 @@ absl::Status NoCheckpoints(const TrialRecord& trial) {
       return absl::FailedPreconditionError(
           absl::StrCat(name, " has not started yet (pending): it has no checkpoints"));
     case TrialState::kLeased:
-      return absl::FailedPreconditionError(absl::StrCat(
-          name, " is running on ", trial.worker_id, " and has reported no checkpoint yet"));
+      return absl::FailedPreconditionError(absl::StrCat(name, " is running on ", trial.worker_id,
+                                                        " and has reported no checkpoint yet"));
     default:
       return absl::FailedPreconditionError(absl::StrCat(
           name, " ", std::string(TrialStateName(trial.state)), " before its first checkpoint",
@@ -83,19 +85,19 @@ absl::Status NoCheckpoints(const TrialRecord& trial) {
 }
 
 // The trials the arguments name: trial ids, or, when any argument is a
-// condition or the first is no id, "[SWEEP] FILTER..." as `results` reads them. Named trials without
-// checkpoints are errors when `need_checkpoints`; selected ones are skipped
-// with a note on the error stream (an error when none is left).
+// condition or the first is no id, "[SWEEP] FILTER..." as `results` reads them. Named trials
+// without checkpoints are errors when `need_checkpoints`; selected ones are skipped with a note on
+// the error stream (an error when none is left).
 absl::StatusOr<std::vector<TrialData>> FetchTrials(CommandContext& context,
                                                    const std::vector<std::string>& args,
                                                    std::optional<int> attempt,
                                                    bool with_layer_stats, bool need_checkpoints) {
-  // A first argument that is no trial id names a sweep: "curves tiny" is
+  // A first argument that is not a number names a sweep: "curves tiny" is
   // every trial of sweep tiny.
-  const bool selecting =
-      (!args.empty() && !ParseTrialId(args.front()).ok()) ||
-      std::any_of(args.begin(), args.end(),
-                  [](const std::string& arg) { return LooksLikeTrialCondition(arg); });
+  const bool selecting = (!args.empty() && !absl::c_all_of(args.front(), absl::ascii_isdigit)) ||
+                         std::any_of(args.begin(), args.end(), [](const std::string& arg) {
+                           return LooksLikeTrialCondition(arg);
+                         });
   std::vector<TrialData> trials;
   if (!selecting) {
     ASSIGN_OR_RETURN(const std::vector<TrialId> ids, ParseTrialIds(args));
@@ -203,16 +205,9 @@ absl::Status ShowLayers(CommandContext& context, const LayersOptions& options) {
         if (quantity.has_value() && s.quantity != *quantity) continue;
         if (options.layer.has_value() && s.layer != *options.layer) continue;
         const bool activation = s.quantity == LayerQuantity::kActivation;
-        std::vector<Value> row = {data.trial.id,
-                                  c.step,
-                                  c.examples_seen,
-                                  int64_t{s.layer},
-                                  std::string(LayerQuantityName(s.quantity)),
-                                  s.mean,
-                                  s.std,
-                                  s.p02,
-                                  s.p50,
-                                  s.p98,
+        std::vector<Value> row = {data.trial.id, c.step, c.examples_seen, int64_t{s.layer},
+                                  std::string(LayerQuantityName(s.quantity)), s.mean, s.std, s.p02,
+                                  s.p50, s.p98,
                                   // Defined for activations only: null elsewhere.
                                   activation ? Value{s.saturated_fraction} : Value{},
                                   activation ? Value{s.jacobian_sv_mean} : Value{}};
@@ -244,7 +239,8 @@ std::vector<TrialSeries> SeriesOf(std::vector<TrialData>& trials, bool ids) {
   std::vector<TrialSeries> series;
   for (TrialData& data : trials) {
     const TrialSpec& spec = data.trial.spec;
-    const std::string group = varying.empty() ? ConfigDescription(spec) : ConfigLabel(spec, varying);
+    const std::string group =
+        varying.empty() ? ConfigDescription(spec) : ConfigLabel(spec, varying);
     std::string label;
     if (trials.size() == 1 || (varying.empty() && !seeds_vary)) {
       label = absl::StrCat(ConfigDescription(spec), ", seed ", spec.seed_index);
@@ -334,7 +330,8 @@ void AddSeriesCommands(CLI::App& app, CommandContext& context) {
   auto plot = std::make_shared<PlotOptions>();
   CLI::App* plot_command = app.add_subcommand(
       "plot",
-      "Draw a figure like the paper's to PNG, SVG or PDF (gnuplot). KIND: activations (Fig. 2), percentiles "
+      "Draw a figure like the paper's to PNG, SVG or PDF (gnuplot). KIND: activations (Fig. 2), "
+      "percentiles "
       "(Figs. 3, 10), histogram (Figs. 4, 6-8), gradient-std (Fig. 9), test-error (Fig. 11), "
       "jacobian");
   plot_command->add_option("KIND", plot->kind, "Which figure")->required();

@@ -52,7 +52,7 @@ struct PlotOptions {
   bool log_y = false;
   std::string size = "1000x700";
   std::string title;
-  std::string script_dir;  // keep the gnuplot script and data here
+  std::string script_dir;           // keep the gnuplot script and data here
   std::string x_axis = "examples";  // examples, updates or epochs
   bool bands = false;               // test-error: mean and CI band per configuration
   double confidence = 0.95;         // of the bands

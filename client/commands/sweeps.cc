@@ -88,16 +88,16 @@ Table SweepTable(const std::vector<SweepRecord>& sweeps, OutputFormat format, ab
                                                    : 0.0;
       row.push_back(ProgressBar(fraction, 20));
     }
-    for (int64_t count : {s.counts.done(), s.counts.total(), s.counts.succeeded,
-                          s.counts.diverged, s.counts.failed, s.counts.cancelled}) {
+    for (int64_t count : {s.counts.done(), s.counts.total(), s.counts.succeeded, s.counts.diverged,
+                          s.counts.failed, s.counts.cancelled}) {
       row.push_back(count);
     }
     if (pruned) row.push_back(s.counts.pruned);
     row.push_back(s.counts.leased);
     row.push_back(s.counts.pending);
-    row.push_back(people ? HumanDuration(now - s.created_at)
-                         : absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", s.created_at,
-                                            absl::UTCTimeZone()));
+    row.push_back(people
+                      ? HumanDuration(now - s.created_at)
+                      : absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", s.created_at, absl::UTCTimeZone()));
     table.AddRow(std::move(row));
   }
   return table;
@@ -125,8 +125,8 @@ Table EndedBadlyTable(const std::vector<TrialRecord>& trials) {
     return a->updated_at != b->updated_at ? a->updated_at > b->updated_at : a->id > b->id;
   });
   for (const TrialRecord* t : ended) {
-    table.AddRow({t->id, std::string(TrialStateName(t->state)), int64_t{t->attempt},
-                  t->worker_id, t->reason});
+    table.AddRow({t->id, std::string(TrialStateName(t->state)), int64_t{t->attempt}, t->worker_id,
+                  t->reason});
   }
   return table;
 }
@@ -352,10 +352,10 @@ void AddSweepCommands(CLI::App& app, CommandContext& context) {
   status->callback([&context, status_sweep, status_arg, status_format] {
     context.Run([&]() -> absl::Status {
       ASSIGN_OR_RETURN(const OutputFormat format, ParseOutputFormat(*status_format));
-      return ShowStatus(context,
-                        status_arg->count() > 0 ? std::optional<std::string>(*status_sweep)
-                                                : std::nullopt,
-                        format);
+      return ShowStatus(
+          context,
+          status_arg->count() > 0 ? std::optional<std::string>(*status_sweep) : std::nullopt,
+          format);
     });
   });
 

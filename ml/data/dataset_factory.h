@@ -44,10 +44,10 @@
 #include <utility>
 #include <vector>
 
-#include "common/dataset_paths.h"
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "common/dataset_paths.h"
 #include "ml/data/epoch_stream.h"
 #include "ml/data/image_set.h"
 #include "ml/dataset.h"

@@ -218,7 +218,8 @@ TEST(BuildFigureTest, PaletteStaysDistinctAndLongLegendsGoOutside) {
   EXPECT_THAT(figure->script, HasSubstr("'trial13.dat' using 1:2 with linespoints lw 2 pt 7 ps "
                                         "0.5 lc rgb '#0072B2' dt 2 title 'trial 12'"));
   EXPECT_THAT(figure->script, HasSubstr("set key outside right top vertical"));
-  auto few = BuildFigure(FigureKind::kTestError, std::vector<TrialSeries>(many.begin(), many.begin() + 3), {});
+  auto few = BuildFigure(FigureKind::kTestError,
+                         std::vector<TrialSeries>(many.begin(), many.begin() + 3), {});
   ASSERT_TRUE(few.ok());
   EXPECT_THAT(few->script, HasSubstr("set key below"));
 }
@@ -231,7 +232,8 @@ TEST(BuildFigureTest, XAxisInUpdatesOrEpochs) {
   options.x_axis = XAxis::kUpdates;
   auto figure = BuildFigure(FigureKind::kTestError, {trial}, options);
   ASSERT_TRUE(figure.ok()) << figure.status();
-  EXPECT_EQ(*DataFile(*figure, "trial1.dat"), "# updates test_error\n0 0.8999999999999999\n1000 0.2\n");
+  EXPECT_EQ(*DataFile(*figure, "trial1.dat"),
+            "# updates test_error\n0 0.8999999999999999\n1000 0.2\n");
   EXPECT_THAT(figure->script, HasSubstr("set xlabel 'updates'"));
   options.x_axis = XAxis::kEpochs;
   EXPECT_EQ(BuildFigure(FigureKind::kTestError, {trial}, options).status().code(),
@@ -239,7 +241,8 @@ TEST(BuildFigureTest, XAxisInUpdatesOrEpochs) {
   trial.epoch_examples = 4000;
   figure = BuildFigure(FigureKind::kTestError, {trial}, options);
   ASSERT_TRUE(figure.ok()) << figure.status();
-  EXPECT_EQ(*DataFile(*figure, "trial1.dat"), "# epochs test_error\n0 0.8999999999999999\n2.5 0.2\n");
+  EXPECT_EQ(*DataFile(*figure, "trial1.dat"),
+            "# epochs test_error\n0 0.8999999999999999\n2.5 0.2\n");
 }
 
 // --bands: seeds of one configuration become their mean and the Student-t

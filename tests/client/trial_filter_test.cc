@@ -144,9 +144,10 @@ TEST(ParseTrialConditionTest, ShellSafeWordOperators) {
   }
   EXPECT_FALSE(LooksLikeTrialCondition("glorot-quick"));
   EXPECT_FALSE(LooksLikeTrialCondition("run:2"));
-  for (const BadCase& c : {BadCase{"depth:ge:", "no value"},
-                           BadCase{"depth:geq:3", "FIELD:OP:VALUE with OP one of eq ne lt le gt ge"},
-                           BadCase{"colour:eq:red", "unknown trial field 'colour'"}}) {
+  for (const BadCase& c :
+       {BadCase{"depth:ge:", "no value"},
+        BadCase{"depth:geq:3", "FIELD:OP:VALUE with OP one of eq ne lt le gt ge"},
+        BadCase{"colour:eq:red", "unknown trial field 'colour'"}}) {
     auto condition = ParseTrialCondition(c.text);
     ASSERT_FALSE(condition.ok()) << c.text;
     EXPECT_NE(condition.status().message().find(c.mentions), std::string::npos)

@@ -80,7 +80,8 @@ TEST_F(SqliteStoreTest, CreatesAVersionedWalDatabase) {
   EXPECT_EQ(Shell("SELECT count(*), min(df), max(df) FROM student_t975"),
             (std::vector<std::vector<std::string>>{{"1000", "1", "1000"}}));
   for (int df : {1, 2, 29, 35, 999}) {
-    const auto t = Shell(absl::StrCat("SELECT printf('%.17g', t) FROM student_t975 WHERE df = ", df));
+    const auto t =
+        Shell(absl::StrCat("SELECT printf('%.17g', t) FROM student_t975 WHERE df = ", df));
     ASSERT_EQ(t.size(), 1u);
     // sqlite3's printf is not exact in the 17th digit; the stored double is.
     EXPECT_NEAR(std::stod(t[0][0]), StudentTQuantile(0.975, df), 1e-14) << "df " << df;

@@ -214,7 +214,7 @@ absl::Status FakeCoordinatorClient::ReleaseTrial(TrialId trial, std::string_view
 }
 
 absl::StatusOr<SubmittedSweep> FakeCoordinatorClient::SubmitSweep(std::string_view,
-                                                                   const SubmitSweepOptions&) {
+                                                                  const SubmitSweepOptions&) {
   return Unimplemented();
 }
 absl::StatusOr<SweepPlan> FakeCoordinatorClient::PlanSweep(std::string_view) {
