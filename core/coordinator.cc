@@ -244,7 +244,7 @@ class Coordinator::Impl {
       // A stored spec the current limits refuse counts as different.
       const absl::StatusOr<SweepPlan> stored = PlanSweep(it->spec_yaml);
       if (stored.ok() && stored->sweep.max_attempts == plan.sweep.max_attempts &&
-          stored->trials == plan.trials) {
+          stored->schedule == plan.schedule && stored->trials == plan.trials) {
         return *it;
       }
     }

@@ -261,7 +261,7 @@ class Coordinator {
   // What users submit. Sweep names identify sweeps, so a name is taken once:
   // - no sweep has the spec's name: stores the sweep, as CreateSweep;
   // - a sweep of that name has the same spec (equal expansion: every trial's
-  //   spec, dataset paths included, and max_attempts; comments, description
+  //   spec, dataset paths included, the schedule and max_attempts; comments, description
   //   and layout do not count): returns it with `existing` set and stores
   //   nothing, whatever its state (finished, cancelled or running);
   // - sweeps of that name exist, none with the same spec: ALREADY_EXISTS

@@ -79,6 +79,8 @@ struct ScheduleSpec {
   // stuck: stop at a step >= after_updates with the metric >= error.
   int64_t after_updates = 0;
   double error = 1.0;
+
+  friend bool operator==(const ScheduleSpec&, const ScheduleSpec&) = default;
 };
 
 struct SweepSpec {
