@@ -11,8 +11,8 @@
 //   json   an array of objects keyed by column name, reals in shortest
 //          round-trip form, NaN / Inf and absent values as null, lists of
 //          reals as arrays.
-// JsonWriter is the streaming writer behind the JSON output; commands with
-// nested output (summary, status) use it directly.
+// JsonWriter (common/json_writer.h) is the streaming writer behind the JSON
+// output; commands with nested output (summary, status) use it directly.
 //
 // Thread-safety: values; a JsonWriter belongs to one thread.
 #ifndef DEEPSWEEP_CLIENT_FORMAT_H_
@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/json_writer.h"
 
 namespace deepsweep::client {
 
@@ -61,13 +62,11 @@ class Table {
 
 void WriteTable(const Table& table, OutputFormat format, std::ostream& out);
 
-class JsonWriter;
 // The rows of `table` as a JSON array of objects, into a larger document.
 void WriteJsonRows(const Table& table, JsonWriter& json);
 
-// The shortest decimal text that reads back as exactly `value` ("0.1",
-// "1e-05", "nan", "inf").
-std::string FormatShortest(double value);
+// One cell as JSON: null, an integer, a number or a string.
+void WriteJsonValue(const Value& value, JsonWriter& json);
 
 // `value` with `digits` significant digits, %g style ("0.1235", "1e-05").
 std::string FormatSignificant(double value, int digits);
@@ -79,42 +78,6 @@ std::string TerminalSafe(std::string_view text);
 
 // Quotes `field` for CSV when it needs it.
 std::string CsvField(std::string_view field);
-
-// `text` as a JSON string literal, quotes included, with ", \ and control
-// characters escaped; other bytes (UTF-8) pass through.
-std::string JsonString(std::string_view text);
-
-// Streaming JSON writer. Calls must form valid JSON (Key only inside objects,
-// before each value); the writer inserts commas and, with indent > 0,
-// newlines and indentation.
-class JsonWriter {
- public:
-  explicit JsonWriter(std::ostream& out, int indent = 0) : out_(out), indent_(indent) {}
-
-  JsonWriter& BeginObject();
-  JsonWriter& EndObject();
-  JsonWriter& BeginArray();
-  JsonWriter& EndArray();
-  JsonWriter& Key(std::string_view key);
-  JsonWriter& String(std::string_view value);
-  JsonWriter& Number(double value);  // NaN and Inf become null
-  JsonWriter& Int(int64_t value);
-  JsonWriter& Bool(bool value);
-  JsonWriter& Null();
-  JsonWriter& Write(const Value& value);
-
- private:
-  void BeforeValue();
-  void Open(char bracket);
-  void Close(char bracket);
-  void NewLine(size_t depth);
-
-  std::ostream& out_;
-  int indent_;
-  // Per open object or array: how many elements (or keys) it has so far.
-  std::vector<int> scopes_;
-  bool after_key_ = false;
-};
 
 }  // namespace deepsweep::client
 

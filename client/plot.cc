@@ -23,7 +23,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "client/format.h"
-#include "client/stats.h"
+#include "core/stats.h"
 #include "common/status_macros.h"
 
 extern char** environ;

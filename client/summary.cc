@@ -5,8 +5,8 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "client/trial_fields.h"
 #include "common/status_macros.h"
+#include "core/trial_fields.h"
 
 namespace deepsweep::client {
 namespace {

@@ -26,8 +26,8 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "client/format.h"
-#include "client/stats.h"
 #include "core/coordinator.h"
+#include "core/stats.h"
 
 namespace deepsweep::client {
 

@@ -4,7 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "client/trial_fields.h"
+#include "core/trial_fields.h"
 #include "rpc/sweep_progress.h"
 
 namespace deepsweep::client {

@@ -4,7 +4,7 @@
 // about 1e-12 relative.
 //
 // One implementation for every confidence interval deepsweep reports: the
-// CLI's summaries (client/stats.h) call it, and the SQLite views' table of
+// CLI's summaries (core/stats.h) call it, and the SQLite views' table of
 // 97.5% quantiles (student_t975, docs/SCHEMA.md) is filled from it, so the
 // CLI and plain sqlite3 give the same interval.
 //

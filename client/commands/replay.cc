@@ -3,8 +3,8 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
-#include "client/trial_fields.h"
 #include "common/status_macros.h"
+#include "core/trial_fields.h"
 
 namespace deepsweep::client {
 

@@ -11,11 +11,11 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "client/format.h"
-#include "client/paper_table.h"
 #include "client/summary.h"
 #include "client/trial_fields.h"
 #include "client/trial_filter.h"
 #include "common/status_macros.h"
+#include "core/paper_table.h"
 
 namespace deepsweep::client {
 namespace {

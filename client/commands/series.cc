@@ -12,9 +12,9 @@
 #include "client/commands/results.h"
 #include "client/format.h"
 #include "client/plot.h"
-#include "client/trial_fields.h"
 #include "client/trial_filter.h"
 #include "common/status_macros.h"
+#include "core/trial_fields.h"
 
 namespace deepsweep::client {
 namespace {

@@ -10,9 +10,9 @@
 #include "client/format.h"
 #include "client/progress.h"
 #include "client/sweep_watch.h"
-#include "client/trial_fields.h"
 #include "common/status_macros.h"
 #include "core/sweep_spec.h"
+#include "core/trial_fields.h"
 
 namespace deepsweep::client {
 namespace {

@@ -3,8 +3,8 @@
 #include <cmath>
 #include <vector>
 
-#include "client/paper_table.h"
-#include "client/trial_fields.h"
+#include "core/paper_table.h"
+#include "core/trial_fields.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

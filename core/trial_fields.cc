@@ -1,4 +1,4 @@
-#include "client/trial_fields.h"
+#include "core/trial_fields.h"
 
 #include <algorithm>
 #include <array>
@@ -6,13 +6,14 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/json_writer.h"
 
-namespace deepsweep::client {
+namespace deepsweep {
 namespace {
 
-Value Int(int64_t v) { return Value{v}; }
-Value Real(double v) { return Value{v}; }
-Value Text(const std::string& v) { return Value{v}; }
+TrialFieldValue Int(int64_t v) { return TrialFieldValue{v}; }
+TrialFieldValue Real(double v) { return TrialFieldValue{v}; }
+TrialFieldValue Text(const std::string& v) { return TrialFieldValue{v}; }
 
 constexpr std::array<SpecField, 22> kConfigFields = {{
     {"dataset", [](const TrialSpec& s) { return Text(s.dataset.name); }},
@@ -57,7 +58,7 @@ std::vector<const SpecField*> VaryingConfigFields(absl::Span<const TrialSpec> sp
   std::vector<const SpecField*> varying;
   if (specs.empty()) return varying;
   for (const SpecField& field : kConfigFields) {
-    const Value first = field.get(specs.front());
+    const TrialFieldValue first = field.get(specs.front());
     const bool varies = std::any_of(specs.begin() + 1, specs.end(), [&](const TrialSpec& spec) {
       return field.get(spec) != first;
     });
@@ -84,11 +85,11 @@ std::string TrialLabel(TrialId id, const TrialSpec& spec) {
   return absl::StrCat("#", id, " ", ConfigDescription(spec), ", seed ", spec.seed_index);
 }
 
-std::string ValueText(const Value& value) {
+std::string ValueText(const TrialFieldValue& value) {
   if (const auto* i = std::get_if<int64_t>(&value)) return absl::StrCat(*i);
   if (const auto* d = std::get_if<double>(&value)) return FormatShortest(*d);
   if (const auto* s = std::get_if<std::string>(&value)) return *s;
   return "";
 }
 
-}  // namespace deepsweep::client
+}  // namespace deepsweep

@@ -10,8 +10,8 @@
 // precondition and return NaN outside it.
 //
 // Thread-safety: pure functions, no shared state.
-#ifndef DEEPSWEEP_CLIENT_STATS_H_
-#define DEEPSWEEP_CLIENT_STATS_H_
+#ifndef DEEPSWEEP_CORE_STATS_H_
+#define DEEPSWEEP_CORE_STATS_H_
 
 #include <cstdint>
 #include <optional>
@@ -21,14 +21,7 @@
 #include "absl/types/span.h"
 #include "core/student_t.h"
 
-namespace deepsweep::client {
-
-// The Student-t distribution (one implementation, shared with the SQLite
-// views: core/student_t.h).
-using ::deepsweep::RegularizedIncompleteBeta;
-using ::deepsweep::StudentTCdf;
-using ::deepsweep::StudentTQuantile;
-using ::deepsweep::StudentTUpperTail;
+namespace deepsweep {
 
 // Mean, sample standard deviation and a two-sided confidence interval for the
 // mean of one sample.
@@ -45,6 +38,13 @@ struct SampleSummary {
 // Summarizes `values` (n >= 1, else FAILED_PRECONDITION) with a
 // `confidence`-level interval (in (0, 1), else INVALID_ARGUMENT).
 absl::StatusOr<SampleSummary> Summarize(absl::Span<const double> values, double confidence = 0.95);
+
+// The same summary from a sample's count, sum and sum of squares (what an SQL
+// aggregate returns): mean = sum / n, std = sqrt(max(0, (sum_squares - n
+// mean^2) / (n - 1))). Less accurate than Summarize when the spread is tiny
+// next to the mean (cancellation); fine for errors in [0, 1]. Same errors.
+absl::StatusOr<SampleSummary> SummarizeSums(int64_t n, double sum, double sum_squares,
+                                            double confidence = 0.95);
 
 // Welch's unequal-variance t-test of H0: mean(a) = mean(b).
 struct WelchResult {
@@ -64,6 +64,6 @@ absl::StatusOr<WelchResult> WelchTTest(absl::Span<const double> a, absl::Span<co
 // Reject H_i at level alpha when adj_i <= alpha.
 std::vector<double> HolmAdjust(absl::Span<const double> p_values);
 
-}  // namespace deepsweep::client
+}  // namespace deepsweep
 
-#endif  // DEEPSWEEP_CLIENT_STATS_H_
+#endif  // DEEPSWEEP_CORE_STATS_H_

@@ -1,11 +1,11 @@
-#include "client/stats.h"
+#include "core/stats.h"
 
 #include <cmath>
 #include <vector>
 
 #include "gtest/gtest.h"
 
-namespace deepsweep::client {
+namespace deepsweep {
 namespace {
 
 // Known values: I_0.5(2, 3) = sum_{j=2..4} C(4, j) / 16 = 11/16 exactly; the
@@ -187,5 +187,31 @@ TEST(HolmAdjustTest, CapsAtOneAndHandlesTiesAndEmpty) {
   EXPECT_EQ(HolmAdjust(single), (std::vector<double>{0.04}));
 }
 
+TEST(SummarizeSums, AgreesWithSummarizeOnTheSameSample) {
+  const std::vector<double> values = {0.125, 0.25, 0.5, 0.375};
+  double sum = 0, sum_squares = 0;
+  for (double v : values) {
+    sum += v;
+    sum_squares += v * v;
+  }
+  auto direct = Summarize(values);
+  auto from_sums = SummarizeSums(4, sum, sum_squares);
+  ASSERT_TRUE(direct.ok() && from_sums.ok());
+  EXPECT_EQ(from_sums->n, 4);
+  EXPECT_DOUBLE_EQ(from_sums->mean, direct->mean);
+  EXPECT_NEAR(*from_sums->std, *direct->std, 1e-12);
+  EXPECT_NEAR(*from_sums->ci_half, *direct->ci_half, 1e-12);
+  // One value: a mean and no interval; none or a bad level: errors.
+  auto one = SummarizeSums(1, 0.5, 0.25);
+  ASSERT_TRUE(one.ok());
+  EXPECT_FALSE(one->ci_half.has_value());
+  EXPECT_EQ(SummarizeSums(0, 0, 0).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(SummarizeSums(2, 1, 1, 1.5).status().code(), absl::StatusCode::kInvalidArgument);
+  // Rounding cannot make the variance negative.
+  auto same = SummarizeSums(3, 0.3, 0.03);
+  ASSERT_TRUE(same.ok());
+  EXPECT_GE(*same->std, 0);
+}
+
 }  // namespace
-}  // namespace deepsweep::client
+}  // namespace deepsweep

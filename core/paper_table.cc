@@ -1,4 +1,4 @@
-#include "client/paper_table.h"
+#include "core/paper_table.h"
 
 #include <algorithm>
 #include <numeric>
@@ -6,10 +6,10 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "client/trial_fields.h"
 #include "common/status_macros.h"
+#include "core/trial_fields.h"
 
-namespace deepsweep::client {
+namespace deepsweep {
 namespace {
 
 // The succeeded trials of one configuration within one cell.
@@ -24,8 +24,8 @@ double Mean(const std::vector<double>& values) {
   return std::accumulate(values.begin(), values.end(), 0.0) / static_cast<double>(values.size());
 }
 
-std::vector<Value> ConfigKeyOf(const TrialSpec& spec) {
-  std::vector<Value> key;
+std::vector<TrialFieldValue> ConfigKeyOf(const TrialSpec& spec) {
+  std::vector<TrialFieldValue> key;
   for (const SpecField& field : ConfigFields()) key.push_back(field.get(spec));
   return key;
 }
@@ -71,7 +71,8 @@ absl::StatusOr<PaperTable> BuildPaperTable(absl::Span<const TrialRecord> trials,
   std::vector<std::pair<std::string, std::string>> rows;  // (activation, init)
   // cells[row][dataset] = candidate configurations in first-seen order.
   std::map<std::pair<size_t, size_t>, std::vector<Candidate>> cells;
-  std::map<std::pair<size_t, size_t>, std::map<std::vector<Value>, size_t>> candidate_index;
+  std::map<std::pair<size_t, size_t>, std::map<std::vector<TrialFieldValue>, size_t>>
+      candidate_index;
   for (const TrialRecord& trial : trials) {
     const size_t row = IndexOf(rows, std::pair{trial.spec.activation, trial.spec.init});
     const size_t column = IndexOf(table.datasets, trial.spec.dataset.name);
@@ -98,4 +99,4 @@ absl::StatusOr<PaperTable> BuildPaperTable(absl::Span<const TrialRecord> trials,
   return table;
 }
 
-}  // namespace deepsweep::client
+}  // namespace deepsweep

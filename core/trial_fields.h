@@ -8,8 +8,8 @@
 // every default.
 //
 // Thread-safety: immutable tables and pure functions.
-#ifndef DEEPSWEEP_CLIENT_TRIAL_FIELDS_H_
-#define DEEPSWEEP_CLIENT_TRIAL_FIELDS_H_
+#ifndef DEEPSWEEP_CORE_TRIAL_FIELDS_H_
+#define DEEPSWEEP_CORE_TRIAL_FIELDS_H_
 
 #include <string>
 #include <string_view>
@@ -17,14 +17,14 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
-#include "client/format.h"
 #include "core/trial.h"
+#include "core/trial_query.h"
 
-namespace deepsweep::client {
+namespace deepsweep {
 
 struct SpecField {
   std::string_view name;  // as in sweep specs and filters, e.g. "learning_rate"
-  Value (*get)(const TrialSpec& spec);
+  TrialFieldValue (*get)(const TrialSpec& spec);
 };
 
 // Every configuration field (dataset first, then model, then training), in a
@@ -49,8 +49,8 @@ std::string ConfigDescription(const TrialSpec& spec);
 std::string TrialLabel(TrialId id, const TrialSpec& spec);
 
 // A value as text: integers as is, reals in shortest form, text as is.
-std::string ValueText(const Value& value);
+std::string ValueText(const TrialFieldValue& value);
 
-}  // namespace deepsweep::client
+}  // namespace deepsweep
 
-#endif  // DEEPSWEEP_CLIENT_TRIAL_FIELDS_H_
+#endif  // DEEPSWEEP_CORE_TRIAL_FIELDS_H_

@@ -13,8 +13,8 @@
 // Rows and columns keep the order in which trials first show them.
 // Errors: INVALID_ARGUMENT for a bad confidence.
 // Thread-safety: pure function.
-#ifndef DEEPSWEEP_CLIENT_PAPER_TABLE_H_
-#define DEEPSWEEP_CLIENT_PAPER_TABLE_H_
+#ifndef DEEPSWEEP_CORE_PAPER_TABLE_H_
+#define DEEPSWEEP_CORE_PAPER_TABLE_H_
 
 #include <map>
 #include <optional>
@@ -23,10 +23,10 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
-#include "client/stats.h"
 #include "core/coordinator.h"
+#include "core/stats.h"
 
-namespace deepsweep::client {
+namespace deepsweep {
 
 struct PaperCell {
   SampleSummary test_error;  // of the selected configuration
@@ -49,6 +49,6 @@ struct PaperTable {
 absl::StatusOr<PaperTable> BuildPaperTable(absl::Span<const TrialRecord> trials,
                                            double confidence = 0.95);
 
-}  // namespace deepsweep::client
+}  // namespace deepsweep
 
-#endif  // DEEPSWEEP_CLIENT_PAPER_TABLE_H_
+#endif  // DEEPSWEEP_CORE_PAPER_TABLE_H_

@@ -1,4 +1,4 @@
-#include "client/stats.h"
+#include "core/stats.h"
 
 #include <algorithm>
 #include <cmath>
@@ -7,8 +7,10 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "core/student_t.h"
 
-namespace deepsweep::client {
+namespace deepsweep {
 namespace {
 
 double SampleVariance(absl::Span<const double> values, double mean) {
@@ -21,24 +23,44 @@ double Mean(absl::Span<const double> values) {
   return std::accumulate(values.begin(), values.end(), 0.0) / static_cast<double>(values.size());
 }
 
-}  // namespace
+absl::Status CheckConfidence(double confidence) {
+  if (confidence > 0 && confidence < 1) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat("confidence must be in (0, 1), got ", confidence));
+}
 
-absl::StatusOr<SampleSummary> Summarize(absl::Span<const double> values, double confidence) {
-  if (!(confidence > 0 && confidence < 1)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("confidence must be in (0, 1), got ", confidence));
-  }
-  if (values.empty()) return absl::FailedPreconditionError("a summary needs at least one value");
-  SampleSummary summary;
-  summary.n = static_cast<int64_t>(values.size());
-  summary.mean = Mean(values);
-  if (summary.n < 2) return summary;
-  const double std = std::sqrt(SampleVariance(values, summary.mean));
+// Fills the spread and the interval of `summary` (n >= 2) from its sample std.
+void SetInterval(double std, double confidence, SampleSummary& summary) {
   const double t = StudentTQuantile(1 - (1 - confidence) / 2, static_cast<double>(summary.n - 1));
   summary.std = std;
   summary.ci_half = t * std / std::sqrt(static_cast<double>(summary.n));
   summary.ci_low = summary.mean - *summary.ci_half;
   summary.ci_high = summary.mean + *summary.ci_half;
+}
+
+}  // namespace
+
+absl::StatusOr<SampleSummary> Summarize(absl::Span<const double> values, double confidence) {
+  RETURN_IF_ERROR(CheckConfidence(confidence));
+  if (values.empty()) return absl::FailedPreconditionError("a summary needs at least one value");
+  SampleSummary summary;
+  summary.n = static_cast<int64_t>(values.size());
+  summary.mean = Mean(values);
+  if (summary.n < 2) return summary;
+  SetInterval(std::sqrt(SampleVariance(values, summary.mean)), confidence, summary);
+  return summary;
+}
+
+absl::StatusOr<SampleSummary> SummarizeSums(int64_t n, double sum, double sum_squares,
+                                            double confidence) {
+  RETURN_IF_ERROR(CheckConfidence(confidence));
+  if (n < 1) return absl::FailedPreconditionError("a summary needs at least one value");
+  SampleSummary summary;
+  summary.n = n;
+  summary.mean = sum / static_cast<double>(n);
+  if (n < 2) return summary;
+  const double variance = (sum_squares - static_cast<double>(n) * summary.mean * summary.mean) /
+                          static_cast<double>(n - 1);
+  SetInterval(std::sqrt(std::max(0.0, variance)), confidence, summary);
   return summary;
 }
 
@@ -93,4 +115,4 @@ std::vector<double> HolmAdjust(absl::Span<const double> p_values) {
   return adjusted;
 }
 
-}  // namespace deepsweep::client
+}  // namespace deepsweep
