@@ -11,6 +11,14 @@
 
 namespace deepsweep {
 
+TrialSpec ConfigOf(const TrialSpec& spec) {
+  TrialSpec config = spec;
+  config.seed = 0;
+  config.data_seed = 0;
+  config.seed_index = 0;
+  return config;
+}
+
 void AddToCounts(TrialState state, int64_t n, TrialCounts& counts) {
   switch (state) {
     case TrialState::kPending:

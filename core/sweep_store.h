@@ -166,6 +166,38 @@ struct UnfinishedWork {
   std::vector<UnfinishedTrial> trials;
 };
 
+// The trials of a sweep that differ only in seed (seed, data_seed,
+// seed_index) form one configuration.
+// `spec` with seed, data_seed and seed_index zeroed: its configuration.
+TrialSpec ConfigOf(const TrialSpec& spec);
+
+// One configuration of a sweep, with what its trials add up to.
+struct ConfigAggregate {
+  TrialSpec config;         // ConfigOf any of its trials
+  TrialId first_trial = 0;  // its trial with the lowest id (the first in expansion order)
+  TrialCounts counts;       // its trials by state
+  // Final test error of its SUCCEEDED trials that have one: count, sum, sum of squares.
+  int64_t n = 0;
+  double sum_test_error = 0;
+  double sum_squares_test_error = 0;
+  // Final validation error of those of them that have one: count and sum.
+  int64_t n_validation = 0;
+  double sum_validation_error = 0;
+};
+
+// One step of a configuration's learning curves: over the checkpoints at this
+// step of its trials' latest attempts, the count, sum and sum of squares of
+// test and validation error (values that are NaN are left out).
+struct StepAggregate {
+  int64_t step = 0;
+  int64_t n_test = 0;
+  double sum_test_error = 0;
+  double sum_squares_test_error = 0;
+  int64_t n_validation = 0;
+  double sum_validation_error = 0;
+  double sum_squares_validation_error = 0;
+};
+
 // Adds `n` (possibly negative) trials in `state` to `counts`.
 void AddToCounts(TrialState state, int64_t n, TrialCounts& counts);
 
@@ -238,6 +270,20 @@ class SweepStore {
                                                                  bool with_layer_stats) = 0;
   // Ordered by worker_id.
   virtual absl::StatusOr<std::vector<WorkerRecord>> ListWorkers() = 0;
+
+  // --- Aggregates for dashboards (computed by the store, in SQL for SQLite) ---
+  // The sweep's configurations ordered by first_trial. NOT_FOUND for an
+  // unknown sweep.
+  virtual absl::StatusOr<std::vector<ConfigAggregate>> AggregateConfigs(SweepId sweep) = 0;
+  // The learning curves of the trials of `sweep` whose ConfigOf equals
+  // ConfigOf(config), ordered by step; empty when none matches. NOT_FOUND for
+  // an unknown sweep.
+  virtual absl::StatusOr<std::vector<StepAggregate>> AggregateCheckpoints(
+      SweepId sweep, const TrialSpec& config) = 0;
+  // When the sweep's trials that ran to an end (SUCCEEDED, DIVERGED, FAILED)
+  // last changed, latest first, at most `limit` of them (the finish times a
+  // throughput estimate needs). NOT_FOUND for an unknown sweep.
+  virtual absl::StatusOr<std::vector<absl::Time>> RecentFinishTimes(SweepId sweep, int limit) = 0;
 };
 
 }  // namespace deepsweep

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
@@ -17,6 +18,10 @@ absl::Time Micros(absl::Time t) { return absl::FromUnixMicros(absl::ToUnixMicros
 std::optional<double> FinalMetric(double v) {
   if (std::isnan(v)) return std::nullopt;
   return v;
+}
+
+absl::Status SweepNotFound(SweepId id) {
+  return absl::NotFoundError(absl::StrCat("sweep ", id, " not found"));
 }
 
 absl::Status TrialNotFound(TrialId id) {
@@ -273,6 +278,83 @@ absl::StatusOr<std::vector<WorkerRecord>> MemorySweepStore::ListWorkers() {
   std::vector<WorkerRecord> out;
   for (const auto& [id, w] : workers_) out.push_back(w);
   return out;
+}
+
+absl::StatusOr<std::vector<ConfigAggregate>> MemorySweepStore::AggregateConfigs(SweepId sweep) {
+  absl::MutexLock lock(&mu_);
+  if (!sweeps_.contains(sweep)) return SweepNotFound(sweep);
+  std::vector<ConfigAggregate> configs;
+  for (const auto& [id, t] : trials_) {  // by id: a configuration's first trial comes first
+    if (t.sweep_id != sweep) continue;
+    const TrialSpec config = ConfigOf(t.spec);
+    auto it = std::find_if(configs.begin(), configs.end(),
+                           [&](const ConfigAggregate& c) { return c.config == config; });
+    if (it == configs.end()) {
+      configs.push_back(ConfigAggregate{.config = config, .first_trial = id});
+      it = configs.end() - 1;
+    }
+    AddToCounts(t.state, 1, it->counts);
+    if (t.state != TrialState::kSucceeded) continue;
+    if (t.final_test_error.has_value()) {
+      ++it->n;
+      it->sum_test_error += *t.final_test_error;
+      it->sum_squares_test_error += *t.final_test_error * *t.final_test_error;
+    }
+    if (t.final_validation_error.has_value()) {
+      ++it->n_validation;
+      it->sum_validation_error += *t.final_validation_error;
+    }
+  }
+  return configs;
+}
+
+absl::StatusOr<std::vector<StepAggregate>> MemorySweepStore::AggregateCheckpoints(
+    SweepId sweep, const TrialSpec& config) {
+  absl::MutexLock lock(&mu_);
+  if (!sweeps_.contains(sweep)) return SweepNotFound(sweep);
+  const TrialSpec wanted = ConfigOf(config);
+  std::map<int64_t, StepAggregate> steps;
+  for (const auto& [id, t] : trials_) {
+    if (t.sweep_id != sweep || ConfigOf(t.spec) != wanted) continue;
+    for (auto it = checkpoints_.lower_bound({id, t.attempt, INT64_MIN});
+         it != checkpoints_.end() && std::get<0>(it->first) == id &&
+         std::get<1>(it->first) == t.attempt;
+         ++it) {
+      const Checkpoint& c = it->second;
+      StepAggregate& a = steps[c.step];
+      a.step = c.step;
+      if (!std::isnan(c.test_error)) {
+        ++a.n_test;
+        a.sum_test_error += c.test_error;
+        a.sum_squares_test_error += c.test_error * c.test_error;
+      }
+      if (!std::isnan(c.validation_error)) {
+        ++a.n_validation;
+        a.sum_validation_error += c.validation_error;
+        a.sum_squares_validation_error += c.validation_error * c.validation_error;
+      }
+    }
+  }
+  std::vector<StepAggregate> out;
+  for (auto& [step, a] : steps) out.push_back(a);
+  return out;
+}
+
+absl::StatusOr<std::vector<absl::Time>> MemorySweepStore::RecentFinishTimes(SweepId sweep,
+                                                                            int limit) {
+  absl::MutexLock lock(&mu_);
+  if (!sweeps_.contains(sweep)) return SweepNotFound(sweep);
+  std::vector<absl::Time> times;
+  for (const auto& [id, t] : trials_) {
+    if (t.sweep_id == sweep &&
+        (t.state == TrialState::kSucceeded || t.state == TrialState::kDiverged ||
+         t.state == TrialState::kFailed)) {
+      times.push_back(t.updated_at);
+    }
+  }
+  std::sort(times.begin(), times.end(), std::greater<>());
+  if (limit >= 0 && times.size() > static_cast<size_t>(limit)) times.resize(limit);
+  return times;
 }
 
 }  // namespace deepsweep

@@ -37,6 +37,10 @@ class MemorySweepStore final : public SweepStore {
   absl::StatusOr<std::vector<Checkpoint>> GetCheckpoints(TrialId trial, int attempt,
                                                          bool with_layer_stats) override;
   absl::StatusOr<std::vector<WorkerRecord>> ListWorkers() override;
+  absl::StatusOr<std::vector<ConfigAggregate>> AggregateConfigs(SweepId sweep) override;
+  absl::StatusOr<std::vector<StepAggregate>> AggregateCheckpoints(SweepId sweep,
+                                                                  const TrialSpec& config) override;
+  absl::StatusOr<std::vector<absl::Time>> RecentFinishTimes(SweepId sweep, int limit) override;
 
  private:
   struct LeaseRow {

@@ -15,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "common/status_macros.h"
 #include "core/trial_query.h"
@@ -138,6 +139,58 @@ absl::StatusOr<std::vector<SweepRecord>> QuerySweeps(SqliteDb& db, const std::st
   }
   for (SweepRecord& r : sweeps) RETURN_IF_ERROR(FillCounts(db, r));
   return sweeps;
+}
+
+// The columns of a trial's configuration (ConfigOf): every spec column but
+// seed, data_seed and seed_index, in BindConfig's order.
+constexpr char kConfigColumns[] =
+    "dataset, dataset_path, train_examples, validation_examples, test_examples, preprocess, "
+    "activation, init, init_gain, depth, width, loss, learning_rate, momentum, lr_decay, "
+    "batch_size, updates, checkpoint_every, probe_examples, histogram_bins, jacobian_examples, "
+    "stuck_after_updates, stuck_error";
+
+// "dataset = ?first AND dataset_path = ?(first+1) AND ..." over kConfigColumns.
+std::string ConfigEqualsClause(int first) {
+  std::vector<std::string> terms;
+  for (absl::string_view column : absl::StrSplit(kConfigColumns, ", ")) {
+    terms.push_back(absl::StrCat("t.", column, " = ?", first + static_cast<int>(terms.size())));
+  }
+  return absl::StrJoin(terms, " AND ");
+}
+
+void BindConfig(SqliteStatement& s, int first, const TrialSpec& t) {
+  int p = first;
+  s.Bind(p++, t.dataset.name);
+  s.Bind(p++, t.dataset.path);
+  s.Bind(p++, t.dataset.train_examples);
+  s.Bind(p++, t.dataset.validation_examples);
+  s.Bind(p++, t.dataset.test_examples);
+  s.Bind(p++, t.dataset.preprocess);
+  s.Bind(p++, t.activation);
+  s.Bind(p++, t.init);
+  s.Bind(p++, t.init_gain);
+  s.Bind(p++, t.depth);
+  s.Bind(p++, t.width);
+  s.Bind(p++, t.loss);
+  s.Bind(p++, t.learning_rate);
+  s.Bind(p++, t.momentum);
+  s.Bind(p++, t.lr_decay);
+  s.Bind(p++, t.batch_size);
+  s.Bind(p++, t.updates);
+  s.Bind(p++, t.checkpoint_every);
+  s.Bind(p++, t.probe_examples);
+  s.Bind(p++, t.histogram_bins);
+  s.Bind(p++, t.jacobian_examples);
+  s.Bind(p++, t.stuck_after_updates);
+  s.Bind(p++, t.stuck_error);
+}
+
+absl::Status RequireSweep(SqliteDb& db, SweepId sweep) {
+  ASSIGN_OR_RETURN(SqliteStatement s, db.Prepare("SELECT 1 FROM sweeps WHERE id = ?1"));
+  s.Bind(1, sweep);
+  ASSIGN_OR_RETURN(bool found, s.Step());
+  if (!found) return absl::NotFoundError(absl::StrCat("sweep ", sweep, " not found"));
+  return absl::OkStatus();
 }
 
 absl::Status RequireOneChange(const SqliteStatement& s, const std::string& what) {
@@ -724,7 +777,9 @@ void SqliteSweepStore::WriteLoop() {
     statuses.assign(batch.size(), absl::OkStatus());
     {
       absl::MutexLock lock(&write_mu_);
+      const absl::Time start = absl::Now();
       CommitBatch(batch, statuses);
+      commit_latency_.Observe(absl::Now() - start);
     }
     for (size_t i = 0; i < batch.size(); ++i) {
       PendingWrite::Complete(*batch[i].completion, statuses[i]);
@@ -819,7 +874,9 @@ absl::Status SqliteSweepStore::Backup(const std::string& destination,
 
 SqliteSweepStore::WriteStats SqliteSweepStore::write_stats() {
   absl::MutexLock lock(&queue_mu_);
-  return stats_;
+  WriteStats stats = stats_;
+  stats.queue_depth = static_cast<int64_t>(queue_.size());
+  return stats;
 }
 
 void SqliteSweepStore::CommitBatch(std::vector<Job>& batch, std::vector<absl::Status>& statuses) {
@@ -1141,6 +1198,108 @@ absl::StatusOr<std::vector<WorkerRecord>> SqliteSweepStore::ListWorkers() {
     });
   }));
   return workers;
+}
+
+absl::StatusOr<std::vector<ConfigAggregate>> SqliteSweepStore::AggregateConfigs(SweepId sweep) {
+  // Each configuration is named by its first trial (window MIN over the
+  // configuration columns), then counted per state in one pass.
+  const std::string sql = absl::StrCat(
+      "WITH g AS (SELECT MIN(id) OVER (PARTITION BY ", kConfigColumns,
+      ") AS first_id, state, final_test_error, final_validation_error FROM trials "
+      "WHERE sweep_id = ?1) "
+      "SELECT first_id, state, COUNT(*), "
+      "COUNT(CASE WHEN state = 'succeeded' THEN final_test_error END), "
+      "TOTAL(CASE WHEN state = 'succeeded' THEN final_test_error END), "
+      "TOTAL(CASE WHEN state = 'succeeded' THEN final_test_error * final_test_error END), "
+      "COUNT(CASE WHEN state = 'succeeded' THEN final_validation_error END), "
+      "TOTAL(CASE WHEN state = 'succeeded' THEN final_validation_error END) "
+      "FROM g GROUP BY first_id, state ORDER BY first_id");
+  std::vector<ConfigAggregate> configs;
+  RETURN_IF_ERROR(Read([&](SqliteDb& db) -> absl::Status {
+    RETURN_IF_ERROR(RequireSweep(db, sweep));
+    {
+      ASSIGN_OR_RETURN(SqliteStatement s, db.Prepare(sql));
+      s.Bind(1, sweep);
+      RETURN_IF_ERROR(s.ForEachRow([&]() -> absl::Status {
+        const TrialId first = s.Int(0);
+        if (configs.empty() || configs.back().first_trial != first) {
+          configs.push_back(ConfigAggregate{.first_trial = first});
+        }
+        ConfigAggregate& c = configs.back();
+        const std::optional<TrialState> state = ParseTrialState(s.Text(1));
+        if (!state.has_value()) {
+          return absl::InternalError(absl::StrCat("unknown trial state \"", s.Text(1), "\""));
+        }
+        AddToCounts(*state, s.Int(2), c.counts);
+        c.n += s.Int(3);
+        c.sum_test_error += s.Real(4);
+        c.sum_squares_test_error += s.Real(5);
+        c.n_validation += s.Int(6);
+        c.sum_validation_error += s.Real(7);
+        return absl::OkStatus();
+      }));
+    }
+    ASSIGN_OR_RETURN(SqliteStatement s, db.Prepare(absl::StrCat("SELECT ", kTrialColumns,
+                                                                " FROM trials WHERE id = ?1")));
+    for (ConfigAggregate& c : configs) {
+      s.Reset();
+      s.Bind(1, c.first_trial);
+      ASSIGN_OR_RETURN(bool found, s.Step());
+      if (!found) return absl::InternalError("a configuration's first trial vanished");
+      ASSIGN_OR_RETURN(TrialRecord t, ReadTrial(s));
+      c.config = ConfigOf(t.spec);
+    }
+    return absl::OkStatus();
+  }));
+  return configs;
+}
+
+absl::StatusOr<std::vector<StepAggregate>> SqliteSweepStore::AggregateCheckpoints(
+    SweepId sweep, const TrialSpec& config) {
+  const std::string sql = absl::StrCat(
+      "SELECT c.step, COUNT(c.test_error), TOTAL(c.test_error), "
+      "TOTAL(c.test_error * c.test_error), COUNT(c.validation_error), "
+      "TOTAL(c.validation_error), TOTAL(c.validation_error * c.validation_error) "
+      "FROM trials AS t JOIN checkpoints AS c ON c.trial_id = t.id AND c.attempt = t.attempt "
+      "WHERE t.sweep_id = ?1 AND ",
+      ConfigEqualsClause(2), " GROUP BY c.step ORDER BY c.step");
+  std::vector<StepAggregate> steps;
+  RETURN_IF_ERROR(Read([&](SqliteDb& db) -> absl::Status {
+    RETURN_IF_ERROR(RequireSweep(db, sweep));
+    ASSIGN_OR_RETURN(SqliteStatement s, db.Prepare(sql));
+    s.Bind(1, sweep);
+    BindConfig(s, 2, config);
+    return s.ForEachRow([&]() -> absl::Status {
+      steps.push_back(StepAggregate{.step = s.Int(0),
+                                    .n_test = s.Int(1),
+                                    .sum_test_error = s.Real(2),
+                                    .sum_squares_test_error = s.Real(3),
+                                    .n_validation = s.Int(4),
+                                    .sum_validation_error = s.Real(5),
+                                    .sum_squares_validation_error = s.Real(6)});
+      return absl::OkStatus();
+    });
+  }));
+  return steps;
+}
+
+absl::StatusOr<std::vector<absl::Time>> SqliteSweepStore::RecentFinishTimes(SweepId sweep,
+                                                                            int limit) {
+  std::vector<absl::Time> times;
+  RETURN_IF_ERROR(Read([&](SqliteDb& db) -> absl::Status {
+    RETURN_IF_ERROR(RequireSweep(db, sweep));
+    ASSIGN_OR_RETURN(SqliteStatement s,
+                     db.Prepare("SELECT updated_at_us FROM trials WHERE sweep_id = ?1 AND (state = "
+                                "'succeeded' OR state = 'diverged' OR state = 'failed') "
+                                "ORDER BY updated_at_us DESC LIMIT ?2"));
+    s.Bind(1, sweep);
+    s.Bind(2, limit < 0 ? int64_t{-1} : int64_t{limit});
+    return s.ForEachRow([&]() -> absl::Status {
+      times.push_back(FromUs(s.Int(0)));
+      return absl::OkStatus();
+    });
+  }));
+  return times;
 }
 
 }  // namespace deepsweep

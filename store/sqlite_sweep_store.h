@@ -38,6 +38,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/metrics.h"
 #include "core/sweep_store.h"
 
 struct sqlite3;
@@ -123,6 +124,10 @@ class SqliteSweepStore final : public SweepStore {
   absl::StatusOr<std::vector<Checkpoint>> GetCheckpoints(TrialId trial, int attempt,
                                                          bool with_layer_stats) override;
   absl::StatusOr<std::vector<WorkerRecord>> ListWorkers() override;
+  absl::StatusOr<std::vector<ConfigAggregate>> AggregateConfigs(SweepId sweep) override;
+  absl::StatusOr<std::vector<StepAggregate>> AggregateCheckpoints(SweepId sweep,
+                                                                  const TrialSpec& config) override;
+  absl::StatusOr<std::vector<absl::Time>> RecentFinishTimes(SweepId sweep, int limit) override;
 
   // Writes a consistent copy of the database to `destination` (a new file;
   // FAILED_PRECONDITION when it exists) with SQLite's online backup API, while
@@ -138,12 +143,15 @@ class SqliteSweepStore final : public SweepStore {
   absl::Status Backup(const std::string& destination, const SqliteBackupOptions& options = {});
 
   // How group commit is doing: transactions committed by the writer thread
-  // and the mutations they held.
+  // and the mutations they held, and the mutations waiting for the next.
   struct WriteStats {
     int64_t commits = 0;
     int64_t mutations = 0;
+    int64_t queue_depth = 0;
   };
   WriteStats write_stats();
+  // How long the writer took per transaction (a batch of mutations), real time.
+  LatencyHistogram::Snapshot commit_latency() const { return commit_latency_.Read(); }
 
   // For drills and tests of a full disk (no mount needed): `full` caps the
   // database at its current size (PRAGMA max_page_count), so every write that
@@ -187,6 +195,7 @@ class SqliteSweepStore final : public SweepStore {
   WriteStats stats_ ABSL_GUARDED_BY(queue_mu_);
   bool stopping_ ABSL_GUARDED_BY(queue_mu_) = false;
   std::thread writer_thread_;
+  LatencyHistogram commit_latency_;
 
   absl::Mutex write_mu_;
   // Null for a read-only store.

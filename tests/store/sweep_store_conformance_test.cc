@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/sweep_store.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "store/memory_sweep_store.h"
 #include "store/sqlite_sweep_store.h"
@@ -58,7 +59,7 @@ class Opener<SqliteSweepStore> {
 
 template <typename Store>
 class SweepStoreTest : public ::testing::Test {
- protected:
+ public:
   void SetUp() override { store_ = opener_.Open(); }
   void TearDown() override { store_.reset(); }
 
@@ -643,6 +644,155 @@ TYPED_TEST(SweepStoreTest, ConcurrentWritersAreAllApplied) {
     EXPECT_TRUE(this->store_->GetCheckpoints(s.trial_ids[t], 9, true)->empty());
   }
   this->store_->Flush();
+}
+
+// Configurations A (3 seeds), B (2 seeds) and C (1 seed): A's first two
+// trials succeed at T0 + 1 s and T0 + 3 s, B's first diverges at T0 + 2 s,
+// A's third reports on attempt 1 and is leased again (attempt 2, nothing yet).
+struct AggregateSweep {
+  SweepId id = 0;
+  std::vector<TrialId> a, b, c;
+  TrialSpec spec_a, spec_b, spec_c;
+};
+
+template <typename Test>
+AggregateSweep CreateAggregateSweep(Test& test) {
+  AggregateSweep out;
+  out.spec_a = Test::Spec(1, "tanh", 0.1);
+  out.spec_b = Test::Spec(2, "tanh", 0.1);
+  out.spec_c = Test::Spec(1, "sigmoid", 0.1);
+  std::vector<TrialSpec> specs;
+  for (const auto& [spec, seeds] :
+       {std::pair{out.spec_a, 3}, std::pair{out.spec_b, 2}, std::pair{out.spec_c, 1}}) {
+    for (int i = 0; i < seeds; ++i) {
+      TrialSpec t = spec;
+      t.seed = 100 + i;
+      t.data_seed = 200 + i;
+      t.seed_index = i;
+      specs.push_back(t);
+    }
+  }
+  auto created = test.store_->CreateSweep(
+      {.name = "agg", .spec_yaml = "name: agg\n", .max_attempts = 3, .created_at = kT0}, specs);
+  EXPECT_TRUE(created.ok()) << created.status();
+  out.id = created->id;
+  const std::vector<TrialId>& ids = created->trial_ids;
+  out.a = {ids[0], ids[1], ids[2]};
+  out.b = {ids[3], ids[4]};
+  out.c = {ids[5]};
+  auto finish = [&](TrialId id, TrialState state, absl::Time at) {
+    StoreMutation m{.now = at};
+    m.trials.push_back({.id = id,
+                        .expect_state = TrialState::kLeased,
+                        .expect_attempt = 1,
+                        .state = state,
+                        .attempt = 1,
+                        .attempt_limit = 3,
+                        .worker_id = "w"});
+    EXPECT_TRUE(test.store_->Apply(std::move(m)).ok());
+  };
+  test.Lease(out.a[0], 1, "w", kT0 + absl::Seconds(30));
+  EXPECT_TRUE(
+      test.Report(out.a[0], 1, {Test::MakeCheckpoint(100, 0.5), Test::MakeCheckpoint(200, 0.3)})
+          .ok());
+  finish(out.a[0], TrialState::kSucceeded, kT0 + absl::Seconds(1));
+  test.Lease(out.a[1], 1, "w", kT0 + absl::Seconds(30));
+  EXPECT_TRUE(
+      test.Report(out.a[1], 1, {Test::MakeCheckpoint(100, 0.75), Test::MakeCheckpoint(200, 0.125)})
+          .ok());
+  finish(out.a[1], TrialState::kSucceeded, kT0 + absl::Seconds(3));
+  test.Lease(out.b[0], 1, "w", kT0 + absl::Seconds(30));
+  EXPECT_TRUE(test.Report(out.b[0], 1, {Test::MakeCheckpoint(100, 0.875)}).ok());
+  finish(out.b[0], TrialState::kDiverged, kT0 + absl::Seconds(2));
+  test.Lease(out.a[2], 1, "w", kT0 + absl::Seconds(30));
+  EXPECT_TRUE(test.Report(out.a[2], 1, {Test::MakeCheckpoint(100, 0.0625)}).ok());
+  StoreMutation expire{.now = kT0 + absl::Seconds(4)};
+  expire.trials.push_back({.id = out.a[2],
+                           .expect_state = TrialState::kLeased,
+                           .expect_attempt = 1,
+                           .state = TrialState::kPending,
+                           .attempt = 1,
+                           .attempt_limit = 3});
+  EXPECT_TRUE(test.store_->Apply(std::move(expire)).ok());
+  test.Lease(out.a[2], 2, "w", kT0 + absl::Seconds(30));
+  return out;
+}
+
+TYPED_TEST(SweepStoreTest, AggregateConfigsGroupsSeedsAndSumsSucceededErrors) {
+  const AggregateSweep s = CreateAggregateSweep(*this);
+  auto configs = this->store_->AggregateConfigs(s.id);
+  ASSERT_TRUE(configs.ok()) << configs.status();
+  ASSERT_EQ(configs->size(), 3u);
+  const ConfigAggregate& a = (*configs)[0];
+  EXPECT_EQ(a.first_trial, s.a[0]);
+  EXPECT_EQ(a.config, ConfigOf(s.spec_a));
+  EXPECT_EQ(a.counts.succeeded, 2);
+  EXPECT_EQ(a.counts.leased, 1);
+  EXPECT_EQ(a.counts.total(), 3);
+  EXPECT_EQ(a.n, 2);
+  EXPECT_DOUBLE_EQ(a.sum_test_error, 0.3 + 0.125);
+  EXPECT_DOUBLE_EQ(a.sum_squares_test_error, 0.3 * 0.3 + 0.125 * 0.125);
+  EXPECT_EQ(a.n_validation, 2);
+  EXPECT_DOUBLE_EQ(a.sum_validation_error, 0.31 + 0.135);
+  const ConfigAggregate& b = (*configs)[1];
+  EXPECT_EQ(b.first_trial, s.b[0]);
+  EXPECT_EQ(b.config, ConfigOf(s.spec_b));
+  EXPECT_EQ(b.counts.diverged, 1);
+  EXPECT_EQ(b.counts.pending, 1);
+  EXPECT_EQ(b.n, 0);  // a diverged trial's error is not averaged in
+  EXPECT_EQ(b.sum_test_error, 0);
+  const ConfigAggregate& c = (*configs)[2];
+  EXPECT_EQ(c.first_trial, s.c[0]);
+  EXPECT_EQ(c.counts.pending, 1);
+  EXPECT_EQ(this->store_->AggregateConfigs(s.id + 100).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TYPED_TEST(SweepStoreTest, AggregateCheckpointsUsesEachTrialsLatestAttempt) {
+  const AggregateSweep s = CreateAggregateSweep(*this);
+  auto steps = this->store_->AggregateCheckpoints(s.id, s.spec_a);
+  ASSERT_TRUE(steps.ok()) << steps.status();
+  // A's third trial reported 0.0625 on attempt 1 only: not counted.
+  ASSERT_EQ(steps->size(), 2u);
+  EXPECT_EQ((*steps)[0].step, 100);
+  EXPECT_EQ((*steps)[0].n_test, 2);
+  EXPECT_DOUBLE_EQ((*steps)[0].sum_test_error, 0.5 + 0.75);
+  EXPECT_DOUBLE_EQ((*steps)[0].sum_squares_test_error, 0.25 + 0.5625);
+  EXPECT_EQ((*steps)[0].n_validation, 2);
+  EXPECT_DOUBLE_EQ((*steps)[0].sum_validation_error, 0.51 + 0.76);
+  EXPECT_DOUBLE_EQ((*steps)[0].sum_squares_validation_error, 0.51 * 0.51 + 0.76 * 0.76);
+  EXPECT_EQ((*steps)[1].step, 200);
+  EXPECT_DOUBLE_EQ((*steps)[1].sum_test_error, 0.3 + 0.125);
+  // The seed does not matter: any trial's spec names its configuration.
+  TrialSpec other_seed = s.spec_a;
+  other_seed.seed = 7;
+  auto same = this->store_->AggregateCheckpoints(s.id, other_seed);
+  ASSERT_TRUE(same.ok());
+  EXPECT_EQ(same->size(), 2u);
+  auto b = this->store_->AggregateCheckpoints(s.id, s.spec_b);
+  ASSERT_TRUE(b.ok());
+  ASSERT_EQ(b->size(), 1u);
+  EXPECT_DOUBLE_EQ((*b)[0].sum_test_error, 0.875);
+  TrialSpec none = s.spec_a;
+  none.updates += 1;  // a field outside the grid still tells configurations apart
+  auto empty = this->store_->AggregateCheckpoints(s.id, none);
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->empty());
+  EXPECT_EQ(this->store_->AggregateCheckpoints(s.id + 100, s.spec_a).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TYPED_TEST(SweepStoreTest, RecentFinishTimesAreTheLatestEndsFirst) {
+  const AggregateSweep s = CreateAggregateSweep(*this);
+  auto all = this->store_->RecentFinishTimes(s.id, 10);
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_THAT(*all, ::testing::ElementsAre(kT0 + absl::Seconds(3), kT0 + absl::Seconds(2),
+                                           kT0 + absl::Seconds(1)));
+  auto two = this->store_->RecentFinishTimes(s.id, 2);
+  ASSERT_TRUE(two.ok());
+  EXPECT_EQ(two->size(), 2u);
+  EXPECT_EQ(this->store_->RecentFinishTimes(s.id + 100, 2).status().code(),
+            absl::StatusCode::kNotFound);
 }
 
 }  // namespace

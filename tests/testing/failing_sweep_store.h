@@ -44,6 +44,16 @@ class FailingSweepStore final : public SweepStore {
     return store_->GetCheckpoints(trial, attempt, with_layer_stats);
   }
   absl::StatusOr<std::vector<WorkerRecord>> ListWorkers() override { return store_->ListWorkers(); }
+  absl::StatusOr<std::vector<ConfigAggregate>> AggregateConfigs(SweepId sweep) override {
+    return store_->AggregateConfigs(sweep);
+  }
+  absl::StatusOr<std::vector<StepAggregate>> AggregateCheckpoints(
+      SweepId sweep, const TrialSpec& config) override {
+    return store_->AggregateCheckpoints(sweep, config);
+  }
+  absl::StatusOr<std::vector<absl::Time>> RecentFinishTimes(SweepId sweep, int limit) override {
+    return store_->RecentFinishTimes(sweep, limit);
+  }
 
  private:
   SweepStore* const store_;
