@@ -1,0 +1,154 @@
+#include "core/trial_diagnosis.h"
+
+#include <cmath>
+
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+
+namespace deepsweep {
+namespace {
+
+const LayerStat* Find(const Checkpoint& c, int layer, LayerQuantity quantity) {
+  for (const LayerStat& s : c.layer_stats) {
+    if (s.layer == layer && s.quantity == quantity) return &s;
+  }
+  return nullptr;
+}
+
+int TopLayer(const Checkpoint& c) {
+  int top = 0;
+  for (const LayerStat& s : c.layer_stats) top = std::max(top, s.layer);
+  return top;
+}
+
+std::optional<DiagnosisFinding> TopLayerSaturation(absl::Span<const Checkpoint> checkpoints,
+                                                   const DiagnosisOptions& options) {
+  std::optional<DiagnosisFinding> finding;
+  int layer = 0;
+  double fraction = 0;
+  for (const Checkpoint& c : checkpoints) {
+    const LayerStat* top = Find(c, TopLayer(c), LayerQuantity::kActivation);
+    if (top == nullptr) continue;
+    if (!finding.has_value()) {
+      if (top->saturated_fraction >= options.saturated_fraction) {
+        finding =
+            DiagnosisFinding{.kind = DiagnosisFinding::Kind::kTopLayerSaturated, .step = c.step};
+        layer = top->layer;
+        fraction = top->saturated_fraction;
+      }
+    } else if (top->saturated_fraction < options.recovered_fraction) {
+      finding->recovered_step = c.step;
+      break;
+    }
+  }
+  if (!finding.has_value()) return std::nullopt;
+  finding->text = absl::StrFormat("top hidden layer %d saturated at step %d (%.0f%% of units)",
+                                  layer, *finding->step, 100 * fraction);
+  finding->text += finding->recovered_step.has_value()
+                       ? absl::StrFormat(", recovered by step %d", *finding->recovered_step)
+                       : std::string(", not recovered");
+  return finding;
+}
+
+std::optional<DiagnosisFinding> BackpropShrinking(absl::Span<const Checkpoint> checkpoints,
+                                                  const DiagnosisOptions& options) {
+  for (const Checkpoint& c : checkpoints) {
+    const int top = TopLayer(c);
+    if (top < 2) continue;
+    std::vector<double> stds;  // stds[l - 1] for layer l
+    for (int l = 1; l <= top; ++l) {
+      const LayerStat* s = Find(c, l, LayerQuantity::kBackpropGrad);
+      if (s == nullptr || !std::isfinite(s->std)) break;
+      stds.push_back(s->std);
+    }
+    if (static_cast<int>(stds.size()) != top || !(stds.back() > 0)) continue;
+    bool decreasing = true;
+    for (size_t l = 1; l < stds.size(); ++l) decreasing = decreasing && stds[l - 1] < stds[l];
+    if (!decreasing || stds.front() / stds.back() > options.shrink_ratio) continue;
+    return DiagnosisFinding{
+        .kind = DiagnosisFinding::Kind::kBackpropShrinking,
+        .step = c.step,
+        .text = absl::StrFormat(
+            "back-propagated gradients shrink layer by layer at step %d (std %.3g at layer %d, "
+            "%.3g at layer 1)",
+            c.step, stds.back(), top, stds.front())};
+  }
+  return std::nullopt;
+}
+
+std::optional<DiagnosisFinding> JacobianFarFromOne(absl::Span<const Checkpoint> checkpoints,
+                                                   const DiagnosisOptions& options) {
+  for (const Checkpoint& c : checkpoints) {
+    double sum = 0;
+    int layers = 0;
+    for (const LayerStat& s : c.layer_stats) {
+      if (s.quantity != LayerQuantity::kActivation || !std::isfinite(s.jacobian_sv_mean) ||
+          s.jacobian_sv_mean <= 0) {
+        continue;
+      }
+      sum += s.jacobian_sv_mean;
+      ++layers;
+    }
+    if (layers == 0) continue;
+    const double mean = sum / layers;
+    if (mean >= 1 / options.jacobian_factor && mean <= options.jacobian_factor) continue;
+    return DiagnosisFinding{
+        .kind = DiagnosisFinding::Kind::kJacobianFarFromOne,
+        .step = c.step,
+        .text = absl::StrFormat(
+            "Jacobian singular values far from 1 at step %d (mean %.2f over %d layers)", c.step,
+            mean, layers)};
+  }
+  return std::nullopt;
+}
+
+std::optional<DiagnosisFinding> Divergence(const TrialRecord& trial,
+                                           absl::Span<const Checkpoint> checkpoints) {
+  for (const Checkpoint& c : checkpoints) {
+    if (std::isfinite(c.train_nll) && std::isfinite(c.test_nll)) continue;
+    return DiagnosisFinding{
+        .kind = DiagnosisFinding::Kind::kDiverged,
+        .step = c.step,
+        .text = absl::StrFormat("diverged: loss not finite at step %d", c.step)};
+  }
+  if (trial.state != TrialState::kDiverged) return std::nullopt;
+  return DiagnosisFinding{
+      .kind = DiagnosisFinding::Kind::kDiverged,
+      .text = trial.reason.empty() ? std::string("diverged") : "diverged: " + trial.reason};
+}
+
+}  // namespace
+
+std::string_view DiagnosisKindName(DiagnosisFinding::Kind kind) {
+  switch (kind) {
+    case DiagnosisFinding::Kind::kTopLayerSaturated:
+      return "top_layer_saturated";
+    case DiagnosisFinding::Kind::kBackpropShrinking:
+      return "backprop_shrinking";
+    case DiagnosisFinding::Kind::kJacobianFarFromOne:
+      return "jacobian_far_from_one";
+    case DiagnosisFinding::Kind::kDiverged:
+      return "diverged";
+  }
+  return "unknown";
+}
+
+std::vector<DiagnosisFinding> DiagnoseTrial(const TrialRecord& trial,
+                                            absl::Span<const Checkpoint> checkpoints,
+                                            const DiagnosisOptions& options) {
+  std::vector<DiagnosisFinding> findings;
+  for (std::optional<DiagnosisFinding> f :
+       {TopLayerSaturation(checkpoints, options), BackpropShrinking(checkpoints, options),
+        JacobianFarFromOne(checkpoints, options), Divergence(trial, checkpoints)}) {
+    if (f.has_value()) findings.push_back(std::move(*f));
+  }
+  return findings;
+}
+
+std::string DiagnosisLine(absl::Span<const DiagnosisFinding> findings) {
+  if (findings.empty()) return "no warning signs";
+  return absl::StrJoin(findings, "; ",
+                       [](std::string* out, const DiagnosisFinding& f) { out->append(f.text); });
+}
+
+}  // namespace deepsweep

@@ -1,0 +1,76 @@
+// TrialDiagnosis: what the paper warns about, read off one trial's stored
+// statistics, as one line per trial for the dashboard.
+//
+// Findings, each with the first checkpoint step where it holds:
+//   top layer saturated   the top hidden layer's activation saturated_fraction
+//                         reaches `saturated_fraction` (Glorot & Bengio Fig. 2:
+//                         sigmoid's top layer is driven to 0); it has recovered
+//                         at the first later checkpoint where the fraction is
+//                         back below `recovered_fraction`.
+//   gradients shrink      back-propagated gradients shrink layer by layer toward
+//                         the input: std(backprop_grad) strictly decreases from
+//                         layer L down to layer 1 and std(layer 1) / std(layer L)
+//                         <= `shrink_ratio` (Fig. 7, standard initialization).
+//   Jacobian far from 1   the mean over layers of the layer Jacobians' mean
+//                         singular value is outside [1 / jacobian_factor,
+//                         jacobian_factor] (Sec. 4.2.2: normalized init keeps it
+//                         near 1, about 0.8; standard init about 0.5).
+//   diverged              the trial ended DIVERGED (its reason is kept), or a
+//                         checkpoint's training or test loss is not finite.
+// Checkpoints without the needed statistics are skipped.
+//
+// Thread-safety: pure functions.
+#ifndef DEEPSWEEP_CORE_TRIAL_DIAGNOSIS_H_
+#define DEEPSWEEP_CORE_TRIAL_DIAGNOSIS_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/types/span.h"
+#include "core/coordinator.h"
+#include "core/trial.h"
+
+namespace deepsweep {
+
+struct DiagnosisOptions {
+  // The top hidden layer counts as saturated from this activation
+  // saturated_fraction on.
+  double saturated_fraction = 0.5;
+  // ... and as recovered once it is back below this.
+  double recovered_fraction = 0.25;
+  // Largest std(layer 1) / std(layer L) of back-propagated gradients that
+  // counts as shrinking (with a strict decrease layer by layer).
+  double shrink_ratio = 0.5;
+  // Mean Jacobian singular values outside [1 / f, f] are far from 1.
+  double jacobian_factor = 2.0;
+};
+
+struct DiagnosisFinding {
+  enum class Kind { kTopLayerSaturated, kBackpropShrinking, kJacobianFarFromOne, kDiverged };
+  Kind kind = Kind::kDiverged;
+  // The first checkpoint step where it holds; empty for a divergence known
+  // only from the trial's state.
+  std::optional<int64_t> step;
+  // kTopLayerSaturated: the step where the top layer had recovered, if it did.
+  std::optional<int64_t> recovered_step;
+  std::string text;  // e.g. "top hidden layer 5 saturated at step 500 (62% of units)"
+};
+
+// "top_layer_saturated", "backprop_shrinking", "jacobian_far_from_one", "diverged".
+std::string_view DiagnosisKindName(DiagnosisFinding::Kind kind);
+
+// The findings for `trial` from `checkpoints` (one attempt's, ordered by step,
+// with layer statistics), in the order of the list above.
+std::vector<DiagnosisFinding> DiagnoseTrial(const TrialRecord& trial,
+                                            absl::Span<const Checkpoint> checkpoints,
+                                            const DiagnosisOptions& options = {});
+
+// The findings' texts joined by "; ", or "no warning signs" when there are none.
+std::string DiagnosisLine(absl::Span<const DiagnosisFinding> findings);
+
+}  // namespace deepsweep
+
+#endif  // DEEPSWEEP_CORE_TRIAL_DIAGNOSIS_H_
