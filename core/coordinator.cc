@@ -1,6 +1,7 @@
 #include "core/coordinator.h"
 
 #include <algorithm>
+#include <atomic>
 #include <limits>
 #include <map>
 #include <set>
@@ -392,6 +393,7 @@ class Coordinator::Impl {
         m.trials.push_back(std::move(u));
         m.lease_grants.push_back(
             {t.id, lease->lease_id, lease->attempt, lease->deadline, worker.worker_id});
+        leases_granted_.fetch_add(1, std::memory_order_relaxed);
         seen.current = WorkerUpdate::Current::kSet;
         seen.current_trial = t.id;
 
@@ -562,6 +564,13 @@ class Coordinator::Impl {
   int64_t unfinished_trials() {
     absl::MutexLock lock(&mu_);
     return static_cast<int64_t>(live_.size());
+  }
+
+  CoordinatorCounters counters() const {
+    return {.leases_granted = leases_granted_.load(std::memory_order_relaxed),
+            .leases_expired = leases_expired_.load(std::memory_order_relaxed),
+            .leases_released = leases_released_.load(std::memory_order_relaxed),
+            .leases_ended = leases_ended_.load(std::memory_order_relaxed)};
   }
 
  private:
@@ -802,6 +811,9 @@ class Coordinator::Impl {
     absl::flat_hash_map<SweepId, int64_t> leaving;  // trials that stop being live
     for (const LeaseEnding& e : endings) {
       const LiveTrial& t = *e.trial;
+      if (e.outcome == "expired") leases_expired_.fetch_add(1, std::memory_order_relaxed);
+      if (e.outcome == "released") leases_released_.fetch_add(1, std::memory_order_relaxed);
+      leases_ended_.fetch_add(1, std::memory_order_relaxed);
       m.trials.push_back(Update(t, e.next, e.attempt_limit, e.reason));
       m.trials.back().rung = e.rung;
       m.lease_ends.push_back({t.id, t.attempt, e.outcome});
@@ -858,6 +870,8 @@ class Coordinator::Impl {
   }
 
   SweepStore* const store_;
+  std::atomic<int64_t> leases_granted_{0}, leases_expired_{0}, leases_released_{0},
+      leases_ended_{0};
   const Clock* const clock_;
   const CoordinatorOptions options_;
 
@@ -948,6 +962,8 @@ absl::Status Coordinator::ReleaseTrial(TrialId trial, std::string_view lease_id)
   return impl_->ReleaseTrial(trial, lease_id);
 }
 absl::StatusOr<int64_t> Coordinator::ExpireLeases() { return impl_->ExpireLeases(); }
+
+CoordinatorCounters Coordinator::counters() const { return impl_->counters(); }
 uint64_t Coordinator::WaitForChange(uint64_t seen, absl::Duration max_wait) {
   return impl_->WaitForChange(seen, max_wait);
 }

@@ -213,6 +213,15 @@ struct SubmittedSweep {
   bool existing = false;
 };
 
+// What the coordinator decided since it started, for monitoring (/metrics).
+// Counted when decided: a decision whose commit then fails stays counted.
+struct CoordinatorCounters {
+  int64_t leases_granted = 0;
+  int64_t leases_expired = 0;
+  int64_t leases_released = 0;
+  int64_t leases_ended = 0;  // every way a lease ends, the two above included
+};
+
 struct CoordinatorOptions {
   // How long a lease lives without a heartbeat or report. Also the grace a
   // lease gets when the coordinator starts on a store, and after a write
@@ -338,6 +347,8 @@ class Coordinator {
   // PENDING and LEASED trials in the in-memory index (0 before its first
   // load), the count max_unfinished_trials bounds.
   int64_t unfinished_trials() const;
+  // Cheap (atomic loads, no lock), so monitoring never waits for the mutex.
+  CoordinatorCounters counters() const;
 
  private:
   class Impl;

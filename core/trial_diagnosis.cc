@@ -21,29 +21,43 @@ int TopLayer(const Checkpoint& c) {
   return top;
 }
 
-std::optional<DiagnosisFinding> TopLayerSaturation(absl::Span<const Checkpoint> checkpoints,
+bool IsBounded(const std::string& activation) {
+  return activation == "sigmoid" || activation == "tanh" || activation == "softsign";
+}
+
+// 98% of the activations within `range` (a fraction of [hist_lo, hist_hi]) of one end.
+bool Pinned(const LayerStat& s, double range) {
+  const double width = s.hist_hi - s.hist_lo;
+  if (!(width > 0)) return false;
+  return s.p98 <= s.hist_lo + range * width || s.p02 >= s.hist_hi - range * width;
+}
+
+std::optional<DiagnosisFinding> TopLayerSaturation(const TrialRecord& trial,
+                                                   absl::Span<const Checkpoint> checkpoints,
                                                    const DiagnosisOptions& options) {
+  const bool bounded = IsBounded(trial.spec.activation);
   std::optional<DiagnosisFinding> finding;
-  int layer = 0;
-  double fraction = 0;
   for (const Checkpoint& c : checkpoints) {
     const LayerStat* top = Find(c, TopLayer(c), LayerQuantity::kActivation);
     if (top == nullptr) continue;
     if (!finding.has_value()) {
-      if (top->saturated_fraction >= options.saturated_fraction) {
-        finding =
-            DiagnosisFinding{.kind = DiagnosisFinding::Kind::kTopLayerSaturated, .step = c.step};
-        layer = top->layer;
-        fraction = top->saturated_fraction;
+      if (top->saturated_fraction >= options.saturated_fraction ||
+          (bounded && Pinned(*top, options.pinned_range))) {
+        finding = DiagnosisFinding{
+            .kind = DiagnosisFinding::Kind::kTopLayerSaturated,
+            .step = c.step,
+            .text = absl::StrFormat(
+                "top hidden layer %d saturated at step %d (%.0f%% of units past the 2%% bound, "
+                "2nd-98th percentile %.3g-%.3g)",
+                top->layer, c.step, 100 * top->saturated_fraction, top->p02, top->p98)};
       }
-    } else if (top->saturated_fraction < options.recovered_fraction) {
+    } else if (top->saturated_fraction < options.recovered_fraction &&
+               !(bounded && Pinned(*top, options.recovered_range))) {
       finding->recovered_step = c.step;
       break;
     }
   }
   if (!finding.has_value()) return std::nullopt;
-  finding->text = absl::StrFormat("top hidden layer %d saturated at step %d (%.0f%% of units)",
-                                  layer, *finding->step, 100 * fraction);
   finding->text += finding->recovered_step.has_value()
                        ? absl::StrFormat(", recovered by step %d", *finding->recovered_step)
                        : std::string(", not recovered");
@@ -138,7 +152,7 @@ std::vector<DiagnosisFinding> DiagnoseTrial(const TrialRecord& trial,
                                             const DiagnosisOptions& options) {
   std::vector<DiagnosisFinding> findings;
   for (std::optional<DiagnosisFinding> f :
-       {TopLayerSaturation(checkpoints, options), BackpropShrinking(checkpoints, options),
+       {TopLayerSaturation(trial, checkpoints, options), BackpropShrinking(checkpoints, options),
         JacobianFarFromOne(checkpoints, options), Divergence(trial, checkpoints)}) {
     if (f.has_value()) findings.push_back(std::move(*f));
   }

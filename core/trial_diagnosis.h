@@ -2,11 +2,19 @@
 // statistics, as one line per trial for the dashboard.
 //
 // Findings, each with the first checkpoint step where it holds:
-//   top layer saturated   the top hidden layer's activation saturated_fraction
-//                         reaches `saturated_fraction` (Glorot & Bengio Fig. 2:
-//                         sigmoid's top layer is driven to 0); it has recovered
-//                         at the first later checkpoint where the fraction is
-//                         back below `recovered_fraction`.
+//   top layer saturated   the top hidden layer's activations reach saturation:
+//                         their saturated_fraction is at least
+//                         `saturated_fraction`, or, for the bounded sigmoid,
+//                         tanh and softsign, they are pinned to one end of
+//                         the range: 98% of them within `pinned_range` of it
+//                         (p98 <= lo + r (hi - lo) or p02 >= hi - r (hi - lo),
+//                         [lo, hi] the histogram range, the activation's own).
+//                         Glorot & Bengio Fig. 2: sigmoid's top layer is driven
+//                         to 0, where f' is small, long before units pass the
+//                         2% bound that saturated_fraction counts. It has
+//                         recovered at the first later checkpoint where the
+//                         fraction is below `recovered_fraction` and the
+//                         activations are not within `recovered_range` of an end.
 //   gradients shrink      back-propagated gradients shrink layer by layer toward
 //                         the input: std(backprop_grad) strictly decreases from
 //                         layer L down to layer 1 and std(layer 1) / std(layer L)
@@ -39,8 +47,13 @@ struct DiagnosisOptions {
   // The top hidden layer counts as saturated from this activation
   // saturated_fraction on.
   double saturated_fraction = 0.5;
-  // ... and as recovered once it is back below this.
+  // ... or, for bounded activations, when 98% of them lie within this
+  // fraction of the range from one end.
+  double pinned_range = 0.1;
+  // It has recovered once the saturated fraction is below this and its
+  // activations are not within `recovered_range` of an end.
   double recovered_fraction = 0.25;
+  double recovered_range = 0.2;
   // Largest std(layer 1) / std(layer L) of back-propagated gradients that
   // counts as shrinking (with a strict decrease layer by layer).
   double shrink_ratio = 0.5;
@@ -56,7 +69,9 @@ struct DiagnosisFinding {
   std::optional<int64_t> step;
   // kTopLayerSaturated: the step where the top layer had recovered, if it did.
   std::optional<int64_t> recovered_step;
-  std::string text;  // e.g. "top hidden layer 5 saturated at step 500 (62% of units)"
+  // e.g. "top hidden layer 5 saturated at step 500 (0% of units past the 2% bound, 98th
+  // percentile 0.079 of [0, 1]), not recovered"
+  std::string text;
 };
 
 // "top_layer_saturated", "backprop_shrinking", "jacobian_far_from_one", "diverged".

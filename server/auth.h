@@ -109,6 +109,12 @@ class TokenAuthenticator {
       const std::multimap<grpc::string_ref, grpc::string_ref>& metadata, Access access,
       absl::string_view method) const;
 
+  // The same checks for a token presented some other way (the HTTP
+  // dashboard's bearer header or login cookie).
+  absl::StatusOr<Caller> AuthenticateToken(absl::string_view token) const;
+  absl::StatusOr<Caller> AuthorizeToken(absl::string_view token, Access access,
+                                        absl::string_view method) const;
+
  private:
   const bool required_;
   mutable absl::Mutex mu_;

@@ -49,12 +49,13 @@ CoordinatorServiceImpl::CoordinatorServiceImpl(Coordinator* coordinator,
                                                const TokenAuthenticator* authenticator,
                                                const Clock* clock,
                                                CoordinatorServiceOptions options,
-                                               DatabaseBackup backup)
+                                               DatabaseBackup backup, RpcMetrics* metrics)
     : coordinator_(coordinator),
       authenticator_(authenticator),
       clock_(clock),
       options_(std::move(options)),
       backup_(std::move(backup)),
+      metrics_(metrics),
       failed_logins_(options_.failed_login_log_interval) {}
 
 void CoordinatorServiceImpl::StopStreams() {
@@ -64,6 +65,7 @@ void CoordinatorServiceImpl::StopStreams() {
 template <typename Body>
 grpc::Status CoordinatorServiceImpl::Handle(grpc::ServerContext* context, std::string_view method,
                                             Access access, Body body) {
+  const absl::Time start = absl::Now();
   absl::Status status = authenticator_
                             ->Authorize(context->client_metadata(), access,
                                         absl::string_view(method.data(), method.size()))
@@ -77,6 +79,7 @@ grpc::Status CoordinatorServiceImpl::Handle(grpc::ServerContext* context, std::s
     return rpc::ToGrpcStatus(status);
   }
   if (status.ok()) status = body();
+  if (metrics_ != nullptr) metrics_->Record(method, status.code(), absl::Now() - start);
   if (!status.ok()) {
     spdlog::log(LogLevelFor(status.code()), "{} from {}: {}", method, context->peer(),
                 status.ToString());

@@ -27,6 +27,7 @@
 #include "deepsweep/v1/coordinator.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "server/auth.h"
+#include "server/rpc_metrics.h"
 
 namespace deepsweep::server {
 
@@ -60,9 +61,11 @@ class CoordinatorServiceImpl final : public v1::CoordinatorService::Service {
   // `clock` times WatchSweep's heartbeats and minimum interval (the
   // coordinator's clock, so tests drive both with one FakeClock); the waits
   // themselves stay bounded by `watch_poll_interval` of real time.
+  // `metrics`, if not null, records every call's method, code and latency
+  // and must outlive the service.
   CoordinatorServiceImpl(Coordinator* coordinator, const TokenAuthenticator* authenticator,
                          const Clock* clock, CoordinatorServiceOptions options = {},
-                         DatabaseBackup backup = nullptr);
+                         DatabaseBackup backup = nullptr, RpcMetrics* metrics = nullptr);
 
   // Ends every open WatchSweep stream with UNAVAILABLE and refuses new ones.
   void StopStreams();
@@ -117,6 +120,7 @@ class CoordinatorServiceImpl final : public v1::CoordinatorService::Service {
   const Clock* const clock_;
   const CoordinatorServiceOptions options_;
   const DatabaseBackup backup_;
+  RpcMetrics* const metrics_;
   absl::Notification streams_stopped_;
   LogThrottle failed_logins_;
 };

@@ -33,6 +33,8 @@ int main(int argc, char** argv) {
                  "also serve only grpc.health.v1 here, plaintext (for Kubernetes' gRPC probes)");
   app.add_option("--tls-cert", options.tls_cert_path, "PEM certificate chain (TLS)");
   app.add_option("--tls-key", options.tls_key_path, "PEM private key (TLS)");
+  app.add_option("--http", options.http_address,
+                 "host:port for the web dashboard, JSON API and /metrics (off unless given)");
   app.add_flag("--insecure", options.insecure, "allow a non-loopback address without token");
   app.add_option("--max-message-bytes", options.max_message_bytes, "largest request accepted")
       ->capture_default_str();

@@ -21,6 +21,7 @@
 #include "spdlog/spdlog.h"
 #include "store/memory_sweep_store.h"
 #include "store/sqlite_sweep_store.h"
+#include "web/metrics.h"
 
 namespace deepsweep::server {
 namespace {
@@ -147,6 +148,13 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(Options options) {
                      " without credentials: give --credentials, --token or --token-file, or allow "
                      "unauthenticated calls explicitly with --insecure"));
   }
+  if (!required && !options.insecure && !options.http_address.empty() &&
+      !IsLoopbackAddress(options.http_address)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "refusing to serve HTTP on non-loopback address ", options.http_address,
+        " without credentials: give --credentials, --token or --token-file, or allow "
+        "unauthenticated access explicitly with --insecure"));
+  }
   ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> transport, Credentials(options));
 
   std::unique_ptr<Server> server(new Server());
@@ -160,6 +168,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(Options options) {
     ASSIGN_OR_RETURN(server->owned_store_, OpenStore(opts.database_path, &backup));
     server->store_ = server->owned_store_.get();
   }
+  server->sqlite_ = dynamic_cast<SqliteSweepStore*>(server->store_);
   const Clock* clock = opts.clock != nullptr ? opts.clock : SystemClock::Default();
   CoordinatorOptions coordinator_options = opts.coordinator;
   coordinator_options.on_store_health_change = [s = server.get()](const StoreHealth& health) {
@@ -174,7 +183,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(Options options) {
       std::filesystem::absolute(opts.database_path).parent_path().string();
   server->service_ = std::make_unique<CoordinatorServiceImpl>(server->coordinator_.get(),
                                                               server->authenticator_.get(), clock,
-                                                              service_options, std::move(backup));
+                                                              service_options, std::move(backup),
+                                                              &server->rpc_metrics_);
 
   ASSIGN_OR_RETURN(
       server->listener_,
@@ -225,6 +235,28 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(Options options) {
     }
     server->SetServing(server->store_writable_);
   }
+  if (!opts.http_address.empty()) {
+    web::HttpDashboardOptions http{.address = opts.http_address,
+                                   .tls_cert_path = opts.tls_cert_path,
+                                   .tls_key_path = opts.tls_key_path,
+                                   .chartjs_dir = opts.chartjs_dir,
+                                   .metrics = [s = server.get()] { return s->MetricsText(); }};
+    http.api.worker_timeout = opts.coordinator.lease_ttl;
+    if (server->authenticator_->required()) {
+      // A reader credential suffices: the dashboard only reads.
+      http.authenticate = [auth = server->authenticator_.get()](const std::string& token) {
+        return auth->AuthorizeToken(token, Access::kRead, "the web dashboard").status();
+      };
+    }
+    absl::StatusOr<std::unique_ptr<web::HttpDashboard>> dashboard = web::HttpDashboard::Start(
+        server->coordinator_.get(), server->store_, clock, std::move(http));
+    // On error the server's destructor stops what was started.
+    if (!dashboard.ok()) return dashboard.status();
+    server->http_ = std::move(*dashboard);
+    const std::string host = opts.http_address.substr(0, opts.http_address.rfind(':'));
+    spdlog::info("dashboard on {}://{}:{}/ (also /api/ and /metrics)",
+                 server->http_->tls() ? "https" : "http", host, server->http_->port());
+  }
   server->listener_->Start(server->acceptor_.get());
   server->expiry_thread_ = std::thread([s = server.get()] { s->ExpireLeasesPeriodically(); });
   spdlog::info("deepsweep-server listening on {} (port {}, {}, {}, database {})", opts.address,
@@ -233,6 +265,53 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(Options options) {
                opts.database_path);
   return server;
 }
+
+std::string Server::MetricsText() {
+  web::MetricsSnapshot m;
+  m.coordinator = coordinator_->counters();
+  for (const RpcMetrics::MethodStats& r : rpc_metrics_.Read()) {
+    m.rpc.push_back({.method = r.method, .ok = r.ok, .errors = r.errors, .latency = r.latency});
+  }
+  if (sqlite_ != nullptr) {
+    const SqliteSweepStore::WriteStats w = sqlite_->write_stats();
+    m.store = web::StoreMetrics{.commits = w.commits,
+                                .mutations = w.mutations,
+                                .queue_depth = w.queue_depth,
+                                .commit_latency = sqlite_->commit_latency()};
+  }
+  // Store reads: a failure leaves the gauges at 0 (and is logged), the
+  // counters above stay right.
+  if (absl::StatusOr<std::vector<SweepRecord>> sweeps = coordinator_->ListSweeps(); sweeps.ok()) {
+    for (const SweepRecord& sweep : *sweeps) {
+      const TrialCounts& c = sweep.counts;
+      m.trials.pending += c.pending;
+      m.trials.leased += c.leased;
+      m.trials.succeeded += c.succeeded;
+      m.trials.diverged += c.diverged;
+      m.trials.failed += c.failed;
+      m.trials.cancelled += c.cancelled;
+      (sweep.state == SweepState::kActive      ? m.sweeps_active
+       : sweep.state == SweepState::kCancelled ? m.sweeps_cancelled
+                                               : m.sweeps_finished) += 1;
+    }
+  } else {
+    spdlog::error("metrics: listing sweeps failed: {}", sweeps.status().ToString());
+  }
+  if (absl::StatusOr<std::vector<WorkerRecord>> workers = coordinator_->ListWorkers();
+      workers.ok()) {
+    const absl::Time now =
+        (options_.clock != nullptr ? options_.clock : SystemClock::Default())->Now();
+    m.workers_known = static_cast<int64_t>(workers->size());
+    for (const WorkerRecord& w : *workers) {
+      if (now - w.last_seen <= options_.coordinator.lease_ttl) ++m.workers_alive;
+    }
+  } else {
+    spdlog::error("metrics: listing workers failed: {}", workers.status().ToString());
+  }
+  return web::PrometheusText(m);
+}
+
+int Server::http_port() const { return http_ != nullptr ? http_->port() : 0; }
 
 Server::~Server() {
   Shutdown();
@@ -293,6 +372,7 @@ void Server::Shutdown() {
   }
   spdlog::info("deepsweep-server shutting down");
   stopping_.Notify();
+  if (http_ != nullptr) http_->Shutdown();
   if (listener_ != nullptr) listener_->Stop();
   if (grpc_server_ != nullptr) {
     service_->StopStreams();

@@ -34,6 +34,9 @@
 #include "server/auth.h"
 #include "server/connection_listener.h"
 #include "server/coordinator_service.h"
+#include "server/rpc_metrics.h"
+#include "store/sqlite_sweep_store.h"
+#include "web/http_dashboard.h"
 
 namespace grpc {
 class CallbackGenericService;
@@ -103,6 +106,14 @@ class Server {
     absl::Duration expiry_interval = absl::Seconds(1);
     // How long Shutdown() lets calls in flight finish before cancelling them.
     absl::Duration shutdown_grace = absl::Seconds(5);
+    // Where the HTTP dashboard, its JSON API and /metrics listen
+    // ("host:port", port 0 = any free port); empty = no HTTP. The token rule
+    // is the gRPC one: a non-loopback address needs credentials (or insecure),
+    // and a request needs a credential whose role may read (reader or above).
+    // With TLS files set, it serves HTTPS with them.
+    std::string http_address;
+    // Chart.js for the dashboard (Debian's libjs-chart.js).
+    std::string chartjs_dir = "/usr/share/javascript/chart.js";
     // WatchSweep pacing.
     CoordinatorServiceOptions service;
     // The coordinator's clock; nullptr = the system clock. Tests pass a FakeClock.
@@ -126,6 +137,8 @@ class Server {
   int port() const { return port_; }
   // The bound port of health_address; 0 when there is none.
   int health_port() const { return health_port_; }
+  // The HTTP dashboard's bound port; 0 without http_address.
+  int http_port() const;
   bool tls() const { return tls_; }
 
   // Stops accepting calls, ends WatchSweep streams, gives calls in flight
@@ -151,6 +164,8 @@ class Server {
   void SetServing(bool serving) ABSL_EXCLUSIVE_LOCKS_REQUIRED(shutdown_mu_);
   // The coordinator's on_store_health_change: log, and health follows.
   void OnStoreHealthChange(const StoreHealth& health);
+  // /metrics: the store's and coordinator's state, counters and latencies.
+  std::string MetricsText();
 
   Options options_;
   int port_ = 0;
@@ -158,16 +173,20 @@ class Server {
   bool tls_ = false;
   std::unique_ptr<SweepStore> owned_store_;
   SweepStore* store_ = nullptr;
+  SqliteSweepStore* sqlite_ = nullptr;  // store_ when it is SQLite (write metrics)
+  RpcMetrics rpc_metrics_;
   std::unique_ptr<Coordinator> coordinator_;
   std::unique_ptr<TokenAuthenticator> authenticator_;
   std::unique_ptr<CoordinatorServiceImpl> service_;
   std::unique_ptr<ConnectionListener> listener_;
   std::unique_ptr<grpc::experimental::ExternalConnectionAcceptor> acceptor_;
-  // Both set once under shutdown_mu_, before any call can change store health.
+  // The gRPC servers are set once under shutdown_mu_, before any call can
+  // change store health.
   std::unique_ptr<grpc::Server> grpc_server_;
   // Answers UNIMPLEMENTED on the health port for all but the health service.
   std::unique_ptr<grpc::CallbackGenericService> unimplemented_;
   std::unique_ptr<grpc::Server> health_server_;
+  std::unique_ptr<web::HttpDashboard> http_;
   std::thread expiry_thread_;
 
   absl::Notification stopping_;

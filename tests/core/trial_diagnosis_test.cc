@@ -51,13 +51,46 @@ TEST(TrialDiagnosis, TopLayerSaturationAndItsRecovery) {
   EXPECT_EQ(findings[0].step, 200);            // 0.49 is below the 0.5 threshold
   EXPECT_EQ(findings[0].recovered_step, 400);  // 0.3 is not yet below 0.25
   EXPECT_EQ(findings[0].text,
-            "top hidden layer 3 saturated at step 200 (80% of units), recovered by step 400");
+            "top hidden layer 3 saturated at step 200 (80% of units past the 2% bound, 2nd-98th "
+            "percentile 0-0), recovered by step 400");
   // Without the recovery the text says so.
   const std::vector<DiagnosisFinding> stuck =
       DiagnoseTrial(trial, std::vector<Checkpoint>(run.begin(), run.begin() + 4));
   ASSERT_EQ(stuck.size(), 1u);
   EXPECT_FALSE(stuck[0].recovered_step.has_value());
   EXPECT_THAT(stuck[0].text, ::testing::EndsWith("not recovered"));
+}
+
+// Sigmoid's top layer driven toward 0 (Fig. 2): no unit past the 2% bound
+// yet, but 98% of them in the lowest tenth of [0, 1].
+TEST(TrialDiagnosis, BoundedTopLayerPinnedToOneEndCountsAsSaturated) {
+  auto pinned = [](int64_t step, double p98) {
+    Checkpoint c = At(step, 2, 0.0, 1, {1, 1});
+    for (LayerStat& s : c.layer_stats) {
+      if (s.layer == 2 && s.quantity == LayerQuantity::kActivation) {
+        s.hist_lo = 0;
+        s.hist_hi = 1;
+        s.p02 = 0.01;
+        s.p98 = p98;
+      }
+    }
+    return c;
+  };
+  const std::vector<Checkpoint> run = {pinned(0, 0.6), pinned(100, 0.11), pinned(200, 0.08),
+                                       pinned(300, 0.15), pinned(400, 0.3)};
+  TrialRecord sigmoid{.state = TrialState::kSucceeded};
+  sigmoid.spec.activation = "sigmoid";
+  const std::vector<DiagnosisFinding> findings = DiagnoseTrial(sigmoid, run);
+  ASSERT_EQ(findings.size(), 1u);
+  EXPECT_EQ(findings[0].step, 200);
+  EXPECT_EQ(findings[0].recovered_step, 400);  // 0.15 is still within 0.2 of the end
+  EXPECT_EQ(findings[0].text,
+            "top hidden layer 2 saturated at step 200 (0% of units past the 2% bound, 2nd-98th "
+            "percentile 0.01-0.08), recovered by step 400");
+  // An unbounded activation's histogram range is quantiles, not an asymptote.
+  TrialRecord relu = sigmoid;
+  relu.spec.activation = "relu";
+  EXPECT_TRUE(DiagnoseTrial(relu, run).empty());
 }
 
 TEST(TrialDiagnosis, BackpropGradientsShrinkingLayerByLayer) {
@@ -116,7 +149,8 @@ TEST(TrialDiagnosis, LineJoinsFindingsInOrder) {
                                     Field(&DiagnosisFinding::kind, Kind::kJacobianFarFromOne),
                                     Field(&DiagnosisFinding::kind, Kind::kDiverged)));
   EXPECT_EQ(DiagnosisLine(findings),
-            "top hidden layer 2 saturated at step 0 (90% of units), not recovered; "
+            "top hidden layer 2 saturated at step 0 (90% of units past the 2% bound, 2nd-98th "
+            "percentile 0-0), not recovered; "
             "back-propagated gradients shrink layer by layer at step 0 (std 1 at layer 2, 0.1 at "
             "layer 1); Jacobian singular values far from 1 at step 0 (mean 0.30 over 2 layers); "
             "diverged");
