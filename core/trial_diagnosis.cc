@@ -119,7 +119,9 @@ std::optional<DiagnosisFinding> JacobianFarFromOne(absl::Span<const Checkpoint> 
 std::optional<DiagnosisFinding> Divergence(const TrialRecord& trial,
                                            absl::Span<const Checkpoint> checkpoints) {
   for (const Checkpoint& c : checkpoints) {
-    if (std::isfinite(c.train_nll) && std::isfinite(c.test_nll)) continue;
+    // The training loss is a mean over the updates since the previous
+    // checkpoint: NaN at step 0 by definition (ml/trainer.h).
+    if ((c.step == 0 || std::isfinite(c.train_nll)) && std::isfinite(c.test_nll)) continue;
     return DiagnosisFinding{
         .kind = DiagnosisFinding::Kind::kDiverged,
         .step = c.step,

@@ -24,7 +24,8 @@
 //                         jacobian_factor] (Sec. 4.2.2: normalized init keeps it
 //                         near 1, about 0.8; standard init about 0.5).
 //   diverged              the trial ended DIVERGED (its reason is kept), or a
-//                         checkpoint's training or test loss is not finite.
+//                         checkpoint's test loss, or its training loss after
+//                         step 0 (NaN there by definition), is not finite.
 // Checkpoints without the needed statistics are skipped.
 //
 // Thread-safety: pure functions.

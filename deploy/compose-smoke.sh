@@ -191,7 +191,7 @@ base_image() {
   rm -rf --one-file-system "$root"
   log "$tag: imported ($(docker image inspect -f '{{.Size}}' "$tag" | numfmt --to=iec))"
 }
-timed "base image debian:bookworm" base_image debian:bookworm
+timed "base image debian:bookworm" base_image debian:bookworm --no-tests
 timed "base image debian:bookworm-slim" base_image debian:bookworm-slim --runtime
 
 # --- Images, then the cluster -------------------------------------------------

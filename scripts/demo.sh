@@ -23,15 +23,23 @@ mkdir -p "$out"
 db=$out/sweeps.db
 
 # A loopback port nothing answers on.
-port=
-for candidate in $(shuf -i 20000-60000 -n 50); do
-  if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then
-    port=$candidate
-    break
-  fi
-done
-[[ -n $port ]] || { echo "demo: no free port found" >&2; exit 1; }
+free_port() {
+  local candidate
+  for candidate in $(shuf -i 20000-60000 -n 50); do
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then
+      echo "$candidate"
+      return 0
+    fi
+  done
+  echo "demo: no free port found" >&2
+  return 1
+}
+port=$(free_port)
 address=127.0.0.1:$port
+# The web dashboard (JSON API and /metrics too) on another loopback port.
+http_port=$(free_port)
+[[ $http_port != "$port" ]] || http_port=$(free_port)
+dashboard=http://127.0.0.1:$http_port/
 cli() { "$cli_bin" --server "$address" "$@"; }
 
 pids=()
@@ -54,7 +62,8 @@ trap 'exit 130' INT TERM
 echo "== coordinator on $address, database $db"
 # Own sessions (setsid): a Ctrl-C reaches only this script, whose trap stops
 # the workers first (they release their trials) and the coordinator last.
-setsid "$server_bin" --address "$address" --db "$db" --log-level warn >"$out/server.log" 2>&1 &
+setsid "$server_bin" --address "$address" --http "127.0.0.1:$http_port" --db "$db" \
+  --log-level warn >"$out/server.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 150); do
   cli health >/dev/null 2>&1 && break
@@ -62,6 +71,8 @@ for _ in $(seq 1 150); do
   sleep 0.2
 done
 cli health
+echo "== dashboard: open $dashboard in a browser on this machine (live while the sweep runs;"
+echo "   metrics at ${dashboard}metrics)"
 
 echo "== 2 workers (logs in $out/worker-1.log, $out/worker-2.log)"
 for n in 1 2; do

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs every Debian 12 package deepsweep needs to build, test and run.
 # Idempotent and quiet when everything is present.
-# Usage: scripts/install-deps.sh [--peers | --runtime | --fresh-check | --compose-smoke] [--list]
+# Usage: scripts/install-deps.sh [--peers | --no-tests | --runtime | --fresh-check | --compose-smoke]
+#                                [--list]
 #   --peers          also installs the benchmark peers (python3-torch, python3-optuna).
+#   --no-tests       only what building needs, not the test tools (deploy/Dockerfile).
 #   --runtime        only what the three programs need to run (shared libraries, sqlite3
 #                    for queries, the dataset files): the slim stage of deploy/Dockerfile.
 #   --fresh-check    only the tools of scripts/fresh-machine-check.sh (debootstrap).
@@ -19,22 +21,27 @@ build_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libyaml-cpp-dev libcli11-dev
   zlib1g-dev libpng-dev gnuplot-nox openssl libssl-dev clang-format python3-yaml
   dataset-fashion-mnist libopenblas-dev
+  libcpp-httplib-dev libjs-chart.js nlohmann-json3-dev
 )
+# What only the tests need: the dashboard's browser test (headless Chromium,
+# its WebDriver, Selenium) and promtool (package prometheus) for /metrics.
+test_packages=(chromium chromium-driver python3-selenium prometheus)
 # The runtime halves of the -dev packages above, for the Debian 12 versions.
 runtime_packages=(
   ca-certificates libgrpc++1.51 libprotobuf32 libabsl20220623 libsqlite3-0 sqlite3
   libspdlog1.10 libfmt9 libyaml-cpp0.7 zlib1g libpng16-16 libopenblas0-pthread libssl3
-  dataset-fashion-mnist
+  dataset-fashion-mnist libjs-chart.js libcpp-httplib0.11
 )
 peer_packages=(python3-torch python3-optuna)
 fresh_check_packages=(debootstrap)
 compose_smoke_packages=(docker.io docker-compose debootstrap)
 
-packages=("${build_packages[@]}")
+packages=("${build_packages[@]}" "${test_packages[@]}")
 list_only=false
 for arg in "$@"; do
   case "$arg" in
     --peers) packages+=("${peer_packages[@]}") ;;
+    --no-tests) packages=("${build_packages[@]}") ;;
     --runtime) packages=("${runtime_packages[@]}") ;;
     --fresh-check) packages=("${fresh_check_packages[@]}") ;;
     --compose-smoke) packages=("${compose_smoke_packages[@]}") ;;

@@ -133,6 +133,10 @@ TEST(TrialDiagnosis, DivergenceFromStateOrNonFiniteLoss) {
   Checkpoint bad = At(300, 3, 0, 1, kFlat);
   bad.train_nll = std::numeric_limits<double>::infinity();
   const TrialRecord running{.state = TrialState::kLeased};
+  // Step 0 has no training loss yet (NaN by definition): not a divergence.
+  Checkpoint start = At(0, 3, 0, 1, kFlat);
+  start.train_nll = std::numeric_limits<double>::quiet_NaN();
+  EXPECT_TRUE(DiagnoseTrial(running, {start}).empty());
   const std::vector<DiagnosisFinding> by_loss =
       DiagnoseTrial(running, {At(200, 3, 0, 1, kFlat), bad});
   ASSERT_EQ(by_loss.size(), 1u);

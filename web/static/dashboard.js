@@ -94,7 +94,8 @@ function lineChart(container, id, title, datasets, opts = {}) {
       plugins: { title: { display: true, text: title }, legend: { labels: { boxWidth: 12 } } },
       scales: {
         x: { type: 'linear', title: { display: true, text: opts.xLabel || 'updates' } },
-        y: { type: opts.logY ? 'logarithmic' : 'linear', title: { display: !!opts.yLabel, text: opts.yLabel || '' } },
+        y: { type: opts.logY ? 'logarithmic' : 'linear', min: opts.yMin, max: opts.yMax,
+             title: { display: !!opts.yLabel, text: opts.yLabel || '' } },
       },
       elements: { point: { radius: 2 } },
     },
@@ -205,7 +206,7 @@ async function sweepView(view, gen, id) {
       datasets.push({ label: '', data: pts.map(p => ({ x: p.step, y: p[kind + '_mean'] + half(p) })),
                       borderColor: color(i, 0.2), backgroundColor: color(i, 0.15), pointRadius: 0, fill: '-1' });
     });
-    const chart = lineChart(curveBox, `curve-${kind}`, title, datasets, { yLabel: 'error' });
+    const chart = lineChart(curveBox, `curve-${kind}`, title, datasets, { yLabel: 'error', yMin: 0, yMax: 1 });
     chart.options.plugins.legend.labels.filter = item => item.text !== '';
   }
 
@@ -291,7 +292,7 @@ async function trialView(view, gen, id) {
   lineChart(box, 'trial-error', 'test and validation error', [
     { label: 'test error', data: cps.map(c => ({ x: c.step, y: c.test_error })), borderColor: color(0), backgroundColor: color(0) },
     { label: 'validation error', data: cps.map(c => ({ x: c.step, y: c.validation_error })), borderColor: color(1), backgroundColor: color(1) },
-  ], { yLabel: 'error' });
+  ], { yLabel: 'error', yMin: 0, yMax: 1 });
   // Fig. 3-4: mean (solid) and 98th percentile (dashed) of each layer's activations.
   const meanP98 = [];
   layers.forEach((layer, i) => {
@@ -300,7 +301,8 @@ async function trialView(view, gen, id) {
     meanP98.push({ label: `layer ${layer} p98`, data: pts('p98'), borderColor: color(i), backgroundColor: color(i), borderDash: [6, 4] });
   });
   lineChart(box, 'layer-activation', 'activation mean (solid) and 98th percentile (dashed)', meanP98);
-  lineChart(box, 'layer-saturation', 'saturated fraction of units', series('activation', 'saturated_fraction'));
+  lineChart(box, 'layer-saturation', 'saturated fraction of units', series('activation', 'saturated_fraction'),
+            { yMin: 0, yMax: 1 });
   lineChart(box, 'layer-backprop', 'back-propagated gradient std', series('backprop_grad', 'std'), { logY: true });
   lineChart(box, 'layer-weightgrad', 'weight gradient std', series('weight_grad', 'std'), { logY: true });
   lineChart(box, 'layer-jacobian', 'Jacobian mean singular value', series('activation', 'jacobian_sv_mean'));
