@@ -19,18 +19,25 @@ using ::testing::HasSubstr;
 using testing::LoopbackOptions;
 
 TEST(TokenAuthenticatorTest, AuthorizesAPresentedToken) {
-  TokenAuthenticator authenticator(
-      {Credential{.role = Role::kReader, .name = "alice", .digest = Sha256("s3cret")},
-       Credential{.role = Role::kWorker, .name = "pool", .digest = Sha256("w0rker")}},
-      /*required=*/true);
-  absl::StatusOr<Caller> alice = authenticator.AuthorizeToken("s3cret", Access::kRead, "page");
+  TokenAuthenticator authenticator({Credential{.role = Role::kReader,
+                                               .name = "alice",
+                                               .digest = Sha256("alice-token-0123456789abcdef")},
+                                    Credential{.role = Role::kWorker,
+                                               .name = "pool",
+                                               .digest = Sha256("worker-token-0123456789abcdef")}},
+                                   /*required=*/true);
+  absl::StatusOr<Caller> alice =
+      authenticator.AuthorizeToken("alice-token-0123456789abcdef", Access::kRead, "page");
   ASSERT_TRUE(alice.ok()) << alice.status();
   EXPECT_EQ(alice->name, "alice");
-  EXPECT_EQ(authenticator.AuthorizeToken("s3creT", Access::kRead, "page").status().code(),
+  EXPECT_EQ(authenticator.AuthorizeToken("alice-token-0123456789abcdeF", Access::kRead, "page")
+                .status()
+                .code(),
             absl::StatusCode::kUnauthenticated);
   EXPECT_EQ(authenticator.AuthorizeToken("", Access::kRead, "page").status().code(),
             absl::StatusCode::kUnauthenticated);
-  const absl::Status worker = authenticator.AuthorizeToken("w0rker", Access::kRead, "page").status();
+  const absl::Status worker =
+      authenticator.AuthorizeToken("worker-token-0123456789abcdef", Access::kRead, "page").status();
   EXPECT_EQ(worker.code(), absl::StatusCode::kPermissionDenied);
   EXPECT_THAT(worker.message(), HasSubstr("page"));
   EXPECT_TRUE(TokenAuthenticator({}, /*required=*/false)
@@ -79,15 +86,20 @@ TEST(ServerHttpTest, NonLoopbackHttpNeedsTheToken) {
   const std::string credentials = (dir / "credentials").string();
   {
     std::ofstream out(credentials);
-    out << "reader alice r3ader\nworker pool w0rker\n";
+    out << "reader alice reader-token-0123456789abcdef\nworker pool "
+           "worker-token-0123456789abcdef\n";
   }
   options.credentials_file = credentials;
   auto server = Server::Start(options);
   ASSERT_TRUE(server.ok()) << server.status();
   httplib::Client http("127.0.0.1", (*server)->http_port());
   EXPECT_EQ(http.Get("/api/sweeps")->status, 401);
-  EXPECT_EQ(http.Get("/api/sweeps", {{"Authorization", "Bearer r3ader"}})->status, 200);
-  EXPECT_EQ(http.Get("/api/sweeps", {{"Authorization", "Bearer w0rker"}})->status, 403);
+  EXPECT_EQ(
+      http.Get("/api/sweeps", {{"Authorization", "Bearer reader-token-0123456789abcdef"}})->status,
+      200);
+  EXPECT_EQ(
+      http.Get("/api/sweeps", {{"Authorization", "Bearer worker-token-0123456789abcdef"}})->status,
+      403);
   EXPECT_EQ(http.Get("/api/sweeps", {{"Authorization", "Bearer nope"}})->status, 401);
 }
 

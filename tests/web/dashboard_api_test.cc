@@ -126,9 +126,12 @@ TEST_F(DashboardApiTest, SweepListsCountsProgressAndThroughput) {
 
 TEST_F(DashboardApiTest, SweepConfigurationsCurvesAndTable1) {
   const SweepRecord sweep = Create(kSmallSpec);
-  // Expansion order: depth 2 seed 0, depth 2 seed 1, depth 3 seed 0, ...
+  // Expansion order (seeds outermost): depth 2 seed 0, depth 3 seed 0, depth 2
+  // seed 1, depth 3 seed 1.
   const TrialRecord first = Run("w1", {0.5, 0.4, 0.25});
-  Run("w1", {0.7, 0.6, 0.75});
+  ASSERT_EQ(first.spec.depth, 2);
+  ASSERT_EQ(Run("w1", {0.9, 0.9, 0.9}).spec.depth, 3);
+  ASSERT_EQ(Run("w1", {0.7, 0.6, 0.75}).spec.depth, 2);
   const json detail = Parse(api_->Sweep(sweep.id));
   EXPECT_EQ(detail["fields"], json::array({"depth"}));
   ASSERT_EQ(detail["configs"].size(), 2u);
@@ -141,10 +144,12 @@ TEST_F(DashboardApiTest, SweepConfigurationsCurvesAndTable1) {
   EXPECT_NEAR(d2["ci_half"].get<double>(), 12.7062047 * 0.25, 1e-6);
   EXPECT_TRUE(d2["best"].get<bool>());
   const json& d3 = detail["configs"][1];
-  EXPECT_EQ(d3["n"], 0);
-  EXPECT_TRUE(d3["mean"].is_null());
+  EXPECT_EQ(d3["n"], 1);
+  EXPECT_DOUBLE_EQ(d3["mean"].get<double>(), 0.9);
+  EXPECT_TRUE(d3["ci_half"].is_null());  // one value: no interval
   EXPECT_FALSE(d3["best"].get<bool>());
-  EXPECT_EQ(d3["counts"]["pending"], 2);
+  EXPECT_EQ(d3["counts"]["pending"], 1);
+  EXPECT_EQ(d3["counts"]["succeeded"], 1);
   ASSERT_EQ(detail["table1"]["rows"].size(), 1u);
   EXPECT_DOUBLE_EQ(detail["table1"]["rows"][0]["cells"]["shapeset"]["mean"].get<double>(), 0.5);
 
