@@ -144,8 +144,7 @@ absl::Status UnknownTokenError() {
       "to a credential the server's --credentials file or --token lists");
 }
 
-absl::StatusOr<Caller> CheckAccess(const Caller& caller, Access access,
-                                   absl::string_view method) {
+absl::StatusOr<Caller> CheckAccess(const Caller& caller, Access access, absl::string_view method) {
   if (RoleAllows(caller.role, access)) return caller;
   return absl::PermissionDeniedError(absl::StrCat(
       "role '", RoleName(caller.role), "' (credential '", absl::CHexEscape(caller.name),
