@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <optional>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -38,48 +39,88 @@ size_t IndexOf(std::vector<T>& ordered, const T& value) {
   return ordered.size() - 1;
 }
 
-absl::StatusOr<PaperCell> SelectCell(const std::vector<Candidate>& candidates, double confidence) {
-  const bool on_validation = std::all_of(candidates.begin(), candidates.end(),
-                                         [](const Candidate& c) { return c.all_validated; });
-  auto score = [&](const Candidate& c) {
-    return on_validation ? Mean(c.validation_errors) : Mean(c.test_errors);
+// One configuration of a cell, summarized: its test errors, and the mean of
+// its validation errors when every succeeded trial has one.
+struct Summarized {
+  TrialSpec spec;
+  SampleSummary test_error;
+  std::optional<double> validation_mean;
+};
+
+// The cell's choice: the lowest mean validation error (or test error, when
+// some configuration lacks validation errors) wins.
+PaperCell SelectCell(const std::vector<Summarized>& candidates) {
+  const bool on_validation =
+      std::all_of(candidates.begin(), candidates.end(),
+                  [](const Summarized& c) { return c.validation_mean.has_value(); });
+  auto score = [&](const Summarized& c) {
+    return on_validation ? *c.validation_mean : c.test_error.mean;
   };
-  const Candidate* best = &candidates.front();
-  for (const Candidate& candidate : candidates) {
+  const Summarized* best = &candidates.front();
+  for (const Summarized& candidate : candidates) {
     if (score(candidate) < score(*best)) best = &candidate;
   }
   PaperCell cell;
-  ASSIGN_OR_RETURN(cell.test_error, Summarize(best->test_errors, confidence));
+  cell.test_error = best->test_error;
   cell.candidates = static_cast<int>(candidates.size());
   cell.selected_on_test = !on_validation;
   std::vector<TrialSpec> specs;
-  for (const Candidate& candidate : candidates) specs.push_back(candidate.spec);
+  for (const Summarized& candidate : candidates) specs.push_back(candidate.spec);
   const std::vector<const SpecField*> varying = VaryingConfigFields(specs);
   cell.selected = varying.empty() ? "" : ConfigLabel(best->spec, varying);
   return cell;
+}
+
+// Rows (activation, init) and columns (dataset) in first-seen order, each
+// cell's configurations in first-seen order.
+class TableBuilder {
+ public:
+  // Registers the row and column of `spec` (also for trials that add no data).
+  std::pair<size_t, size_t> Place(const TrialSpec& spec) {
+    return {IndexOf(rows_, std::pair{spec.activation, spec.init}),
+            IndexOf(table_.datasets, spec.dataset.name)};
+  }
+  void Add(std::pair<size_t, size_t> position, Summarized candidate) {
+    cells_[position].push_back(std::move(candidate));
+  }
+  PaperTable Build() && {
+    for (const auto& [activation, init] : rows_) {
+      table_.rows.push_back(PaperRow{activation, init, {}});
+    }
+    for (const auto& [position, candidates] : cells_) {
+      table_.rows[position.first].cells.emplace(table_.datasets[position.second],
+                                                SelectCell(candidates));
+    }
+    return std::move(table_);
+  }
+
+ private:
+  PaperTable table_;
+  std::vector<std::pair<std::string, std::string>> rows_;  // (activation, init)
+  std::map<std::pair<size_t, size_t>, std::vector<Summarized>> cells_;
+};
+
+absl::Status CheckConfidence(double confidence) {
+  if (confidence > 0 && confidence < 1) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat("confidence must be in (0, 1), got ", confidence));
 }
 
 }  // namespace
 
 absl::StatusOr<PaperTable> BuildPaperTable(absl::Span<const TrialRecord> trials,
                                            double confidence) {
-  if (!(confidence > 0 && confidence < 1)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("confidence must be in (0, 1), got ", confidence));
-  }
-  PaperTable table;
-  std::vector<std::pair<std::string, std::string>> rows;  // (activation, init)
-  // cells[row][dataset] = candidate configurations in first-seen order.
+  RETURN_IF_ERROR(CheckConfidence(confidence));
+  TableBuilder builder;
+  // cells[(row, column)] = candidate configurations in first-seen order.
   std::map<std::pair<size_t, size_t>, std::vector<Candidate>> cells;
   std::map<std::pair<size_t, size_t>, std::map<std::vector<TrialFieldValue>, size_t>>
       candidate_index;
   for (const TrialRecord& trial : trials) {
-    const size_t row = IndexOf(rows, std::pair{trial.spec.activation, trial.spec.init});
-    const size_t column = IndexOf(table.datasets, trial.spec.dataset.name);
+    const std::pair<size_t, size_t> position = builder.Place(trial.spec);
     if (trial.state != TrialState::kSucceeded || !trial.final_test_error.has_value()) continue;
-    std::vector<Candidate>& candidates = cells[{row, column}];
+    std::vector<Candidate>& candidates = cells[position];
     auto [it, inserted] =
-        candidate_index[{row, column}].emplace(ConfigKeyOf(trial.spec), candidates.size());
+        candidate_index[position].emplace(ConfigKeyOf(trial.spec), candidates.size());
     if (inserted) candidates.push_back(Candidate{trial.spec, {}, {}, true});
     Candidate& candidate = candidates[it->second];
     candidate.test_errors.push_back(*trial.final_test_error);
@@ -89,14 +130,39 @@ absl::StatusOr<PaperTable> BuildPaperTable(absl::Span<const TrialRecord> trials,
       candidate.all_validated = false;
     }
   }
-  for (const auto& [activation, init] : rows) {
-    table.rows.push_back(PaperRow{activation, init, {}});
-  }
   for (const auto& [position, candidates] : cells) {
-    ASSIGN_OR_RETURN(PaperCell cell, SelectCell(candidates, confidence));
-    table.rows[position.first].cells.emplace(table.datasets[position.second], std::move(cell));
+    for (const Candidate& c : candidates) {
+      ASSIGN_OR_RETURN(SampleSummary test_error, Summarize(c.test_errors, confidence));
+      builder.Add(position,
+                  Summarized{.spec = c.spec,
+                             .test_error = test_error,
+                             .validation_mean =
+                                 c.all_validated ? std::optional<double>(Mean(c.validation_errors))
+                                                 : std::nullopt});
+    }
   }
-  return table;
+  return std::move(builder).Build();
+}
+
+absl::StatusOr<PaperTable> BuildPaperTable(absl::Span<const ConfigAggregate> configs,
+                                           double confidence) {
+  RETURN_IF_ERROR(CheckConfidence(confidence));
+  TableBuilder builder;
+  for (const ConfigAggregate& c : configs) {
+    const std::pair<size_t, size_t> position = builder.Place(c.config);
+    if (c.n == 0) continue;
+    ASSIGN_OR_RETURN(SampleSummary test_error,
+                     SummarizeSums(c.n, c.sum_test_error, c.sum_squares_test_error, confidence));
+    builder.Add(position,
+                Summarized{.spec = c.config,
+                           .test_error = test_error,
+                           .validation_mean =
+                               c.n_validation == c.n
+                                   ? std::optional<double>(c.sum_validation_error /
+                                                           static_cast<double>(c.n_validation))
+                                   : std::nullopt});
+  }
+  return std::move(builder).Build();
 }
 
 }  // namespace deepsweep

@@ -25,6 +25,7 @@
 #include "absl/types/span.h"
 #include "core/coordinator.h"
 #include "core/stats.h"
+#include "core/sweep_store.h"
 
 namespace deepsweep {
 
@@ -47,6 +48,13 @@ struct PaperTable {
 };
 
 absl::StatusOr<PaperTable> BuildPaperTable(absl::Span<const TrialRecord> trials,
+                                           double confidence = 0.95);
+
+// The same table from a sweep's configuration aggregates (SweepStore::
+// AggregateConfigs: sums computed by the store), so a large sweep's table
+// costs one query rather than reading every trial. Equal to the above for
+// the same trials, up to rounding in the standard deviation (SummarizeSums).
+absl::StatusOr<PaperTable> BuildPaperTable(absl::Span<const ConfigAggregate> configs,
                                            double confidence = 0.95);
 
 }  // namespace deepsweep

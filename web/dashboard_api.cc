@@ -282,11 +282,7 @@ absl::StatusOr<std::string> DashboardApi::Sweeps() {
 absl::StatusOr<std::string> DashboardApi::Sweep(SweepId id) {
   ASSIGN_OR_RETURN(SweepRecord sweep, coordinator_->GetSweep(id));
   ASSIGN_OR_RETURN(std::vector<ConfigAggregate> configs, store_->AggregateConfigs(id));
-  ASSIGN_OR_RETURN(
-      std::vector<TrialRecord> succeeded,
-      coordinator_->ListTrials(TrialQuery{
-          .sweep_id = id, .conditions = {{"state", TrialCondition::Op::kEq, "succeeded"}}}));
-  ASSIGN_OR_RETURN(PaperTable table1, BuildPaperTable(succeeded, options_.confidence));
+  ASSIGN_OR_RETURN(PaperTable table1, BuildPaperTable(configs, options_.confidence));
 
   std::vector<TrialSpec> specs;
   for (const ConfigAggregate& c : configs) specs.push_back(c.config);

@@ -313,7 +313,7 @@ absl::Status ShowSummary(CommandContext& context, const SummaryCommandOptions& o
 
 absl::Status ShowPaperTable(CommandContext& context, const PaperTableOptions& options) {
   ASSIGN_OR_RETURN(const OutputFormat format, ParseOutputFormat(options.format));
-  RETURN_IF_ERROR(BuildPaperTable({}, options.confidence).status());
+  RETURN_IF_ERROR(BuildPaperTable(absl::Span<const TrialRecord>(), options.confidence).status());
   ASSIGN_OR_RETURN(const std::vector<TrialRecord> trials,
                    QueryTrials(context, options.args, "id", 0));
   if (!options.mix_budgets) RETURN_IF_ERROR(CheckOneBudget(context, trials));

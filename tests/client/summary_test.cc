@@ -1,9 +1,11 @@
 #include "client/summary.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
 #include "core/paper_table.h"
+#include "core/sweep_store.h"
 #include "core/trial_fields.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -202,6 +204,64 @@ TEST(BuildPaperTableTest, PivotsAndSelectsByValidationError) {
   const PaperRow& sigmoid = table->rows[1];
   EXPECT_EQ(sigmoid.cells.count("mnist"), 0u);  // only a failed trial
   EXPECT_NEAR(sigmoid.cells.at("shapeset").test_error.mean, 0.8, 1e-15);
+}
+
+// The dashboard builds Table 1 from the store's per-configuration sums; the
+// same trials give the same table.
+TEST(BuildPaperTableTest, FromConfigurationSumsEqualsFromTrials) {
+  const std::vector<TrialRecord> trials = {
+      Trial("tanh", "normalized", kOk, 0.16, 0, "shapeset", 0.01, 0.11),
+      Trial("tanh", "normalized", kOk, 0.14, 1, "shapeset", 0.01, 0.12),
+      Trial("tanh", "normalized", kOk, 0.05, 0, "shapeset", 0.1, 0.30),
+      Trial("tanh", "normalized", kOk, 0.07, 1, "shapeset", 0.1, 0.31),
+      Trial("tanh", "normalized", kOk, 0.02, 0, "mnist", 0.01, 0.02),
+      Trial("sigmoid", "standard", kOk, 0.8, 0, "shapeset", 0.01),  // no validation error
+      Trial("sigmoid", "standard", TrialState::kFailed, std::nullopt, 0, "mnist", 0.01),
+  };
+  // What SweepStore::AggregateConfigs sums, by hand.
+  std::vector<ConfigAggregate> configs;
+  for (const TrialRecord& t : trials) {
+    const TrialSpec config = ConfigOf(t.spec);
+    auto it = std::find_if(configs.begin(), configs.end(),
+                           [&](const ConfigAggregate& c) { return c.config == config; });
+    if (it == configs.end()) it = configs.insert(configs.end(), ConfigAggregate{.config = config});
+    AddToCounts(t.state, 1, it->counts);
+    if (t.state != kOk) continue;
+    ++it->n;
+    it->sum_test_error += *t.final_test_error;
+    it->sum_squares_test_error += *t.final_test_error * *t.final_test_error;
+    if (t.final_validation_error.has_value()) {
+      ++it->n_validation;
+      it->sum_validation_error += *t.final_validation_error;
+    }
+  }
+  auto from_trials = BuildPaperTable(trials);
+  auto from_sums = BuildPaperTable(configs);
+  ASSERT_TRUE(from_trials.ok() && from_sums.ok());
+  EXPECT_EQ(from_sums->datasets, from_trials->datasets);
+  ASSERT_EQ(from_sums->rows.size(), from_trials->rows.size());
+  for (size_t r = 0; r < from_trials->rows.size(); ++r) {
+    const PaperRow& a = from_trials->rows[r];
+    const PaperRow& b = from_sums->rows[r];
+    EXPECT_EQ(b.activation, a.activation);
+    EXPECT_EQ(b.init, a.init);
+    ASSERT_EQ(b.cells.size(), a.cells.size());
+    for (const auto& [dataset, cell] : a.cells) {
+      SCOPED_TRACE(a.activation + " " + dataset);
+      const PaperCell& other = b.cells.at(dataset);
+      EXPECT_EQ(other.selected, cell.selected);
+      EXPECT_EQ(other.candidates, cell.candidates);
+      EXPECT_EQ(other.selected_on_test, cell.selected_on_test);
+      EXPECT_EQ(other.test_error.n, cell.test_error.n);
+      EXPECT_NEAR(other.test_error.mean, cell.test_error.mean, 1e-12);
+      EXPECT_EQ(other.test_error.ci_half.has_value(), cell.test_error.ci_half.has_value());
+      if (cell.test_error.ci_half.has_value()) {
+        EXPECT_NEAR(*other.test_error.ci_half, *cell.test_error.ci_half, 1e-9);
+      }
+    }
+  }
+  EXPECT_EQ(from_trials->rows[0].cells.at("shapeset").selected, "learning_rate=0.01");
+  EXPECT_TRUE(from_sums->rows[1].cells.at("shapeset").selected_on_test);
 }
 
 TEST(BuildPaperTableTest, FallsBackToTestErrorWithoutValidation) {
