@@ -27,6 +27,7 @@ ProgressInputs ProgressInputsFor(const SweepRecord& sweep, const std::vector<Tri
       case TrialState::kSucceeded:
       case TrialState::kDiverged:
       case TrialState::kFailed:
+      case TrialState::kPruned:
         inputs.finish_times.push_back(trial.updated_at);
         break;
       case TrialState::kLeased:

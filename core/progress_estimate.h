@@ -4,7 +4,8 @@
 // Throughput is measured over the most recent completions (by default the
 // last 20): rate = k / (now - time of the k-th most recent completion), or
 // k / (now - sweep creation) when the sweep has had only k. Only trials that
-// ran count as completions (succeeded, diverged, failed), not cancellations.
+// ran count as completions (succeeded, diverged, failed, pruned), not
+// cancellations.
 // Before the first completion, the running trials' partial progress stands
 // in: rate = partial / (now - sweep creation). ETA = (pending + leased -
 // partial progress of leased trials) / rate, for an active sweep with a known

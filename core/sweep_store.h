@@ -280,7 +280,7 @@ class SweepStore {
   // an unknown sweep.
   virtual absl::StatusOr<std::vector<StepAggregate>> AggregateCheckpoints(
       SweepId sweep, const TrialSpec& config) = 0;
-  // When the sweep's trials that ran to an end (SUCCEEDED, DIVERGED, FAILED)
+  // When the sweep's trials that ran to an end (SUCCEEDED, DIVERGED, FAILED, PRUNED)
   // last changed, latest first, at most `limit` of them (the finish times a
   // throughput estimate needs). NOT_FOUND for an unknown sweep.
   virtual absl::StatusOr<std::vector<absl::Time>> RecentFinishTimes(SweepId sweep, int limit) = 0;

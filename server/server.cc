@@ -290,6 +290,7 @@ std::string Server::MetricsText() {
       m.trials.diverged += c.diverged;
       m.trials.failed += c.failed;
       m.trials.cancelled += c.cancelled;
+      m.trials.pruned += c.pruned;
       (sweep.state == SweepState::kActive      ? m.sweeps_active
        : sweep.state == SweepState::kCancelled ? m.sweeps_cancelled
                                                : m.sweeps_finished) += 1;

@@ -348,7 +348,7 @@ absl::StatusOr<std::vector<absl::Time>> MemorySweepStore::RecentFinishTimes(Swee
   for (const auto& [id, t] : trials_) {
     if (t.sweep_id == sweep &&
         (t.state == TrialState::kSucceeded || t.state == TrialState::kDiverged ||
-         t.state == TrialState::kFailed)) {
+         t.state == TrialState::kFailed || t.state == TrialState::kPruned)) {
       times.push_back(t.updated_at);
     }
   }

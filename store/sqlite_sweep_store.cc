@@ -1288,10 +1288,11 @@ absl::StatusOr<std::vector<absl::Time>> SqliteSweepStore::RecentFinishTimes(Swee
   std::vector<absl::Time> times;
   RETURN_IF_ERROR(Read([&](SqliteDb& db) -> absl::Status {
     RETURN_IF_ERROR(RequireSweep(db, sweep));
-    ASSIGN_OR_RETURN(SqliteStatement s,
-                     db.Prepare("SELECT updated_at_us FROM trials WHERE sweep_id = ?1 AND (state = "
-                                "'succeeded' OR state = 'diverged' OR state = 'failed') "
-                                "ORDER BY updated_at_us DESC LIMIT ?2"));
+    ASSIGN_OR_RETURN(
+        SqliteStatement s,
+        db.Prepare("SELECT updated_at_us FROM trials WHERE sweep_id = ?1 AND (state = "
+                   "'succeeded' OR state = 'diverged' OR state = 'failed' OR state = 'pruned') "
+                   "ORDER BY updated_at_us DESC LIMIT ?2"));
     s.Bind(1, sweep);
     s.Bind(2, limit < 0 ? int64_t{-1} : int64_t{limit});
     return s.ForEachRow([&]() -> absl::Status {

@@ -54,6 +54,8 @@ void WriteCounts(JsonWriter& json, const TrialCounts& c) {
       .Int(c.failed)
       .Key("cancelled")
       .Int(c.cancelled)
+      .Key("pruned")
+      .Int(c.pruned)
       .Key("total")
       .Int(c.total())
       .Key("done")
@@ -84,6 +86,8 @@ int64_t CountOf(const TrialCounts& c, TrialState state) {
       return c.failed;
     case TrialState::kCancelled:
       return c.cancelled;
+    case TrialState::kPruned:
+      return c.pruned;
   }
   return 0;
 }

@@ -44,7 +44,8 @@ std::string PrometheusText(const MetricsSnapshot& s) {
                                  {"succeeded", t.succeeded},
                                  {"diverged", t.diverged},
                                  {"failed", t.failed},
-                                 {"cancelled", t.cancelled}}) {
+                                 {"cancelled", t.cancelled},
+                                 {"pruned", t.pruned}}) {
     Sample(out, "trials", absl::StrCat("state=\"", state, "\""), static_cast<double>(n));
   }
   Header(out, "sweeps", "gauge", "Sweeps by state.");

@@ -115,7 +115,8 @@ function progressCells(s) {
     el('td', {}, bar, ' ' + (100 * s.fraction).toFixed(1) + '%'),
     cell(`${s.counts.done}/${s.counts.total}`, 'num'),
     cell(`succeeded ${s.counts.succeeded}, diverged ${s.counts.diverged}, failed ${s.counts.failed}, ` +
-         `cancelled ${s.counts.cancelled}, leased ${s.counts.leased}, pending ${s.counts.pending}`),
+         `cancelled ${s.counts.cancelled}, pruned ${s.counts.pruned}, leased ${s.counts.leased}, ` +
+         `pending ${s.counts.pending}`),
     cell(s.trials_per_hour === null ? '-' : s.trials_per_hour.toFixed(1) + '/h', 'num'),
     cell(s.state === 'active' ? duration(s.eta_seconds) : s.state),
   ];
@@ -185,7 +186,7 @@ async function sweepView(view, gen, id) {
       cell((c.best ? '★ ' : '') + c.label), cell(c.n, 'num'),
       cell(c.mean === null ? '-' : pct(c.mean) + ci, 'num'),
       cell(pct(c.mean_validation_error), 'num'),
-      cell(c.counts.diverged, 'num'), cell(c.counts.pruned === undefined ? 0 : c.counts.pruned, 'num'),
+      cell(c.counts.diverged, 'num'), cell(c.counts.pruned, 'num'),
       cell(c.counts.failed, 'num'), cell(`${c.counts.done}/${c.counts.total}`, 'num'));
   });
   configs.append(table(['plot', 'configuration', 'n', 'test error (mean ± CI)', 'validation error',
@@ -225,7 +226,7 @@ async function sweepView(view, gen, id) {
   // Trials, one page at a time.
   const tr = document.getElementById('sweep-trials');
   clear(tr);
-  const filter = el('select', {}, ...['', 'pending', 'leased', 'succeeded', 'diverged', 'failed', 'cancelled']
+  const filter = el('select', {}, ...['', 'pending', 'leased', 'succeeded', 'diverged', 'failed', 'cancelled', 'pruned']
     .map(v => el('option', { value: v, text: v || 'all states' })));
   filter.value = sweepState.stateFilter;
   filter.addEventListener('change', () => { sweepState.stateFilter = filter.value; sweepState.offset = 0; refresh(); });
