@@ -5,6 +5,7 @@
 #include "client/commands/data.h"
 #include "client/commands/health.h"
 #include "client/commands/replay.h"
+#include "client/commands/weights.h"
 #include "client/commands/results.h"
 #include "client/commands/run.h"
 #include "client/commands/series.h"
@@ -40,6 +41,7 @@ int RunCli(const std::vector<std::string>& args, const CliEnvironment& environme
   AddResultCommands(app, context);
   AddSeriesCommands(app, context);
   AddReplayCommand(app, context);
+  AddWeightsCommand(app, context);
   AddHealthCommand(app, context);
   AddBackupCommand(app, context);
   AddDataCommands(app, context);

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "rpc/local_coordinator_client.h"
+#include "store/file_snapshot_store.h"
 #include "store/sqlite_sweep_store.h"
 
 namespace deepsweep::client {
@@ -23,7 +24,10 @@ ResultsFileOpener ResultsFileReader(const Clock* clock) {
       return absl::Status(store.status().code(), absl::StrCat("cannot read results file '", path,
                                                               "': ", store.status().message()));
     }
-    return std::make_unique<rpc::LocalCoordinatorClient>(*std::move(store), clock);
+    // Snapshots and trained weights live beside the file (store/file_snapshot_store.h).
+    return std::make_unique<rpc::LocalCoordinatorClient>(
+        *std::move(store), clock, rpc::LocalClientOptions{},
+        FileSnapshotStore::OpenReadOnly(SnapshotDirFor(path)));
   };
 }
 

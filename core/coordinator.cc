@@ -573,6 +573,18 @@ class Coordinator::Impl {
             .leases_ended = leases_ended_.load(std::memory_order_relaxed)};
   }
 
+  absl::StatusOr<int> CheckLease(TrialId id, std::string_view lease_id) {
+    Writes writes;
+    absl::StatusOr<int> attempt;
+    {
+      absl::MutexLock lock(&mu_);
+      absl::StatusOr<LiveTrial*> t = CurrentLeaseLocked(id, lease_id, writes);
+      attempt = t.ok() ? absl::StatusOr<int>((*t)->attempt) : t.status();
+    }
+    RETURN_IF_ERROR(Await(writes));
+    return attempt;
+  }
+
  private:
   static std::string Truncate(std::string_view text) {
     return std::string(text.substr(0, kMaxReasonBytes));
@@ -964,6 +976,11 @@ absl::Status Coordinator::ReleaseTrial(TrialId trial, std::string_view lease_id)
 absl::StatusOr<int64_t> Coordinator::ExpireLeases() { return impl_->ExpireLeases(); }
 
 CoordinatorCounters Coordinator::counters() const { return impl_->counters(); }
+  }
+
+absl::StatusOr<int> Coordinator::CheckLease(TrialId trial, std::string_view lease_id) {
+  return impl_->CheckLease(trial, lease_id);
+}
 uint64_t Coordinator::WaitForChange(uint64_t seen, absl::Duration max_wait) {
   return impl_->WaitForChange(seen, max_wait);
 }

@@ -330,6 +330,11 @@ class Coordinator {
   // The worker gives the trial back (e.g. on SIGTERM): PENDING at once, and
   // the attempt does not count against max_attempts.
   absl::Status ReleaseTrial(TrialId trial, std::string_view lease_id);
+  // The lease's attempt when `lease_id` is the trial's current lease
+  // (expiring due leases first); ABORTED when it is not, NOT_FOUND for an
+  // unknown trial. For use cases beside these (core/snapshots.h) that act
+  // under a lease.
+  absl::StatusOr<int> CheckLease(TrialId trial, std::string_view lease_id);
 
   // --- Housekeeping ----------------------------------------------------------
   // Expires every lease whose deadline is before now. Returns how many. Also

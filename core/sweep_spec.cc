@@ -236,8 +236,34 @@ const std::array<Axis, 22> kAxes = {{
      [](const TrialSpec& s) -> AxisValue { return s.stuck_error; }},
 }};
 
+constexpr std::array<const char*, 2> kKeepWeights = {"final", "none"};
+
+// Training settings that are not axes: they never change a trajectory, so
+// they are no part of a configuration and a sweep sets them once, in its
+// training section, for every trial.
+const std::array<Axis, 3> kSettings = {{
+    {"snapshot_every", AxisKind::kInteger, 0, kMaxExactInteger, false, {}, nullptr,
+     [](TrialSpec& s, const AxisValue& v) { s.snapshot_every = AsInt(v); },
+     [](const TrialSpec& s) -> AxisValue { return s.snapshot_every; }},
+    {"snapshot_seconds", AxisKind::kReal, 0, kInf, false, {}, nullptr,
+     [](TrialSpec& s, const AxisValue& v) { s.snapshot_seconds = AsReal(v); },
+     [](const TrialSpec& s) -> AxisValue { return s.snapshot_seconds; }},
+    {"keep_weights", AxisKind::kName, 0, kInf, false, kKeepWeights, nullptr,
+     [](TrialSpec& s, const AxisValue& v) { s.keep_weights = AsName(v); },
+     [](const TrialSpec& s) -> AxisValue { return s.keep_weights; }},
+}};
+
 const Axis* FindAxis(std::string_view name) {
   for (const Axis& a : kAxes) {
+    if (a.name == name) return &a;
+  }
+  return nullptr;
+}
+
+// An axis or a setting (section keys only).
+const Axis* FindAxisOrSetting(std::string_view name) {
+  if (const Axis* axis = FindAxis(name)) return axis;
+  for (const Axis& a : kSettings) {
     if (a.name == name) return &a;
   }
   return nullptr;
@@ -268,7 +294,7 @@ constexpr std::array<SectionKey, 7> kModelKeys = {{{"activation", "activation"},
                                                    {"width", "width"},
                                                    {"output", ""},
                                                    {"loss", "loss"}}};
-constexpr std::array<SectionKey, 11> kTrainingKeys = {
+constexpr std::array<SectionKey, 14> kTrainingKeys = {
     {{"learning_rate", "learning_rate"},
      {"momentum", "momentum"},
      {"lr_decay", "lr_decay"},
@@ -279,7 +305,10 @@ constexpr std::array<SectionKey, 11> kTrainingKeys = {
      {"histogram_bins", "histogram_bins"},
      {"jacobian_examples", "jacobian_examples"},
      {"stuck_after_updates", "stuck_after_updates"},
-     {"stuck_error", "stuck_error"}}};
+     {"stuck_error", "stuck_error"},
+     {"snapshot_every", "snapshot_every"},
+     {"snapshot_seconds", "snapshot_seconds"},
+     {"keep_weights", "keep_weights"}}};
 constexpr std::array<const char*, 13> kTopLevelKeys = {
     "name",    "description", "seed",
     "dataset", "model",       "training",
@@ -437,7 +466,7 @@ absl::Status ParseSection(const YAML::Node& section, const std::string& name,
           }
           return absl::OkStatus();
         }
-        const Axis& axis = *FindAxis(entry->axis);
+        const Axis& axis = *FindAxisOrSetting(entry->axis);
         ASSIGN_OR_RETURN(AxisValue v, ParseAxisValue(axis, value, limits, path));
         axis.set(base, v);
         return absl::OkStatus();

@@ -82,6 +82,17 @@ struct TrialSpec {
   // time and then recover, which is a result, not a divergence.
   int64_t stuck_after_updates = 0;
   double stuck_error = 1.0;
+  // Snapshots of the whole training state (ml/trainer.h), from which an
+  // interrupted trial resumes exactly: after every snapshot_every updates
+  // (0 = not by updates) and whenever snapshot_seconds of training passed
+  // since the last one (0 = not by time), whichever comes first; also when a
+  // worker stops on SIGTERM. keep_weights: "final" keeps the trained net after
+  // the trial ends (`deepsweep weights`), "none" keeps nothing. They never
+  // change the trajectory, so they are not part of the configuration (no seed
+  // or duplicate check depends on them).
+  int64_t snapshot_every = 0;
+  double snapshot_seconds = 300;
+  std::string keep_weights = "final";
   // The trial's seed: the weights derive from it.
   uint64_t seed = 0;
   // The seed of the trial's data: training order, Shapeset scenes,

@@ -124,6 +124,33 @@ void ReadCheckpointScalars(ByteReader& in, CheckpointMetrics& m) {
   }
 }
 
+// The payload up to the net (ml/trainer.h lists it).
+struct PayloadHead {
+  std::string config;
+  std::string name;
+  int64_t input_dim = 0;
+  int64_t classes = 0;
+  int64_t step = 0;
+  double nll_sum = 0, loss_sum = 0;
+  int64_t batches = 0;
+  double elapsed = 0, monitor = 0;
+  CheckpointMetrics last;
+};
+
+void ReadHead(ByteReader& in, PayloadHead& h) {
+  h.config = in.String();
+  h.name = in.String();
+  h.input_dim = in.I64();
+  h.classes = in.I64();
+  h.step = in.I64();
+  h.nll_sum = in.F64();
+  h.loss_sum = in.F64();
+  h.batches = in.I64();
+  h.elapsed = in.F64();
+  h.monitor = in.F64();
+  ReadCheckpointScalars(in, h.last);
+}
+
 }  // namespace
 
 absl::Status ValidateTrainConfig(const TrainConfig& c) {
@@ -162,6 +189,41 @@ std::string_view TrainStatusName(TrainStatus status) {
       return "stopped";
   }
   return "unknown";
+}
+
+absl::StatusOr<int64_t> SnapshotStep(std::string_view snapshot) {
+  ASSIGN_OR_RETURN(std::string_view payload, UnframeSnapshot(snapshot));
+  ByteReader in(payload, "snapshot");
+  PayloadHead head;
+  ReadHead(in, head);
+  RETURN_IF_ERROR(in.status());
+  return head.step;
+}
+
+absl::StatusOr<SnapshotNet> ReadSnapshotNet(std::string_view snapshot, const TrainConfig& config) {
+  ASSIGN_OR_RETURN(std::string_view payload, UnframeSnapshot(snapshot));
+  ByteReader in(payload, "snapshot");
+  PayloadHead head;
+  ReadHead(in, head);
+  RETURN_IF_ERROR(in.status());
+  if (head.config != ConfigFingerprint(config)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "snapshot was taken with train config {", head.config, "}; expected {",
+        ConfigFingerprint(config), "}"));
+  }
+  if (head.input_dim <= 0 || head.input_dim > (int64_t{1} << 30) || head.classes < 2 ||
+      head.classes > (int64_t{1} << 30)) {
+    return absl::DataLossError(absl::StrCat("snapshot has ", head.input_dim, " inputs and ",
+                                            head.classes, " classes"));
+  }
+  const MlpShape shape{.input_dim = static_cast<int>(head.input_dim),
+                       .hidden = config.hidden,
+                       .output_dim = static_cast<int>(head.classes),
+                       .activation = config.activation};
+  ASSIGN_OR_RETURN(Mlp<float> net, Mlp<float>::Create(shape));
+  net.Restore(in);
+  RETURN_IF_ERROR(in.status());
+  return SnapshotNet{.step = head.step, .net = std::move(net)};
 }
 
 Trainer::Trainer(TrainConfig config, const Clock* clock)
@@ -211,10 +273,12 @@ absl::StatusOr<TrainResult> Trainer::Train(Dataset& data, const TrainHooks& hook
   } else {
     ASSIGN_OR_RETURN(std::string_view payload, UnframeSnapshot(hooks.resume_from));
     ByteReader in(payload, "snapshot");
-    const std::string config = in.String();
-    const std::string name = in.String();
-    const int64_t input_dim = in.I64();
-    const int64_t classes = in.I64();
+    PayloadHead head;
+    ReadHead(in, head);
+    const std::string& config = head.config;
+    const std::string& name = head.name;
+    const int64_t input_dim = head.input_dim;
+    const int64_t classes = head.classes;
     if (in.ok() && config != fingerprint) {
       return absl::FailedPreconditionError(absl::StrCat("snapshot was taken with train config {",
                                                         config, "}; this trainer has {",
@@ -227,13 +291,13 @@ absl::StatusOr<TrainResult> Trainer::Train(Dataset& data, const TrainHooks& hook
                        classes, " classes); this one is '", data.name, "' (", data.input_dim, ", ",
                        data.num_classes, ")"));
     }
-    resumed_step = in.I64();
-    nll_sum = in.F64();
-    loss_sum = in.F64();
-    batches = in.I64();
-    prior_seconds = in.F64();
-    monitor_seconds = in.F64();
-    ReadCheckpointScalars(in, result.last_checkpoint);
+    resumed_step = head.step;
+    nll_sum = head.nll_sum;
+    loss_sum = head.loss_sum;
+    batches = head.batches;
+    prior_seconds = head.elapsed;
+    monitor_seconds = head.monitor;
+    result.last_checkpoint = std::move(head.last);
     net.Restore(in);
     sgd.RestoreState(in, net);
     const std::string stream = in.String();

@@ -78,6 +78,7 @@
 #include "ml/kernels.h"
 #include "ml/layer_probe.h"
 #include "ml/loss.h"
+#include "ml/mlp.h"
 
 namespace deepsweep::ml {
 
@@ -162,6 +163,18 @@ struct TrainHooks {
   // FailedPrecondition for a different config or dataset) before any update.
   std::string_view resume_from;
 };
+
+// The step a snapshot was taken at, after checking its frame (DataLoss /
+// FailedPrecondition as UnframeSnapshot).
+absl::StatusOr<int64_t> SnapshotStep(std::string_view snapshot);
+
+// The net a snapshot holds (its trained weights), for a snapshot taken with
+// `config` (FailedPrecondition otherwise; DataLoss when damaged).
+struct SnapshotNet {
+  int64_t step = 0;
+  Mlp<float> net;
+};
+absl::StatusOr<SnapshotNet> ReadSnapshotNet(std::string_view snapshot, const TrainConfig& config);
 
 class Trainer {
  public:

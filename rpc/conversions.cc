@@ -189,6 +189,9 @@ void ToProto(const TrialSpec& spec, v1::TrialSpec* out) {
   out->set_jacobian_examples(spec.jacobian_examples);
   out->set_stuck_after_updates(spec.stuck_after_updates);
   out->set_stuck_error(spec.stuck_error);
+  out->set_snapshot_every(spec.snapshot_every);
+  out->set_snapshot_seconds(spec.snapshot_seconds);
+  out->set_keep_weights(spec.keep_weights);
 }
 
 absl::Status FromProto(const v1::TrialSpec& proto, TrialSpec* out) {
@@ -219,6 +222,11 @@ absl::Status FromProto(const v1::TrialSpec& proto, TrialSpec* out) {
   out->stuck_after_updates =
       proto.has_stuck_after_updates() ? proto.stuck_after_updates() : defaults.stuck_after_updates;
   out->stuck_error = proto.has_stuck_error() ? proto.stuck_error() : defaults.stuck_error;
+  out->snapshot_every =
+      proto.has_snapshot_every() ? proto.snapshot_every() : defaults.snapshot_every;
+  out->snapshot_seconds =
+      proto.has_snapshot_seconds() ? proto.snapshot_seconds() : defaults.snapshot_seconds;
+  out->keep_weights = proto.has_keep_weights() ? proto.keep_weights() : defaults.keep_weights;
   return absl::OkStatus();
 }
 

@@ -44,6 +44,13 @@ struct SweepProgress {
   std::vector<RunningTrial> running;  // the leased trials, ordered by id
 };
 
+// A snapshot as downloaded: its step and bytes (CRC-32 already verified).
+struct DownloadedSnapshot {
+  int64_t step = 0;
+  int attempt = 0;  // the attempt whose worker took it
+  std::string bytes;
+};
+
 class CoordinatorClient {
  public:
   virtual ~CoordinatorClient() = default;
@@ -90,6 +97,18 @@ class CoordinatorClient {
   virtual absl::Status FailTrial(TrialId trial, std::string_view lease_id, std::string_view reason,
                                  bool retryable) = 0;
   virtual absl::Status ReleaseTrial(TrialId trial, std::string_view lease_id) = 0;
+
+  // --- Snapshots (core/snapshots.h) -----------------------------------------
+  // Stores a training-state snapshot of the leased trial (its CRC-32 is
+  // computed here and checked by the coordinator); OK = durable.
+  virtual absl::Status UploadSnapshot(TrialId trial, std::string_view lease_id, int64_t step,
+                                      std::string_view bytes) = 0;
+  // The leased trial's snapshot at `step`, or its newest when unset; nullopt
+  // when it has none. DATA_LOSS when the bytes fail their CRC-32.
+  virtual absl::StatusOr<std::optional<DownloadedSnapshot>> DownloadSnapshot(
+      TrialId trial, std::string_view lease_id, std::optional<int64_t> step) = 0;
+  // The final snapshot (trained weights) of a succeeded trial.
+  virtual absl::StatusOr<DownloadedSnapshot> DownloadWeights(TrialId trial) = 0;
 };
 
 }  // namespace deepsweep::rpc

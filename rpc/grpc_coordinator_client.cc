@@ -4,11 +4,13 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/crc32.h"
 #include "common/status_macros.h"
 #include "deepsweep/v1/coordinator.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "rpc/channel.h"
 #include "rpc/conversions.h"
+#include "rpc/snapshot_chunks.h"
 #include "rpc/status.h"
 
 namespace deepsweep::rpc {
@@ -197,7 +199,74 @@ class GrpcCoordinatorClient final : public CoordinatorClient {
     return Call(&Stub::ReleaseTrial, request, &response);
   }
 
+  absl::Status UploadSnapshot(TrialId trial, std::string_view lease_id, int64_t step,
+                              std::string_view bytes) override {
+    grpc::ClientContext context;
+    PrepareContext(&context, options_.snapshot_timeout);
+    v1::UploadSnapshotResponse response;
+    std::unique_ptr<grpc::ClientWriter<v1::SnapshotChunk>> writer =
+        stub_->UploadSnapshot(&context, &response);
+    v1::SnapshotChunk header;
+    header.set_trial_id(trial);
+    header.set_lease_id(std::string(lease_id));
+    header.set_step(step);
+    header.set_total_bytes(static_cast<int64_t>(bytes.size()));
+    header.set_crc32(Crc32(bytes));
+    // A refused write means the server ended the call; Finish says why.
+    if (WriteSnapshotChunks(header, bytes,
+                            [&](const v1::SnapshotChunk& c) { return writer->Write(c); })) {
+      writer->WritesDone();
+    }
+    return FromGrpcStatus(writer->Finish());
+  }
+
+  absl::StatusOr<std::optional<DownloadedSnapshot>> DownloadSnapshot(
+      TrialId trial, std::string_view lease_id, std::optional<int64_t> step) override {
+    v1::DownloadSnapshotRequest request;
+    request.set_trial_id(trial);
+    request.set_lease_id(std::string(lease_id));
+    if (step.has_value()) request.set_step(*step);
+    absl::StatusOr<DownloadedSnapshot> got = Download(
+        [&](grpc::ClientContext* context) { return stub_->DownloadSnapshot(context, request); });
+    if (got.status().code() == absl::StatusCode::kNotFound) return std::nullopt;
+    if (!got.ok()) return got.status();
+    return std::move(*got);
+  }
+
+  absl::StatusOr<DownloadedSnapshot> DownloadWeights(TrialId trial) override {
+    v1::DownloadWeightsRequest request;
+    request.set_trial_id(trial);
+    return Download(
+        [&](grpc::ClientContext* context) { return stub_->DownloadWeights(context, request); });
+  }
+
  private:
+  // Reads a chunk stream into a verified snapshot.
+  absl::StatusOr<DownloadedSnapshot> Download(
+      const std::function<std::unique_ptr<grpc::ClientReader<v1::SnapshotChunk>>(
+          grpc::ClientContext*)>& start) {
+    grpc::ClientContext context;
+    PrepareContext(&context, options_.snapshot_timeout);
+    std::unique_ptr<grpc::ClientReader<v1::SnapshotChunk>> reader = start(&context);
+    SnapshotAssembler assembler(int64_t{1} << 40);
+    v1::SnapshotChunk chunk;
+    absl::Status assembled;
+    while (assembled.ok() && reader->Read(&chunk)) assembled = assembler.Add(chunk);
+    if (!assembled.ok()) context.TryCancel();
+    const grpc::Status finish = reader->Finish();
+    RETURN_IF_ERROR(assembled);
+    RETURN_IF_ERROR(FromGrpcStatus(finish));
+    RETURN_IF_ERROR(assembler.Finish());
+    const uint32_t crc = Crc32(assembler.bytes());
+    if (crc != assembler.header().crc32()) {
+      return absl::DataLossError(absl::StrCat("downloaded snapshot of trial ",
+                                              assembler.header().trial_id(), " fails its crc32"));
+    }
+    return DownloadedSnapshot{.step = assembler.header().step(),
+                              .attempt = assembler.header().attempt(),
+                              .bytes = assembler.TakeBytes()};
+  }
+
   // Token metadata, readiness and (for unary calls) the deadline.
   void PrepareContext(grpc::ClientContext* context, std::optional<absl::Duration> timeout) const {
     if (!options_.token.empty()) {

@@ -37,6 +37,8 @@ struct ClientOptions {
   std::string token;
   // Deadline of each unary call, measured from its start.
   absl::Duration call_timeout = absl::Seconds(30);
+  // Deadline of a snapshot upload or download (19 MB for a 5 x 1000 net).
+  absl::Duration snapshot_timeout = absl::Minutes(5);
   // Largest response accepted; ListTrials of a big sweep can be large.
   int max_receive_message_bytes = 256 << 20;
   // Queue calls until the server is reachable (within call_timeout) instead of

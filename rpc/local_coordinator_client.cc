@@ -3,16 +3,23 @@
 #include <optional>
 #include <utility>
 
+#include "common/crc32.h"
 #include "common/status_macros.h"
 #include "rpc/sweep_progress.h"
 
 namespace deepsweep::rpc {
 LocalCoordinatorClient::LocalCoordinatorClient(std::unique_ptr<SweepStore> store,
-                                               const Clock* clock, LocalClientOptions options)
+                                               const Clock* clock, LocalClientOptions options,
+                                               std::unique_ptr<SnapshotStore> snapshots)
     : store_(std::move(store)),
       clock_(clock),
       options_(std::move(options)),
-      coordinator_(store_.get(), clock, options_.coordinator) {}
+      coordinator_(store_.get(), clock, options_.coordinator),
+      snapshot_store_(std::move(snapshots)) {
+  if (snapshot_store_ != nullptr) {
+    snapshots_ = std::make_unique<Snapshots>(&coordinator_, snapshot_store_.get());
+  }
+}
 
 LocalCoordinatorClient::~LocalCoordinatorClient() = default;
 
@@ -103,6 +110,36 @@ absl::Status LocalCoordinatorClient::FailTrial(TrialId trial, std::string_view l
 
 absl::Status LocalCoordinatorClient::ReleaseTrial(TrialId trial, std::string_view lease_id) {
   return coordinator_.ReleaseTrial(trial, lease_id);
+}
+
+namespace {
+
+absl::Status NoSnapshots() {
+  return absl::FailedPreconditionError("no snapshot storage here (its database is :memory:)");
+}
+
+}  // namespace
+
+absl::Status LocalCoordinatorClient::UploadSnapshot(TrialId trial, std::string_view lease_id,
+                                                    int64_t step, std::string_view bytes) {
+  if (snapshots_ == nullptr) return NoSnapshots();
+  return snapshots_->Upload(trial, lease_id, step, bytes, Crc32(bytes));
+}
+
+absl::StatusOr<std::optional<DownloadedSnapshot>> LocalCoordinatorClient::DownloadSnapshot(
+    TrialId trial, std::string_view lease_id, std::optional<int64_t> step) {
+  if (snapshots_ == nullptr) return NoSnapshots();
+  ASSIGN_OR_RETURN(std::optional<StoredSnapshot> stored, snapshots_->Fetch(trial, lease_id, step));
+  if (!stored.has_value()) return std::nullopt;
+  return DownloadedSnapshot{
+      .step = stored->info.step, .attempt = stored->info.attempt, .bytes = std::move(stored->bytes)};
+}
+
+absl::StatusOr<DownloadedSnapshot> LocalCoordinatorClient::DownloadWeights(TrialId trial) {
+  if (snapshots_ == nullptr) return NoSnapshots();
+  ASSIGN_OR_RETURN(TrialRecord record, coordinator_.GetTrial(trial));
+  ASSIGN_OR_RETURN(std::string bytes, snapshots_->FinalWeights(trial));
+  return DownloadedSnapshot{.step = record.spec.updates, .bytes = std::move(bytes)};
 }
 
 }  // namespace deepsweep::rpc

@@ -21,6 +21,8 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "core/coordinator.h"
+#include "core/snapshot_store.h"
+#include "core/snapshots.h"
 #include "core/sweep_store.h"
 #include "rpc/coordinator_client.h"
 
@@ -39,8 +41,11 @@ struct LocalClientOptions {
 class LocalCoordinatorClient final : public CoordinatorClient {
  public:
   // Owns `store`; `clock` must outlive the client.
+  // `snapshots`, when given, serves the snapshot calls (else they are
+  // FAILED_PRECONDITION).
   LocalCoordinatorClient(std::unique_ptr<SweepStore> store, const Clock* clock,
-                         LocalClientOptions options = {});
+                         LocalClientOptions options = {},
+                         std::unique_ptr<SnapshotStore> snapshots = nullptr);
   ~LocalCoordinatorClient() override;
 
   absl::StatusOr<SubmittedSweep> SubmitSweep(std::string_view spec_yaml,
@@ -67,12 +72,19 @@ class LocalCoordinatorClient final : public CoordinatorClient {
   absl::Status FailTrial(TrialId trial, std::string_view lease_id, std::string_view reason,
                          bool retryable) override;
   absl::Status ReleaseTrial(TrialId trial, std::string_view lease_id) override;
+  absl::Status UploadSnapshot(TrialId trial, std::string_view lease_id, int64_t step,
+                              std::string_view bytes) override;
+  absl::StatusOr<std::optional<DownloadedSnapshot>> DownloadSnapshot(
+      TrialId trial, std::string_view lease_id, std::optional<int64_t> step) override;
+  absl::StatusOr<DownloadedSnapshot> DownloadWeights(TrialId trial) override;
 
  private:
   std::unique_ptr<SweepStore> store_;
   const Clock* clock_;
   LocalClientOptions options_;
   Coordinator coordinator_;
+  std::unique_ptr<SnapshotStore> snapshot_store_;
+  std::unique_ptr<Snapshots> snapshots_;  // null without snapshot_store_
 };
 
 }  // namespace deepsweep::rpc

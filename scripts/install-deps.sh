@@ -19,7 +19,7 @@ build_packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libeigen3-dev libsqlite3-dev sqlite3 libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev libyaml-cpp-dev libcli11-dev
-  zlib1g-dev libpng-dev gnuplot-nox openssl libssl-dev clang-format python3-yaml
+  zlib1g-dev libpng-dev gnuplot-nox openssl libssl-dev clang-format python3-yaml python3-numpy
   dataset-fashion-mnist libopenblas-dev
   libcpp-httplib-dev libjs-chart.js nlohmann-json3-dev
 )

@@ -13,8 +13,10 @@
 
 #include "absl/status/status.h"
 #include "absl/time/clock.h"
+#include "common/crc32.h"
 #include "common/status_macros.h"
 #include "rpc/conversions.h"
+#include "rpc/snapshot_chunks.h"
 #include "rpc/status.h"
 #include "rpc/sweep_progress.h"
 #include "spdlog/spdlog.h"
@@ -49,14 +51,24 @@ CoordinatorServiceImpl::CoordinatorServiceImpl(Coordinator* coordinator,
                                                const TokenAuthenticator* authenticator,
                                                const Clock* clock,
                                                CoordinatorServiceOptions options,
-                                               DatabaseBackup backup, RpcMetrics* metrics)
+                                               DatabaseBackup backup, RpcMetrics* metrics,
+                                               Snapshots* snapshots)
     : coordinator_(coordinator),
       authenticator_(authenticator),
       clock_(clock),
       options_(std::move(options)),
       backup_(std::move(backup)),
       metrics_(metrics),
+      snapshots_(snapshots),
       failed_logins_(options_.failed_login_log_interval) {}
+
+absl::StatusOr<Snapshots*> CoordinatorServiceImpl::RequireSnapshots() const {
+  if (snapshots_ == nullptr) {
+    return absl::FailedPreconditionError(
+        "this coordinator keeps no snapshots (its database is :memory:)");
+  }
+  return snapshots_;
+}
 
 void CoordinatorServiceImpl::StopStreams() {
   if (!streams_stopped_.HasBeenNotified()) streams_stopped_.Notify();
@@ -289,7 +301,15 @@ grpc::Status CoordinatorServiceImpl::CompleteTrial(grpc::ServerContext* context,
   return Handle(context, "CompleteTrial", Access::kWork, [&]() -> absl::Status {
     TrialOutcome outcome;
     RETURN_IF_ERROR(FromProto(*request, &outcome));
-    return coordinator_->CompleteTrial(request->trial_id(), request->lease_id(), outcome);
+    RETURN_IF_ERROR(
+        coordinator_->CompleteTrial(request->trial_id(), request->lease_id(), outcome));
+    // Retention (keep_weights); the completion stands even if it fails.
+    if (snapshots_ != nullptr) {
+      if (absl::Status kept = snapshots_->TrialEnded(request->trial_id()); !kept.ok()) {
+        spdlog::error("trial {}: snapshot retention: {}", request->trial_id(), kept.ToString());
+      }
+    }
+    return absl::OkStatus();
   });
 }
 
@@ -354,6 +374,78 @@ grpc::Status CoordinatorServiceImpl::BackupDatabase(grpc::ServerContext* context
     spdlog::info("database backup of {} bytes streamed in {:.2f} s", total,
                  absl::ToDoubleSeconds(absl::Now() - started));
     return absl::OkStatus();
+  });
+}
+
+grpc::Status CoordinatorServiceImpl::UploadSnapshot(grpc::ServerContext* context,
+                                                    grpc::ServerReader<v1::SnapshotChunk>* reader,
+                                                    v1::UploadSnapshotResponse* /*response*/) {
+  return Handle(context, "UploadSnapshot", Access::kWork, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(Snapshots * snapshots, RequireSnapshots());
+    rpc::SnapshotAssembler assembler(int64_t{1} << 40);
+    v1::SnapshotChunk chunk;
+    while (reader->Read(&chunk)) {
+      if (!assembler.started()) {
+        RETURN_IF_ERROR(snapshots->CheckSize(chunk.total_bytes()));
+        // Refuse a stale lease before taking megabytes from it.
+        RETURN_IF_ERROR(coordinator_->CheckLease(chunk.trial_id(), chunk.lease_id()).status());
+      }
+      RETURN_IF_ERROR(assembler.Add(chunk));
+    }
+    if (context->IsCancelled()) return absl::CancelledError("the client went away mid-upload");
+    RETURN_IF_ERROR(assembler.Finish());
+    const v1::SnapshotChunk& h = assembler.header();
+    return snapshots->Upload(h.trial_id(), h.lease_id(), h.step(), assembler.bytes(), h.crc32());
+  });
+}
+
+namespace {
+
+// Streams `bytes` as chunks after a header naming them.
+absl::Status SendSnapshot(TrialId trial, int64_t step, int attempt, std::string_view bytes,
+                          grpc::ServerWriter<v1::SnapshotChunk>* writer) {
+  v1::SnapshotChunk header;
+  header.set_trial_id(trial);
+  header.set_step(step);
+  header.set_attempt(attempt);
+  header.set_total_bytes(static_cast<int64_t>(bytes.size()));
+  header.set_crc32(Crc32(bytes));
+  if (!rpc::WriteSnapshotChunks(header, bytes, [&](const v1::SnapshotChunk& c) {
+        return writer->Write(c);
+      })) {
+    return absl::CancelledError("the client went away mid-download");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+grpc::Status CoordinatorServiceImpl::DownloadSnapshot(
+    grpc::ServerContext* context, const v1::DownloadSnapshotRequest* request,
+    grpc::ServerWriter<v1::SnapshotChunk>* writer) {
+  return Handle(context, "DownloadSnapshot", Access::kWork, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(Snapshots * snapshots, RequireSnapshots());
+    ASSIGN_OR_RETURN(
+        std::optional<StoredSnapshot> stored,
+        snapshots->Fetch(request->trial_id(), request->lease_id(),
+                         request->has_step() ? std::optional<int64_t>(request->step())
+                                             : std::nullopt));
+    if (!stored.has_value()) {
+      return absl::NotFoundError(absl::StrCat("trial ", request->trial_id(), " has no snapshot"));
+    }
+    return SendSnapshot(request->trial_id(), stored->info.step, stored->info.attempt,
+                        stored->bytes, writer);
+  });
+}
+
+grpc::Status CoordinatorServiceImpl::DownloadWeights(grpc::ServerContext* context,
+                                                     const v1::DownloadWeightsRequest* request,
+                                                     grpc::ServerWriter<v1::SnapshotChunk>* writer) {
+  return Handle(context, "DownloadWeights", Access::kRead, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(Snapshots * snapshots, RequireSnapshots());
+    ASSIGN_OR_RETURN(TrialRecord trial, coordinator_->GetTrial(request->trial_id()));
+    ASSIGN_OR_RETURN(std::string bytes, snapshots->FinalWeights(request->trial_id()));
+    return SendSnapshot(trial.id, trial.spec.updates, trial.attempt, bytes, writer);
   });
 }
 

@@ -24,6 +24,7 @@
 #include "common/clock.h"
 #include "common/log_throttle.h"
 #include "core/coordinator.h"
+#include "core/snapshots.h"
 #include "deepsweep/v1/coordinator.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "server/auth.h"
@@ -62,10 +63,13 @@ class CoordinatorServiceImpl final : public v1::CoordinatorService::Service {
   // coordinator's clock, so tests drive both with one FakeClock); the waits
   // themselves stay bounded by `watch_poll_interval` of real time.
   // `metrics`, if not null, records every call's method, code and latency
-  // and must outlive the service.
+  // and must outlive the service. `snapshots` may be null (no snapshot
+  // storage, e.g. --db :memory:): the snapshot methods then answer
+  // FAILED_PRECONDITION.
   CoordinatorServiceImpl(Coordinator* coordinator, const TokenAuthenticator* authenticator,
                          const Clock* clock, CoordinatorServiceOptions options = {},
-                         DatabaseBackup backup = nullptr, RpcMetrics* metrics = nullptr);
+                         DatabaseBackup backup = nullptr, RpcMetrics* metrics = nullptr,
+                         Snapshots* snapshots = nullptr);
 
   // Ends every open WatchSweep stream with UNAVAILABLE and refuses new ones.
   void StopStreams();
@@ -107,8 +111,20 @@ class CoordinatorServiceImpl final : public v1::CoordinatorService::Service {
   grpc::Status BackupDatabase(grpc::ServerContext* context,
                               const v1::BackupDatabaseRequest* request,
                               grpc::ServerWriter<v1::BackupChunk>* writer) override;
+  grpc::Status UploadSnapshot(grpc::ServerContext* context,
+                              grpc::ServerReader<v1::SnapshotChunk>* reader,
+                              v1::UploadSnapshotResponse* response) override;
+  grpc::Status DownloadSnapshot(grpc::ServerContext* context,
+                                const v1::DownloadSnapshotRequest* request,
+                                grpc::ServerWriter<v1::SnapshotChunk>* writer) override;
+  grpc::Status DownloadWeights(grpc::ServerContext* context,
+                               const v1::DownloadWeightsRequest* request,
+                               grpc::ServerWriter<v1::SnapshotChunk>* writer) override;
 
  private:
+  // The snapshot use cases, or FAILED_PRECONDITION without storage.
+  absl::StatusOr<Snapshots*> RequireSnapshots() const;
+
   // Authenticates, checks the caller's role allows `access`, runs `body`
   // (which returns absl::Status), logs a failure and maps the status to gRPC's.
   template <typename Body>
@@ -121,6 +137,7 @@ class CoordinatorServiceImpl final : public v1::CoordinatorService::Service {
   const CoordinatorServiceOptions options_;
   const DatabaseBackup backup_;
   RpcMetrics* const metrics_;
+  Snapshots* const snapshots_;
   absl::Notification streams_stopped_;
   LogThrottle failed_logins_;
 };

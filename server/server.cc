@@ -19,6 +19,7 @@
 #include "rpc/read_file.h"
 #include "server/malformed_request_interceptor.h"
 #include "spdlog/spdlog.h"
+#include "store/file_snapshot_store.h"
 #include "store/memory_sweep_store.h"
 #include "store/sqlite_sweep_store.h"
 #include "web/metrics.h"
@@ -176,6 +177,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(Options options) {
   };
   server->coordinator_ =
       std::make_unique<Coordinator>(server->store_, clock, std::move(coordinator_options));
+  if (opts.database_path != ":memory:") {
+    ASSIGN_OR_RETURN(server->snapshot_store_,
+                     FileSnapshotStore::Open(SnapshotDirFor(opts.database_path)));
+    server->snapshots_ =
+        std::make_unique<Snapshots>(server->coordinator_.get(), server->snapshot_store_.get());
+  }
   const size_t credential_count = credentials.size();
   server->authenticator_ = std::make_unique<TokenAuthenticator>(std::move(credentials), required);
   CoordinatorServiceOptions service_options = opts.service;
@@ -184,7 +191,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(Options options) {
   server->service_ = std::make_unique<CoordinatorServiceImpl>(server->coordinator_.get(),
                                                               server->authenticator_.get(), clock,
                                                               service_options, std::move(backup),
-                                                              &server->rpc_metrics_);
+                                                              &server->rpc_metrics_, server->snapshots_.get());
 
   ASSIGN_OR_RETURN(
       server->listener_,

@@ -29,6 +29,8 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "core/coordinator.h"
+#include "core/snapshot_store.h"
+#include "core/snapshots.h"
 #include "core/sweep_store.h"
 #include "rpc/grpc_coordinator_client.h"
 #include "server/auth.h"
@@ -176,6 +178,8 @@ class Server {
   SqliteSweepStore* sqlite_ = nullptr;  // store_ when it is SQLite (write metrics)
   RpcMetrics rpc_metrics_;
   std::unique_ptr<Coordinator> coordinator_;
+  std::unique_ptr<SnapshotStore> snapshot_store_;  // null for :memory:
+  std::unique_ptr<Snapshots> snapshots_;
   std::unique_ptr<TokenAuthenticator> authenticator_;
   std::unique_ptr<CoordinatorServiceImpl> service_;
   std::unique_ptr<ConnectionListener> listener_;

@@ -522,6 +522,15 @@ absl::Status ExactStudentT(SqliteDb& db) {
   return absl::OkStatus();
 }
 
+// Version 6: the trials carry their snapshot settings (core/trial.h). Existing
+// rows get the defaults; they never change a trajectory.
+constexpr char kVersion6[] = R"sql(
+ALTER TABLE trials ADD COLUMN snapshot_every   INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE trials ADD COLUMN snapshot_seconds REAL    NOT NULL DEFAULT 300;
+ALTER TABLE trials ADD COLUMN keep_weights     TEXT    NOT NULL DEFAULT 'final'
+  CHECK (keep_weights = 'final' OR keep_weights = 'none');
+)sql";
+
 struct Migration {
   int version;
   const char* sql;  // or
@@ -535,6 +544,7 @@ constexpr Migration kMigrations[] = {
     {3, kVersion3},
     {4, nullptr, AllowPrunedTrials},
     {5, nullptr, ExactStudentT},
+    {6, kVersion6},
 };
 
 }  // namespace

@@ -54,7 +54,8 @@ constexpr char kTrialColumns[] =
     "init, init_gain, depth, width, loss, learning_rate, momentum, lr_decay, batch_size, updates, "
     "checkpoint_every, probe_examples, seed, seed_index, steps_done, final_test_error, "
     "final_test_nll, final_validation_error, updated_at_us, data_seed, histogram_bins, "
-    "jacobian_examples, stuck_after_updates, stuck_error, rung";
+    "jacobian_examples, stuck_after_updates, stuck_error, rung, snapshot_every, "
+    "snapshot_seconds, keep_weights";
 
 constexpr int kTrialColumnCount = [] {
   int columns = 1;
@@ -109,6 +110,9 @@ absl::StatusOr<TrialRecord> ReadTrial(const SqliteStatement& s) {
   t.stuck_after_updates = s.Int(37);
   t.stuck_error = s.Real(38);
   r.rung = s.OptionalInt(39);
+  t.snapshot_every = s.Int(40);
+  t.snapshot_seconds = s.Real(41);
+  t.keep_weights = s.Text(42);
   return r;
 }
 
@@ -960,9 +964,11 @@ absl::StatusOr<CreatedSweep> SqliteSweepStore::CreateSweep(const NewSweep& sweep
                    "preprocess, activation, init, init_gain, depth, width, loss, learning_rate, "
                    "momentum, lr_decay, batch_size, updates, checkpoint_every, probe_examples, "
                    "seed, seed_index, created_at_us, updated_at_us, data_seed, histogram_bins, "
-                   "jacobian_examples, stuck_after_updates, stuck_error) VALUES (?1, ?2, "
+                   "jacobian_examples, stuck_after_updates, stuck_error, snapshot_every, "
+                   "snapshot_seconds, keep_weights) VALUES (?1, ?2, "
                    "'pending', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
-                   "?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?25, ?26, ?27, ?28, ?29, ?30)"));
+                   "?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?25, ?26, ?27, ?28, ?29, ?30, "
+                   "?31, ?32, ?33)"));
     for (size_t i = 0; i < trials.size(); ++i) {
       const TrialSpec& t = trials[i];
       s.Bind(1, created.id);
@@ -995,6 +1001,9 @@ absl::StatusOr<CreatedSweep> SqliteSweepStore::CreateSweep(const NewSweep& sweep
       s.Bind(28, t.jacobian_examples);
       s.Bind(29, t.stuck_after_updates);
       s.Bind(30, t.stuck_error);
+      s.Bind(31, t.snapshot_every);
+      s.Bind(32, t.snapshot_seconds);
+      s.Bind(33, t.keep_weights);
       RETURN_IF_ERROR(s.Run());
       created.trial_ids.push_back(sqlite3_last_insert_rowid(db.raw()));
       s.Reset();

@@ -27,6 +27,11 @@ int main(int argc, char** argv) {
   app.add_option("--max-trials", options.loop.max_trials, "stop after N trials (0 = never)")
       ->capture_default_str();
   app.add_option("--timeout", timeout_s, "per-call deadline, seconds")->capture_default_str();
+  double grace_s = absl::ToDoubleSeconds(options.grace);
+  app.add_option("--grace", grace_s,
+                 "seconds after SIGTERM to snapshot and release the trial before exiting anyway")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   app.add_option("--log-level", logging.level, "trace|debug|info|warn|error")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
@@ -44,6 +49,7 @@ int main(int argc, char** argv) {
     }
     options.kernels = *isa;
   }
+  options.grace = absl::Seconds(grace_s);
   if (absl::Status status = deepsweep::worker::RunWorkerUntilSignal(options); !status.ok()) {
     spdlog::critical("{}", status.ToString());
     return 1;

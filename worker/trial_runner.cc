@@ -10,6 +10,7 @@
 #include "ml/activation.h"
 #include "ml/initializer.h"
 #include "ml/loss.h"
+#include "ml/trainer.h"
 
 namespace deepsweep::worker {
 namespace {
@@ -114,18 +115,57 @@ TrialRunner::TrialRunner(DatasetCache* datasets, const Clock* clock, TrialRunner
     : datasets_(datasets), clock_(clock), options_(options) {}
 
 absl::StatusOr<TrialRun> TrialRunner::RunTrial(const TrialSpec& spec, const TrialObserver& observer,
-                                               const std::atomic<bool>* stop) const {
+                                               const std::atomic<bool>* stop,
+                                               const TrialSnapshotHooks* snapshots) const {
   ASSIGN_OR_RETURN(ml::TrainConfig config, ToTrainConfig(spec, options_));
   ASSIGN_OR_RETURN(ml::DatasetOptions data_options, ToDatasetOptions(spec));
-  ASSIGN_OR_RETURN(ml::Dataset dataset, datasets_->Load(data_options, spec.data_seed));
   ml::Trainer trainer(std::move(config), clock_);
-  ml::CheckpointObserver forward;
+  ml::TrainHooks hooks{.stop = stop};
   if (observer) {
-    forward = [&observer](const ml::CheckpointMetrics& m) { return observer(ToCheckpoint(m)); };
+    hooks.observer = [&observer](const ml::CheckpointMetrics& m) {
+      return observer(ToCheckpoint(m));
+    };
   }
-  ASSIGN_OR_RETURN(ml::TrainResult result, trainer.Train(dataset, forward, stop));
-  return TrialRun{
-      .status = result.status, .reason = std::move(result.reason), .steps = result.steps};
+  absl::Time last_snapshot = clock_->Now();
+  if (snapshots != nullptr && snapshots->on_snapshot) {
+    hooks.snapshot_due = [&](int64_t step) {
+      if (step == spec.updates) return spec.keep_weights == "final";
+      if (spec.snapshot_every > 0 && step % spec.snapshot_every == 0) return true;
+      return spec.snapshot_seconds > 0 &&
+             clock_->Now() - last_snapshot >= absl::Seconds(spec.snapshot_seconds);
+    };
+    hooks.snapshot_on_stop = true;
+    hooks.on_snapshot = [&](int64_t step, std::string bytes) {
+      snapshots->on_snapshot(step, std::move(bytes));
+      last_snapshot = clock_->Now();
+    };
+  }
+  TrialRun run;
+  if (snapshots != nullptr && !snapshots->resume_from.empty()) {
+    ASSIGN_OR_RETURN(ml::Dataset dataset, datasets_->Load(data_options, spec.data_seed));
+    hooks.resume_from = snapshots->resume_from;
+    absl::StatusOr<int64_t> step = ml::SnapshotStep(snapshots->resume_from);
+    absl::StatusOr<ml::TrainResult> resumed =
+        step.ok() ? trainer.Train(dataset, hooks) : step.status();
+    const absl::StatusCode code = resumed.status().code();
+    if (resumed.ok() || (code != absl::StatusCode::kDataLoss &&
+                         code != absl::StatusCode::kFailedPrecondition)) {
+      if (!resumed.ok()) return resumed.status();
+      return TrialRun{.status = resumed->status,
+                      .reason = std::move(resumed->reason),
+                      .steps = resumed->steps,
+                      .resumed_from = *step};
+    }
+    // A snapshot the trainer refuses is never used: start over.
+    run.resume_error = resumed.status().ToString();
+    hooks.resume_from = {};
+  }
+  ASSIGN_OR_RETURN(ml::Dataset dataset, datasets_->Load(data_options, spec.data_seed));
+  ASSIGN_OR_RETURN(ml::TrainResult result, trainer.Train(dataset, hooks));
+  run.status = result.status;
+  run.reason = std::move(result.reason);
+  run.steps = result.steps;
+  return run;
 }
 
 }  // namespace deepsweep::worker

@@ -53,10 +53,25 @@ struct TrialRun {
   ml::TrainStatus status = ml::TrainStatus::kSucceeded;
   std::string reason;  // why it diverged or stopped; empty on success
   int64_t steps = 0;   // updates done
+  int64_t resumed_from = 0;  // the step it resumed from (0 = from scratch)
+  std::string resume_error;  // why a given snapshot was not used; empty when it was
 };
 
 // Called with each checkpoint as it is measured; returns true to stop.
 using TrialObserver = std::function<bool(const Checkpoint&)>;
+
+// Snapshots of a run (ml/trainer.h) and the one it resumes from.
+struct TrialSnapshotHooks {
+  // A snapshot of an earlier run of the same spec; empty = start at update 0.
+  // One the trainer refuses (damaged, or of another spec or binary) is not
+  // used: the run starts at update 0 and TrialRun::resume_error says why.
+  std::string resume_from;
+  // Receives each snapshot: every spec.snapshot_every updates, whenever
+  // spec.snapshot_seconds of this run's clock passed since the run started or
+  // the last snapshot, after the last update when spec.keep_weights is
+  // "final", and when training stops. Runs on the training thread.
+  std::function<void(int64_t step, std::string bytes)> on_snapshot;
+};
 
 // The mappings RunTrial uses, exposed for tests and for `deepsweep replay`.
 absl::StatusOr<ml::TrainConfig> ToTrainConfig(const TrialSpec& spec,
@@ -77,7 +92,8 @@ class TrialRunner {
   // with status kStopped when the observer returns true or, before any update,
   // when `stop` (if given) is set.
   absl::StatusOr<TrialRun> RunTrial(const TrialSpec& spec, const TrialObserver& observer,
-                                    const std::atomic<bool>* stop = nullptr) const;
+                                    const std::atomic<bool>* stop = nullptr,
+                                    const TrialSnapshotHooks* snapshots = nullptr) const;
 
   const TrialRunnerOptions& options() const { return options_; }
 

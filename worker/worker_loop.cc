@@ -254,6 +254,11 @@ absl::Status WorkerLoop::RunLeasedTrial(const TrialRecord& trial, const Lease& l
                trial.spec.seed);
 
   std::thread heartbeat([this, &session] { KeepLease(session); });
+  TrialSnapshotHooks snapshots;
+  if (!session.stop.load()) PrepareResume(trial, lease, snapshots);
+  snapshots.on_snapshot = [&](int64_t step, std::string bytes) {
+    UploadSnapshot(session, step, bytes, backoff);
+  };
   absl::StatusOr<TrialRun> run;
   if (!session.stop.load()) {
     run = runner_->RunTrial(
@@ -263,7 +268,14 @@ absl::Status WorkerLoop::RunLeasedTrial(const TrialRecord& trial, const Lease& l
           SendReports(session);
           return session.stop.load();
         },
-        &session.stop);
+        &session.stop, &snapshots);
+    if (run.ok() && !run->resume_error.empty()) {
+      spdlog::warn("trial {}: its snapshot was not used ({}); trained from update 0", trial.id,
+                   run->resume_error);
+    } else if (run.ok() && run->resumed_from > 0) {
+      Count(&WorkerStats::trials_resumed);
+      spdlog::info("trial {} resumed from update {}", trial.id, run->resumed_from);
+    }
   } else {
     run = TrialRun{.status = ml::TrainStatus::kStopped, .reason = "shutdown before start"};
   }
@@ -369,6 +381,53 @@ absl::Status WorkerLoop::RunLeasedTrial(const TrialRecord& trial, const Lease& l
   absl::MutexLock lock(&mu_);
   current_ = nullptr;
   return fatal;
+}
+
+void WorkerLoop::PrepareResume(const TrialRecord& trial, const Lease& lease,
+                               TrialSnapshotHooks& hooks) {
+  absl::StatusOr<std::optional<rpc::DownloadedSnapshot>> got =
+      client_->DownloadSnapshot(trial.id, lease.lease_id, std::nullopt);
+  if (!got.ok()) {
+    spdlog::warn("trial {}: cannot fetch its snapshot ({}); training from update 0", trial.id,
+                 got.status().ToString());
+    return;
+  }
+  if (!got->has_value()) return;
+  // The coordinator has carried the snapshot attempt's checkpoints up to its
+  // step into this attempt (core/snapshots.h): training goes on from there.
+  hooks.resume_from = std::move((**got).bytes);
+}
+
+void WorkerLoop::UploadSnapshot(TrialSession& session, int64_t step, std::string_view bytes,
+                                Backoff& backoff) {
+  using Ending = TrialSession::Ending;
+  const auto unwanted = [&] {
+    const Ending e = session.ending();
+    return e == Ending::kLeaseLost || e == Ending::kRejected || e == Ending::kCancelled;
+  };
+  // The checkpoints up to `step` first: a stored snapshot never runs ahead of
+  // its attempt's stored series.
+  while (!unwanted() && session.HasUnsent()) {
+    if (!SendReports(session) && sleeper_->SleepFor(backoff.NextDelay(), shutdown_)) break;
+  }
+  if (unwanted() || session.HasUnsent()) {
+    Count(&WorkerStats::snapshot_errors);
+    spdlog::warn("trial {}: snapshot at update {} not sent (checkpoints unsent or trial ended)",
+                 session.trial_id, step);
+    return;
+  }
+  const absl::Status uploaded = client_->UploadSnapshot(session.trial_id, session.lease_id, step,
+                                                        bytes);
+  if (uploaded.ok()) {
+    Count(&WorkerStats::snapshots_sent);
+    spdlog::debug("trial {}: snapshot at update {} stored ({} bytes)", session.trial_id, step,
+                  bytes.size());
+  } else {
+    Count(&WorkerStats::snapshot_errors);
+    if (IsLeaseLost(uploaded)) session.End(Ending::kLeaseLost);
+    spdlog::warn("trial {}: snapshot at update {} not stored: {}", session.trial_id, step,
+                 uploaded.ToString());
+  }
 }
 
 void WorkerLoop::KeepLease(TrialSession& session) {

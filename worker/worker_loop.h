@@ -54,8 +54,18 @@
 //    limit (logging each as an error). Waits go through the injected Sleeper
 //    and the budget is measured on the injected Clock; training goes on
 //    while calls are retried.
+//  - Snapshots (core/snapshots.h): a trial that has one is resumed from its
+//    newest (the coordinator carries the checkpoints up to its step into this
+//    attempt, so every attempt holds its whole series) and training continues
+//    after that step. A snapshot the trainer refuses is
+//    not used (training starts at update 0, the reason logged). While
+//    training, snapshots are taken as the spec says and uploaded on the
+//    training thread, each after the checkpoints up to its step were
+//    acknowledged (so a stored snapshot never runs ahead of its series); a
+//    failed upload is logged and training goes on.
 //  - Shutdown(): take no new trial, stop training before the next update,
-//    release the lease (the trial is pending again at once), return from Run.
+//    snapshot and upload it (one try), release the lease (the trial is
+//    pending again at once), return from Run.
 //
 // Run returns OK after Shutdown() or max_trials trials, or the error that
 // makes retrying pointless (a fatal or rejected code from AcquireTrial, a
@@ -122,6 +132,9 @@ struct WorkerStats {
   int64_t report_calls = 0;      // ReportCheckpoints calls, failed ones included
   int64_t renewals = 0;          // RenewLease calls, failed ones included
   int64_t transient_errors = 0;  // calls that failed with a retryable code
+  int64_t snapshots_sent = 0;    // uploads acknowledged (durable at the coordinator)
+  int64_t snapshot_errors = 0;   // snapshots not stored (upload failed or skipped)
+  int64_t trials_resumed = 0;    // trials continued from a snapshot
 };
 
 class WorkerLoop {
@@ -143,6 +156,12 @@ class WorkerLoop {
   // Trains one leased trial and reports how it ended. Returns the error that
   // ends the loop (a fatal code), OK otherwise.
   absl::Status RunLeasedTrial(const TrialRecord& trial, const Lease& lease, Backoff& backoff);
+  // Fetches the trial's newest snapshot into `hooks`; leaves `hooks` empty to
+  // start at update 0.
+  void PrepareResume(const TrialRecord& trial, const Lease& lease, TrialSnapshotHooks& hooks);
+  // Sends the checkpoints up to `step`, then the snapshot (see above).
+  void UploadSnapshot(TrialSession& session, int64_t step, std::string_view bytes,
+                      Backoff& backoff);
   // One heartbeat thread's life for `session`.
   void KeepLease(TrialSession& session);
   // Sends the outbox once (at most max_checkpoints_per_report). Returns false

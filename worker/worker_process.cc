@@ -1,6 +1,7 @@
 #include "worker/worker_process.h"
 
 #include <atomic>
+#include <cstdlib>
 #include <functional>
 #include <memory>
 #include <thread>
@@ -48,8 +49,19 @@ absl::Status RunWorkerUntilSignal(WorkerProcessOptions options) {
   std::thread watcher([&] {
     while (!finished.load()) {
       if (std::optional<int> signal = WaitForTerminationSignal(absl::Milliseconds(200))) {
-        spdlog::info("signal {}: stopping (a trial in training is released)", *signal);
+        spdlog::info("signal {}: stopping (a trial in training is snapshotted and released)",
+                     *signal);
         loop.Shutdown();
+        const absl::Time deadline = absl::Now() + options.grace;
+        while (!finished.load()) {
+          if (absl::Now() >= deadline) {
+            spdlog::error("grace of {} ran out before the trial was released; exiting",
+                          absl::FormatDuration(options.grace));
+            spdlog::shutdown();
+            std::_Exit(EXIT_FAILURE);
+          }
+          absl::SleepFor(absl::Milliseconds(50));
+        }
         return;
       }
     }

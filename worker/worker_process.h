@@ -39,6 +39,11 @@ struct WorkerProcessOptions {
   // The small-batch kernels' instruction set for the whole process; empty =
   // the best this CPU has (ml/kernels.h). One this CPU lacks is an error.
   std::optional<ml::KernelIsa> kernels;
+  // After SIGTERM/SIGINT the trial in training is snapshotted, uploaded and
+  // released; a process still busy with that after `grace` exits at once
+  // (its lease then expires; the last periodic snapshot stays). Kubernetes
+  // sends SIGKILL 30 s after SIGTERM by default.
+  absl::Duration grace = absl::Seconds(25);
 };
 
 // Returns OK after a termination signal or max_trials trials.

@@ -153,6 +153,29 @@ TEST(SweepSpec, ConfigurationsOfOneRepeatShareTheirDataSeed) {
   EXPECT_NE(DataSeed(7, trials[0].dataset, 0), trials[0].data_seed);
 }
 
+TEST(SweepSpec, SnapshotSettingsReachEveryTrialAndAreNoPartOfTheConfiguration) {
+  const std::vector<TrialSpec> plain = Expand("name: m\ngrid: {depth: [1, 2]}\n");
+  const std::vector<TrialSpec> set = Expand(R"(name: m
+grid: {depth: [1, 2]}
+training: {snapshot_every: 5000, snapshot_seconds: 60.5, keep_weights: none}
+)");
+  ASSERT_EQ(set.size(), 2u);
+  const TrialSpec defaults;
+  EXPECT_EQ(plain[0].snapshot_every, defaults.snapshot_every);
+  EXPECT_EQ(plain[0].snapshot_seconds, defaults.snapshot_seconds);
+  EXPECT_EQ(plain[0].keep_weights, "final");
+  for (size_t i = 0; i < set.size(); ++i) {
+    EXPECT_EQ(set[i].snapshot_every, 5000);
+    EXPECT_EQ(set[i].snapshot_seconds, 60.5);
+    EXPECT_EQ(set[i].keep_weights, "none");
+    EXPECT_EQ(set[i].seed, plain[i].seed);
+    EXPECT_EQ(ConfigKey(set[i]), ConfigKey(plain[i]));
+  }
+  // Not axes: a sweep cannot vary them.
+  auto grid = ParseSweepSpec("name: g\ngrid: {snapshot_every: [10, 20]}\n");
+  EXPECT_EQ(grid.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 TEST(SweepSpec, MeasurementSettingsAreTrialFieldsThatKeepTheWeightSeed) {
   const std::vector<TrialSpec> plain = Expand("name: m\nmodel: {depth: 2}\n");
   const std::vector<TrialSpec> set = Expand(R"(name: m
@@ -434,6 +457,13 @@ const BadSpec kBadSpecs[] = {
             "histogram_bins 5000 is above the limit of 4096 (max_histogram_bins)"},
     BadSpec{"StuckErrorAboveOne", "name: x\ntraining: {stuck_error: 1.5}\n",
             absl::StatusCode::kInvalidArgument, "stuck_error must be in (0, 1], got 1.5"},
+    BadSpec{"NegativeSnapshotEvery", "name: x\ntraining: {snapshot_every: -1}\n",
+            absl::StatusCode::kInvalidArgument, "snapshot_every must be in [0, "},
+    BadSpec{"NegativeSnapshotSeconds", "name: x\ntraining: {snapshot_seconds: -2}\n",
+            absl::StatusCode::kInvalidArgument, "snapshot_seconds must be at least 0, got -2"},
+    BadSpec{"UnknownKeepWeights", "name: x\ntraining: {keep_weights: best}\n",
+            absl::StatusCode::kInvalidArgument,
+            "unknown keep_weights \"best\" (expected one of final, none)"},
     BadSpec{"InfiniteRate", "name: x\ntraining: {learning_rate: .inf}\n",
             absl::StatusCode::kInvalidArgument, "expected a number"},
     BadSpec{"FractionalWidth", "name: x\nmodel: {width: 10.5}\n",

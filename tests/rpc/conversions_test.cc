@@ -81,6 +81,9 @@ TrialSpec DistinctTrialSpec() {
   spec.jacobian_examples = 5;
   spec.stuck_after_updates = 4000;
   spec.stuck_error = 0.8;
+  spec.snapshot_every = 777;
+  spec.snapshot_seconds = 12.5;
+  spec.keep_weights = "none";
   spec.seed = (uint64_t{1} << 63) + 17;  // the top bit survives the wire
   spec.data_seed = (uint64_t{1} << 63) + 23;
   spec.seed_index = 2;
@@ -303,6 +306,9 @@ TEST(ConversionsTest, UnsetNewTrialFieldsMeanWhatOldSendersDid) {
   proto.clear_jacobian_examples();
   proto.clear_stuck_after_updates();
   proto.clear_stuck_error();
+  proto.clear_snapshot_every();
+  proto.clear_snapshot_seconds();
+  proto.clear_keep_weights();
   TrialSpec back;
   ASSERT_TRUE(FromProto(proto, &back).ok());
   const TrialSpec defaults;
@@ -311,6 +317,9 @@ TEST(ConversionsTest, UnsetNewTrialFieldsMeanWhatOldSendersDid) {
   EXPECT_EQ(back.jacobian_examples, defaults.jacobian_examples);
   EXPECT_EQ(back.stuck_after_updates, defaults.stuck_after_updates);
   EXPECT_EQ(back.stuck_error, defaults.stuck_error);
+  EXPECT_EQ(back.snapshot_every, defaults.snapshot_every);
+  EXPECT_EQ(back.snapshot_seconds, defaults.snapshot_seconds);
+  EXPECT_EQ(back.keep_weights, defaults.keep_weights);
 }
 
 TEST(ConversionsTest, EveryEnumValueRoundTrips) {

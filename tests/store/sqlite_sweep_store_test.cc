@@ -232,6 +232,9 @@ TEST_F(SqliteStoreTest, VersionOneTrialsGetTheSettingsThatProducedThem) {
   EXPECT_EQ(t.stuck_error, 1.0);
   EXPECT_EQ(t.histogram_bins, defaults.histogram_bins);
   EXPECT_EQ(t.jacobian_examples, defaults.jacobian_examples);
+  EXPECT_EQ(t.snapshot_every, defaults.snapshot_every);
+  EXPECT_EQ(t.snapshot_seconds, defaults.snapshot_seconds);
+  EXPECT_EQ(t.keep_weights, defaults.keep_weights);
   EXPECT_EQ(Shell("SELECT data_seed, histogram_bins FROM trial_summary"),
             (std::vector<std::vector<std::string>>{{"4242", "50"}}));
 }

@@ -88,6 +88,9 @@ class SweepStoreTest : public ::testing::Test {
     t.jacobian_examples = depth % 3;
     t.stuck_after_updates = 50 * depth;
     t.stuck_error = 0.75;
+    t.snapshot_every = 7 * depth;
+    t.snapshot_seconds = 0.5 * depth;
+    t.keep_weights = depth % 2 == 0 ? "final" : "none";
     t.seed = (uint64_t{1} << 62) + depth;
     t.data_seed = (uint64_t{1} << 61) + depth % 2;
     t.seed_index = depth % 2;
@@ -242,6 +245,9 @@ TYPED_TEST(SweepStoreTest, CreateSweepStoresEveryFieldOfEveryTrial) {
   EXPECT_EQ(got.jacobian_examples, want.jacobian_examples);
   EXPECT_EQ(got.stuck_after_updates, want.stuck_after_updates);
   EXPECT_EQ(got.stuck_error, want.stuck_error);
+  EXPECT_EQ(got.snapshot_every, want.snapshot_every);
+  EXPECT_EQ(got.snapshot_seconds, want.snapshot_seconds);
+  EXPECT_EQ(got.keep_weights, want.keep_weights);
   EXPECT_EQ(got.seed, want.seed);
   EXPECT_EQ(got.data_seed, want.data_seed);
   EXPECT_EQ(got.seed_index, want.seed_index);

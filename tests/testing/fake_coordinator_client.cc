@@ -240,6 +240,32 @@ absl::StatusOr<std::vector<Checkpoint>> FakeCoordinatorClient::GetCheckpoints(Tr
 absl::StatusOr<std::vector<WorkerRecord>> FakeCoordinatorClient::ListWorkers() {
   return Unimplemented();
 }
+absl::Status FakeCoordinatorClient::UploadSnapshot(TrialId trial, std::string_view lease_id,
+                                                   int64_t step, std::string_view bytes) {
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<TrialLog*> t = LeasedLocked(trial, lease_id);
+  if (!t.ok()) return t.status();
+  (*t)->snapshots[step] = rpc::DownloadedSnapshot{
+      .step = step, .attempt = (*t)->attempt, .bytes = std::string(bytes)};
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<rpc::DownloadedSnapshot>> FakeCoordinatorClient::DownloadSnapshot(
+    TrialId trial, std::string_view lease_id, std::optional<int64_t> step) {
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<TrialLog*> t = LeasedLocked(trial, lease_id);
+  if (!t.ok()) return t.status();
+  const auto& snapshots = (*t)->snapshots;
+  if (snapshots.empty()) return std::nullopt;
+  auto it = step.has_value() ? snapshots.find(*step) : std::prev(snapshots.end());
+  if (it == snapshots.end()) return std::nullopt;
+  return it->second;
+}
+
+absl::StatusOr<rpc::DownloadedSnapshot> FakeCoordinatorClient::DownloadWeights(TrialId) {
+  return Unimplemented();
+}
+
 absl::Status FakeCoordinatorClient::WatchSweep(
     SweepId, const std::function<bool(const rpc::SweepProgress&)>&) {
   return Unimplemented();

@@ -44,6 +44,7 @@ class FakeCoordinatorClient final : public rpc::CoordinatorClient {
     bool failed_retryable = false;
     int releases = 0;
     int renewals = 0;  // accepted RenewLease calls
+    std::map<int64_t, rpc::DownloadedSnapshot> snapshots;  // uploaded, by step
   };
 
   // `clock` (for lease deadlines) must outlive the fake.
@@ -88,6 +89,12 @@ class FakeCoordinatorClient final : public rpc::CoordinatorClient {
   absl::Status FailTrial(TrialId trial, std::string_view lease_id, std::string_view reason,
                          bool retryable) override;
   absl::Status ReleaseTrial(TrialId trial, std::string_view lease_id) override;
+  // Snapshots kept per trial in TrialLog::snapshots (all of them), lease checked.
+  absl::Status UploadSnapshot(TrialId trial, std::string_view lease_id, int64_t step,
+                              std::string_view bytes) override;
+  absl::StatusOr<std::optional<rpc::DownloadedSnapshot>> DownloadSnapshot(
+      TrialId trial, std::string_view lease_id, std::optional<int64_t> step) override;
+  absl::StatusOr<rpc::DownloadedSnapshot> DownloadWeights(TrialId trial) override;
 
   // --- rpc::CoordinatorClient: user calls (UNIMPLEMENTED) --------------------
   absl::StatusOr<SubmittedSweep> SubmitSweep(std::string_view, const SubmitSweepOptions&) override;
