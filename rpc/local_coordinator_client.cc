@@ -100,7 +100,11 @@ absl::StatusOr<RenewResult> LocalCoordinatorClient::ReportCheckpoints(
 
 absl::Status LocalCoordinatorClient::CompleteTrial(TrialId trial, std::string_view lease_id,
                                                    const TrialOutcome& outcome) {
-  return coordinator_.CompleteTrial(trial, lease_id, outcome);
+  RETURN_IF_ERROR(coordinator_.CompleteTrial(trial, lease_id, outcome));
+  // Retention (keep_weights), as the server does; the completion stands
+  // even if it fails (extra snapshot files are only space).
+  if (snapshots_ != nullptr) snapshots_->TrialEnded(trial).IgnoreError();
+  return absl::OkStatus();
 }
 
 absl::Status LocalCoordinatorClient::FailTrial(TrialId trial, std::string_view lease_id,
