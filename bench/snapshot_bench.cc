@@ -138,8 +138,7 @@ int Main(int argc, char** argv) {
   rpc::ClientOptions client_options;
   client_options.target = "127.0.0.1:" + std::to_string((*server)->port());
   auto client = rpc::ConnectCoordinator(client_options);
-  if (!client.ok() ||
-      !(*client)->CreateSweep("name: bench\ntraining: {updates: 1000000}\n").ok()) {
+  if (!client.ok() || !(*client)->CreateSweep("name: bench\ntraining: {updates: 1000000}\n").ok()) {
     return 1;
   }
   auto lease = (*client)->AcquireTrial({.worker_id = "bench"});

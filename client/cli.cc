@@ -5,11 +5,11 @@
 #include "client/commands/data.h"
 #include "client/commands/health.h"
 #include "client/commands/replay.h"
-#include "client/commands/weights.h"
 #include "client/commands/results.h"
 #include "client/commands/run.h"
 #include "client/commands/series.h"
 #include "client/commands/sweeps.h"
+#include "client/commands/weights.h"
 #include "rpc/grpc_coordinator_client.h"
 
 namespace deepsweep::client {

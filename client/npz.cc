@@ -20,9 +20,9 @@ std::string ShapeTuple(const std::vector<int64_t>& shape) {
 
 void NpzWriter::AddNpy(std::string_view name, std::string_view descr,
                        const std::vector<int64_t>& shape, std::string data) {
-  std::string header = absl::StrCat("{'descr': '", std::string(descr),
-                                    "', 'fortran_order': False, 'shape': ", ShapeTuple(shape),
-                                    ", }");
+  std::string header =
+      absl::StrCat("{'descr': '", std::string(descr),
+                   "', 'fortran_order': False, 'shape': ", ShapeTuple(shape), ", }");
   // magic (6) + version (2) + length (2) + header + '\n' is a multiple of 64.
   const size_t unpadded = 10 + header.size() + 1;
   header.append((64 - unpadded % 64) % 64, ' ');

@@ -24,10 +24,8 @@ namespace deepsweep::client {
 class NpzWriter {
  public:
   // float32 array of `shape` (row-major `values`, product of shape values).
-  void AddFloat32(std::string_view name, std::vector<int64_t> shape,
-                  std::span<const float> values);
-  void AddInt64(std::string_view name, std::vector<int64_t> shape,
-                std::span<const int64_t> values);
+  void AddFloat32(std::string_view name, std::vector<int64_t> shape, std::span<const float> values);
+  void AddInt64(std::string_view name, std::vector<int64_t> shape, std::span<const int64_t> values);
   // A 0-d unicode string array (numpy dtype '<U<n>').
   void AddString(std::string_view name, std::string_view ascii);
   // The archive; ResourceExhausted beyond the 4 GiB zip limit.

@@ -14,9 +14,8 @@ Snapshots::Snapshots(Coordinator* coordinator, SnapshotStore* store, SnapshotsOp
 
 absl::Status Snapshots::CheckSize(int64_t bytes) const {
   if (bytes < 0 || bytes > options_.max_snapshot_bytes) {
-    return absl::ResourceExhaustedError(absl::StrCat("snapshot of ", bytes,
-                                                     " bytes; the limit is ",
-                                                     options_.max_snapshot_bytes));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("snapshot of ", bytes, " bytes; the limit is ", options_.max_snapshot_bytes));
   }
   return absl::OkStatus();
 }
@@ -57,7 +56,7 @@ absl::StatusOr<std::optional<StoredSnapshot>> Snapshots::Fetch(TrialId trial,
 }
 
 absl::Status Snapshots::ContinueSeries(TrialId trial, std::string_view lease_id,
-                                      const SnapshotInfo& from) {
+                                       const SnapshotInfo& from) {
   ASSIGN_OR_RETURN(const int attempt, coordinator_->CheckLease(trial, lease_id));
   if (attempt == from.attempt) return absl::OkStatus();
   ASSIGN_OR_RETURN(std::vector<Checkpoint> earlier,
@@ -91,13 +90,14 @@ absl::Status Snapshots::TrialEnded(TrialId trial) {
 absl::StatusOr<std::string> Snapshots::FinalWeights(TrialId trial) {
   ASSIGN_OR_RETURN(TrialRecord record, coordinator_->GetTrial(trial));
   if (record.state != TrialState::kSucceeded) {
-    return absl::NotFoundError(absl::StrCat("trial ", trial, " is ", std::string(TrialStateName(record.state)),
+    return absl::NotFoundError(absl::StrCat("trial ", trial, " is ",
+                                            std::string(TrialStateName(record.state)),
                                             "; only succeeded trials have trained weights"));
   }
   ASSIGN_OR_RETURN(std::vector<SnapshotInfo> all, store_->List(trial));
   if (all.empty() || all.front().step != record.spec.updates) {
-    return absl::NotFoundError(absl::StrCat("trial ", trial, " kept no final weights (keep_weights: ",
-                                            record.spec.keep_weights, ")"));
+    return absl::NotFoundError(absl::StrCat(
+        "trial ", trial, " kept no final weights (keep_weights: ", record.spec.keep_weights, ")"));
   }
   return store_->Read(trial, all.front().step);
 }

@@ -207,14 +207,14 @@ absl::StatusOr<SnapshotNet> ReadSnapshotNet(std::string_view snapshot, const Tra
   ReadHead(in, head);
   RETURN_IF_ERROR(in.status());
   if (head.config != ConfigFingerprint(config)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "snapshot was taken with train config {", head.config, "}; expected {",
-        ConfigFingerprint(config), "}"));
+    return absl::FailedPreconditionError(absl::StrCat("snapshot was taken with train config {",
+                                                      head.config, "}; expected {",
+                                                      ConfigFingerprint(config), "}"));
   }
   if (head.input_dim <= 0 || head.input_dim > (int64_t{1} << 30) || head.classes < 2 ||
       head.classes > (int64_t{1} << 30)) {
-    return absl::DataLossError(absl::StrCat("snapshot has ", head.input_dim, " inputs and ",
-                                            head.classes, " classes"));
+    return absl::DataLossError(
+        absl::StrCat("snapshot has ", head.input_dim, " inputs and ", head.classes, " classes"));
   }
   const MlpShape shape{.input_dim = static_cast<int>(head.input_dim),
                        .hidden = config.hidden,

@@ -243,8 +243,8 @@ class GrpcCoordinatorClient final : public CoordinatorClient {
  private:
   // Reads a chunk stream into a verified snapshot.
   absl::StatusOr<DownloadedSnapshot> Download(
-      const std::function<std::unique_ptr<grpc::ClientReader<v1::SnapshotChunk>>(
-          grpc::ClientContext*)>& start) {
+      const std::function<
+          std::unique_ptr<grpc::ClientReader<v1::SnapshotChunk>>(grpc::ClientContext*)>& start) {
     grpc::ClientContext context;
     PrepareContext(&context, options_.snapshot_timeout);
     std::unique_ptr<grpc::ClientReader<v1::SnapshotChunk>> reader = start(&context);

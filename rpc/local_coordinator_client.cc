@@ -135,8 +135,9 @@ absl::StatusOr<std::optional<DownloadedSnapshot>> LocalCoordinatorClient::Downlo
   if (snapshots_ == nullptr) return NoSnapshots();
   ASSIGN_OR_RETURN(std::optional<StoredSnapshot> stored, snapshots_->Fetch(trial, lease_id, step));
   if (!stored.has_value()) return std::nullopt;
-  return DownloadedSnapshot{
-      .step = stored->info.step, .attempt = stored->info.attempt, .bytes = std::move(stored->bytes)};
+  return DownloadedSnapshot{.step = stored->info.step,
+                            .attempt = stored->info.attempt,
+                            .bytes = std::move(stored->bytes)};
 }
 
 absl::StatusOr<DownloadedSnapshot> LocalCoordinatorClient::DownloadWeights(TrialId trial) {

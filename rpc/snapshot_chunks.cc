@@ -28,8 +28,8 @@ absl::Status SnapshotAssembler::Add(const v1::SnapshotChunk& chunk) {
       return absl::InvalidArgumentError("the first snapshot chunk must name the trial");
     }
     if (chunk.total_bytes() < 0 || chunk.total_bytes() > max_bytes_) {
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "snapshot of ", chunk.total_bytes(), " bytes; the limit is ", max_bytes_));
+      return absl::ResourceExhaustedError(
+          absl::StrCat("snapshot of ", chunk.total_bytes(), " bytes; the limit is ", max_bytes_));
     }
     header_ = chunk;
     header_.clear_data();
@@ -47,8 +47,8 @@ absl::Status SnapshotAssembler::Add(const v1::SnapshotChunk& chunk) {
 absl::Status SnapshotAssembler::Finish() const {
   if (!started_) return absl::InvalidArgumentError("no snapshot chunks arrived");
   if (static_cast<int64_t>(bytes_.size()) != header_.total_bytes()) {
-    return absl::DataLossError(absl::StrCat("snapshot stream ended after ", bytes_.size(),
-                                            " of ", header_.total_bytes(), " bytes"));
+    return absl::DataLossError(absl::StrCat("snapshot stream ended after ", bytes_.size(), " of ",
+                                            header_.total_bytes(), " bytes"));
   }
   return absl::OkStatus();
 }

@@ -301,8 +301,7 @@ grpc::Status CoordinatorServiceImpl::CompleteTrial(grpc::ServerContext* context,
   return Handle(context, "CompleteTrial", Access::kWork, [&]() -> absl::Status {
     TrialOutcome outcome;
     RETURN_IF_ERROR(FromProto(*request, &outcome));
-    RETURN_IF_ERROR(
-        coordinator_->CompleteTrial(request->trial_id(), request->lease_id(), outcome));
+    RETURN_IF_ERROR(coordinator_->CompleteTrial(request->trial_id(), request->lease_id(), outcome));
     // Retention (keep_weights); the completion stands even if it fails.
     if (snapshots_ != nullptr) {
       if (absl::Status kept = snapshots_->TrialEnded(request->trial_id()); !kept.ok()) {
@@ -410,9 +409,8 @@ absl::Status SendSnapshot(TrialId trial, int64_t step, int attempt, std::string_
   header.set_attempt(attempt);
   header.set_total_bytes(static_cast<int64_t>(bytes.size()));
   header.set_crc32(Crc32(bytes));
-  if (!rpc::WriteSnapshotChunks(header, bytes, [&](const v1::SnapshotChunk& c) {
-        return writer->Write(c);
-      })) {
+  if (!rpc::WriteSnapshotChunks(header, bytes,
+                                [&](const v1::SnapshotChunk& c) { return writer->Write(c); })) {
     return absl::CancelledError("the client went away mid-download");
   }
   return absl::OkStatus();
@@ -425,22 +423,21 @@ grpc::Status CoordinatorServiceImpl::DownloadSnapshot(
     grpc::ServerWriter<v1::SnapshotChunk>* writer) {
   return Handle(context, "DownloadSnapshot", Access::kWork, [&]() -> absl::Status {
     ASSIGN_OR_RETURN(Snapshots * snapshots, RequireSnapshots());
-    ASSIGN_OR_RETURN(
-        std::optional<StoredSnapshot> stored,
-        snapshots->Fetch(request->trial_id(), request->lease_id(),
-                         request->has_step() ? std::optional<int64_t>(request->step())
-                                             : std::nullopt));
+    ASSIGN_OR_RETURN(std::optional<StoredSnapshot> stored,
+                     snapshots->Fetch(request->trial_id(), request->lease_id(),
+                                      request->has_step() ? std::optional<int64_t>(request->step())
+                                                          : std::nullopt));
     if (!stored.has_value()) {
       return absl::NotFoundError(absl::StrCat("trial ", request->trial_id(), " has no snapshot"));
     }
-    return SendSnapshot(request->trial_id(), stored->info.step, stored->info.attempt,
-                        stored->bytes, writer);
+    return SendSnapshot(request->trial_id(), stored->info.step, stored->info.attempt, stored->bytes,
+                        writer);
   });
 }
 
-grpc::Status CoordinatorServiceImpl::DownloadWeights(grpc::ServerContext* context,
-                                                     const v1::DownloadWeightsRequest* request,
-                                                     grpc::ServerWriter<v1::SnapshotChunk>* writer) {
+grpc::Status CoordinatorServiceImpl::DownloadWeights(
+    grpc::ServerContext* context, const v1::DownloadWeightsRequest* request,
+    grpc::ServerWriter<v1::SnapshotChunk>* writer) {
   return Handle(context, "DownloadWeights", Access::kRead, [&]() -> absl::Status {
     ASSIGN_OR_RETURN(Snapshots * snapshots, RequireSnapshots());
     ASSIGN_OR_RETURN(TrialRecord trial, coordinator_->GetTrial(request->trial_id()));

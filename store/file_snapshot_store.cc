@@ -88,8 +88,7 @@ bool ParseFileName(const std::string& name, SnapshotInfo& info) {
 
 std::string SnapshotDirFor(const std::string& db_path) { return db_path + ".snapshots"; }
 
-absl::StatusOr<std::unique_ptr<FileSnapshotStore>> FileSnapshotStore::Open(
-    const std::string& dir) {
+absl::StatusOr<std::unique_ptr<FileSnapshotStore>> FileSnapshotStore::Open(const std::string& dir) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return absl::InternalError(absl::StrCat("create ", dir, ": ", ec.message()));
@@ -115,9 +114,9 @@ absl::Status FileSnapshotStore::Put(const SnapshotInfo& info, std::string_view b
   if (step < 0) return absl::InvalidArgumentError(absl::StrCat("snapshot step ", step, " < 0"));
   const uint32_t actual = Crc32(bytes);
   if (actual != crc32) {
-    return absl::DataLossError(absl::StrFormat(
-        "snapshot of trial %d at step %d: crc32 %08x, sender said %08x", trial, step, actual,
-        crc32));
+    return absl::DataLossError(
+        absl::StrFormat("snapshot of trial %d at step %d: crc32 %08x, sender said %08x", trial,
+                        step, actual, crc32));
   }
   absl::MutexLock lock(&mu_);
   const std::string dir = TrialDir(dir_, trial);
@@ -126,8 +125,7 @@ absl::Status FileSnapshotStore::Put(const SnapshotInfo& info, std::string_view b
   } else if (errno != EEXIST) {
     return Errno("mkdir", dir);
   }
-  const std::string temp =
-      absl::StrCat(dir, "/.tmp-", step, "-", ::getpid(), "-", temp_counter_++);
+  const std::string temp = absl::StrCat(dir, "/.tmp-", step, "-", ::getpid(), "-", temp_counter_++);
   if (absl::Status written = WriteFileDurably(temp, bytes); !written.ok()) {
     ::unlink(temp.c_str());
     return written;
@@ -174,11 +172,10 @@ absl::StatusOr<std::string> FileSnapshotStore::Read(TrialId trial, int64_t step)
   {
     absl::MutexLock lock(&mu_);
     ASSIGN_OR_RETURN(std::vector<SnapshotInfo> all, ListLocked(trial));
-    auto it = std::find_if(all.begin(), all.end(),
-                           [&](const SnapshotInfo& s) { return s.step == step; });
+    auto it =
+        std::find_if(all.begin(), all.end(), [&](const SnapshotInfo& s) { return s.step == step; });
     if (it == all.end()) {
-      return absl::NotFoundError(
-          absl::StrCat("trial ", trial, " has no snapshot at step ", step));
+      return absl::NotFoundError(absl::StrCat("trial ", trial, " has no snapshot at step ", step));
     }
     info = *it;
   }
@@ -197,8 +194,8 @@ absl::StatusOr<std::string> FileSnapshotStore::Read(TrialId trial, int64_t step)
   bytes.resize(done);
   const uint32_t actual = Crc32(bytes);
   if (actual != info.crc32) {
-    return absl::DataLossError(absl::StrFormat("%s: crc32 %08x, its name says %08x", path, actual,
-                                               info.crc32));
+    return absl::DataLossError(
+        absl::StrFormat("%s: crc32 %08x, its name says %08x", path, actual, info.crc32));
   }
   return bytes;
 }

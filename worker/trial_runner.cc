@@ -148,8 +148,8 @@ absl::StatusOr<TrialRun> TrialRunner::RunTrial(const TrialSpec& spec, const Tria
     absl::StatusOr<ml::TrainResult> resumed =
         step.ok() ? trainer.Train(dataset, hooks) : step.status();
     const absl::StatusCode code = resumed.status().code();
-    if (resumed.ok() || (code != absl::StatusCode::kDataLoss &&
-                         code != absl::StatusCode::kFailedPrecondition)) {
+    if (resumed.ok() ||
+        (code != absl::StatusCode::kDataLoss && code != absl::StatusCode::kFailedPrecondition)) {
       if (!resumed.ok()) return resumed.status();
       return TrialRun{.status = resumed->status,
                       .reason = std::move(resumed->reason),

@@ -51,8 +51,8 @@ struct TrialRunnerOptions {
 // How a run ended.
 struct TrialRun {
   ml::TrainStatus status = ml::TrainStatus::kSucceeded;
-  std::string reason;  // why it diverged or stopped; empty on success
-  int64_t steps = 0;   // updates done
+  std::string reason;        // why it diverged or stopped; empty on success
+  int64_t steps = 0;         // updates done
   int64_t resumed_from = 0;  // the step it resumed from (0 = from scratch)
   std::string resume_error;  // why a given snapshot was not used; empty when it was
 };

@@ -416,8 +416,8 @@ void WorkerLoop::UploadSnapshot(TrialSession& session, int64_t step, std::string
                  session.trial_id, step);
     return;
   }
-  const absl::Status uploaded = client_->UploadSnapshot(session.trial_id, session.lease_id, step,
-                                                        bytes);
+  const absl::Status uploaded =
+      client_->UploadSnapshot(session.trial_id, session.lease_id, step, bytes);
   if (uploaded.ok()) {
     Count(&WorkerStats::snapshots_sent);
     spdlog::debug("trial {}: snapshot at update {} stored ({} bytes)", session.trial_id, step,

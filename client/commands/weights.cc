@@ -48,8 +48,7 @@ absl::Status ExportWeights(CommandContext& context, const std::string& trial,
 
   std::string computed;
   if (options.test_set) {
-    ASSIGN_OR_RETURN(const ml::DatasetOptions data_options,
-                     worker::ToDatasetOptions(record.spec));
+    ASSIGN_OR_RETURN(const ml::DatasetOptions data_options, worker::ToDatasetOptions(record.spec));
     worker::DatasetCache datasets(worker::DatasetCacheOptions{.shapeset_sets = 0});
     ASSIGN_OR_RETURN(ml::Dataset data, datasets.Load(data_options, record.spec.data_seed));
     const ml::Examples& test = data.test;
@@ -61,8 +60,9 @@ absl::Status ExportWeights(CommandContext& context, const std::string& trial,
     ml::Pass<float> pass;
     const ml::BatchLoss total =
         ml::EvaluateSet(net.net, config.loss, test.x, test.y.data(), pass, config.eval_chunk);
-    computed = absl::StrFormat(", test error from these weights %.17g",
-                               static_cast<double>(total.errors) / static_cast<double>(test.size()));
+    computed =
+        absl::StrFormat(", test error from these weights %.17g",
+                        static_cast<double>(total.errors) / static_cast<double>(test.size()));
   }
   ASSIGN_OR_RETURN(const std::string bytes, npz.Finish());
   std::ofstream file(options.output, std::ios::binary | std::ios::trunc);
@@ -70,8 +70,8 @@ absl::Status ExportWeights(CommandContext& context, const std::string& trial,
   file.close();
   if (!file) return absl::InternalError(absl::StrCat("cannot write ", options.output));
   context.out() << TrialLabel(record.id, record.spec) << ": wrote " << options.output << " ("
-                << bytes.size() << " bytes, " << net.net.num_layers() << " layers, update "
-                << step << "; stored test error "
+                << bytes.size() << " bytes, " << net.net.num_layers() << " layers, update " << step
+                << "; stored test error "
                 << (record.final_test_error ? absl::StrFormat("%.17g", *record.final_test_error)
                                             : std::string("none"))
                 << computed << ")\n";

@@ -57,8 +57,7 @@ class WeightsTest : public ::testing::Test {
     EXPECT_TRUE(store.ok()) << store.status();
     auto snapshots = FileSnapshotStore::Open(SnapshotDirFor(db_));
     EXPECT_TRUE(snapshots.ok()) << snapshots.status();
-    rpc::LocalCoordinatorClient coordinator(*std::move(store), &clock_, {},
-                                            *std::move(snapshots));
+    rpc::LocalCoordinatorClient coordinator(*std::move(store), &clock_, {}, *std::move(snapshots));
     EXPECT_TRUE(coordinator.CreateSweep(spec).ok());
     worker::DatasetCache datasets;
     const worker::TrialRunner runner(&datasets, &clock_);

@@ -84,7 +84,8 @@ TEST_F(SnapshotTransferTest, WeightsExistOnlyForSucceededTrialsThatKeptThem) {
   EXPECT_EQ(weights->bytes, final_bytes);
   // Retention: only the final snapshot is left.
   int files = 0;
-  for (const auto& f : std::filesystem::recursive_directory_iterator(dir_ / "sweeps.db.snapshots")) {
+  for (const auto& f :
+       std::filesystem::recursive_directory_iterator(dir_ / "sweeps.db.snapshots")) {
     files += f.is_regular_file() ? 1 : 0;
   }
   EXPECT_EQ(files, 1);

@@ -245,8 +245,8 @@ absl::Status FakeCoordinatorClient::UploadSnapshot(TrialId trial, std::string_vi
   absl::MutexLock lock(&mu_);
   absl::StatusOr<TrialLog*> t = LeasedLocked(trial, lease_id);
   if (!t.ok()) return t.status();
-  (*t)->snapshots[step] = rpc::DownloadedSnapshot{
-      .step = step, .attempt = (*t)->attempt, .bytes = std::string(bytes)};
+  (*t)->snapshots[step] =
+      rpc::DownloadedSnapshot{.step = step, .attempt = (*t)->attempt, .bytes = std::string(bytes)};
   return absl::OkStatus();
 }
 

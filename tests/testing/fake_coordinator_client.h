@@ -43,7 +43,7 @@ class FakeCoordinatorClient final : public rpc::CoordinatorClient {
     std::optional<std::string> failed_reason;
     bool failed_retryable = false;
     int releases = 0;
-    int renewals = 0;  // accepted RenewLease calls
+    int renewals = 0;                                      // accepted RenewLease calls
     std::map<int64_t, rpc::DownloadedSnapshot> snapshots;  // uploaded, by step
   };
 

@@ -3,10 +3,10 @@
 // by a lost worker (its lease expires) continues on another worker from its
 // snapshot, and the checkpoints stored for its latest attempt equal an
 // uninterrupted in-process run's bit for bit.
+#include <unistd.h>
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <unistd.h>
 #include <functional>
 #include <memory>
 #include <string>
@@ -55,9 +55,7 @@ class InterceptingClient final : public rpc::CoordinatorClient {
                                                          bool l) override {
     return inner_->GetCheckpoints(id, a, l);
   }
-  absl::StatusOr<std::vector<WorkerRecord>> ListWorkers() override {
-    return inner_->ListWorkers();
-  }
+  absl::StatusOr<std::vector<WorkerRecord>> ListWorkers() override { return inner_->ListWorkers(); }
   absl::Status WatchSweep(SweepId id,
                           const std::function<bool(const rpc::SweepProgress&)>& f) override {
     return inner_->WatchSweep(id, f);
