@@ -145,6 +145,19 @@ training: {learning_rate: 0.05, batch_size: 10, updates: 200, checkpoint_every: 
     return (*trials)[0].id;
   }
 
+  // Worker "a" trains the trial until the checkpoint at `step` reached the
+  // coordinator, then gets SIGTERM (Shutdown): it snapshots and releases.
+  WorkerStats ShutDownFirstWorkerAfter(int64_t step) {
+    InterceptingClient first(client_.get());
+    WorkerLoop a(&first, &runner_, &clock_, &sleeper_, Options("a"));
+    first.on_report = [&](absl::Span<const Checkpoint> batch) {
+      if (batch.back().step >= step) a.Shutdown();
+      return absl::OkStatus();
+    };
+    EXPECT_TRUE(a.Run().ok());
+    return a.stats();
+  }
+
   std::vector<Checkpoint> Uninterrupted() {
     std::vector<Checkpoint> seen;
     auto run = runner_.RunTrial(spec_, [&](const Checkpoint& c) {
@@ -167,16 +180,9 @@ training: {learning_rate: 0.05, batch_size: 10, updates: 200, checkpoint_every: 
 
 TEST_F(ResumeTest, AShutDownWorkerSnapshotsAndTheNextOneContinuesExactly) {
   const TrialId id = CreateTrial();
-  InterceptingClient first(client_.get());
-  WorkerLoop a(&first, &runner_, &clock_, &sleeper_, Options("a"));
-  // SIGTERM after the checkpoint at 100 reached the coordinator.
-  first.on_report = [&](absl::Span<const Checkpoint> batch) {
-    if (batch.back().step >= 100) a.Shutdown();
-    return absl::OkStatus();
-  };
-  ASSERT_TRUE(a.Run().ok());
-  EXPECT_EQ(a.stats().trials_released, 1);
-  EXPECT_GE(a.stats().snapshots_sent, 4);  // 30, 60, 90 and the one on stop
+  const WorkerStats a = ShutDownFirstWorkerAfter(100);
+  EXPECT_EQ(a.trials_released, 1);
+  EXPECT_GE(a.snapshots_sent, 4);  // 30, 60, 90 and the one on stop
   auto released = client_->GetTrial(id);
   ASSERT_TRUE(released.ok());
   EXPECT_EQ(released->state, TrialState::kPending);
@@ -246,13 +252,7 @@ void Damage(const std::filesystem::path& dir, bool all) {
 
 TEST_F(ResumeTest, ADamagedNewestSnapshotFallsBackToTheOneBefore) {
   const TrialId id = CreateTrial();
-  InterceptingClient first(client_.get());
-  WorkerLoop a(&first, &runner_, &clock_, &sleeper_, Options("a"));
-  first.on_report = [&](absl::Span<const Checkpoint> batch) {
-    if (batch.back().step >= 100) a.Shutdown();
-    return absl::OkStatus();
-  };
-  ASSERT_TRUE(a.Run().ok());
+  ShutDownFirstWorkerAfter(100);
   Damage(dir_, /*all=*/false);
   WorkerLoop b(client_.get(), &runner_, &clock_, &sleeper_, Options("b"));
   ASSERT_TRUE(b.Run().ok());
@@ -264,13 +264,7 @@ TEST_F(ResumeTest, ADamagedNewestSnapshotFallsBackToTheOneBefore) {
 
 TEST_F(ResumeTest, ADamagedSnapshotIsNotUsedAndTheTrialStartsOver) {
   const TrialId id = CreateTrial();
-  InterceptingClient first(client_.get());
-  WorkerLoop a(&first, &runner_, &clock_, &sleeper_, Options("a"));
-  first.on_report = [&](absl::Span<const Checkpoint> batch) {
-    if (batch.back().step >= 100) a.Shutdown();
-    return absl::OkStatus();
-  };
-  ASSERT_TRUE(a.Run().ok());
+  ShutDownFirstWorkerAfter(100);
   Damage(dir_, /*all=*/true);  // the store's CRC check refuses every one
   WorkerLoop b(client_.get(), &runner_, &clock_, &sleeper_, Options("b"));
   ASSERT_TRUE(b.Run().ok());
