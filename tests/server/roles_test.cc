@@ -111,6 +111,42 @@ std::vector<Method> AllMethods() {
          }
          return reader->Finish();
        }},
+      {"UploadSnapshot", Access::kWork,
+       [](Stub& stub, grpc::ClientContext* context) {
+         v1::UploadSnapshotResponse response;
+         std::unique_ptr<grpc::ClientWriter<v1::SnapshotChunk>> writer =
+             stub.UploadSnapshot(context, &response);
+         v1::SnapshotChunk chunk;
+         chunk.set_trial_id(999);
+         chunk.set_lease_id("no-such-lease");
+         chunk.set_total_bytes(1);
+         chunk.set_data("x");
+         if (writer->Write(chunk)) writer->WritesDone();
+         return writer->Finish();
+       }},
+      {"DownloadSnapshot", Access::kWork,
+       [](Stub& stub, grpc::ClientContext* context) {
+         v1::DownloadSnapshotRequest request;
+         request.set_trial_id(999);
+         request.set_lease_id("no-such-lease");
+         std::unique_ptr<grpc::ClientReader<v1::SnapshotChunk>> reader =
+             stub.DownloadSnapshot(context, request);
+         v1::SnapshotChunk chunk;
+         while (reader->Read(&chunk)) {
+         }
+         return reader->Finish();
+       }},
+      {"DownloadWeights", Access::kRead,
+       [](Stub& stub, grpc::ClientContext* context) {
+         v1::DownloadWeightsRequest request;
+         request.set_trial_id(999);
+         std::unique_ptr<grpc::ClientReader<v1::SnapshotChunk>> reader =
+             stub.DownloadWeights(context, request);
+         v1::SnapshotChunk chunk;
+         while (reader->Read(&chunk)) {
+         }
+         return reader->Finish();
+       }},
   };
 }
 
@@ -201,10 +237,10 @@ TEST(RolesTest, EveryMethodAgainstEveryRole) {
       EXPECT_THAT(status.error_message(), HasSubstr("DEEPSWEEP_TOKEN"));
     }
   }
-  // 6 work methods x {worker, admin} + 7 reads x {reader, submitter, admin}
+  // 8 work methods x {worker, admin} + 8 reads x {reader, submitter, admin}
   // + 3 submits x {submitter, admin} + the backup x {admin}.
-  EXPECT_EQ(allowed, 6 * 2 + 7 * 3 + 3 * 2 + 1);
-  EXPECT_EQ(denied, 17 * 4 - allowed);
+  EXPECT_EQ(allowed, 8 * 2 + 8 * 3 + 3 * 2 + 1);
+  EXPECT_EQ(denied, 20 * 4 - allowed);
 }
 
 TEST(RolesTest, TheRoleTable) {
