@@ -92,7 +92,7 @@ absl::StatusOr<std::string> NpzWriter::Finish() const {
     central.U8(20);  // version made by
     central.U8(0);
     common(central);
-    for (int i = 0; i < 8; ++i) central.U8(0);  // comment length, disk, internal attributes
+    for (int i = 0; i < 6; ++i) central.U8(0);  // comment length, disk, internal attributes
     central.U32(0);                             // external attributes
     central.U32(offset);
     central.Raw(e.name);
