@@ -59,6 +59,7 @@ int Main(int argc, char** argv) {
   config.updates = 40 * repeats;
   config.checkpoint_every = config.updates;
   config.probe_examples = 0;
+  config.jacobian_examples = 0;
   absl::Time asked;
   std::vector<double> serialize;
   std::string snapshot;
@@ -72,7 +73,9 @@ int Main(int argc, char** argv) {
     snapshot = std::move(bytes);
   };
   const absl::Time start = absl::Now();
-  if (!ml::Trainer(config).Train(*dataset, hooks).ok()) return 1;
+  if (auto r = ml::Trainer(config).Train(*dataset, hooks); !r.ok()) {
+    return std::fprintf(stderr, "%s\n", r.status().ToString().c_str()), 1;
+  }
   const double total_ms = Ms(absl::Now() - start);
   double serialize_total = 0;
   for (double m : serialize) serialize_total += m;
