@@ -120,6 +120,10 @@ absl::StatusOr<OutputFormat> ParseOutputFormat(std::string_view name) {
                                                  "' (expected table, csv or json)"));
 }
 
+Value ToValue(const TrialFieldValue& field) {
+  return std::visit([](const auto& v) -> Value { return v; }, field);
+}
+
 void Table::AddRow(std::vector<Value> row) { rows_.push_back(std::move(row)); }
 
 void WriteTable(const Table& table, OutputFormat format, std::ostream& out) {

@@ -27,6 +27,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/json_writer.h"
+#include "core/trial_query.h"
 
 namespace deepsweep::client {
 
@@ -38,6 +39,9 @@ absl::StatusOr<OutputFormat> ParseOutputFormat(std::string_view name);
 // One cell: absent, an integer, a real, text, or a list of reals (e.g. a
 // histogram's bins: space-separated in table and CSV, an array in JSON).
 using Value = std::variant<std::monostate, int64_t, double, std::string, std::vector<double>>;
+
+// A trial field's value (core/trial_query.h) as a cell.
+Value ToValue(const TrialFieldValue& field);
 
 struct Column {
   std::string name;

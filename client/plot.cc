@@ -23,8 +23,8 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "client/format.h"
-#include "core/stats.h"
 #include "common/status_macros.h"
+#include "core/stats.h"
 
 extern char** environ;
 

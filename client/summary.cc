@@ -64,7 +64,7 @@ absl::StatusOr<SweepSummary> SummarizeTrials(absl::Span<const TrialRecord> trial
   std::map<std::vector<Value>, size_t> index_of;
   for (const TrialRecord& trial : trials) {
     std::vector<Value> key;
-    for (const SpecField* field : fields) key.push_back(field->get(trial.spec));
+    for (const SpecField* field : fields) key.push_back(ToValue(field->get(trial.spec)));
     auto [it, inserted] = index_of.emplace(key, summary.configs.size());
     if (inserted) {
       ConfigSummary& config = summary.configs.emplace_back();

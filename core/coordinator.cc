@@ -976,8 +976,6 @@ absl::Status Coordinator::ReleaseTrial(TrialId trial, std::string_view lease_id)
 absl::StatusOr<int64_t> Coordinator::ExpireLeases() { return impl_->ExpireLeases(); }
 
 CoordinatorCounters Coordinator::counters() const { return impl_->counters(); }
-  }
-
 absl::StatusOr<int> Coordinator::CheckLease(TrialId trial, std::string_view lease_id) {
   return impl_->CheckLease(trial, lease_id);
 }

@@ -151,10 +151,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(Options options) {
   }
   if (!required && !options.insecure && !options.http_address.empty() &&
       !IsLoopbackAddress(options.http_address)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "refusing to serve HTTP on non-loopback address ", options.http_address,
-        " without credentials: give --credentials, --token or --token-file, or allow "
-        "unauthenticated access explicitly with --insecure"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("refusing to serve HTTP on non-loopback address ", options.http_address,
+                     " without credentials: give --credentials, --token or --token-file, or allow "
+                     "unauthenticated access explicitly with --insecure"));
   }
   ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> transport, Credentials(options));
 
@@ -188,10 +188,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(Options options) {
   CoordinatorServiceOptions service_options = opts.service;
   service_options.backup_directory =
       std::filesystem::absolute(opts.database_path).parent_path().string();
-  server->service_ = std::make_unique<CoordinatorServiceImpl>(server->coordinator_.get(),
-                                                              server->authenticator_.get(), clock,
-                                                              service_options, std::move(backup),
-                                                              &server->rpc_metrics_, server->snapshots_.get());
+  server->service_ = std::make_unique<CoordinatorServiceImpl>(
+      server->coordinator_.get(), server->authenticator_.get(), clock, service_options,
+      std::move(backup), &server->rpc_metrics_, server->snapshots_.get());
 
   ASSIGN_OR_RETURN(
       server->listener_,

@@ -401,9 +401,11 @@ void WorkerLoop::PrepareResume(const TrialRecord& trial, const Lease& lease,
 void WorkerLoop::UploadSnapshot(TrialSession& session, int64_t step, std::string_view bytes,
                                 Backoff& backoff) {
   using Ending = TrialSession::Ending;
+  // Wanted while the trial goes on, and on shutdown (the next worker resumes
+  // from it); not once it was lost, stopped, given up or refused.
   const auto unwanted = [&] {
     const Ending e = session.ending();
-    return e == Ending::kLeaseLost || e == Ending::kRejected || e == Ending::kCancelled;
+    return e != Ending::kNone && e != Ending::kShutdown;
   };
   // The checkpoints up to `step` first: a stored snapshot never runs ahead of
   // its attempt's stored series.

@@ -12,10 +12,10 @@
 #include "absl/strings/str_join.h"
 #include "client/format.h"
 #include "client/summary.h"
-#include "client/trial_fields.h"
 #include "client/trial_filter.h"
 #include "common/status_macros.h"
 #include "core/paper_table.h"
+#include "core/trial_fields.h"
 
 namespace deepsweep::client {
 namespace {

@@ -53,7 +53,7 @@ void PrintSample(CommandContext& context, const std::vector<const SpecField*>& f
   Table table(std::move(columns));
   for (const auto& [index, spec] : sample) {
     std::vector<Value> row = {int64_t{index}};
-    for (const SpecField* field : fields) row.push_back(field->get(spec));
+    for (const SpecField* field : fields) row.push_back(ToValue(field->get(spec)));
     row.push_back(int64_t{spec.seed_index});
     row.push_back(static_cast<int64_t>(spec.seed));  // seeds use 63 bits
     row.push_back(static_cast<int64_t>(spec.data_seed));

@@ -50,7 +50,7 @@ TEST(TrialFieldsTest, VaryingFieldsAndLabels) {
   EXPECT_EQ(ConfigLabel(specs[0], {}), "(all)");
   EXPECT_THAT(FindConfigField("colour").status().message(),
               HasSubstr("unknown configuration field 'colour'"));
-  EXPECT_EQ((*FindConfigField("depth"))->get(specs[0]), Value{int64_t{5}});
+  EXPECT_EQ((*FindConfigField("depth"))->get(specs[0]), TrialFieldValue{int64_t{5}});
 }
 
 // By hand:

@@ -19,6 +19,7 @@
 #include "store/sqlite_sweep_store.h"
 #include "tests/server/test_server.h"
 #include "tests/testing/fake_sleeper.h"
+#include "tests/testing/forwarding_coordinator_client.h"
 #include "worker/dataset_cache.h"
 #include "worker/trial_runner.h"
 #include "worker/worker_loop.h"
@@ -39,11 +40,13 @@ limits: {max_attempts: 2}
 // Forwards to the gRPC client; the first accepted report fills the disk, and
 // the disk is freed after `failures_until_space` failed worker calls. Each
 // failure records the server's health at that moment.
-class DiskFillingClient final : public rpc::CoordinatorClient {
+class DiskFillingClient final : public deepsweep::testing::ForwardingCoordinatorClient {
  public:
   DiskFillingClient(rpc::CoordinatorClient* inner, SqliteSweepStore* store, int port,
                     int failures_until_space)
-      : inner_(inner), store_(store), failures_until_space_(failures_until_space) {
+      : ForwardingCoordinatorClient(inner),
+        store_(store),
+        failures_until_space_(failures_until_space) {
     health_.target = absl::StrCat("127.0.0.1:", port);
     health_.call_timeout = absl::Seconds(20);
   }
@@ -63,7 +66,7 @@ class DiskFillingClient final : public rpc::CoordinatorClient {
 
   absl::StatusOr<RenewResult> ReportCheckpoints(TrialId trial, std::string_view lease_id,
                                                 absl::Span<const Checkpoint> cs) override {
-    absl::StatusOr<RenewResult> r = inner_->ReportCheckpoints(trial, lease_id, cs);
+    absl::StatusOr<RenewResult> r = inner()->ReportCheckpoints(trial, lease_id, cs);
     absl::MutexLock lock(&mu_);
     if (r.ok() && !filled_) {
       filled_ = true;
@@ -73,54 +76,17 @@ class DiskFillingClient final : public rpc::CoordinatorClient {
     return r;
   }
   absl::StatusOr<RenewResult> RenewLease(TrialId trial, std::string_view lease_id) override {
-    absl::StatusOr<RenewResult> r = inner_->RenewLease(trial, lease_id);
+    absl::StatusOr<RenewResult> r = inner()->RenewLease(trial, lease_id);
     absl::MutexLock lock(&mu_);
     Observe(r.status());
     return r;
   }
   absl::Status CompleteTrial(TrialId trial, std::string_view lease_id,
                              const TrialOutcome& outcome) override {
-    absl::Status s = inner_->CompleteTrial(trial, lease_id, outcome);
+    absl::Status s = inner()->CompleteTrial(trial, lease_id, outcome);
     absl::MutexLock lock(&mu_);
     Observe(s);
     return s;
-  }
-  absl::StatusOr<Acquisition> AcquireTrial(const WorkerInfo& worker) override {
-    return inner_->AcquireTrial(worker);
-  }
-  absl::Status FailTrial(TrialId trial, std::string_view lease_id, std::string_view reason,
-                         bool retryable) override {
-    return inner_->FailTrial(trial, lease_id, reason, retryable);
-  }
-  absl::Status ReleaseTrial(TrialId trial, std::string_view lease_id) override {
-    return inner_->ReleaseTrial(trial, lease_id);
-  }
-
-  // Users' calls: forwarded unchanged.
-  absl::StatusOr<SweepRecord> CreateSweep(std::string_view spec) override {
-    return inner_->CreateSweep(spec);
-  }
-  absl::StatusOr<SweepPlan> PlanSweep(std::string_view spec) override {
-    return inner_->PlanSweep(spec);
-  }
-  absl::StatusOr<SweepRecord> GetSweep(SweepId id) override { return inner_->GetSweep(id); }
-  absl::StatusOr<std::vector<SweepRecord>> ListSweeps() override { return inner_->ListSweeps(); }
-  absl::Status CancelSweep(SweepId id) override { return inner_->CancelSweep(id); }
-  absl::StatusOr<int64_t> RetryTrials(SweepId id, absl::Span<const TrialState> states) override {
-    return inner_->RetryTrials(id, states);
-  }
-  absl::StatusOr<std::vector<TrialRecord>> ListTrials(const TrialQuery& q) override {
-    return inner_->ListTrials(q);
-  }
-  absl::StatusOr<TrialRecord> GetTrial(TrialId id) override { return inner_->GetTrial(id); }
-  absl::StatusOr<std::vector<Checkpoint>> GetCheckpoints(TrialId id, std::optional<int> attempt,
-                                                         bool with_layer_stats) override {
-    return inner_->GetCheckpoints(id, attempt, with_layer_stats);
-  }
-  absl::StatusOr<std::vector<WorkerRecord>> ListWorkers() override { return inner_->ListWorkers(); }
-  absl::Status WatchSweep(SweepId id,
-                          const std::function<bool(const rpc::SweepProgress&)>& f) override {
-    return inner_->WatchSweep(id, f);
   }
 
  private:
@@ -136,7 +102,6 @@ class DiskFillingClient final : public rpc::CoordinatorClient {
     }
   }
 
-  rpc::CoordinatorClient* const inner_;
   SqliteSweepStore* const store_;
   const int failures_until_space_;
   rpc::ClientOptions health_;

@@ -262,7 +262,8 @@ TEST_F(SqliteStoreTest, VersionFourAdmitsPrunedTrialsAndKeepsTheCheck) {
     EXPECT_FALSE((*db)->Exec("UPDATE trials SET state = 'pruned'").ok());  // not yet
   }
   auto store = Open();
-  EXPECT_EQ(Shell("PRAGMA user_version"), (std::vector<std::vector<std::string>>{{"4"}}));
+  EXPECT_EQ(Shell("PRAGMA user_version"),
+            (std::vector<std::vector<std::string>>{{absl::StrCat(LatestSchemaVersion())}}));
   auto trials = store->ListTrials({});
   ASSERT_TRUE(trials.ok()) << trials.status();
   ASSERT_EQ(trials->size(), 1u);

@@ -5,6 +5,7 @@
 // uninterrupted in-process run's bit for bit.
 #include <unistd.h>
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -20,6 +21,7 @@
 #include "store/file_snapshot_store.h"
 #include "store/memory_sweep_store.h"
 #include "tests/testing/fake_sleeper.h"
+#include "tests/testing/forwarding_coordinator_client.h"
 #include "tests/worker/test_trials.h"
 #include "worker/dataset_cache.h"
 #include "worker/trial_runner.h"
@@ -32,40 +34,14 @@ using testing::FakeSleeper;
 
 // Forwards every call; `on_report` sees each ReportCheckpoints first and may
 // turn it into an error (a worker that is gone).
-class InterceptingClient final : public rpc::CoordinatorClient {
+class InterceptingClient final : public deepsweep::testing::ForwardingCoordinatorClient {
  public:
-  explicit InterceptingClient(rpc::CoordinatorClient* inner) : inner_(inner) {}
+  explicit InterceptingClient(rpc::CoordinatorClient* inner) : ForwardingCoordinatorClient(inner) {}
   std::function<absl::Status(absl::Span<const Checkpoint>)> on_report;
 
-  absl::StatusOr<SweepRecord> CreateSweep(std::string_view y) override {
-    return inner_->CreateSweep(y);
-  }
-  absl::StatusOr<SweepPlan> PlanSweep(std::string_view y) override { return inner_->PlanSweep(y); }
-  absl::StatusOr<SweepRecord> GetSweep(SweepId id) override { return inner_->GetSweep(id); }
-  absl::StatusOr<std::vector<SweepRecord>> ListSweeps() override { return inner_->ListSweeps(); }
-  absl::Status CancelSweep(SweepId id) override { return inner_->CancelSweep(id); }
-  absl::StatusOr<int64_t> RetryTrials(SweepId s, absl::Span<const TrialState> st) override {
-    return inner_->RetryTrials(s, st);
-  }
-  absl::StatusOr<std::vector<TrialRecord>> ListTrials(const TrialQuery& q) override {
-    return inner_->ListTrials(q);
-  }
-  absl::StatusOr<TrialRecord> GetTrial(TrialId id) override { return inner_->GetTrial(id); }
-  absl::StatusOr<std::vector<Checkpoint>> GetCheckpoints(TrialId id, std::optional<int> a,
-                                                         bool l) override {
-    return inner_->GetCheckpoints(id, a, l);
-  }
-  absl::StatusOr<std::vector<WorkerRecord>> ListWorkers() override { return inner_->ListWorkers(); }
-  absl::Status WatchSweep(SweepId id,
-                          const std::function<bool(const rpc::SweepProgress&)>& f) override {
-    return inner_->WatchSweep(id, f);
-  }
-  absl::StatusOr<Acquisition> AcquireTrial(const WorkerInfo& w) override {
-    return inner_->AcquireTrial(w);
-  }
   absl::StatusOr<RenewResult> RenewLease(TrialId t, std::string_view l) override {
     if (gone_) return absl::UnavailableError("gone");
-    return inner_->RenewLease(t, l);
+    return inner()->RenewLease(t, l);
   }
   absl::StatusOr<RenewResult> ReportCheckpoints(TrialId t, std::string_view l,
                                                 absl::Span<const Checkpoint> c) override {
@@ -77,34 +53,23 @@ class InterceptingClient final : public rpc::CoordinatorClient {
         return s;
       }
     }
-    return inner_->ReportCheckpoints(t, l, c);
+    return inner()->ReportCheckpoints(t, l, c);
   }
   absl::Status CompleteTrial(TrialId t, std::string_view l, const TrialOutcome& o) override {
     if (gone_) return absl::UnavailableError("gone");
-    return inner_->CompleteTrial(t, l, o);
-  }
-  absl::Status FailTrial(TrialId t, std::string_view l, std::string_view r, bool re) override {
-    return inner_->FailTrial(t, l, r, re);
+    return inner()->CompleteTrial(t, l, o);
   }
   absl::Status ReleaseTrial(TrialId t, std::string_view l) override {
     if (gone_) return absl::UnavailableError("gone");
-    return inner_->ReleaseTrial(t, l);
+    return inner()->ReleaseTrial(t, l);
   }
   absl::Status UploadSnapshot(TrialId t, std::string_view l, int64_t s,
                               std::string_view b) override {
     if (gone_) return absl::UnavailableError("gone");
-    return inner_->UploadSnapshot(t, l, s, b);
-  }
-  absl::StatusOr<std::optional<rpc::DownloadedSnapshot>> DownloadSnapshot(
-      TrialId t, std::string_view l, std::optional<int64_t> s) override {
-    return inner_->DownloadSnapshot(t, l, s);
-  }
-  absl::StatusOr<rpc::DownloadedSnapshot> DownloadWeights(TrialId t) override {
-    return inner_->DownloadWeights(t);
+    return inner()->UploadSnapshot(t, l, s, b);
   }
 
  private:
-  rpc::CoordinatorClient* inner_;
   std::atomic<bool> gone_{false};
 };
 
