@@ -275,6 +275,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(Options options) {
 std::string Server::MetricsText() {
   web::MetricsSnapshot m;
   m.coordinator = coordinator_->counters();
+  m.store_health = coordinator_->store_health();
+  m.unfinished_trials = coordinator_->unfinished_trials();
   for (const RpcMetrics::MethodStats& r : rpc_metrics_.Read()) {
     m.rpc.push_back({.method = r.method, .ok = r.ok, .errors = r.errors, .latency = r.latency});
   }

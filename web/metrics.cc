@@ -81,6 +81,16 @@ std::string PrometheusText(const MetricsSnapshot& s) {
     Histogram(out, "rpc_latency_seconds", absl::StrCat("method=\"", std::string(m.method), "\""),
               m.latency);
   }
+  Header(out, "unfinished_trials", "gauge",
+         "Pending and leased trials, the count --max-unfinished-trials bounds.");
+  Sample(out, "unfinished_trials", "", static_cast<double>(s.unfinished_trials));
+  Header(out, "store_writable", "gauge",
+         "1 while the store takes writes, 0 from a write it failed until one succeeds.");
+  Sample(out, "store_writable", "", s.store_health.writable ? 1.0 : 0.0);
+  Header(out, "store_failed_writes_total", "counter",
+         "Writes failed by the store's fault (full disk, I/O error, read-only file).");
+  Sample(out, "store_failed_writes_total", "",
+         static_cast<double>(s.store_health.failed_writes));
   if (s.store.has_value()) {
     Header(out, "store_commit_latency_seconds", "histogram",
            "Time of each SQLite write transaction (a group of mutations).");

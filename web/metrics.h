@@ -12,6 +12,11 @@
 //   store_commit_latency_seconds            histogram (SQLite writer transactions)
 //   store_write_queue_depth                 gauge (mutations waiting for a commit)
 //   store_commits_total, store_mutations_total  counters
+//   store_writable                          gauge, 0 while writes fail by the
+//                                           store's fault (e.g. a full disk)
+//   store_failed_writes_total               counter
+//   unfinished_trials                       gauge (pending + leased, the count
+//                                           --max-unfinished-trials bounds)
 //
 // Thread-safety: pure function.
 #ifndef DEEPSWEEP_WEB_METRICS_H_
@@ -48,6 +53,8 @@ struct MetricsSnapshot {
   int64_t workers_alive = 0;
   int64_t workers_known = 0;
   CoordinatorCounters coordinator;
+  StoreHealth store_health;
+  int64_t unfinished_trials = 0;
   std::vector<RpcMethodMetrics> rpc;
   std::optional<StoreMetrics> store;  // SQLite only
 };

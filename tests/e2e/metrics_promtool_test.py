@@ -26,7 +26,9 @@ grid: {depth: [1, 2]}
 FAMILIES = ["deepsweep_trials", "deepsweep_workers_alive", "deepsweep_leases_granted_total",
             "deepsweep_leases_expired_total", "deepsweep_leases_released_total",
             "deepsweep_rpc_calls_total", "deepsweep_rpc_latency_seconds",
-            "deepsweep_store_commit_latency_seconds", "deepsweep_store_write_queue_depth"]
+            "deepsweep_store_commit_latency_seconds", "deepsweep_store_write_queue_depth",
+            "deepsweep_store_writable", "deepsweep_store_failed_writes_total",
+            "deepsweep_unfinished_trials"]
 
 
 def free_port():
