@@ -89,8 +89,7 @@ std::string PrometheusText(const MetricsSnapshot& s) {
   Sample(out, "store_writable", "", s.store_health.writable ? 1.0 : 0.0);
   Header(out, "store_failed_writes_total", "counter",
          "Writes failed by the store's fault (full disk, I/O error, read-only file).");
-  Sample(out, "store_failed_writes_total", "",
-         static_cast<double>(s.store_health.failed_writes));
+  Sample(out, "store_failed_writes_total", "", static_cast<double>(s.store_health.failed_writes));
   if (s.store.has_value()) {
     Header(out, "store_commit_latency_seconds", "histogram",
            "Time of each SQLite write transaction (a group of mutations).");
