@@ -24,8 +24,11 @@ build_packages=(
   libcpp-httplib-dev libjs-chart.js nlohmann-json3-dev
 )
 # What only the tests need: the dashboard's browser test (headless Chromium,
-# its WebDriver, Selenium) and promtool (package prometheus) for /metrics.
-test_packages=(chromium chromium-driver python3-selenium prometheus)
+# its WebDriver, Selenium) and promtool (package prometheus) for /metrics;
+# clang and libclang-rt-14-dev (libFuzzer, the sanitizer runtimes) build
+# the fuzz targets (-DDEEPSWEEP_FUZZ=ON); iproute2 gives the partition test its
+# network namespaces.
+test_packages=(chromium chromium-driver python3-selenium prometheus clang libclang-rt-14-dev iproute2)
 # The runtime halves of the -dev packages above, for the Debian 12 versions.
 runtime_packages=(
   ca-certificates libgrpc++1.51 libprotobuf32 libabsl20220623 libsqlite3-0 sqlite3

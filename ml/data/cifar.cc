@@ -30,6 +30,11 @@ std::filesystem::path ResolveCifarDir(const std::string& dir) {
 
 absl::Status AppendCifarBatch(const std::string& path, ImageTable& table) {
   ASSIGN_OR_RETURN(const std::vector<uint8_t> bytes, ReadFileBytes(path));
+  return AppendCifarRecords(path, bytes, table);
+}
+
+absl::Status AppendCifarRecords(const std::string& path, const std::vector<uint8_t>& bytes,
+                                ImageTable& table) {
   if (bytes.empty()) return absl::DataLossError(absl::StrCat(path, ": empty file, no records"));
   if (bytes.size() % kCifarRecordBytes != 0) {
     return absl::DataLossError(absl::StrCat(path, ": truncated: ", bytes.size(),

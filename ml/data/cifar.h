@@ -13,6 +13,7 @@
 #ifndef DEEPSWEEP_ML_DATA_CIFAR_H_
 #define DEEPSWEEP_ML_DATA_CIFAR_H_
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,12 @@ inline constexpr int kCifarRecordBytes = 1 + 3 * kCifarSide * kCifarSide;
 // Appends the records of one batch file to `table` (whose shape must be
 // 32 x 32 x 3).
 absl::Status AppendCifarBatch(const std::string& path, ImageTable& table);
+
+// The same over a batch file's (decompressed) contents, which `name` names in
+// messages; on an error `table` is left as it was. The fuzz target
+// tests/fuzz/cifar_fuzzer.cc enters here.
+absl::Status AppendCifarRecords(const std::string& name, const std::vector<uint8_t>& bytes,
+                                ImageTable& table);
 
 // Reads the six batch files from `dir`, or from `dir`/cifar-10-batches-bin
 // when `dir` does not hold them itself (the layout of the official archive).

@@ -91,8 +91,16 @@ absl::StatusOr<std::string> FindIdxFile(const std::string& dir, const std::strin
 absl::StatusOr<ImageTable> ReadIdxImages(const std::string& images_path,
                                          const std::string& labels_path, int num_classes) {
   ASSIGN_OR_RETURN(std::vector<uint8_t> image_bytes, ReadFileBytes(images_path));
-  ASSIGN_OR_RETURN(const IdxHeader image_header, ParseHeader(images_path, image_bytes, 3, "image"));
   ASSIGN_OR_RETURN(const std::vector<uint8_t> label_bytes, ReadFileBytes(labels_path));
+  return ParseIdxImages(images_path, std::move(image_bytes), labels_path, label_bytes, num_classes);
+}
+
+absl::StatusOr<ImageTable> ParseIdxImages(const std::string& images_path,
+                                          std::vector<uint8_t> image_bytes,
+                                          const std::string& labels_path,
+                                          const std::vector<uint8_t>& label_bytes,
+                                          int num_classes) {
+  ASSIGN_OR_RETURN(const IdxHeader image_header, ParseHeader(images_path, image_bytes, 3, "image"));
   ASSIGN_OR_RETURN(const IdxHeader label_header, ParseHeader(labels_path, label_bytes, 1, "label"));
 
   const int64_t count = image_header.dims[0];

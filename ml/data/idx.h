@@ -16,6 +16,7 @@
 #ifndef DEEPSWEEP_ML_DATA_IDX_H_
 #define DEEPSWEEP_ML_DATA_IDX_H_
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,14 @@ namespace deepsweep::ml {
 // [0, num_classes).
 absl::StatusOr<ImageTable> ReadIdxImages(const std::string& images_path,
                                          const std::string& labels_path, int num_classes);
+
+// The same over the two files' (decompressed) contents, which is what
+// ReadIdxImages does once it has read them; `images_name` and `labels_name`
+// name them in messages. The fuzz target tests/fuzz/idx_fuzzer.cc enters here.
+absl::StatusOr<ImageTable> ParseIdxImages(const std::string& images_name,
+                                          std::vector<uint8_t> image_bytes,
+                                          const std::string& labels_name,
+                                          const std::vector<uint8_t>& label_bytes, int num_classes);
 
 // Reads the four standard files from `dir`: train-images-idx3-ubyte,
 // train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte,
