@@ -8,8 +8,12 @@
 // trials/s, p50/p99 latency per call, every error that reached a client, and
 // checks in the SQLite file that every trial, checkpoint and layer-stat row
 // is there (unless --db :memory: asks for the in-memory store, or
-// --null-service for no coordinator at all: floors of the RPC layer). Run by hand
-// (bench/run_coordinator_bench.sh), never as a test.
+// --null-service for no coordinator at all: floors of the RPC layer). With
+// --duration the workers stop taking trials after that many seconds instead
+// (the load suite: bench/run_load_suite.sh), and with an external server its
+// resident memory is read before and after the load (--max-rss-growth-mb
+// bounds the growth). Run by hand (bench/run_coordinator_bench.sh), never as a
+// test.
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -58,6 +62,12 @@ struct LoadOptions {
   // "sync" or "callback": instead of deepsweep-server, a service that stores
   // nothing and answers the three calls at once, on that gRPC API.
   std::string null_service;
+  // > 0: each worker takes no new trial once this many seconds have passed,
+  // rather than running until no trial is left.
+  double duration_s = 0;
+  // With an external server: fail when its resident memory grew by more than
+  // this many MiB over the load (0 = report only).
+  double max_rss_growth_mb = 0;
 };
 
 enum Call { kAcquire, kReport, kComplete, kCallCount };
@@ -116,7 +126,7 @@ std::vector<Checkpoint> MakeCheckpoints(const LoadOptions& options, uint64_t sal
 }
 
 void RunWorker(int index, int port, const LoadOptions& options, std::atomic<bool>* start,
-               WorkerLog* log) {
+               const std::chrono::steady_clock::time_point* stop_at, WorkerLog* log) {
   rpc::ClientOptions client_options;
   client_options.target = absl::StrCat("127.0.0.1:", port);
   client_options.own_connection = true;
@@ -139,6 +149,7 @@ void RunWorker(int index, int port, const LoadOptions& options, std::atomic<bool
 
   while (error_budget > 0) {
     auto begin = std::chrono::steady_clock::now();
+    if (options.duration_s > 0 && begin >= *stop_at) return;
     auto elapsed_us = [&begin] {
       const auto now = std::chrono::steady_clock::now();
       const double us = std::chrono::duration<double, std::micro>(now - begin).count();
@@ -329,6 +340,17 @@ double ThreadCpuSeconds(const std::string& pid, std::string_view prefix) {
   return seconds;
 }
 
+// Resident memory of process `pid` in MiB (VmRSS of /proc/PID/status); 0
+// when unreadable.
+double ResidentMiB(const std::string& pid) {
+  std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.starts_with("VmRSS:")) return std::stod(line.substr(6)) / 1024.0;  // kB
+  }
+  return 0;
+}
+
 // ... and the whole process, ended threads included.
 double ProcessCpuSeconds(const std::string& pid) {
   return StatCpuSeconds(absl::StrCat("/proc/", pid, "/stat"), "");
@@ -408,15 +430,19 @@ int Run(const LoadOptions& options) {
   std::vector<std::thread> threads;
   threads.reserve(options.workers);
   std::atomic<bool> start{false};
+  std::chrono::steady_clock::time_point stop_at;
   for (int i = 0; i < options.workers; ++i) {
-    threads.emplace_back(RunWorker, i, port, std::cref(options), &start, &logs[i]);
+    threads.emplace_back(RunWorker, i, port, std::cref(options), &start, &stop_at, &logs[i]);
   }
+  const double rss_before = external ? ResidentMiB(server_pid) : 0;
   const double writer_before = ThreadCpuSeconds(server_pid, "sqlite-writer");
   const double checkpointer_before = ThreadCpuSeconds(server_pid, "sqlite-checkpt");
   const double server_before = external ? ProcessCpuSeconds(server_pid) : 0;
   rusage usage_before;
   getrusage(RUSAGE_SELF, &usage_before);
   const auto begin = std::chrono::steady_clock::now();
+  stop_at = begin + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                        std::chrono::duration<double>(options.duration_s));
   start = true;
   for (std::thread& t : threads) t.join();
   const double seconds =
@@ -432,6 +458,18 @@ int Run(const LoadOptions& options) {
            1e-6 * static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
   };
   fmt::print("load average after:  {}\n", LoadAverage());
+  bool rss_ok = true;
+  if (external) {
+    const double rss_after = ResidentMiB(server_pid);
+    rss_ok = options.max_rss_growth_mb <= 0 || rss_after - rss_before <= options.max_rss_growth_mb;
+    fmt::print(
+        "server resident memory: {:.1f} MiB before the load, {:.1f} MiB after ({:+.1f} MiB{})\n",
+        rss_before, rss_after, rss_after - rss_before,
+        options.max_rss_growth_mb > 0
+            ? fmt::format("; bound {:.0f} MiB: {}", options.max_rss_growth_mb,
+                          rss_ok ? "within" : "EXCEEDED")
+            : "");
+  }
 
   int64_t completed = 0;
   std::map<std::string, int64_t> errors;
@@ -486,7 +524,7 @@ int Run(const LoadOptions& options) {
     null_server->Shutdown();
     fmt::print("database: none (null {} service), {}/{} trials completed\n", options.null_service,
                completed, total);
-    return completed == total && error_count == 0 ? 0 : 1;
+    return (options.duration_s > 0 || completed == total) && error_count == 0 ? 0 : 1;
   }
   if (!external) {
     (*server)->Shutdown();
@@ -494,7 +532,7 @@ int Run(const LoadOptions& options) {
   }
   if (in_memory) {  // the floor of the RPC layer: nothing was stored to count
     fmt::print("database: none (in-memory store), {}/{} trials completed\n", completed, total);
-    return completed == total && error_count == 0 ? 0 : 1;
+    return (options.duration_s > 0 || completed == total) && error_count == 0 ? 0 : 1;
   }
 
   // Every row accounted for, counted in the file itself (read-only, beside a
@@ -510,19 +548,21 @@ int Run(const LoadOptions& options) {
   const int64_t layer_stats = CountRows(db, "SELECT COUNT(*) FROM layer_stats");
   const int64_t leases = CountRows(db, "SELECT COUNT(*) FROM leases");
   sqlite3_close(db);
-  const bool rows_ok = succeeded == total && checkpoints == total * options.checkpoints &&
-                       layer_stats == total * options.checkpoints * stats_per_checkpoint &&
-                       completed == total;
+  // A timed run ends with trials left pending; what was completed must all be there.
+  const int64_t want = options.duration_s > 0 ? completed : total;
+  const bool rows_ok = succeeded == want && checkpoints == want * options.checkpoints &&
+                       layer_stats == want * options.checkpoints * stats_per_checkpoint &&
+                       completed == want;
   fmt::print(
       "database: {}/{} trials succeeded, {} checkpoints (want {}), {} layer_stats (want {}), {} "
       "leases: {}\n",
-      succeeded, total, checkpoints, total * options.checkpoints, layer_stats,
-      total * options.checkpoints * stats_per_checkpoint, leases,
+      succeeded, want, checkpoints, want * options.checkpoints, layer_stats,
+      want * options.checkpoints * stats_per_checkpoint, leases,
       rows_ok ? "every row accounted for" : "MISMATCH");
   if (options.db.empty()) {
     for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(db_path + suffix);
   }
-  return rows_ok && error_count == 0 ? 0 : 1;
+  return rows_ok && rss_ok && error_count == 0 ? 0 : 1;
 }
 
 }  // namespace
@@ -550,6 +590,10 @@ int main(int argc, char** argv) {
   app.add_option("--db", options.db,
                  "SQLite file to use and keep (default: temp, removed); :memory: = the "
                  "in-memory store, to measure the RPC layer alone");
+  app.add_option("--duration", options.duration_s,
+                 "seconds after which workers take no new trial (0 = until none is left)");
+  app.add_option("--max-rss-growth-mb", options.max_rss_growth_mb,
+                 "with --server-port: fail if the server's resident memory grew by more (MiB)");
   CLI11_PARSE(app, argc, argv);
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   return deepsweep::bench::Run(options);

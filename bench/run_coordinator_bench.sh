@@ -30,18 +30,9 @@ status=0
 echo
 echo "== deepsweep, server in its own process: deepsweep-server + coordinator_load --server-port"
 work=$(mktemp -d)
-"$build_dir/server/deepsweep-server" --address 127.0.0.1:0 --db "$work/load.db" \
-  --max-trials "$deepsweep_trials" >"$work/server.log" 2>&1 &
-server_pid=$!
-port=
-for _ in $(seq 100); do  # the server logs its port once it listens
-  port=$(sed -n 's/.*listening on .*(port \([0-9]*\),.*/\1/p' "$work/server.log")
-  [[ -n "$port" ]] && break
-  sleep 0.1
-done
-if [[ -z "$port" ]]; then
-  echo "deepsweep-server did not start:" >&2
-  cat "$work/server.log" >&2
+# shellcheck source=bench/server_process.sh
+source bench/server_process.sh
+if ! start_server "$build_dir" "$work" --max-trials "$deepsweep_trials"; then
   status=1
 else
   "$build_dir/bench/coordinator_load" --workers "$workers" --trials "$deepsweep_trials" \
