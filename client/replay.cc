@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "core/checkpoint_compare.h"
+#include "ml/kernels.h"
 #include "worker/dataset_cache.h"
 
 namespace deepsweep::client {
@@ -25,6 +26,20 @@ absl::StatusOr<ReplayReport> ReplayTrial(rpc::CoordinatorClient& coordinator, Tr
         absl::StrCat("trial ", id, " has no stored checkpoints to compare"));
   }
   const int64_t last_step = stored.back().step;
+
+  // Run on the trial's ISA when this CPU has it; put the process's back after.
+  report.stored_path = report.trial.compute_path;
+  const ml::KernelIsa isa_before = ml::ActiveKernelIsa();
+  if (const std::optional<ml::KernelIsa> isa = ml::ComputePathIsa(report.stored_path);
+      isa.has_value() && ml::KernelIsaSupported(*isa)) {
+    RETURN_IF_ERROR(ml::SelectKernelIsa(*isa));
+  }
+  report.replayed_path = ml::ComputePath();
+  struct RestoreIsa {
+    ml::KernelIsa isa;
+    ~RestoreIsa() { (void)ml::SelectKernelIsa(isa); }
+  } restore{isa_before};
+  report.different_path = !report.stored_path.empty() && report.stored_path != report.replayed_path;
 
   worker::DatasetCache datasets(worker::DatasetCacheOptions{.shapeset_sets = 1});
   const worker::TrialRunner runner(&datasets, &clock, options.runner);

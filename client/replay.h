@@ -8,6 +8,13 @@
 // thread count must be the worker's (ReplayOptions::runner.threads). A trial still running is
 // compared on the checkpoints stored so far (the replay stops after the last of them).
 //
+// Compute path (ml::ComputePath): the replay runs the small-batch kernels of
+// the ISA the trial was trained on when this CPU has it (process-wide for the
+// duration of the call), so a trial trained on AVX2 replays bit for bit on an
+// AVX-512 machine. When the stored path is known and the replay's still
+// differs (an ISA this CPU lacks, another OpenBLAS core), the report says so:
+// results may then differ in the last bits without anything being wrong.
+//
 // Errors: NOT_FOUND (no such trial), FAILED_PRECONDITION (nothing stored to
 // compare), the runner's errors (unknown spec values, missing dataset files).
 // A mismatch is not an error: it is the report's first_difference.
@@ -41,6 +48,12 @@ struct ReplayReport {
   // Empty when every compared metric is identical; else the first difference,
   // "stored vs replayed".
   std::string first_difference;
+  // The trial's compute path ('' when not recorded) and this replay's.
+  std::string stored_path;
+  std::string replayed_path;
+  // The stored path is known and differs from the replay's: a difference is
+  // then expected rounding, not a mismatch.
+  bool different_path = false;
 };
 
 absl::StatusOr<ReplayReport> ReplayTrial(rpc::CoordinatorClient& coordinator, TrialId id,

@@ -58,6 +58,7 @@ absl::Status ValidateWorker(const WorkerInfo& w) {
   RETURN_IF_ERROR(CheckName("worker_id", w.worker_id, /*required=*/true));
   RETURN_IF_ERROR(CheckName("host", w.host, /*required=*/false));
   RETURN_IF_ERROR(CheckName("version", w.version, /*required=*/false));
+  RETURN_IF_ERROR(CheckName("compute_path", w.compute_path, /*required=*/false));
   if (w.pid < 0 || w.cores < 0) {
     return absl::InvalidArgumentError("pid and cores must not be negative");
   }
@@ -387,6 +388,7 @@ class Coordinator::Impl {
         TrialUpdate u = Update(t, TrialState::kLeased, t.attempt_limit, "");
         u.attempt = lease->attempt;
         u.worker_id = worker.worker_id;
+        u.compute_path = worker.compute_path;
         // A first attempt has no results to clear (trials are created
         // without), and not clearing them spares the store an index update.
         u.reset_results = lease->attempt > 1;
@@ -416,6 +418,7 @@ class Coordinator::Impl {
                              .attempt = t.attempt,
                              .attempt_limit = t.attempt_limit,
                              .worker_id = t.worker_id,
+                             .compute_path = worker.compute_path,
                              .updated_at = now};
       }
       m.workers.push_back(std::move(seen));

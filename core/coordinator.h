@@ -97,7 +97,10 @@ struct TrialRecord {
   // ReleaseTrial adds 1 (a graceful give-back costs no attempt).
   int attempt_limit = 0;
   std::string worker_id;  // current or last worker
-  std::string reason;     // why it failed / diverged / was cancelled / was pruned
+  // WorkerInfo::compute_path of the worker that started the current or last
+  // attempt (empty before the first lease).
+  std::string compute_path;
+  std::string reason;  // why it failed / diverged / was cancelled / was pruned
   // Where the sweep's schedule stopped it (PRUNED, or DIVERGED by the stuck
   // rule): the ASHA rung's updates, or the step of the decision.
   std::optional<int64_t> rung;
@@ -116,6 +119,9 @@ struct WorkerInfo {
   int64_t pid = 0;
   std::string version;
   int cores = 0;
+  // What its float results depend on besides the inputs (ml::ComputePath(),
+  // e.g. "avx512 openblas=Haswell"); recorded with each trial it leases.
+  std::string compute_path;
 };
 
 struct WorkerRecord {

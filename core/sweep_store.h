@@ -77,6 +77,9 @@ struct TrialUpdate {
   int attempt = 0;
   int attempt_limit = 0;
   std::string worker_id;
+  // Stored only with a new attempt (attempt != expect_attempt): the leasing
+  // worker's compute path.
+  std::string compute_path;
   std::string reason;
   // Clears steps_done and the final metrics (a new attempt starts from scratch).
   bool reset_results = false;

@@ -201,6 +201,12 @@ std::string ComputePath() {
                       " openblas=", core != nullptr ? core : "unknown");
 }
 
+std::optional<KernelIsa> ComputePathIsa(std::string_view path) {
+  absl::StatusOr<KernelIsa> isa = ParseKernelIsa(path.substr(0, path.find(' ')));
+  if (!isa.ok()) return std::nullopt;
+  return *isa;
+}
+
 void SetBlasThreads(int threads) { openblas_set_num_threads(std::max(1, threads)); }
 
 void Multiply(const Eigen::Ref<const MatrixF>& a, const Eigen::Ref<const MatrixF>& b,

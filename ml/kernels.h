@@ -32,6 +32,7 @@
 #ifndef DEEPSWEEP_ML_KERNELS_H_
 #define DEEPSWEEP_ML_KERNELS_H_
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -83,6 +84,9 @@ int SmallBatchMaxColumns(KernelIsa isa);
 // "avx512 openblas=Haswell". Two processes with the same compute path (and
 // binary) compute the same results.
 std::string ComputePath();
+// The ISA a ComputePath() string names (its first word); empty when it names
+// none this binary knows.
+std::optional<KernelIsa> ComputePathIsa(std::string_view path);
 
 // Threads OpenBLAS may use (process-wide; OpenBLAS's own default is one per
 // core). The trainer sets it from its config before training.

@@ -294,6 +294,7 @@ void ToProto(const TrialRecord& trial, v1::Trial* out) {
   out->set_attempt(trial.attempt);
   out->set_attempt_limit(trial.attempt_limit);
   out->set_worker_id(trial.worker_id);
+  out->set_compute_path(trial.compute_path);
   out->set_reason(trial.reason);
   if (trial.final_test_error) out->set_final_test_error(*trial.final_test_error);
   if (trial.final_test_nll) out->set_final_test_nll(*trial.final_test_nll);
@@ -314,6 +315,7 @@ absl::Status FromProto(const v1::Trial& proto, TrialRecord* out) {
   out->attempt = proto.attempt();
   out->attempt_limit = proto.attempt_limit();
   out->worker_id = proto.worker_id();
+  out->compute_path = proto.compute_path();
   out->reason = proto.reason();
   out->final_test_error = OptionalOf(proto.has_final_test_error(), proto.final_test_error());
   out->final_test_nll = OptionalOf(proto.has_final_test_nll(), proto.final_test_nll());
@@ -425,6 +427,7 @@ void ToProto(const WorkerInfo& info, v1::WorkerInfo* out) {
   out->set_pid(info.pid);
   out->set_version(info.version);
   out->set_cores(info.cores);
+  out->set_compute_path(info.compute_path);
 }
 
 absl::Status FromProto(const v1::WorkerInfo& proto, WorkerInfo* out) {
@@ -433,6 +436,7 @@ absl::Status FromProto(const v1::WorkerInfo& proto, WorkerInfo* out) {
   out->pid = proto.pid();
   out->version = proto.version();
   out->cores = proto.cores();
+  out->compute_path = proto.compute_path();
   return absl::OkStatus();
 }
 

@@ -126,6 +126,7 @@ PendingWrite MemorySweepStore::Submit(StoreMutation m) {
   for (const TrialUpdate& u : m.trials) {
     TrialRecord& t = trials_.at(u.id);
     SetState(t, u.state);
+    if (u.attempt != u.expect_attempt) t.compute_path = u.compute_path;
     t.attempt = u.attempt;
     t.attempt_limit = u.attempt_limit;
     t.worker_id = u.worker_id;

@@ -531,6 +531,15 @@ ALTER TABLE trials ADD COLUMN keep_weights     TEXT    NOT NULL DEFAULT 'final'
   CHECK (keep_weights = 'final' OR keep_weights = 'none');
 )sql";
 
+// Version 7: compute paths (the small-batch kernels' ISA and OpenBLAS's core):
+// each worker's, and each trial's (of the worker that started its current or
+// last attempt), so `deepsweep replay` can run on it or say that it cannot.
+// Rows from before this version keep ''.
+constexpr char kVersion7[] = R"sql(
+ALTER TABLE trials ADD COLUMN compute_path TEXT NOT NULL DEFAULT '';
+ALTER TABLE workers ADD COLUMN compute_path TEXT NOT NULL DEFAULT '';
+)sql";
+
 struct Migration {
   int version;
   const char* sql;  // or
@@ -545,6 +554,7 @@ constexpr Migration kMigrations[] = {
     {4, nullptr, AllowPrunedTrials},
     {5, nullptr, ExactStudentT},
     {6, kVersion6},
+    {7, kVersion7},
 };
 
 }  // namespace

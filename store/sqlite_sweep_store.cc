@@ -55,7 +55,7 @@ constexpr char kTrialColumns[] =
     "checkpoint_every, probe_examples, seed, seed_index, steps_done, final_test_error, "
     "final_test_nll, final_validation_error, updated_at_us, data_seed, histogram_bins, "
     "jacobian_examples, stuck_after_updates, stuck_error, rung, snapshot_every, "
-    "snapshot_seconds, keep_weights";
+    "snapshot_seconds, keep_weights, compute_path";
 
 constexpr int kTrialColumnCount = [] {
   int columns = 1;
@@ -113,6 +113,7 @@ absl::StatusOr<TrialRecord> ReadTrial(const SqliteStatement& s) {
   t.snapshot_every = s.Int(40);
   t.snapshot_seconds = s.Real(41);
   t.keep_weights = s.Text(42);
+  r.compute_path = s.Text(43);
   return r;
 }
 
@@ -378,11 +379,12 @@ absl::Status UpdateWorker(SqliteDb& db, const WorkerUpdate& w, int64_t now) {
       SqliteStatement s,
       db.Prepare(w.register_info
                      ? absl::StrCat("INSERT INTO workers (worker_id, host, pid, version, cores, "
-                                    "first_seen_us, last_seen_us, current_trial) VALUES (?1, ?2, "
-                                    "?3, ?4, ?5, ?6, ?6, CASE WHEN ?8 THEN ?10 END) ON CONFLICT "
-                                    "(worker_id) DO UPDATE SET host = excluded.host, pid = "
-                                    "excluded.pid, version = excluded.version, cores = "
-                                    "excluded.cores, ",
+                                    "first_seen_us, last_seen_us, current_trial, compute_path) "
+                                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, CASE WHEN ?8 THEN ?10 "
+                                    "END, ?11) ON CONFLICT (worker_id) DO UPDATE SET host = "
+                                    "excluded.host, pid = excluded.pid, version = "
+                                    "excluded.version, cores = excluded.cores, compute_path = "
+                                    "excluded.compute_path, ",
                                     kChanges)
                      : absl::StrCat("UPDATE workers SET ", kChanges, " WHERE worker_id = ?1")));
   const WorkerInfo& info = w.info;
@@ -392,6 +394,7 @@ absl::Status UpdateWorker(SqliteDb& db, const WorkerUpdate& w, int64_t now) {
     s.Bind(3, info.pid);
     s.Bind(4, info.version);
     s.Bind(5, info.cores);
+    s.Bind(11, info.compute_path);
   }
   s.Bind(6, now);
   s.Bind(7, w.heard ? 1 : 0);
@@ -405,7 +408,8 @@ absl::Status UpdateWorker(SqliteDb& db, const WorkerUpdate& w, int64_t now) {
 // an index entry whenever its column is assigned, even to the same value, so
 // state, attempt and final_test_error are left out when they stay.
 // Parameters: ?1 id, ?2 state, ?3 attempt, ?4 attempt_limit, ?5 worker_id,
-// ?6 reason, ?7 updated_at_us, ?8 expected state, ?9 expected attempt, ?10 rung.
+// ?6 reason, ?7 updated_at_us, ?8 expected state, ?9 expected attempt, ?10 rung,
+// ?11 compute_path (a new attempt's).
 const std::string& TrialUpdateSql(const TrialUpdate& u) {
   static const auto* const statements = [] {
     auto* sql = new std::array<std::string, 8>;
@@ -415,7 +419,7 @@ const std::string& TrialUpdateSql(const TrialUpdate& u) {
           "UPDATE trials SET attempt_limit = ?4, worker_id = ?5, reason = ?6, updated_at_us = ?7, "
           "rung = ?10";
       if (bits & 1) text += ", state = ?2";
-      if (bits & 2) text += ", attempt = ?3";
+      if (bits & 2) text += ", attempt = ?3, compute_path = ?11";
       // A new attempt also clears the results of the last one.
       if (bits & 4) {
         text +=
@@ -454,6 +458,7 @@ absl::Status ApplyMutation(SqliteDb& db, const StoreMutation& m) {
     s.Bind(8, TrialStateName(u.expect_state));
     s.Bind(9, u.expect_attempt);
     s.BindOptional(10, u.rung);
+    if (u.attempt != u.expect_attempt) s.Bind(11, u.compute_path);
     RETURN_IF_ERROR(s.Run());
     if (s.Changes() != 1) {
       ASSIGN_OR_RETURN(SqliteStatement exists, db.Prepare("SELECT 1 FROM trials WHERE id = ?1"));
@@ -1192,13 +1197,15 @@ absl::StatusOr<std::vector<WorkerRecord>> SqliteSweepStore::ListWorkers() {
   RETURN_IF_ERROR(Read([&](SqliteDb& db) -> absl::Status {
     ASSIGN_OR_RETURN(SqliteStatement s,
                      db.Prepare("SELECT worker_id, host, pid, version, cores, first_seen_us, "
-                                "last_seen_us, current_trial FROM workers ORDER BY worker_id"));
+                                "last_seen_us, current_trial, compute_path FROM workers ORDER BY "
+                                "worker_id"));
     return s.ForEachRow([&]() -> absl::Status {
       WorkerRecord w{.info = {.worker_id = s.Text(0),
                               .host = s.Text(1),
                               .pid = s.Int(2),
                               .version = s.Text(3),
-                              .cores = static_cast<int>(s.Int(4))},
+                              .cores = static_cast<int>(s.Int(4)),
+                              .compute_path = s.Text(8)},
                      .first_seen = FromUs(s.Int(5)),
                      .last_seen = FromUs(s.Int(6))};
       if (!s.IsNull(7)) w.current_trial = s.Int(7);

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "ml/kernels.h"
 
 namespace deepsweep::worker {
 
@@ -19,6 +20,7 @@ WorkerInfo DescribeThisWorker(int slot) {
   info.pid = static_cast<int64_t>(getpid());
   info.version = WorkerVersion();
   info.cores = static_cast<int>(std::thread::hardware_concurrency());
+  info.compute_path = ml::ComputePath();
   info.worker_id = absl::StrCat(info.host, ":", info.pid);
   if (slot > 0) absl::StrAppend(&info.worker_id, "/", slot);
   return info;

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iterator>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -25,6 +26,7 @@
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "gtest/gtest.h"
+#include "ml/kernels.h"
 #include "rpc/grpc_coordinator_client.h"
 #include "rpc/local_coordinator_client.h"
 #include "server/server.h"
@@ -636,7 +638,17 @@ seeds: 2
     ASSERT_TRUE(writer.CreateSweep(kTinySpec).ok());
     worker::DatasetCache datasets;
     const worker::TrialRunner runner(&datasets, &clock_);
-    const WorkerInfo worker{.worker_id = "w", .host = "h", .pid = 1, .version = "v", .cores = 1};
+    // Trained on train_isa_ (when set), by a worker that says stored_path_.
+    if (train_isa_.has_value()) {
+      if (!ml::KernelIsaSupported(*train_isa_)) GTEST_SKIP() << "this CPU lacks the ISA";
+      ASSERT_TRUE(ml::SelectKernelIsa(*train_isa_).ok());
+    }
+    const WorkerInfo worker{.worker_id = "w",
+                            .host = "h",
+                            .pid = 1,
+                            .version = "v",
+                            .cores = 1,
+                            .compute_path = stored_path_.value_or(ml::ComputePath())};
     for (int i = 0; i < 2; ++i) {
       auto acquisition = writer.AcquireTrial(worker);
       ASSERT_TRUE(acquisition.ok() && acquisition->trial.has_value());
@@ -663,8 +675,12 @@ seeds: 2
           writer.CompleteTrial(acquisition->trial->id, acquisition->lease->lease_id, {}).ok());
       ids_.push_back(acquisition->trial->id);
     }
+    ASSERT_TRUE(ml::SelectKernelIsa(ml::BestKernelIsa()).ok());
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
+  void TearDown() override {
+    ASSERT_TRUE(ml::SelectKernelIsa(ml::BestKernelIsa()).ok());
+    std::filesystem::remove_all(dir_);
+  }
 
   CliResult Cli(std::vector<std::string> args) {
     args.insert(args.begin(), {"--db", db_});
@@ -677,6 +693,8 @@ seeds: 2
   std::vector<TrialId> ids_;
   double original_ = 0;
   double tampered_ = 0;
+  std::optional<ml::KernelIsa> train_isa_;  // empty: the best ISA
+  std::optional<std::string> stored_path_;  // empty: the training path
 };
 
 TEST_F(ReplayTest, StoredTrialReplaysBitForBit) {
@@ -698,6 +716,57 @@ TEST_F(ReplayTest, NamesTheFirstDifference) {
                                 "10: layer 2 activation p98: ",
                                 FormatShortest(tampered_), " vs ", FormatShortest(original_),
                                 " (stored vs replayed)\n"));
+}
+
+// A trial trained on the baseline kernels replays on them, bit for bit, in a
+// process whose best ISA is another one, and leaves that ISA active after.
+class ReplayOnTheGenericPathTest : public ReplayTest {
+ protected:
+  void SetUp() override {
+    train_isa_ = ml::KernelIsa::kGeneric;
+    ReplayTest::SetUp();
+  }
+};
+
+TEST_F(ReplayOnTheGenericPathTest, ReplaysOnTheStoredIsa) {
+  const CliResult r = Cli({"replay", absl::StrCat(ids_[0])});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, ::testing::HasSubstr("replays bit for bit: 3 checkpoints"));
+  EXPECT_THAT(r.out, ::testing::Not(::testing::HasSubstr("although")));
+  EXPECT_EQ(ml::ActiveKernelIsa(), ml::BestKernelIsa());
+}
+
+// A stored path this process cannot reproduce (here another OpenBLAS core) is
+// reported as such: identical results say so, and a difference is not a
+// mismatch (exit 0).
+class ReplayOnAnotherPathTest : public ReplayTest {
+ protected:
+  void SetUp() override {
+    train_isa_ = ml::KernelIsa::kAvx2;
+    stored_path_ = "avx2 openblas=AnotherCore";
+    ReplayTest::SetUp();
+  }
+};
+
+TEST_F(ReplayOnAnotherPathTest, SaysThePathsDifferInsteadOfAMismatch) {
+  const std::string paths =
+      absl::StrCat("trained on compute path 'avx2 openblas=AnotherCore', replayed on '",
+                   ml::SelectKernelIsa(ml::KernelIsa::kAvx2).ok() ? ml::ComputePath() : "", "'");
+  ASSERT_TRUE(ml::SelectKernelIsa(ml::BestKernelIsa()).ok());
+  const CliResult same = Cli({"replay", absl::StrCat(ids_[0])});
+  ASSERT_EQ(same.exit_code, 0) << same.err;
+  EXPECT_THAT(same.out, ::testing::HasSubstr("replays bit for bit"));
+  EXPECT_THAT(same.out, ::testing::HasSubstr(absl::StrCat("although ", paths)));
+
+  const CliResult differs = Cli({"replay", absl::StrCat(ids_[1])});
+  EXPECT_EQ(differs.exit_code, 0) << differs.err;
+  EXPECT_EQ(differs.err, "");
+  EXPECT_EQ(differs.out,
+            absl::StrCat("#", ids_[1], " tanh normalized, depth 2, lr 0.01, seed 1 was ", paths,
+                         ": different paths round differently, so it was not compared bit for bit "
+                         "(first difference: step 10: layer 2 activation p98: ",
+                         FormatShortest(tampered_), " vs ", FormatShortest(original_),
+                         " (stored vs replayed))\n"));
 }
 
 // Commands that change sweeps or follow them live need the server.

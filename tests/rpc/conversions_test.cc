@@ -127,6 +127,7 @@ TrialRecord DistinctTrial() {
                      .attempt = 2,
                      .attempt_limit = 3,
                      .worker_id = "w-1",
+                     .compute_path = "avx512 openblas=Haswell",
                      .reason = "loss became NaN at step 1200",
                      .rung = 1000,
                      .final_test_error = 0.5,
@@ -197,11 +198,15 @@ TEST(ConversionsTest, SweepRoundTripsEveryField) {
 }
 
 TEST(ConversionsTest, WorkerRoundTripsEveryField) {
-  WorkerRecord worker{
-      .info = {.worker_id = "host:12:1", .host = "host", .pid = 12, .version = "0.1.0", .cores = 2},
-      .first_seen = absl::FromUnixMillis(100'001),
-      .last_seen = absl::FromUnixMillis(200'002),
-      .current_trial = 5};
+  WorkerRecord worker{.info = {.worker_id = "host:12:1",
+                               .host = "host",
+                               .pid = 12,
+                               .version = "0.1.0",
+                               .cores = 2,
+                               .compute_path = "avx2 openblas=Zen"},
+                      .first_seen = absl::FromUnixMillis(100'001),
+                      .last_seen = absl::FromUnixMillis(200'002),
+                      .current_trial = 5};
   ExpectFullRoundTrip<v1::Worker>(worker);
 }
 

@@ -129,7 +129,8 @@ class SweepStoreTest : public ::testing::Test {
                                   .host = "host-" + worker,
                                   .pid = 42,
                                   .version = "v1",
-                                  .cores = 2},
+                                  .cores = 2,
+                                  .compute_path = "avx2 openblas=Zen"},
                          .register_info = true,
                          .current = WorkerUpdate::Current::kSet,
                          .current_trial = id});
@@ -305,6 +306,33 @@ TYPED_TEST(SweepStoreTest, AMutationIsAllOrNothing) {
   EXPECT_EQ(sweep->state, SweepState::kActive);
   EXPECT_EQ(sweep->counts.pending, 4);
   EXPECT_EQ(this->store_->GetTrial(s.trial_ids[0])->updated_at, kT0);
+}
+
+// A new attempt records the leasing worker's compute path; updates within
+// the attempt (a release back to pending, completion) keep it.
+TYPED_TEST(SweepStoreTest, ANewAttemptRecordsItsComputePathAndLaterUpdatesKeepIt) {
+  const CreatedSweep s = this->CreateFour();
+  const TrialId id = s.trial_ids[0];
+  EXPECT_EQ(this->store_->GetTrial(id)->compute_path, "");
+  auto change = [&](TrialState from, int from_attempt, TrialState to, int attempt,
+                    std::string path) {
+    StoreMutation m{.now = kT0};
+    m.trials.push_back({.id = id,
+                        .expect_state = from,
+                        .expect_attempt = from_attempt,
+                        .state = to,
+                        .attempt = attempt,
+                        .attempt_limit = 3,
+                        .worker_id = "w",
+                        .compute_path = std::move(path)});
+    ASSERT_TRUE(this->store_->Apply(std::move(m)).ok());
+  };
+  change(TrialState::kPending, 0, TrialState::kLeased, 1, "avx512 openblas=Zen");
+  EXPECT_EQ(this->store_->GetTrial(id)->compute_path, "avx512 openblas=Zen");
+  change(TrialState::kLeased, 1, TrialState::kPending, 1, "");
+  EXPECT_EQ(this->store_->GetTrial(id)->compute_path, "avx512 openblas=Zen");
+  change(TrialState::kPending, 1, TrialState::kLeased, 2, "generic openblas=Haswell");
+  EXPECT_EQ(this->store_->GetTrial(id)->compute_path, "generic openblas=Haswell");
 }
 
 TYPED_TEST(SweepStoreTest, TrialUpdatesAndSweepUpdatesAreRecorded) {
@@ -554,6 +582,7 @@ TYPED_TEST(SweepStoreTest, WorkersAreRegisteredHeardAndFreed) {
   EXPECT_EQ(a.info.pid, 42);
   EXPECT_EQ(a.info.version, "v1");
   EXPECT_EQ(a.info.cores, 2);
+  EXPECT_EQ(a.info.compute_path, "avx2 openblas=Zen");
   EXPECT_EQ(a.first_seen, kT0);
   EXPECT_EQ(a.last_seen, kT0 + absl::Seconds(9));
   EXPECT_FALSE(a.current_trial.has_value());
