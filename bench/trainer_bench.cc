@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
+#include "ml/kernel_threads.h"
 #include "ml/kernels.h"
 #include "ml/layer_probe.h"
 #include "ml/mlp.h"
@@ -50,6 +51,7 @@ void BM_TrainStep(benchmark::State& state) {
   const auto backend = static_cast<GemmBackend>(state.range(0));
   const int batch = static_cast<int>(state.range(1));
   const auto isa = static_cast<KernelIsa>(state.range(2));
+  const KernelThreads threads(static_cast<int>(state.range(3)));
   if (!SelectKernelIsa(isa).ok()) {
     state.SkipWithError("this CPU lacks the ISA");
     return;
@@ -106,24 +108,32 @@ void RegisterAll() {
     GemmBackend backend;
     KernelIsa isa;
     std::string name;
+    int threads = 1;
   };
   std::vector<Variant> variants;
   for (GemmBackend backend :
        {GemmBackend::kAuto, GemmBackend::kEigen, GemmBackend::kSmallBatch, GemmBackend::kBlas}) {
-    variants.push_back({backend, BestKernelIsa(), std::string(GemmBackendName(backend))});
+    variants.push_back({backend, BestKernelIsa(), std::string(GemmBackendName(backend)), 1});
   }
+  // Threads per trial (ml/kernel_threads.h): auto/threads:2.
+  // Wall time for these two (the helper's CPU time is not the benchmark
+  // thread's): compare them with each other.
+  variants.push_back({GemmBackend::kAuto, BestKernelIsa(), "auto/threads:1/wall", 1});
+  variants.push_back({GemmBackend::kAuto, BestKernelIsa(), "auto/threads:2/wall", 2});
   for (KernelIsa isa : {KernelIsa::kAvx2, KernelIsa::kGeneric}) {
     if (isa != BestKernelIsa() && KernelIsaSupported(isa)) {
       variants.push_back(
-          {GemmBackend::kSmallBatch, isa, "small_batch@" + std::string(KernelIsaName(isa))});
+          {GemmBackend::kSmallBatch, isa, "small_batch@" + std::string(KernelIsaName(isa)), 1});
     }
   }
   for (const Variant& v : variants) {
     for (int batch : {10, 32, 64, 128}) {
-      benchmark::RegisterBenchmark(
-          ("BM_TrainStep/" + v.name + "/batch:" + std::to_string(batch)).c_str(), BM_TrainStep)
-          ->Args({static_cast<int>(v.backend), batch, static_cast<int>(v.isa)})
-          ->Unit(benchmark::kMillisecond);
+      auto* b =
+          benchmark::RegisterBenchmark(
+              ("BM_TrainStep/" + v.name + "/batch:" + std::to_string(batch)).c_str(), BM_TrainStep)
+              ->Args({static_cast<int>(v.backend), batch, static_cast<int>(v.isa), v.threads})
+              ->Unit(benchmark::kMillisecond);
+      if (v.name.find("/wall") != std::string::npos) b->UseRealTime();
     }
   }
   for (int j : {0, 1, 2}) {

@@ -4,8 +4,8 @@
 // aside).
 //
 // Everything that shapes the stored metrics comes from the stored trial
-// (seeds, histogram bins, Jacobian examples, the stuck rule); only the BLAS
-// thread count must be the worker's (ReplayOptions::runner.threads). A trial still running is
+// (seeds, histogram bins, Jacobian examples, the stuck rule); the thread count
+// does not matter (ReplayOptions::runner.threads). A trial still running is
 // compared on the checkpoints stored so far (the replay stops after the last of them).
 //
 // Compute path (ml::ComputePath): the replay runs the small-batch kernels of
@@ -18,8 +18,8 @@
 // Errors: NOT_FOUND (no such trial), FAILED_PRECONDITION (nothing stored to
 // compare), the runner's errors (unknown spec values, missing dataset files).
 // A mismatch is not an error: it is the report's first_difference.
-// Thread-safety: one replay per call; calls may run concurrently only with
-// the same `runner.threads` (see worker/trial_runner.h).
+// Thread-safety: one replay per call; concurrent calls must replay trials of
+// one compute path (the kernel ISA is process-wide).
 #ifndef DEEPSWEEP_CLIENT_REPLAY_H_
 #define DEEPSWEEP_CLIENT_REPLAY_H_
 
@@ -37,7 +37,7 @@ namespace deepsweep::client {
 struct ReplayOptions {
   // The attempt whose checkpoints are compared; empty = the latest.
   std::optional<int> attempt;
-  // threads must match the worker that ran the trial.
+  // threads: the replay's own; any count gives the same bits.
   worker::TrialRunnerOptions runner;
 };
 

@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "ml/kernel_threads.h"
 #include "ml/small_batch.h"
 
 // OpenBLAS's own entry points (declared here so any cblas.h will do).
@@ -52,32 +53,85 @@ const float* ScaledTranspose(float alpha, const Eigen::Ref<const MatrixF>& b) {
   return bt.data();
 }
 
+// Products below this many flops run on the caller alone: splitting them
+// would cost more in waking threads than it saves.
+constexpr double kMinParallelFlops = 2.5e5;
+
+// Part p of `parts` of [0, total), in whole granules: fixed for (total,
+// granule, parts), and results do not depend on it anyway (ml/small_batch.h).
+Index PartBegin(Index total, Index granule, int parts, int p) {
+  const Index granules = (total + granule - 1) / granule;
+  return std::min(total, granules * p / parts * granule);
+}
+
+// Runs range(begin, end) over [0, total): split over the calling thread's
+// KernelThreads (ml/kernel_threads.h), or whole on the caller.
+template <typename Range>
+void ForParts(Index total, Index granule, double flops, const Range& range) {
+  KernelThreads* pool = KernelThreads::Current();
+  if (pool == nullptr || pool->threads() == 1 || flops < kMinParallelFlops) {
+    range(0, total);
+    return;
+  }
+  struct Job {
+    const Range* range;
+    Index total, granule;
+    int parts;
+  } job{&range, total, granule, pool->threads()};
+  pool->Run(
+      [](void* context, int p) {
+        const Job& j = *static_cast<const Job*>(context);
+        const Index begin = PartBegin(j.total, j.granule, j.parts, p);
+        const Index end = PartBegin(j.total, j.granule, j.parts, p + 1);
+        if (begin < end) (*j.range)(begin, end);
+      },
+      &job);
+}
+
+double Flops(Index m, Index k, Index n) { return 2.0 * static_cast<double>(m * k * n); }
+
 void MultiplySmallBatch(const Eigen::Ref<const MatrixF>& a, const Eigen::Ref<const MatrixF>& b,
                         Eigen::Ref<MatrixF> c) {
-  ActiveKernels().multiply(a.cols(), b.cols(), a.data(), a.outerStride(), b.data(), b.outerStride(),
-                           c.data(), c.outerStride(), 0, a.rows());
+  const small_batch::Kernels& kernels = ActiveKernels();
+  ForParts(a.rows(), kernels.row_tile, Flops(a.rows(), a.cols(), b.cols()),
+           [&](Index begin, Index end) {
+             kernels.multiply(a.cols(), b.cols(), a.data(), a.outerStride(), b.data(),
+                              b.outerStride(), c.data(), c.outerStride(), begin, end);
+           });
 }
 
 void MultiplyAtSmallBatch(const Eigen::Ref<const MatrixF>& a, const Eigen::Ref<const MatrixF>& b,
                           Eigen::Ref<MatrixF> c) {
-  ActiveKernels().multiply_at(a.rows(), b.cols(), a.data(), a.outerStride(), b.data(),
-                              b.outerStride(), c.data(), c.outerStride(), 0, a.cols());
+  const small_batch::Kernels& kernels = ActiveKernels();
+  ForParts(a.cols(), kernels.column_tile, Flops(a.rows(), a.cols(), b.cols()),
+           [&](Index begin, Index end) {
+             kernels.multiply_at(a.rows(), b.cols(), a.data(), a.outerStride(), b.data(),
+                                 b.outerStride(), c.data(), c.outerStride(), begin, end);
+           });
 }
 
 void AddOuterSmallBatch(float alpha, const Eigen::Ref<const MatrixF>& a,
                         const Eigen::Ref<const MatrixF>& b, Eigen::Ref<MatrixF> c) {
+  const small_batch::Kernels& kernels = ActiveKernels();
   const float* bt = ScaledTranspose(alpha, b);
-  ActiveKernels().add_outer(c.rows(), a.cols(), a.data(), a.outerStride(), bt, c.data(),
-                            c.outerStride(), 0, c.cols());
+  ForParts(c.cols(), kernels.column_tile, Flops(c.rows(), c.cols(), a.cols()),
+           [&](Index begin, Index end) {
+             kernels.add_outer(c.rows(), a.cols(), a.data(), a.outerStride(), bt, c.data(),
+                               c.outerStride(), begin, end);
+           });
 }
 
 void MultiplyAtThenAddOuterSmallBatch(float alpha, Eigen::Ref<MatrixF> w,
                                       const Eigen::Ref<const MatrixF>& d,
                                       const Eigen::Ref<const MatrixF>& a, Eigen::Ref<MatrixF> g) {
+  const small_batch::Kernels& kernels = ActiveKernels();
   const float* at = ScaledTranspose(alpha, a);
-  ActiveKernels().multiply_at_then_add_outer(w.rows(), d.cols(), w.data(), w.outerStride(),
-                                             d.data(), d.outerStride(), at, g.data(),
-                                             g.outerStride(), 0, w.cols());
+  ForParts(w.cols(), kernels.column_tile, 2 * Flops(w.rows(), w.cols(), d.cols()),
+           [&](Index begin, Index end) {
+             kernels.multiply_at_then_add_outer(w.rows(), d.cols(), w.data(), w.outerStride(),
+                                                d.data(), d.outerStride(), at, g.data(),
+                                                g.outerStride(), begin, end);
+           });
 }
 
 // Which implementation serves one call (kAuto: see SmallBatchMaxColumns).

@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "common/byte_codec.h"
 #include "common/status_macros.h"
+#include "ml/kernel_threads.h"
 #include "ml/mlp.h"
 #include "ml/snapshot_format.h"
 
@@ -241,7 +242,8 @@ absl::StatusOr<TrainResult> Trainer::Train(Dataset& data, const TrainHooks& hook
   if ((hooks.snapshot_due || hooks.snapshot_on_stop) && !hooks.on_snapshot) {
     return absl::InvalidArgumentError("train hooks: snapshots asked for without on_snapshot");
   }
-  SetBlasThreads(c.threads);
+  SetBlasThreads(1);
+  const KernelThreads kernel_threads(c.threads);
 
   const MlpShape shape{.input_dim = data.input_dim,
                        .hidden = c.hidden,

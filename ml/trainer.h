@@ -22,7 +22,7 @@
 //
 // Randomness: the weights come from Rng(seed, stream 1); the data order is the
 // Dataset's business (its stream is built from the trial seed by its maker).
-// Same config + seed + dataset + binary + threads = bit-identical metrics
+// Same config + seed + dataset + binary + ml::ComputePath = the same metrics
 // except the two clock readings (wall_seconds, monitor_seconds), which come
 // from the injected Clock.
 //
@@ -58,7 +58,7 @@
 //   string  the training stream's state (TrainingStream::SaveState)
 //
 // Thread-safety: a Trainer runs one Train at a time. Train sets OpenBLAS's
-// process-wide thread count to config.threads.
+// process-wide thread count to 1; config.threads - 1 helpers live per call.
 #ifndef DEEPSWEEP_ML_TRAINER_H_
 #define DEEPSWEEP_ML_TRAINER_H_
 
@@ -108,7 +108,7 @@ struct TrainConfig {
   int64_t stuck_after_updates = 0;
   double stuck_error = 1.0;  // error fraction in (0, 1]
   // Performance knobs (results may differ in the last bits between backends).
-  int threads = 1;  // OpenBLAS threads (wide minibatches only)
+  int threads = 1;  // per trial (ml/kernel_threads.h): the same bits for every count
   GemmBackend gemm_backend = GemmBackend::kAuto;
   int eval_chunk = 1000;  // test/validation examples per forward pass
 };

@@ -19,7 +19,8 @@ int main(int argc, char** argv) {
   app.add_option("--tls-ca", options.coordinator.ca_cert_path, "PEM CA of the server (TLS)");
   app.add_option("--tls-server-name", options.coordinator.tls_server_name,
                  "name on the server's certificate");
-  app.add_option("--threads", options.runner.threads, "OpenBLAS threads per trial")
+  app.add_option("--threads", options.runner.threads,
+                 "threads per trial (the results are the same for every count)")
       ->capture_default_str();
   std::string kernels;
   app.add_option("--kernels", kernels,

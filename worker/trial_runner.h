@@ -6,17 +6,17 @@
 //
 // Determinism: the weights come from the trial seed (ml::Trainer), the data
 // (training stream, Shapeset scenes, validation, test and probe sets) from
-// the trial's data_seed through the DatasetCache (ml::LoadDataset). Same TrialSpec + same binary +
-// same `threads` = the same checkpoints, bit for bit, on any machine with the same compute path
+// the trial's data_seed through the DatasetCache (ml::LoadDataset). Same TrialSpec + same binary =
+// the same checkpoints, bit for bit, on any machine with the same compute path
 // (ml::ComputePath: the small-batch kernels' ISA and OpenBLAS's core), except
-// Checkpoint::wall_seconds (read from the clock). Training minibatches of up to
-// ml::SmallBatchMaxColumns examples run on single-threaded kernels; wider ones, and the evaluation
-// of whole test and validation sets, use OpenBLAS with `threads` threads, whose sums are fixed for
-// a given thread count (see ml/kernels.h) but may differ in the last bits between counts.
+// Checkpoint::wall_seconds (read from the clock), whatever `threads`: the small-batch products
+// of a training step are split over `threads` threads in fixed output ranges, each element
+// computed the same way whatever range holds it (ml/kernel_threads.h); OpenBLAS (wider
+// minibatches, evaluating whole sets) runs on one thread.
 //
 // Thread-safety: RunTrial may run concurrently on several threads (each call
-// has its own net and dataset); they must agree on `threads`, which is
-// process-wide state of OpenBLAS.
+// has its own net, dataset and helper threads); they may use different
+// `threads`.
 //
 // Errors: InvalidArgument for a spec the trainer cannot run (unknown
 // activation, init, loss or preprocessing, bad sizes), naming the field; the
@@ -43,8 +43,8 @@ namespace deepsweep::worker {
 // stored metrics otherwise (histogram bins, Jacobian examples, the stuck
 // rule, both seeds) is part of the TrialSpec.
 struct TrialRunnerOptions {
-  // OpenBLAS threads for wide minibatches; results are reproducible for a
-  // fixed count (see above).
+  // Threads per trial (each step's products split over them); the results
+  // do not depend on the count (see above).
   int threads = 1;
 };
 

@@ -30,7 +30,7 @@ struct WorkerProcessOptions {
   // File holding the bearer token (surrounding whitespace ignored); exclusive
   // with coordinator.token.
   std::string token_file;
-  // threads: OpenBLAS threads per trial.
+  // threads: threads per trial.
   TrialRunnerOptions runner;
   // max_trials and the waits; an empty identity.worker_id is replaced by
   // this process's identity (host, pid, version, cores).

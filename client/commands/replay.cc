@@ -46,7 +46,9 @@ void AddReplayCommand(CLI::App& app, CommandContext& context) {
       "--attempt", [options](const int& value) { options->attempt = value; },
       "Attempt to compare (default: the latest)");
   worker::TrialRunnerOptions& runner = options->runner;
-  replay->add_option("--threads", runner.threads, "OpenBLAS threads, as the worker used")
+  replay
+      ->add_option("--threads", runner.threads,
+                   "threads for the replay (the results do not depend on it)")
       ->capture_default_str();
   replay->callback([&context, trial, options] {
     context.Run([&] { return Replay(context, *trial, *options); });

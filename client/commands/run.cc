@@ -133,7 +133,8 @@ void AddRunCommand(CLI::App& app, CommandContext& context) {
       "run", "Run a sweep on this machine: in-process coordinator on --db FILE, K worker threads");
   run->add_option("SPEC", options->spec_path, "Spec file, or - for standard input")->required();
   run->add_option("--workers", options->workers, "Worker threads")->capture_default_str();
-  run->add_option("--threads", options->threads, "OpenBLAS threads per trial")
+  run->add_option("--threads", options->threads,
+                  "threads per trial (the results are the same for every count)")
       ->capture_default_str();
   run->add_option("--lease-ttl", options->lease_ttl_seconds, "Lease time to live, seconds")
       ->capture_default_str();

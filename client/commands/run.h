@@ -27,7 +27,7 @@ struct RunOptions {
   std::string spec_path;  // "-" = standard input
   // Worker threads; each trains one trial at a time.
   int workers = 2;
-  // OpenBLAS threads per trial (see worker/trial_runner.h: same count, same bits).
+  // Threads per trial (see worker/trial_runner.h: the same bits for every count).
   int threads = 1;
   // Lease time to live of the in-process coordinator, in seconds.
   double lease_ttl_seconds = 30;

@@ -3,8 +3,10 @@
 #include <cstring>
 #include <string>
 #include <tuple>
+#include <vector>
 
 #include "gtest/gtest.h"
+#include "ml/kernel_threads.h"
 #include "ml/random.h"
 
 namespace deepsweep::ml {
@@ -173,6 +175,37 @@ TEST(KernelIsa, PathsAgreeWithinRounding) {
   Multiply(a, b, generic, GemmBackend::kSmallBatch);
   ASSERT_TRUE(SelectKernelIsa(BestKernelIsa()).ok());
   EXPECT_LE((best - generic).cwiseAbs().maxCoeff(), 1e-4f);
+}
+
+// Products split over threads (ml/kernel_threads.h) give the bits of the
+// unsplit product, for every thread count, shape and ISA.
+TEST_P(IsaTest, EveryThreadCountGivesTheSameBits) {
+  for (int m : {75, 300}) {
+    const MatrixF a = RandomMatrix(m, 200, 8), b = RandomMatrix(200, 10, 9);
+    const MatrixF d = RandomMatrix(m, 10, 10), at = RandomMatrix(200, 10, 11);
+    auto run = [&](int threads) {
+      const KernelThreads pool(threads);
+      std::vector<MatrixF> out(5);
+      out[0].resize(m, 10);
+      Multiply(a, b, out[0], GemmBackend::kSmallBatch);
+      out[1].resize(200, 10);
+      MultiplyAt(a, d, out[1], GemmBackend::kSmallBatch);
+      out[2] = a;
+      AddOuter(-0.5f, d, at, out[2], GemmBackend::kSmallBatch);
+      out[3] = a;
+      out[4].resize(200, 10);
+      MultiplyAtThenAddOuter(-0.5f, out[3], d, at, out[4], GemmBackend::kSmallBatch);
+      return out;
+    };
+    const std::vector<MatrixF> one = run(1);
+    for (int threads : {2, 3, 4}) {
+      const std::vector<MatrixF> many = run(threads);
+      for (size_t i = 0; i < one.size(); ++i) {
+        EXPECT_EQ(0, std::memcmp(one[i].data(), many[i].data(), sizeof(float) * one[i].size()))
+            << "m " << m << " threads " << threads << " product " << i;
+      }
+    }
+  }
 }
 
 TEST(SmallBatchKernels, BitIdenticalAcrossRuns) {

@@ -237,12 +237,14 @@ std::vector<double> Flatten(const std::vector<CheckpointMetrics>& all) {
   return out;
 }
 
-std::vector<double> RunAndFlatten(uint64_t seed, int batch) {
+std::vector<double> RunAndFlatten(uint64_t seed, int batch, int threads = 1,
+                                  std::vector<int> hidden = {20, 20}, int64_t updates = 300) {
   FakeClock clock;
   TrainConfig c = SmallConfig();
-  c.hidden = {20, 20};
-  c.updates = 300;
-  c.checkpoint_every = 100;
+  c.hidden = std::move(hidden);
+  c.threads = threads;
+  c.updates = updates;
+  c.checkpoint_every = updates / 3;
   c.batch_size = batch;
   c.seed = seed;
   Dataset data = XorDataset(6, 5);
@@ -264,6 +266,27 @@ TEST(Trainer, SameSeedSameBytesDifferentSeedsDiffer) {
     ASSERT_EQ(a.size(), c.size());
     EXPECT_NE(0, std::memcmp(a.data(), c.data(), a.size() * sizeof(double))) << batch;
   }
+}
+
+// Threads per trial split each product's output in fixed ranges, and every
+// output element is computed the same way whatever range holds it: the same
+// bits for every thread count (layers wide enough to be split), on every ISA
+// this CPU has.
+TEST(Trainer, EveryThreadCountGivesTheSameBits) {
+  for (KernelIsa isa : {KernelIsa::kGeneric, KernelIsa::kAvx2, KernelIsa::kAvx512}) {
+    if (!KernelIsaSupported(isa)) continue;
+    ASSERT_TRUE(SelectKernelIsa(isa).ok());
+    for (int batch : {10, 32}) {
+      const std::vector<double> one = RunAndFlatten(1, batch, 1, {160, 170}, 30);
+      for (int threads : {2, 3}) {
+        const std::vector<double> many = RunAndFlatten(1, batch, threads, {160, 170}, 30);
+        ASSERT_EQ(one.size(), many.size());
+        EXPECT_EQ(0, std::memcmp(one.data(), many.data(), one.size() * sizeof(double)))
+            << KernelIsaName(isa) << " batch " << batch << " threads " << threads;
+      }
+    }
+  }
+  ASSERT_TRUE(SelectKernelIsa(BestKernelIsa()).ok());
 }
 
 TEST(Trainer, RejectsBadConfigAndDataNamingTheField) {
