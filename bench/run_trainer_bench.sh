@@ -2,24 +2,34 @@
 # Training throughput of 784 -> 1000 x 5 -> 10 tanh on one thread: deepsweep's
 # trainer (bench/trainer_bench.cc) and PyTorch (bench/torch_trainer_bench.py)
 # in one command, interleaved `repeats` times, with the machine's load before
-# and after each run. Figures go to docs/PERFORMANCE.md.
-# Usage: bench/run_trainer_bench.sh [build_dir] [repeats]
+# and after each run. Figures go to docs/PERFORMANCE.md. With a third argument,
+# the trainer_bench of that (portable, -DDEEPSWEEP_NATIVE=OFF) build runs
+# `auto` in the same repeats.
+# Usage: bench/run_trainer_bench.sh [build_dir] [repeats] [portable_build_dir]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir=${1:-build}
 repeats=${2:-3}
+portable=${3:-}
 scripts/install-deps.sh --peers
 cmake --build "$build_dir" --target trainer_bench >/dev/null
 
 echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores"
 # One thread everywhere: OpenBLAS (ours and PyTorch's libblas.so.3), OpenMP.
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+echo "flags: $(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' |
+  grep -E '^(avx2|fma|avx512f|avx512dq|avx512vl|avx512bw|avx512_vnni|avx512_bf16)$' | xargs)"
 echo "libblas.so.3 -> $(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3)"
 for ((r = 1; r <= repeats; r++)); do
   echo "== repeat $r/$repeats, load: $(cut -d' ' -f1-3 /proc/loadavg)"
-  "$build_dir/bench/trainer_bench" --benchmark_filter='BM_TrainStep/(auto|eigen)' \
-    --benchmark_min_time=2 2>/dev/null | grep BM_
-  /usr/bin/python3 bench/torch_trainer_bench.py --seconds 3 --repeats 1 | grep batch
+  "$build_dir/bench/trainer_bench" \
+    --benchmark_filter='BM_TrainStep/((auto|eigen|blas|small_batch@avx2)/batch|auto/threads)' \
+    --benchmark_min_time=1 2>/dev/null | grep BM_
+  if [[ -n "$portable" ]]; then
+    "$portable/bench/trainer_bench" --benchmark_filter='BM_TrainStep/auto/batch' \
+      --benchmark_min_time=1 2>/dev/null | grep BM_ | sed 's/^/portable /'
+  fi
+  /usr/bin/python3 bench/torch_trainer_bench.py --seconds 2 --repeats 1 | grep batch
 done
 echo "== monitoring cost, load: $(cut -d' ' -f1-3 /proc/loadavg)"
 "$build_dir/bench/trainer_bench" --benchmark_filter='BM_(LayerProbe|Evaluate)' 2>/dev/null | grep BM_
