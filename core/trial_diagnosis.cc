@@ -41,15 +41,30 @@ std::optional<DiagnosisFinding> TopLayerSaturation(const TrialRecord& trial,
     const LayerStat* top = Find(c, TopLayer(c), LayerQuantity::kActivation);
     if (top == nullptr) continue;
     if (!finding.has_value()) {
-      if (top->saturated_fraction >= options.saturated_fraction ||
-          (bounded && Pinned(*top, options.pinned_range))) {
+      // Say which criterion holds: units at the bounds, or the whole layer
+      // pushed to one end of its range (where f' is small).
+      std::string why;
+      if (top->saturated_fraction >= options.saturated_fraction) {
+        why =
+            absl::StrFormat("%.0f%% of units within 2%% of a bound", 100 * top->saturated_fraction);
+      } else if (bounded && Pinned(*top, options.pinned_range)) {
+        const bool low =
+            top->p98 <= top->hist_lo + options.pinned_range * (top->hist_hi - top->hist_lo);
+        why = low ? absl::StrFormat(
+                        "pushed to the low end of [%.3g, %.3g]: 98%% of "
+                        "activations below %.3g",
+                        top->hist_lo, top->hist_hi, top->p98)
+                  : absl::StrFormat(
+                        "pushed to the high end of [%.3g, %.3g]: 98%% of "
+                        "activations above %.3g",
+                        top->hist_lo, top->hist_hi, top->p02);
+      }
+      if (!why.empty()) {
         finding = DiagnosisFinding{
             .kind = DiagnosisFinding::Kind::kTopLayerSaturated,
             .step = c.step,
-            .text = absl::StrFormat(
-                "top hidden layer %d saturated at step %d (%.0f%% of units past the 2%% bound, "
-                "2nd-98th percentile %.3g-%.3g)",
-                top->layer, c.step, 100 * top->saturated_fraction, top->p02, top->p98)};
+            .text = absl::StrFormat("top hidden layer %d saturated at step %d (%s)", top->layer,
+                                    c.step, why)};
       }
     } else if (top->saturated_fraction < options.recovered_fraction &&
                !(bounded && Pinned(*top, options.recovered_range))) {

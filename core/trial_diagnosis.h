@@ -70,8 +70,9 @@ struct DiagnosisFinding {
   std::optional<int64_t> step;
   // kTopLayerSaturated: the step where the top layer had recovered, if it did.
   std::optional<int64_t> recovered_step;
-  // e.g. "top hidden layer 5 saturated at step 500 (0% of units past the 2% bound, 98th
-  // percentile 0.079 of [0, 1]), not recovered"
+  // e.g. "top hidden layer 5 saturated at step 500 (pushed to the low end of
+  // [0, 1]: 98% of activations below 0.079), not recovered", or "(90% of units
+  // within 2% of a bound)".
   std::string text;
 };
 

@@ -51,8 +51,8 @@ TEST(TrialDiagnosis, TopLayerSaturationAndItsRecovery) {
   EXPECT_EQ(findings[0].step, 200);            // 0.49 is below the 0.5 threshold
   EXPECT_EQ(findings[0].recovered_step, 400);  // 0.3 is not yet below 0.25
   EXPECT_EQ(findings[0].text,
-            "top hidden layer 3 saturated at step 200 (80% of units past the 2% bound, 2nd-98th "
-            "percentile 0-0), recovered by step 400");
+            "top hidden layer 3 saturated at step 200 (80% of units within 2% of a bound), "
+            "recovered by step 400");
   // Without the recovery the text says so.
   const std::vector<DiagnosisFinding> stuck =
       DiagnoseTrial(trial, std::vector<Checkpoint>(run.begin(), run.begin() + 4));
@@ -85,8 +85,8 @@ TEST(TrialDiagnosis, BoundedTopLayerPinnedToOneEndCountsAsSaturated) {
   EXPECT_EQ(findings[0].step, 200);
   EXPECT_EQ(findings[0].recovered_step, 400);  // 0.15 is still within 0.2 of the end
   EXPECT_EQ(findings[0].text,
-            "top hidden layer 2 saturated at step 200 (0% of units past the 2% bound, 2nd-98th "
-            "percentile 0.01-0.08), recovered by step 400");
+            "top hidden layer 2 saturated at step 200 (pushed to the low end of [0, 1]: 98% of "
+            "activations below 0.08), recovered by step 400");
   // An unbounded activation's histogram range is quantiles, not an asymptote.
   TrialRecord relu = sigmoid;
   relu.spec.activation = "relu";
@@ -153,8 +153,8 @@ TEST(TrialDiagnosis, LineJoinsFindingsInOrder) {
                                     Field(&DiagnosisFinding::kind, Kind::kJacobianFarFromOne),
                                     Field(&DiagnosisFinding::kind, Kind::kDiverged)));
   EXPECT_EQ(DiagnosisLine(findings),
-            "top hidden layer 2 saturated at step 0 (90% of units past the 2% bound, 2nd-98th "
-            "percentile 0-0), not recovered; "
+            "top hidden layer 2 saturated at step 0 (90% of units within 2% of a bound), not "
+            "recovered; "
             "back-propagated gradients shrink layer by layer at step 0 (std 1 at layer 2, 0.1 at "
             "layer 1); Jacobian singular values far from 1 at step 0 (mean 0.30 over 2 layers); "
             "diverged");

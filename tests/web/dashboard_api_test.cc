@@ -178,8 +178,8 @@ TEST_F(DashboardApiTest, TrialCheckpointsCarryLayersAndTheDiagnosis) {
   ASSERT_EQ(data["diagnosis"]["findings"].size(), 1u);
   EXPECT_EQ(data["diagnosis"]["findings"][0]["kind"], "top_layer_saturated");
   EXPECT_EQ(data["diagnosis"]["line"],
-            "top hidden layer 2 saturated at step 100 (90% of units past the 2% bound, 2nd-98th "
-            "percentile 0-0.9), not recovered");
+            "top hidden layer 2 saturated at step 100 (90% of units within 2% of a bound), not "
+            "recovered");
   EXPECT_EQ(Parse(api_->Trial(trial.id))["diagnosis"], data["diagnosis"]);
   EXPECT_EQ(api_->Checkpoints(trial.id + 100).status().code(), absl::StatusCode::kNotFound);
 }
