@@ -102,7 +102,7 @@ int main(int argc, char** argv) {
     }
   }
   const double start = NowSeconds();
-  auto dataset = LoadDataset(data, seed);
+  auto dataset = LoadDataset(data, std::stoull(Get(args, "data_seed", std::to_string(seed))));
   if (!dataset.ok()) {
     std::fprintf(stderr, "%s\n", std::string(dataset.status().message()).c_str());
     return 1;

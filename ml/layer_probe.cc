@@ -80,9 +80,30 @@ double LayerProbe::JacobianSvMean(const Mlp<float>& net, int l) {
     // J = diag(f'(s)) W for example e: f'(s) is the derivative applied to ones.
     slope.setOnes();
     MultiplyByDerivative<float>(f, pass_.s[l].col(e), pass_.a[l].col(e), slope);
-    jacobian_.noalias() = slope.col(0).asDiagonal() * w;
-    Eigen::BDCSVD<Eigen::MatrixXf> svd(jacobian_);
-    total += svd.singularValues().cast<double>().mean();
+    // A unit with f'(s) == 0 (saturated to the last bit) gives a zero row of
+    // J and a zero singular value, so the SVD runs on the other rows only and
+    // the sum is divided by min(n_l, n_(l-1)) as before. Eigen 3.4.0's BDCSVD
+    // crashes (out-of-bounds write in computeSVDofM) on some float matrices
+    // with many zero rows: a 200 x 1024 tanh layer at lr 0.3 with 165 of them
+    // killed every worker that leased the trial. J without zero rows is
+    // decomposed exactly as before (the same bits).
+    const Eigen::Index n = std::min(w.rows(), w.cols());
+    Eigen::Index kept = 0;
+    for (Eigen::Index r = 0; r < w.rows(); ++r) kept += slope(r, 0) != 0.0f ? 1 : 0;
+    if (kept == w.rows()) {
+      jacobian_.noalias() = slope.col(0).asDiagonal() * w;
+      Eigen::BDCSVD<Eigen::MatrixXf> svd(jacobian_);
+      total += svd.singularValues().cast<double>().mean();
+      continue;
+    }
+    jacobian_.resize(kept, w.cols());
+    for (Eigen::Index r = 0, k = 0; r < w.rows(); ++r) {
+      if (slope(r, 0) != 0.0f) jacobian_.row(k++) = slope(r, 0) * w.row(r);
+    }
+    if (kept > 0) {
+      Eigen::BDCSVD<Eigen::MatrixXf> svd(jacobian_);
+      total += svd.singularValues().cast<double>().sum() / static_cast<double>(n);
+    }
   }
   return total / examples;
 }

@@ -5,6 +5,7 @@
 #include <numbers>
 #include <vector>
 
+#include "Eigen/SVD"
 #include "gtest/gtest.h"
 #include "ml/random.h"
 
@@ -29,6 +30,50 @@ TEST(Summarize, KnownDistribution) {
   // Interpolated quantile: 4 values, p50 halfway between the middle two.
   std::vector<float> w = {4, 1, 3, 2};
   EXPECT_DOUBLE_EQ(Summarize(w, 2).p50, 2.5);
+}
+
+// Units saturated to the last bit (f'(s) == 0 in float) give zero rows of the
+// layer Jacobian, which the probe leaves out of its SVD (Eigen 3.4.0's float
+// BDCSVD crashed on such a 200 x 1024 matrix): the mean singular value must
+// still be that of the whole J = diag(f'(s)) W, zero singular values included.
+TEST(LayerProbeJacobian, SaturatedUnitsCountAsZeroSingularValues) {
+  constexpr int kInputs = 40, kUnits = 30;
+  MlpShape shape{.input_dim = kInputs,
+                 .hidden = {kUnits},
+                 .output_dim = 3,
+                 .activation = Activation::kTanh};
+  auto net = Mlp<float>::Create(shape);
+  Rng rng(7);
+  net->Initialize(Init::kNormalized, 1.0, rng);
+  // Two units in three saturate: a bias of 50 puts tanh at exactly 1.0f.
+  for (int u = 0; u < kUnits; ++u) net->biases(0)(u) = u % 3 == 0 ? 0.0f : 50.0f;
+  Examples probe;
+  probe.x.resize(kInputs, 1);
+  for (Eigen::Index i = 0; i < probe.x.size(); ++i) {
+    probe.x.data()[i] = static_cast<float>(rng.Uniform(-1, 1));
+  }
+  probe.y.push_back(0);
+  const Eigen::MatrixXf x = probe.x;
+  LayerProbe layer_probe(ProbeOptions{.histogram_bins = 10, .jacobian_examples = 1},
+                         std::move(probe), Loss::kNll);
+  const std::vector<LayerStats> stats = layer_probe.Measure(*net);
+
+  // The reference: J in double from the same pre-activations, all its rows.
+  const Eigen::MatrixXd w = net->weights(0).cast<double>();
+  const Eigen::VectorXf s = net->weights(0) * x.col(0) + net->biases(0);
+  Eigen::MatrixXd j = w;
+  int zero_rows = 0;
+  for (int u = 0; u < kUnits; ++u) {
+    const float a = std::tanh(s(u));
+    const double slope = 1.0 - static_cast<double>(a) * a;
+    zero_rows += slope == 0 ? 1 : 0;
+    j.row(u) *= slope;
+  }
+  ASSERT_EQ(zero_rows, 20);
+  const double want = Eigen::JacobiSVD<Eigen::MatrixXd>(j).singularValues().mean();
+  ASSERT_EQ(stats.size(), 1u);
+  EXPECT_GT(want, 0.05);
+  EXPECT_NEAR(stats[0].activation.jacobian_sv_mean, want, 1e-5 * want);
 }
 
 // The paper's init-time facts (Section 4.2.1, Figs. 6-8) on a 5 x 1000 tanh net
