@@ -38,10 +38,8 @@ TEST(Summarize, KnownDistribution) {
 // still be that of the whole J = diag(f'(s)) W, zero singular values included.
 TEST(LayerProbeJacobian, SaturatedUnitsCountAsZeroSingularValues) {
   constexpr int kInputs = 40, kUnits = 30;
-  MlpShape shape{.input_dim = kInputs,
-                 .hidden = {kUnits},
-                 .output_dim = 3,
-                 .activation = Activation::kTanh};
+  MlpShape shape{
+      .input_dim = kInputs, .hidden = {kUnits}, .output_dim = 3, .activation = Activation::kTanh};
   auto net = Mlp<float>::Create(shape);
   Rng rng(7);
   net->Initialize(Init::kNormalized, 1.0, rng);

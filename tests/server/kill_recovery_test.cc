@@ -179,8 +179,7 @@ TEST(KillRecoveryTest, AshaDecisionsSurviveKill9MidRung) {
         .test_error = 0.5,
         .validation_error = 0.05 * static_cast<double>(trial % 5) + 0.02 * order.NextUnit()};
     const std::vector<Checkpoint> one = {checkpoint};
-    const std::optional<StopDecision> want =
-        oracle.Report(trial, leases[trial].trial->spec, one);
+    const std::optional<StopDecision> want = oracle.Report(trial, leases[trial].trial->spec, one);
 
     absl::StatusOr<RenewResult> answer = absl::UnknownError("not sent");
     if (++reports == 7 || reports == 16) {
@@ -189,9 +188,8 @@ TEST(KillRecoveryTest, AshaDecisionsSurviveKill9MidRung) {
       }
       // The report leaves, and the server dies with it in flight: committed
       // (and decided) or not, it was not acknowledged.
-      std::thread in_flight([&] {
-        answer = client->ReportCheckpoints(trial, leases[trial].lease->lease_id, one);
-      });
+      std::thread in_flight(
+          [&] { answer = client->ReportCheckpoints(trial, leases[trial].lease->lease_id, one); });
       const int status = server->Kill(SIGKILL);
       in_flight.join();
       EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
@@ -243,8 +241,8 @@ TEST(KillRecoveryTest, AshaDecisionsSurviveKill9MidRung) {
     } else {
       EXPECT_EQ(t->state, TrialState::kLeased) << "trial " << trial;
       EXPECT_EQ(t->steps_done, 40) << "trial " << trial;
-      EXPECT_TRUE(client->CompleteTrial(trial, a.lease->lease_id, {.state = TrialState::kSucceeded})
-                      .ok());
+      EXPECT_TRUE(
+          client->CompleteTrial(trial, a.lease->lease_id, {.state = TrialState::kSucceeded}).ok());
     }
   }
   // Rung 10 keeps 4 of 8 at most, rung 20 half of those: some stopped at each.
