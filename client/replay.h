@@ -4,7 +4,7 @@
 // aside).
 //
 // Everything that shapes the stored metrics comes from the stored trial
-// (seeds, histogram bins, Jacobian examples, the stuck rule); the thread count
+// (seeds, histogram bins, Jacobian examples); the thread count
 // does not matter (ReplayOptions::runner.threads). A trial still running is
 // compared on the checkpoints stored so far (the replay stops after the last of them).
 //

@@ -108,7 +108,7 @@ struct LiveSweep {
   int max_attempts = 3;
   absl::btree_set<std::pair<int, TrialId>> pending;  // by trial index
   int64_t leased = 0;
-  // The spec's early-stopping rule; null without one.
+  // The spec's early-stopping rule and its trials' stuck rules.
   std::shared_ptr<Scheduler> scheduler;
 };
 
@@ -211,9 +211,7 @@ class Coordinator::Impl {
       ASSIGN_OR_RETURN(CreatedSweep created, std::move(stored));
       LiveSweep& live = sweeps_[created.id];
       live.max_attempts = max_attempts;
-      if (plan.schedule.rule != ScheduleSpec::Rule::kNone) {
-        live.scheduler = std::make_shared<Scheduler>(plan.schedule);
-      }
+      live.scheduler = std::make_shared<Scheduler>(plan.schedule);
       for (size_t i = 0; i < created.trial_ids.size(); ++i) {
         const TrialId id = created.trial_ids[i];
         live_[id] = LiveTrial{.id = id,
@@ -442,13 +440,17 @@ class Coordinator::Impl {
       const absl::Time deadline = ToMicros(now + options_.lease_ttl);
       LiveSweep& sweep = sweeps_.at(t->sweep_id);
       std::optional<StopDecision> stop;
-      if (sweep.scheduler != nullptr && !checkpoints.empty()) {
+      if (sweep.scheduler != nullptr && !checkpoints.empty() && sweep.scheduler->Judges(t->spec)) {
         // Judged in step order; the store gets what was judged.
-        sorted.assign(checkpoints.begin(), checkpoints.end());
-        std::stable_sort(sorted.begin(), sorted.end(),
-                         [](const Checkpoint& a, const Checkpoint& b) { return a.step < b.step; });
-        checkpoints = sorted;
-        stop = sweep.scheduler->Report(t->id, t->spec, sorted);
+        const auto by_step = [](const Checkpoint& a, const Checkpoint& b) {
+          return a.step < b.step;
+        };
+        if (!std::is_sorted(checkpoints.begin(), checkpoints.end(), by_step)) {
+          sorted.assign(checkpoints.begin(), checkpoints.end());
+          std::stable_sort(sorted.begin(), sorted.end(), by_step);
+          checkpoints = sorted;
+        }
+        stop = sweep.scheduler->Report(t->id, t->spec, checkpoints);
       }
       if (stop.has_value()) {
         StoreMutation m;
@@ -606,16 +608,18 @@ class Coordinator::Impl {
             .reason = std::move(reason)};
   }
 
-  // Gives `live` the scheduler of `sweep`'s spec, rebuilt from every
-  // checkpoint its trials stored: recorded, not judged again. The store must
-  // hold every decision so far (flushed).
+  // Gives `live` the scheduler of `sweep`'s spec (every sweep has one: the
+  // trials' own stuck rule is judged there), rebuilt from every checkpoint its
+  // trials stored when its rule keeps a history: recorded, not judged again.
+  // The store must hold every decision so far (flushed).
   absl::Status AttachSchedulerLocked(const SweepRecord& sweep, LiveSweep& live)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     const absl::StatusOr<SweepSpec> spec = ParseSweepSpec(sweep.spec_yaml, kStoredSpecLimits);
     // A spec an older deepsweep stored may no longer parse (e.g. random beside
     // a grid, now random_crossed_with_grid); schedules did not exist then.
-    if (!spec.ok() || spec->schedule.rule == ScheduleSpec::Rule::kNone) return absl::OkStatus();
-    auto scheduler = std::make_shared<Scheduler>(spec->schedule);
+    auto scheduler = std::make_shared<Scheduler>(spec.ok() ? spec->schedule : ScheduleSpec{});
+    live.scheduler = scheduler;
+    if (!scheduler->KeepsHistory()) return absl::OkStatus();
     TrialQuery query{.sweep_id = sweep.id};
     ASSIGN_OR_RETURN(const std::vector<TrialRecord> trials, store_->ListTrials(query));
     for (const TrialRecord& t : trials) {
@@ -627,7 +631,6 @@ class Coordinator::Impl {
       }
       scheduler->Restore(t.id, t.spec, all);
     }
-    live.scheduler = std::move(scheduler);
     return absl::OkStatus();
   }
 

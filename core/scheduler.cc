@@ -16,6 +16,15 @@ const char* MetricName(ScheduleSpec::Metric m) {
 
 }  // namespace
 
+std::optional<StopDecision> StuckRule(int64_t after_updates, double error, std::string_view metric,
+                                      int64_t step, double value, std::string_view source) {
+  if (after_updates <= 0 || step < after_updates || !(value >= error)) return std::nullopt;
+  return StopDecision{.state = TrialState::kDiverged,
+                      .rung = step,
+                      .reason = absl::StrFormat("stuck: %s %.4f >= %.4f at update %d (%s)", metric,
+                                                value, error, step, source)};
+}
+
 std::vector<int64_t> AshaRungs(int64_t min_updates, int64_t eta, int64_t updates) {
   std::vector<int64_t> rungs;
   if (min_updates <= 0 || eta < 2) return rungs;
@@ -31,7 +40,7 @@ Scheduler::Scheduler(ScheduleSpec spec) : spec_(std::move(spec)) {}
 
 std::optional<StopDecision> Scheduler::Report(TrialId id, const TrialSpec& spec,
                                               absl::Span<const Checkpoint> checkpoints) {
-  return Observe(id, spec, {checkpoints.begin(), checkpoints.end()}, /*decide=*/true);
+  return Observe(id, spec, checkpoints, /*decide=*/true);
 }
 
 void Scheduler::Restore(TrialId id, const TrialSpec& spec,
@@ -41,7 +50,7 @@ void Scheduler::Restore(TrialId id, const TrialSpec& spec,
   size_t begin = 0;
   for (size_t i = 1; i <= checkpoints.size(); ++i) {
     if (i == checkpoints.size() || checkpoints[i].step <= checkpoints[i - 1].step) {
-      Observe(id, spec, {checkpoints.begin() + begin, checkpoints.begin() + i}, false);
+      Observe(id, spec, checkpoints.subspan(begin, i - begin), false);
       begin = i;
     }
   }
@@ -54,10 +63,17 @@ double Scheduler::MetricOf(const Checkpoint& c) const {
 }
 
 std::optional<StopDecision> Scheduler::Observe(TrialId id, const TrialSpec& spec,
-                                               std::vector<Checkpoint> checkpoints, bool decide) {
-  if (spec_.rule == ScheduleSpec::Rule::kNone) return std::nullopt;
-  std::stable_sort(checkpoints.begin(), checkpoints.end(),
-                   [](const Checkpoint& a, const Checkpoint& b) { return a.step < b.step; });
+                                               absl::Span<const Checkpoint> checkpoints,
+                                               bool decide) {
+  if (!Judges(spec)) return std::nullopt;
+  // In step order; a copy (layer statistics and all) only when not already.
+  const auto by_step = [](const Checkpoint& a, const Checkpoint& b) { return a.step < b.step; };
+  std::vector<Checkpoint> sorted;
+  if (!std::is_sorted(checkpoints.begin(), checkpoints.end(), by_step)) {
+    sorted.assign(checkpoints.begin(), checkpoints.end());
+    std::stable_sort(sorted.begin(), sorted.end(), by_step);
+    checkpoints = sorted;
+  }
   const std::string group = GroupKey(spec, spec_.group_by);
   const std::vector<int64_t> rungs = spec_.rule == ScheduleSpec::Rule::kAsha
                                          ? AshaRungs(spec_.min_updates, spec_.eta, spec.updates)
@@ -77,16 +93,21 @@ std::optional<StopDecision> Scheduler::Observe(TrialId id, const TrialSpec& spec
         stop = Median(t, group, c.step, m, decide);
         break;
       case ScheduleSpec::Rule::kStuck:
-        if (decide && c.step >= spec_.after_updates && m >= spec_.error) {
-          stop = StopDecision{
-              .state = TrialState::kDiverged,
-              .rung = c.step,
-              .reason = absl::StrFormat("stuck: %s %.4f >= %.4f at update %d (schedule)",
-                                        MetricName(spec_.metric), m, spec_.error, c.step)};
+        if (decide) {
+          stop = StuckRule(spec_.after_updates, spec_.error, MetricName(spec_.metric), c.step, m,
+                           "schedule");
         }
         break;
       case ScheduleSpec::Rule::kNone:
         break;
+    }
+    // The trial's own rule, on what the trainer's rule read.
+    if (!stop.has_value() && decide && spec.stuck_after_updates > 0) {
+      const bool validation = spec.dataset.validation_examples > 0;
+      stop =
+          StuckRule(spec.stuck_after_updates, spec.stuck_error,
+                    validation ? "validation_error" : "test_error", c.step,
+                    validation ? c.validation_error : c.test_error, "training.stuck_after_updates");
     }
     if (stop.has_value()) {
       stop->checkpoints_used = i + 1;

@@ -26,9 +26,15 @@
 //           trial stops iff its best m so far is strictly above the median of
 //           their running averages of m up to step s. Stopped: PRUNED,
 //           rung = s.
-//   stuck   The trainer's "stuck at chance" rule taken by the coordinator: at
-//           a checkpoint at step s >= after_updates with m >= error the trial
-//           stops as DIVERGED (as the trainer's rule ends it), rung = s.
+//   stuck   "Stuck at chance": at a checkpoint at step s >= after_updates
+//           with m >= error the trial stops as DIVERGED, rung = s.
+// Every trial also carries its own stuck rule (TrialSpec::stuck_after_updates
+// > 0, the spec's training.stuck_*), judged here after the sweep's rule by the
+// same code (StuckRule): at step s >= stuck_after_updates with its validation
+// error (test error when it has no validation set) >= stuck_error it stops as
+// DIVERGED, rung = s. This is the only implementation of the stuck rule (the
+// trainer has none), so it needs a Scheduler for every sweep, with or without
+// a schedule; it keeps no state beyond the last step.
 // A trial's checkpoints count once per step: a later attempt re-reporting
 // steps already recorded changes nothing.
 //
@@ -40,6 +46,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -60,6 +67,12 @@ struct StopDecision {
   size_t checkpoints_used = 0;
 };
 
+// The stuck rule: stops as DIVERGED at a checkpoint at `step` >=
+// `after_updates` (> 0) whose `value` of `metric` is >= `error`; a NaN value
+// does not stop (`source` names where the rule came from, for the reason).
+std::optional<StopDecision> StuckRule(int64_t after_updates, double error, std::string_view metric,
+                                      int64_t step, double value, std::string_view source);
+
 // The updates of the rungs of a trial with `updates` updates:
 // min_updates * eta^k below updates, ascending.
 std::vector<int64_t> AshaRungs(int64_t min_updates, int64_t eta, int64_t updates);
@@ -77,6 +90,16 @@ class Scheduler {
   void Restore(TrialId id, const TrialSpec& spec, absl::Span<const Checkpoint> checkpoints);
 
   const ScheduleSpec& spec() const { return spec_; }
+  // Whether a report of a trial of `spec` can stop it (the sweep has a rule,
+  // or the trial its own stuck rule).
+  bool Judges(const TrialSpec& spec) const {
+    return spec_.rule != ScheduleSpec::Rule::kNone || spec.stuck_after_updates > 0;
+  }
+  // Whether decisions depend on earlier reports (asha, median): only then
+  // must Restore be given the stored checkpoints after a restart.
+  bool KeepsHistory() const {
+    return spec_.rule == ScheduleSpec::Rule::kAsha || spec_.rule == ScheduleSpec::Rule::kMedian;
+  }
 
  private:
   struct TrialRecordings {
@@ -88,7 +111,7 @@ class Scheduler {
   };
 
   std::optional<StopDecision> Observe(TrialId id, const TrialSpec& spec,
-                                      std::vector<Checkpoint> checkpoints, bool decide);
+                                      absl::Span<const Checkpoint> checkpoints, bool decide);
   std::optional<StopDecision> Asha(TrialRecordings& t, const std::string& group,
                                    const std::vector<int64_t>& rungs, int64_t step, double m,
                                    bool decide);

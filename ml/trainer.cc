@@ -71,13 +71,12 @@ absl::Status ValidateDataset(const TrainConfig& config, const Dataset& data) {
 std::string ConfigFingerprint(const TrainConfig& c) {
   return absl::StrFormat(
       "activation=%s init=%s gain=%a hidden=%s loss=%s lr=%a momentum=%a lr_decay=%a batch=%d "
-      "updates=%d checkpoint_every=%d probe=%d bins=%d jacobian=%d seed=%d stuck_after=%d "
-      "stuck_error=%a backend=%d eval_chunk=%d",
+      "updates=%d checkpoint_every=%d probe=%d bins=%d jacobian=%d seed=%d "
+      "backend=%d eval_chunk=%d",
       std::string(ActivationName(c.activation)), std::string(InitName(c.init)), c.init_gain,
       absl::StrJoin(c.hidden, ","), std::string(LossName(c.loss)), c.learning_rate, c.momentum,
       c.lr_decay, c.batch_size, c.updates, c.checkpoint_every, c.probe_examples, c.histogram_bins,
-      c.jacobian_examples, c.seed, c.stuck_after_updates, c.stuck_error,
-      static_cast<int>(c.gemm_backend), c.eval_chunk);
+      c.jacobian_examples, c.seed, static_cast<int>(c.gemm_backend), c.eval_chunk);
 }
 
 void WriteCheckpointScalars(const CheckpointMetrics& m, ByteWriter& out) {
@@ -172,9 +171,6 @@ absl::Status ValidateTrainConfig(const TrainConfig& c) {
   if (c.jacobian_examples < 0 || c.jacobian_examples > c.probe_examples) {
     return Invalid("jacobian_examples", "must be in [0, probe_examples]");
   }
-  if (c.stuck_after_updates < 0) return Invalid("stuck_after_updates", "must be >= 0");
-  if (!(c.stuck_error > 0 && c.stuck_error <= 1))
-    return Invalid("stuck_error", "must be in (0, 1]");
   if (c.threads < 1) return Invalid("threads", "must be >= 1");
   if (c.eval_chunk < 1) return Invalid("eval_chunk", "must be >= 1");
   return absl::OkStatus();
@@ -385,22 +381,11 @@ absl::StatusOr<TrainResult> Trainer::Train(Dataset& data, const TrainHooks& hook
     result.steps = steps;
     return result;
   };
-  // Observer first, then the stuck rule: the observer sees every checkpoint.
   auto report = [&](CheckpointMetrics m) -> std::optional<TrainResult> {
     result.last_checkpoint = std::move(m);
     const CheckpointMetrics& cm = result.last_checkpoint;
     if (hooks.observer && hooks.observer(cm)) {
       return finish(TrainStatus::kStopped, absl::StrCat("observer stopped at update ", cm.step),
-                    cm.step);
-    }
-    const bool has_validation = data.validation.size() > 0;
-    const double error = has_validation ? cm.validation_error : cm.test_error;
-    if (c.stuck_after_updates > 0 && cm.step >= c.stuck_after_updates && error >= c.stuck_error) {
-      return finish(TrainStatus::kDiverged,
-                    absl::StrFormat("stuck: %s error %.4f >= stuck_error %.4f at update %d "
-                                    "(stuck_after_updates %d)",
-                                    has_validation ? "validation" : "test", error, c.stuck_error,
-                                    cm.step, c.stuck_after_updates),
                     cm.step);
     }
     return std::nullopt;

@@ -9,10 +9,7 @@
 // Outcome (TrainResult::status):
 //   kSucceeded  the budget of updates ran out;
 //   kDiverged   a minibatch loss or a parameter became NaN or Inf (the loss is
-//               checked every update, the parameters at each checkpoint), or the
-//               optional "stuck" rule fired: validation error (test error when
-//               there is no validation set) >= stuck_error at a checkpoint at or
-//               past stuck_after_updates;
+//               checked every update, the parameters at each checkpoint);
 //   kStopped    the observer returned true, or `stop` (when given) was set;
 //               the flag is read before every update, so another thread (a
 //               worker's heartbeat, a signal) stops training within one update.
@@ -36,8 +33,7 @@
 // built the same way continues from the next update, and every later
 // CheckpointMetrics equals the uninterrupted run's bit for bit except the two
 // clock readings, which continue from the snapshot's. The weight Rng is not
-// kept: it is used only before update 1. The stuck rule has no state of its own
-// (it reads each checkpoint). A snapshot is taken only after the checkpoint of
+// kept: it is used only before update 1. A snapshot is taken only after the checkpoint of
 // its step (if any) was reported, so a resumed run reports checkpoints after
 // the snapshot's step only.
 //
@@ -104,9 +100,6 @@ struct TrainConfig {
   int jacobian_examples = 2;  // 0 .. probe_examples; 0 = no Jacobian SVD
   // Seeds the weights (stream 1 of Rng).
   uint64_t seed = 0;
-  // Optional divergence rule "stuck at chance": 0 = off.
-  int64_t stuck_after_updates = 0;
-  double stuck_error = 1.0;  // error fraction in (0, 1]
   // Performance knobs (results may differ in the last bits between backends).
   int threads = 1;  // per trial (ml/kernel_threads.h): the same bits for every count
   GemmBackend gemm_backend = GemmBackend::kAuto;

@@ -70,8 +70,6 @@ absl::StatusOr<ml::TrainConfig> ToTrainConfig(const TrialSpec& spec,
   c.histogram_bins = spec.histogram_bins;
   c.jacobian_examples = std::clamp(spec.jacobian_examples, 0, std::max(0, spec.probe_examples));
   c.seed = spec.seed;
-  c.stuck_after_updates = spec.stuck_after_updates;
-  c.stuck_error = spec.stuck_error;
   c.threads = options.threads;
   if (absl::Status valid = ml::ValidateTrainConfig(c); !valid.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("trial spec: ", valid.message()));

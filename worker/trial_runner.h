@@ -40,8 +40,8 @@ namespace deepsweep::worker {
 
 // The parts of a run that a sweep spec does not set: the same for every trial
 // of a worker (and of a replay, to reproduce it). Everything that changes the
-// stored metrics otherwise (histogram bins, Jacobian examples, the stuck
-// rule, both seeds) is part of the TrialSpec.
+// stored metrics otherwise (histogram bins, Jacobian examples, both seeds)
+// is part of the TrialSpec.
 struct TrialRunnerOptions {
   // Threads per trial (each step's products split over them); the results
   // do not depend on the count (see above).

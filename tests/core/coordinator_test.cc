@@ -958,6 +958,39 @@ schedule: {rule: stuck, after_updates: 20, error: 0.8}
   EXPECT_NE(t.reason.find("stuck"), std::string::npos);
 }
 
+// training.stuck_* without a schedule: the coordinator ends the trial (the
+// trainer has no stuck rule of its own), also after a restart.
+TEST_P(CoordinatorTest, TheTrialsStuckRuleEndsItDivergedWithoutASchedule) {
+  Create(R"(
+name: stuck-trial
+training: {updates: 40, checkpoint_every: 10, stuck_after_updates: 20, stuck_error: 0.8}
+grid:
+  depth: [1, 2]
+)");
+  const Acquisition a = Acquire("w1");
+  const Acquisition b = Acquire("w2");
+  auto early = coordinator_->ReportCheckpoints(a.trial->id, a.lease->lease_id,
+                                               std::vector{ValidationAt(10, 0.9)});
+  ASSERT_TRUE(early.ok()) << early.status();
+  EXPECT_FALSE(early->stopped.has_value());
+  Restart();
+  auto stuck = coordinator_->ReportCheckpoints(
+      a.trial->id, a.lease->lease_id, std::vector{ValidationAt(30, 0.1), ValidationAt(20, 0.85)});
+  ASSERT_TRUE(stuck.ok()) << stuck.status();
+  EXPECT_EQ(stuck->stopped, TrialState::kDiverged);
+  const TrialRecord t = Trial(a.trial->id);
+  EXPECT_EQ(t.state, TrialState::kDiverged);
+  EXPECT_EQ(t.rung, 20);
+  EXPECT_EQ(t.steps_done, 20);  // the checkpoint after the decision is not kept
+  EXPECT_EQ(t.reason,
+            "stuck: validation_error 0.8500 >= 0.8000 at update 20 (training.stuck_after_updates)");
+  // Below the threshold: continues.
+  auto fine = coordinator_->ReportCheckpoints(b.trial->id, b.lease->lease_id,
+                                              std::vector{ValidationAt(20, 0.5)});
+  ASSERT_TRUE(fine.ok());
+  EXPECT_FALSE(fine->stopped.has_value());
+}
+
 // Reports of eight trials in an order drawn from a seed, with the coordinator
 // (and the store) restarted after `restart_after` reports: mid-rung, since
 // some trials have reached a rung and others not. The decisions must be those

@@ -210,6 +210,50 @@ TEST(Stuck, EndsATrialStillAtChanceAsDiverged) {
   EXPECT_THAT(stop->reason, HasSubstr("stuck: validation_error 0.8500 >= 0.8000 at update 150"));
 }
 
+// The trial's own stuck rule (training.stuck_*), judged with or without a
+// sweep rule: validation error, or test error when the trial has no
+// validation set; a NaN does not stop it; the sweep's rule decides first.
+TEST(Stuck, TheTrialsOwnRuleReadsValidationOrTestError) {
+  TrialSpec t = Trial();
+  t.stuck_after_updates = 100;
+  t.stuck_error = 0.8;
+  Scheduler none(ScheduleSpec{});
+  EXPECT_TRUE(none.Judges(t));
+  EXPECT_FALSE(none.Judges(Trial()));
+  EXPECT_FALSE(none.KeepsHistory());
+  EXPECT_TRUE(Continues(none, 1, t, 50, 0.9));  // before stuck_after_updates
+  EXPECT_TRUE(Continues(none, 1, t, 100, std::numeric_limits<double>::quiet_NaN()));
+  EXPECT_TRUE(Continues(none, 1, t, 200, 0.79));
+  const std::vector<Checkpoint> stuck = {At(300, 0.8)};
+  std::optional<StopDecision> stop = none.Report(1, t, stuck);
+  ASSERT_TRUE(stop.has_value());
+  EXPECT_EQ(stop->state, TrialState::kDiverged);
+  EXPECT_EQ(stop->rung, 300);
+  EXPECT_EQ(stop->reason,
+            "stuck: validation_error 0.8000 >= 0.8000 at update 300 "
+            "(training.stuck_after_updates)");
+
+  // Without a validation set the rule reads the test error.
+  TrialSpec no_validation = t;
+  no_validation.dataset.validation_examples = 0;
+  Checkpoint c = At(100, std::numeric_limits<double>::quiet_NaN());
+  c.test_error = 0.7;
+  EXPECT_FALSE(none.Report(2, no_validation, std::vector{c}).has_value());
+  c.step = 200;
+  c.test_error = 0.9;
+  stop = none.Report(2, no_validation, std::vector{c});
+  ASSERT_TRUE(stop.has_value());
+  EXPECT_THAT(stop->reason, HasSubstr("stuck: test_error 0.9000 >= 0.8000 at update 200"));
+
+  // With ASHA, a trial worse than the only other value at rung 100 is pruned
+  // there, not ended as stuck.
+  Scheduler asha(Asha(100, 2));
+  ASSERT_TRUE(Continues(asha, 3, t, 100, 0.5));
+  stop = asha.Report(4, t, std::vector{At(100, 0.9)});
+  ASSERT_TRUE(stop.has_value());
+  EXPECT_EQ(stop->state, TrialState::kPruned);
+}
+
 // Random report orders. Each trial has a fixed learning curve; the order in
 // which their checkpoints arrive is drawn from a seed. The same order gives
 // the same decisions; and cutting the run anywhere, restoring a fresh

@@ -4,7 +4,6 @@
 #include <cmath>
 #include <cstring>
 #include <memory>
-#include <regex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -194,25 +193,6 @@ TEST(Trainer, HugeLearningRateDivergesInsteadOfCrashing) {
   EXPECT_FALSE(result->reason.empty());
 }
 
-TEST(Trainer, StuckAtChanceRule) {
-  FakeClock clock;
-  TrainConfig c = SmallConfig();
-  c.stuck_after_updates = 2000;
-  c.stuck_error = 0.4;  // random labels: error stays near 0.5
-  Dataset data = XorDataset(2, 1, /*random_labels=*/true);
-  data.validation = XorSet(2, 500, 99);
-  for (auto& y : data.validation.y) y = 1 - y;  // unrelated to the random training labels
-  auto result = Trainer(c, &clock).Train(data, nullptr);
-  ASSERT_TRUE(result.ok());
-  EXPECT_EQ(result->status, TrainStatus::kDiverged);
-  EXPECT_EQ(result->steps, 2000);
-  // The reason names the quantity, its value and the threshold the rule compared it with.
-  EXPECT_TRUE(std::regex_match(
-      result->reason, std::regex("stuck: validation error 0\\.[0-9]{4} >= stuck_error 0\\.4000 "
-                                 "at update 2000 \\(stuck_after_updates 2000\\)")))
-      << result->reason;
-}
-
 // Every number a checkpoint holds, in order, for a byte comparison.
 std::vector<double> Flatten(const std::vector<CheckpointMetrics>& all) {
   std::vector<double> out;
@@ -306,7 +286,6 @@ TEST(Trainer, RejectsBadConfigAndDataNamingTheField) {
        "hidden"},
       {[](TrainConfig& c) { c.jacobian_examples = 1000; }, "jacobian_examples"},
       {[](TrainConfig& c) { c.probe_examples = 5000; }, "probe_examples"},
-      {[](TrainConfig& c) { c.stuck_error = 0; }, "stuck_error"},
   };
   for (const Case& k : cases) {
     TrainConfig c = SmallConfig();

@@ -43,8 +43,6 @@ TEST(TrialRunner, MapsEveryTrainingField) {
   spec.probe_examples = 1;
   spec.seed = 99;
   spec.histogram_bins = 13;
-  spec.stuck_after_updates = 77;
-  spec.stuck_error = 0.9;
   auto c = ToTrainConfig(spec, TrialRunnerOptions{.threads = 2});
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->activation, ml::Activation::kSoftsign);
@@ -60,8 +58,6 @@ TEST(TrialRunner, MapsEveryTrainingField) {
   EXPECT_EQ(c->probe_examples, 1);
   EXPECT_EQ(c->jacobian_examples, 1);  // capped at the probe size
   EXPECT_EQ(c->histogram_bins, 13);
-  EXPECT_EQ(c->stuck_after_updates, 77);
-  EXPECT_EQ(c->stuck_error, 0.9);
   EXPECT_EQ(c->seed, 99u);
   EXPECT_EQ(c->threads, 2);
 
