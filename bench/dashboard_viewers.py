@@ -75,8 +75,10 @@ def main():
     for t in threads:
         t.join(timeout=60)
     pages = {k: v for k, v in stats.items() if isinstance(v, list)}
+    cpu = os.times()
     print(f"dashboards: {args.viewers} viewers, {stats.get('refreshes', 0)} refreshes, "
-          f"{sum(len(v) for v in pages.values())} requests, {stats.get('errors', 0)} errors")
+          f"{sum(len(v) for v in pages.values())} requests, {stats.get('errors', 0)} errors; "
+          f"the viewers' own CPU {cpu.user + cpu.system:.1f} s")
     for page, times in sorted(pages.items()):
         print(f"  {page:<7} {len(times):6} requests  median {1000 * statistics.median(times):7.1f} ms"
               f"  max {1000 * max(times):7.1f} ms")

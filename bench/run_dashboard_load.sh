@@ -48,7 +48,7 @@ for round in $(seq "$rounds"); do
       "$work/load.out")
     echo "round $round, $with dashboards: $rate trials/s" \
       "(load $(cut -d' ' -f1 /proc/loadavg))"
-    grep -E "errors reaching|database:" "$work/load.out" | sed 's/^/  /'
+    grep -E "errors reaching|database:|CPU per trial" "$work/load.out" | sed 's/^/  /'
     [[ "$with" -gt 0 ]] && sed 's/^/  /' "$work/viewers.out"
     results+=("$with:$rate")
     kill -TERM "$server_pid" && wait "$server_pid" || status=1
