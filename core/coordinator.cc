@@ -590,6 +590,18 @@ class Coordinator::Impl {
     return attempt;
   }
 
+  absl::Status RecordResume(TrialId id, std::string_view lease_id, int64_t step) {
+    Writes writes;
+    {
+      absl::MutexLock lock(&mu_);
+      ASSIGN_OR_RETURN(LiveTrial * t, CurrentLeaseLocked(id, lease_id, writes));
+      StoreMutation m{.now = ToMicros(clock_->Now())};
+      m.lease_resumes.push_back({.trial_id = id, .attempt = t->attempt, .step = step});
+      writes.push_back(store_->Submit(std::move(m)));
+    }
+    return Await(writes);
+  }
+
  private:
   static std::string Truncate(std::string_view text) {
     return std::string(text.substr(0, kMaxReasonBytes));
@@ -984,6 +996,9 @@ absl::StatusOr<int64_t> Coordinator::ExpireLeases() { return impl_->ExpireLeases
 CoordinatorCounters Coordinator::counters() const { return impl_->counters(); }
 absl::StatusOr<int> Coordinator::CheckLease(TrialId trial, std::string_view lease_id) {
   return impl_->CheckLease(trial, lease_id);
+}
+absl::Status Coordinator::RecordResume(TrialId trial, std::string_view lease_id, int64_t step) {
+  return impl_->RecordResume(trial, lease_id, step);
 }
 uint64_t Coordinator::WaitForChange(uint64_t seen, absl::Duration max_wait) {
   return impl_->WaitForChange(seen, max_wait);

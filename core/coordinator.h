@@ -341,6 +341,10 @@ class Coordinator {
   // unknown trial. For use cases beside these (core/snapshots.h) that act
   // under a lease.
   absl::StatusOr<int> CheckLease(TrialId trial, std::string_view lease_id);
+  // Records that the current attempt of `trial` (leased under `lease_id`)
+  // starts from the snapshot taken after update `step`: the lease row keeps it
+  // (docs/SCHEMA.md, trial_attempts). ABORTED / NOT_FOUND as CheckLease.
+  absl::Status RecordResume(TrialId trial, std::string_view lease_id, int64_t step);
 
   // --- Housekeeping ----------------------------------------------------------
   // Expires every lease whose deadline is before now. Returns how many. Also

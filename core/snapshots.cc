@@ -48,7 +48,10 @@ absl::StatusOr<std::optional<StoredSnapshot>> Snapshots::Fetch(TrialId trial,
       continue;
     }
     if (!bytes.ok()) return bytes.status();
-    if (!step.has_value()) RETURN_IF_ERROR(ContinueSeries(trial, lease_id, info));
+    if (!step.has_value()) {
+      RETURN_IF_ERROR(ContinueSeries(trial, lease_id, info));
+      RETURN_IF_ERROR(coordinator_->RecordResume(trial, lease_id, info.step));
+    }
     return StoredSnapshot{.info = info, .bytes = *std::move(bytes)};
   }
   RETURN_IF_ERROR(damaged);

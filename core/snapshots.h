@@ -15,6 +15,7 @@
 //     stored again under the new attempt (the worker stored them before it
 //     uploaded the snapshot), so every attempt holds a whole series and the
 //     latest-attempt views and `deepsweep replay` work on resumed trials.
+//     The attempt's lease records the step it resumed from (trial_attempts).
 //   - TrialEnded: after the trial ends, keep_weights "final" keeps only a
 //     snapshot taken after the last update (the trained net), "none" keeps
 //     nothing. Called by the adapter once CompleteTrial succeeded.

@@ -102,6 +102,14 @@ struct LeaseRenewal {
   absl::Time deadline;
 };
 
+// The attempt of (trial, attempt) starts from the training-state snapshot
+// taken after update `step` (core/snapshots.h) rather than from update 0.
+struct LeaseResume {
+  TrialId trial_id = 0;
+  int attempt = 0;
+  int64_t step = 0;
+};
+
 // Marks the lease of (trial, attempt) ended at the mutation's time.
 struct LeaseEnd {
   TrialId trial_id = 0;
@@ -143,6 +151,7 @@ struct StoreMutation {
   std::vector<LeaseEnd> lease_ends;
   std::vector<LeaseGrant> lease_grants;
   std::vector<LeaseRenewal> lease_renewals;
+  std::vector<LeaseResume> lease_resumes;
   std::vector<CheckpointBatch> checkpoints;
   std::vector<WorkerUpdate> workers;
 };

@@ -82,6 +82,7 @@ absl::Status MemorySweepStore::CheckReferences(const StoreMutation& m) const {
   for (const LeaseRenewal& r : m.lease_renewals) {
     RETURN_IF_ERROR(lease_exists(r.trial_id, r.attempt));
   }
+  for (const LeaseResume& r : m.lease_resumes) RETURN_IF_ERROR(lease_exists(r.trial_id, r.attempt));
   for (const CheckpointBatch& b : m.checkpoints) {
     if (!trials_.contains(b.trial_id)) return TrialNotFound(b.trial_id);
     for (const Checkpoint& c : b.checkpoints) RETURN_IF_ERROR(CheckLayerStatsDistinct(c));
@@ -154,6 +155,9 @@ PendingWrite MemorySweepStore::Submit(StoreMutation m) {
   }
   for (const LeaseRenewal& r : m.lease_renewals) {
     leases_.at({r.trial_id, r.attempt}).lease.deadline = Micros(r.deadline);
+  }
+  for (const LeaseResume& r : m.lease_resumes) {
+    leases_.at({r.trial_id, r.attempt}).resumed_from = r.step;
   }
   for (const CheckpointBatch& b : m.checkpoints) {
     StoreCheckpoints(b);

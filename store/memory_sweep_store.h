@@ -49,6 +49,7 @@ class MemorySweepStore final : public SweepStore {
     absl::Time acquired_at;
     std::optional<absl::Time> ended_at;
     std::string outcome;
+    std::optional<int64_t> resumed_from;  // LeaseResume
   };
   using CheckpointKey = std::tuple<TrialId, int, int64_t>;  // (trial, attempt, step)
 

@@ -540,6 +540,24 @@ ALTER TABLE trials ADD COLUMN compute_path TEXT NOT NULL DEFAULT '';
 ALTER TABLE workers ADD COLUMN compute_path TEXT NOT NULL DEFAULT '';
 )sql";
 
+// Version 8: a lease records the snapshot step its attempt resumed from
+// (core/snapshots.h), and trial_attempts shows, per attempt, where it started,
+// how far it got and the updates it redid of the attempt before.
+constexpr char kVersion8[] = R"sql(
+ALTER TABLE leases ADD COLUMN resumed_from INTEGER;
+CREATE VIEW trial_attempts AS
+SELECT l.trial_id, l.attempt, l.worker_id, l.outcome,
+       datetime(l.acquired_at_us / 1000000, 'unixepoch') AS acquired_at,
+       datetime(l.ended_at_us / 1000000, 'unixepoch') AS ended_at,
+       COALESCE(l.resumed_from, 0) AS started_at_step,
+       (SELECT max(c.step) FROM checkpoints c
+        WHERE c.trial_id = l.trial_id AND c.attempt = l.attempt) AS reached_step,
+       (SELECT max(c.step) FROM checkpoints c
+        WHERE c.trial_id = l.trial_id AND c.attempt = l.attempt - 1)
+         - COALESCE(l.resumed_from, 0) AS updates_redone
+FROM leases l;
+)sql";
+
 struct Migration {
   int version;
   const char* sql;  // or
@@ -555,6 +573,7 @@ constexpr Migration kMigrations[] = {
     {5, nullptr, ExactStudentT},
     {6, kVersion6},
     {7, kVersion7},
+    {8, kVersion8},
 };
 
 }  // namespace

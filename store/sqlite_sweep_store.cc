@@ -502,6 +502,16 @@ absl::Status ApplyMutation(SqliteDb& db, const StoreMutation& m) {
     RETURN_IF_ERROR(
         RequireOneChange(s, absl::StrCat("lease of trial ", r.trial_id, " attempt ", r.attempt)));
   }
+  for (const LeaseResume& r : m.lease_resumes) {
+    ASSIGN_OR_RETURN(SqliteStatement s, db.Prepare("UPDATE leases SET resumed_from = ?3 "
+                                                   "WHERE trial_id = ?1 AND attempt = ?2"));
+    s.Bind(1, r.trial_id);
+    s.Bind(2, r.attempt);
+    s.Bind(3, r.step);
+    RETURN_IF_ERROR(s.Run());
+    RETURN_IF_ERROR(
+        RequireOneChange(s, absl::StrCat("lease of trial ", r.trial_id, " attempt ", r.attempt)));
+  }
   for (const CheckpointBatch& b : m.checkpoints) RETURN_IF_ERROR(StoreCheckpoints(db, b, m.now));
   for (const WorkerUpdate& w : m.workers) RETURN_IF_ERROR(UpdateWorker(db, w, now));
   return absl::OkStatus();

@@ -471,6 +471,45 @@ INSERT INTO layer_stats (trial_id, attempt, step, layer, quantity, mean, std, p0
 // A child process writes through the store and tells the parent each time a
 // write is acknowledged; the parent kills it with SIGKILL mid-stream and then
 // finds every acknowledged write in the file.
+// trial_attempts: where each attempt started (leases.resumed_from), how far
+// it got, and the stored updates it trained again.
+TEST_F(SqliteStoreTest, TrialAttemptsShowWhereEachAttemptStartedAndWhatItRedid) {
+  auto store = Open();
+  auto created =
+      store->CreateSweep({.name = "resume", .created_at = {}}, std::vector<TrialSpec>(1));
+  ASSERT_TRUE(created.ok()) << created.status();
+  const TrialId trial = created->trial_ids[0];
+  // Attempt 1 stores checkpoints up to 500 and is lost; attempt 2 resumes
+  // from the snapshot of 300 and reaches 600.
+  auto attempt = [&](int n, int64_t resumed_from, std::vector<int64_t> steps) {
+    StoreMutation m{.now = absl::FromUnixSeconds(n)};
+    m.trials.push_back({.id = trial,
+                        .expect_state = n == 1 ? TrialState::kPending : TrialState::kLeased,
+                        .expect_attempt = n - 1,
+                        .state = TrialState::kLeased,
+                        .attempt = n,
+                        .attempt_limit = 3,
+                        .worker_id = "w"});
+    if (n > 1) m.lease_ends.push_back({trial, n - 1, "expired"});
+    m.lease_grants.push_back({trial, absl::StrCat("l", n), n, absl::UnixEpoch(), "w"});
+    if (resumed_from > 0) m.lease_resumes.push_back({trial, n, resumed_from});
+    std::vector<Checkpoint> checkpoints;
+    for (int64_t step : steps) checkpoints.push_back({.step = step, .test_error = 0.5});
+    m.checkpoints.push_back({trial, n, checkpoints});
+    EXPECT_TRUE(store->Apply(std::move(m)).ok());
+  };
+  attempt(1, 0, {0, 100, 200, 300, 400, 500});
+  attempt(2, 300, {0, 100, 200, 300, 400, 500, 600});
+  EXPECT_EQ(Shell("SELECT attempt, outcome, started_at_step, reached_step, "
+                  "coalesce(updates_redone, 'null') FROM trial_attempts ORDER BY attempt"),
+            (std::vector<std::vector<std::string>>{{"1", "expired", "0", "500", "null"},
+                                                   {"2", "", "300", "600", "200"}}));
+  // A resume for a lease that does not exist changes nothing and fails.
+  StoreMutation missing{.now = {}};
+  missing.lease_resumes.push_back({trial, 9, 100});
+  EXPECT_FALSE(store->Apply(std::move(missing)).ok());
+}
+
 TEST_F(SqliteStoreTest, KillNineLosesNothingAcknowledged) {
   int acks[2];
   ASSERT_EQ(pipe(acks), 0);
