@@ -561,7 +561,16 @@ training: {learning_rate: 0.05, batch_size: 10, updates: 6000, checkpoint_every:
     return *all;
   }
 
+  // Runs the deepsweep CLI with `args`; its exit code (output in cli-N.log).
+  int Cli(std::vector<std::string> args) {
+    args.insert(args.begin(), DEEPSWEEP_CLI_BINARY);
+    ChildProcess cli(args, (dir_ / absl::StrCat("cli-", ++cli_runs_, ".log")).string());
+    const int status = cli.Wait();
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
   SweepId sweep_ = 0;
+  int cli_runs_ = 0;
 };
 
 TEST_F(ResumeE2eTest, AWorkerKilledMidTrialLosesAtMostOneSnapshotInterval) {
@@ -604,6 +613,16 @@ TEST_F(ResumeE2eTest, AWorkerKilledMidTrialLosesAtMostOneSnapshotInterval) {
   EXPECT_GE(*resumed.updates_redone, 0);
   EXPECT_LE(*resumed.updates_redone, kSnapshotEvery);
   EXPECT_EQ(resumed.reached_step, 6000);
+
+  // `deepsweep replay` re-runs the resumed trial and finds every stored bit
+  // (its latest attempt holds the whole series), and the killed attempt's
+  // partial series too; `weights` exports its final net from the file.
+  const std::string server_flag = absl::StrCat("--server=127.0.0.1:", port_);
+  EXPECT_EQ(Cli({server_flag, "replay", absl::StrCat(id)}), 0);
+  EXPECT_EQ(Cli({server_flag, "replay", absl::StrCat(id), "--attempt", "1"}), 0);
+  const std::string npz = (dir_ / "net.npz").string();
+  EXPECT_EQ(Cli({"--db", db_, "weights", absl::StrCat(id), "-o", npz}), 0);
+  EXPECT_TRUE(std::filesystem::exists(npz));
   client.reset();
   EXPECT_TRUE(ExitedZero(server->Kill(SIGTERM)));
 }
