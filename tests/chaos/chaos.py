@@ -8,7 +8,7 @@ and port after a seeded pause), and SIGSTOP of a worker that holds a lease until
 expired and its trial was leased again, then SIGCONT (its late calls must be refused). When the
 sweep has ended, everything is stopped and the invariant checker reads the database:
 
-  - the sweep has the expected number of trials, every one ended: succeeded exactly once (one
+  - the sweeps have every trial submitted, and every one ended: succeeded exactly once (one
     lease with outcome `succeeded`, the trial's last attempt) or failed/diverged with a reason;
   - no doubled checkpoint rows ((trial, attempt, step) once; a layer row once per layer), no
     orphaned ones (checkpoints of an attempt that had no lease or is beyond the trial's
@@ -22,9 +22,12 @@ next attempt of that trial being leased (from the leases table's acquired_at_us;
 and this script share the machine's clock).
 
 Prints a JSON report (schedule executed, counts, latencies, violations) and exits 0 only when
-every invariant holds and the schedule ran in full. The schedule is paced by progress (event k
-fires when a seeded share of the trials has ended); every wait is on a condition with a bound,
-and the only fixed pause is the coordinator's seeded downtime, which is the point.
+every invariant holds and the schedule ran in full. The schedule is paced by progress, never by
+the clock: the trials are submitted as one sweep per stage, the first stage at the start and one
+more just before each event, so an event always finds trials to work on however fast the
+machine finishes the earlier ones (event k fires once a seeded share of the trials has ended, or
+everything submitted so far). Every wait is on a condition with a bound, and the only fixed
+pause is the coordinator's seeded downtime, which is the point.
 
 Usage (the full run of docs/RELIABILITY.md; the ctest chaos.short is a smaller form):
   tests/chaos/chaos.py --server build/server/deepsweep-server \\
@@ -46,7 +49,7 @@ import sys
 import tempfile
 import time
 
-SPEC = """name: chaos
+SPEC = """name: chaos-{stage}
 seed: {seed}
 dataset: {{name: shapeset, validation_examples: 100, test_examples: 100}}
 model: {{depth: 1, width: 16}}
@@ -188,24 +191,40 @@ def make_schedule(args, rng):
     events = (["kill_worker"] * args.worker_kills + ["kill_coordinator"] * args.coordinator_kills +
               ["stop_worker"] * args.stops)
     rng.shuffle(events)
-    # Event k fires once a seeded fraction of the trials has ended, spread evenly over the first
-    # 60% of the sweep: paced by progress rather than by the clock, the whole schedule fits in
-    # the sweep on a fast machine and on a loaded one alike (a freeze lets the others run on,
-    # so the rest is kept in reserve).
+    # Event k is due once a seeded fraction of the trials has ended, spread over the first 60%.
     n = len(events)
     return [(kind, 0.02 + 0.6 * (k + rng.uniform(0.1, 0.9)) / n, rng.randrange(args.workers),
              rng.uniform(0.2, args.max_downtime)) for k, kind in enumerate(events)]
 
 
-def run_schedule(args, cluster, reader, schedule, report):
+def stage_seeds(args, events):
+    """Seeds (4 trials each) of the sweep submitted at the start and before each event: one per
+    event, the rest at the start."""
+    seeds = args.trials // 4
+    return [seeds - events] + [1] * events
+
+
+def submit_stage(args, cluster, workdir, stage, seeds):
+    spec = os.path.join(workdir, f"chaos-{stage}.yaml")
+    with open(spec, "w") as f:
+        f.write(SPEC.format(stage=stage, seed=args.seed + stage, updates=args.updates,
+                            checkpoint_every=args.checkpoint_every,
+                            snapshot_every=args.snapshot_every, seeds=seeds,
+                            max_attempts=args.max_attempts))
+    subprocess.run([args.cli, "--server", cluster.address, "submit", spec], check=True,
+                   stdout=subprocess.DEVNULL)
+    return 4 * seeds
+
+
+def run_schedule(args, cluster, reader, schedule, stages, submitted, report):
     kills = []  # (trial_id, attempt, kill time in us) of workers killed holding a lease
+    extra_stage = len(schedule)  # stages past the planned ones, numbered on
     for number, (kind, fraction, slot, downtime) in enumerate(schedule):
-        due = int(fraction * args.trials)
-        wait_for(lambda: reader.unfinished() == 0 or reader.ended() >= due, args.finish_timeout,
+        due = min(int(fraction * args.trials), submitted)
+        wait_for(lambda: reader.ended() >= due, args.finish_timeout,
                  f"{due} trials to end (event {number + 1})", 0.05)
-        if reader.unfinished() == 0:
-            log(f"the sweep ended before event {number + 1} of {len(schedule)}")
-            break
+        # This event's own trials: whatever the workers finished meanwhile, there is work now.
+        submitted += submit_stage(args, cluster, cluster.dir, number + 1, stages[number + 1])
         if kind == "kill_worker":
             # Mid-trial when it can be: wait (bounded) for the worker to hold a lease.
             wait_for(lambda: reader.unfinished() == 0 or reader.open_lease(cluster.worker_id(slot)),
@@ -233,10 +252,16 @@ def run_schedule(args, cluster, reader, schedule, report):
                 held = [(s, reader.open_lease(cluster.worker_id(s))) for s in candidates]
                 return [(s, lease) for s, lease in held if lease] or reader.unfinished() == 0
 
-            held = wait_for(holders, 60, "a worker that holds a lease", 0.1)
-            if held is True:
-                log("the sweep ended before a worker could be stopped")
-                break
+            for _ in range(10):
+                held = wait_for(holders, 60, "a worker that holds a lease", 0.1)
+                if held is not True:
+                    break
+                # Every trial ended between two polls: one more seed's trials, and look again.
+                extra_stage += 1
+                submitted += submit_stage(args, cluster, cluster.dir, extra_stage, 1)
+            else:
+                log("no worker held a lease to be stopped")
+                continue
             s, (trial_id, attempt) = held[0]
             process = cluster.workers[s]
             process.send_signal(signal.SIGSTOP)
@@ -257,7 +282,7 @@ def run_schedule(args, cluster, reader, schedule, report):
                 report["stops_past_ttl_expired"] += 1
             log(f"SIGSTOP worker {s} on trial {trial_id} attempt {attempt}: lease {outcome} "
                 f"after {report['stopped_seconds'][-1]} s, SIGCONT")
-    return kills
+    return kills, submitted
 
 
 def check_invariants(db_path, expected_trials, lease_ttl):
@@ -399,6 +424,10 @@ def main():
     args = parser.parse_args()
     if args.trials % 4:
         parser.error("--trials must be a multiple of 4 (four activations x seeds)")
+    events = args.worker_kills + args.coordinator_kills + args.stops
+    if args.trials // 4 <= events:
+        parser.error(f"--trials must be more than 4 x the {events} events (4 trials are "
+                     "submitted before each)")
 
     workdir = tempfile.mkdtemp(prefix="deepsweep_chaos_")
     rng = random.Random(args.seed)
@@ -413,17 +442,12 @@ def main():
     started = time.monotonic()
     try:
         cluster.start_server()
-        spec = os.path.join(workdir, "chaos.yaml")
-        with open(spec, "w") as f:
-            f.write(SPEC.format(seed=args.seed, updates=args.updates,
-                                checkpoint_every=args.checkpoint_every,
-                                snapshot_every=args.snapshot_every, seeds=args.trials // 4,
-                                max_attempts=args.max_attempts))
-        subprocess.run([args.cli, "--server", cluster.address, "submit", spec], check=True,
-                       stdout=subprocess.DEVNULL)
+        stages = stage_seeds(args, len(schedule))
+        submitted = submit_stage(args, cluster, workdir, 0, stages[0])
         for slot in range(args.workers):
             cluster.start_worker(slot)
-        kills = run_schedule(args, cluster, reader, schedule, report)
+        kills, submitted = run_schedule(args, cluster, reader, schedule, stages, submitted, report)
+        report["trials"] = submitted
         wait_for(lambda: reader.unfinished() == 0, args.finish_timeout, "the sweep to end", 0.2)
         report["sweep_seconds"] = round(time.monotonic() - started, 1)
         latencies = []
@@ -437,7 +461,7 @@ def main():
                 "p50": round(statistics.median(latencies), 2),
                 "p90": round(percentile(latencies, 90), 2), "max": round(max(latencies), 2)}
         cluster.stop_all()
-        violations, summary = check_invariants(cluster.db, args.trials, args.lease_ttl)
+        violations, summary = check_invariants(cluster.db, submitted, args.lease_ttl)
         report["database"] = summary
         report["violations"] = violations[:50]
         report["violation_count"] = len(violations)
@@ -454,7 +478,7 @@ def main():
         report["worker_starts"] = cluster.worker_starts
         ok = not violations and not shortfalls
         if ok and args.check_the_checker:
-            report["checker_missed"] = checker_finds_tampering(cluster.db, args.trials,
+            report["checker_missed"] = checker_finds_tampering(cluster.db, submitted,
                                                                args.lease_ttl, workdir)
             ok = not report["checker_missed"]
     finally:
