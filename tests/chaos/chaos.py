@@ -121,12 +121,12 @@ class Cluster:
         self.server.send_signal(signal.SIGKILL)
         self.server.wait()
 
-    def start_worker(self, slot):
+    def start_worker(self, slot, extra_args=()):
         self.worker_starts += 1
         with self._log_file(f"worker{slot}.log") as out:
             self.workers[slot] = subprocess.Popen(
                 [self.args.worker, "--server", self.address, "--timeout", "5",
-                 "--log-level", "warn"], stdout=out, stderr=subprocess.STDOUT)
+                 "--log-level", "warn", *extra_args], stdout=out, stderr=subprocess.STDOUT)
 
     def worker_id(self, slot):
         return f"{self.host}:{self.workers[slot].pid}"
