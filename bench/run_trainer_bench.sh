@@ -4,7 +4,9 @@
 # in one command, interleaved `repeats` times, with the machine's load before
 # and after each run. Figures go to docs/PERFORMANCE.md. With a third argument,
 # the trainer_bench of that (portable, -DDEEPSWEEP_NATIVE=OFF) build runs
-# `auto` in the same repeats.
+# `auto` in the same repeats. Each trainer_bench run measures its auto plan at
+# start, as a worker does, and prints it ("auto plan: ..."), so `auto` can be
+# compared with the fixed backends (small_batch, eigen, blas) it chose from.
 # Usage: bench/run_trainer_bench.sh [build_dir] [repeats] [portable_build_dir]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,14 +25,15 @@ echo "libblas.so.3 -> $(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3)"
 for ((r = 1; r <= repeats; r++)); do
   echo "== repeat $r/$repeats, load: $(cut -d' ' -f1-3 /proc/loadavg)"
   "$build_dir/bench/trainer_bench" \
-    --benchmark_filter='BM_TrainStep/((auto|eigen|blas|small_batch@avx2)/batch|auto/threads)' \
-    --benchmark_min_time=1 2>/dev/null | grep BM_
+    --benchmark_filter='BM_TrainStep/((auto|eigen|blas|small_batch|small_batch@avx2)/batch|auto/threads)' \
+    --benchmark_min_time=1 2>/dev/null | grep -E '^(BM_|auto plan)'
   if [[ -n "$portable" ]]; then
     "$portable/bench/trainer_bench" --benchmark_filter='BM_TrainStep/auto/batch' \
-      --benchmark_min_time=1 2>/dev/null | grep BM_ | sed 's/^/portable /'
+      --benchmark_min_time=1 2>/dev/null | grep -E '^(BM_|auto plan)' | sed 's/^/portable /'
   fi
   /usr/bin/python3 bench/torch_trainer_bench.py --seconds 2 --repeats 1 | grep batch
 done
 echo "== monitoring cost, load: $(cut -d' ' -f1-3 /proc/loadavg)"
-"$build_dir/bench/trainer_bench" --benchmark_filter='BM_(LayerProbe|Evaluate)' 2>/dev/null | grep BM_
+"$build_dir/bench/trainer_bench" --benchmark_filter='BM_(LayerProbe|Evaluate)' --auto_plan=default \
+  2>/dev/null | grep BM_
 echo "== done, load: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -10,6 +10,13 @@
 //   BM_Evaluate/examples:N  test-set evaluation (forward only) of N examples.
 // Monitoring overhead at the paper's cadence = probe time / (20,000 x step time
 // at batch 10); bench/run_trainer_bench.sh prints it beside PyTorch's rate.
+//
+// `auto` runs the plan this process measures at start, as a worker does
+// (worker/auto_plan.h; printed as "auto plan: ..."), unless
+// --auto_plan=PLAN|default gives one; --cache_dir=DIR reads and writes the
+// worker's cache there (default: measure every run, no cache).
+#include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -19,6 +26,7 @@
 #include "ml/layer_probe.h"
 #include "ml/mlp.h"
 #include "ml/random.h"
+#include "worker/auto_plan.h"
 
 namespace deepsweep::ml {
 namespace {
@@ -127,7 +135,7 @@ void RegisterAll() {
     }
   }
   for (const Variant& v : variants) {
-    for (int batch : {10, 32, 64, 128}) {
+    for (int batch : {1, 10, 32, 64, 128, 256}) {
       auto* b =
           benchmark::RegisterBenchmark(
               ("BM_TrainStep/" + v.name + "/batch:" + std::to_string(batch)).c_str(), BM_TrainStep)
@@ -152,7 +160,56 @@ void RegisterAll() {
 }  // namespace
 }  // namespace deepsweep::ml
 
+namespace {
+
+// Takes --name=value out of argv (before benchmark::Initialize sees it).
+std::string TakeFlag(int& argc, char** argv, const char* name, std::string fallback) {
+  const std::string prefix = std::string("--") + name + "=";
+  for (int i = 1; i < argc; ++i) {
+    if (std::strncmp(argv[i], prefix.c_str(), prefix.size()) == 0) {
+      fallback = argv[i] + prefix.size();
+      for (int j = i; j + 1 < argc; ++j) argv[j] = argv[j + 1];
+      --argc;
+      break;
+    }
+  }
+  return fallback;
+}
+
+// The plan `auto` runs: given, or measured (and cached) as a worker does.
+bool SelectAutoPlan(int& argc, char** argv) {
+  namespace ml = deepsweep::ml;
+  const std::string given = TakeFlag(argc, argv, "auto_plan", "");
+  const std::string cache_dir = TakeFlag(argc, argv, "cache_dir", "");
+  if (!given.empty()) {
+    absl::StatusOr<ml::AutoPlan> plan =
+        given == "default" ? ml::DefaultAutoPlan() : ml::ParseAutoPlan(given);
+    if (!plan.ok() || !ml::SelectAutoPlan(*plan).ok()) {
+      std::fprintf(stderr, "--auto_plan: %s\n", plan.status().ToString().c_str());
+      return false;
+    }
+    std::printf("auto plan: %s (given)\n", ml::AutoPlanText(*plan).c_str());
+    return true;
+  }
+  ml::SetBlasThreads(1);
+  absl::StatusOr<deepsweep::worker::AutoPlanResult> plan = deepsweep::worker::LoadOrMeasureAutoPlan(
+      {.cache_dir = cache_dir}, deepsweep::worker::RealStepTimers());
+  if (!plan.ok() || !ml::SelectAutoPlan(plan->plan).ok()) {
+    std::fprintf(stderr, "measuring the auto plan: %s\n", plan.status().ToString().c_str());
+    return false;
+  }
+  for (const std::string& warning : plan->warnings) std::fprintf(stderr, "%s\n", warning.c_str());
+  std::printf("auto plan: %s (%s)\n", ml::AutoPlanText(plan->plan).c_str(),
+              plan->from_cache ? "cached" : "measured now");
+  for (const std::string& line : plan->summary) std::printf("auto plan:   %s\n", line.c_str());
+  std::fflush(stdout);
+  return true;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
+  if (!SelectAutoPlan(argc, argv)) return 2;
   deepsweep::ml::RegisterAll();
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();

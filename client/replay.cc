@@ -27,19 +27,13 @@ absl::StatusOr<ReplayReport> ReplayTrial(rpc::CoordinatorClient& coordinator, Tr
   }
   const int64_t last_step = stored.back().step;
 
-  // Run on the trial's ISA when this CPU has it; put the process's back after.
+  // Run on the trial's ISA and auto plan as far as this CPU can; the
+  // process's own come back after.
   report.stored_path = report.trial.compute_path;
-  const ml::KernelIsa isa_before = ml::ActiveKernelIsa();
-  if (const std::optional<ml::KernelIsa> isa = ml::ComputePathIsa(report.stored_path);
-      isa.has_value() && ml::KernelIsaSupported(*isa)) {
-    RETURN_IF_ERROR(ml::SelectKernelIsa(*isa));
-  }
+  const ml::ScopedComputePath on_stored_path(report.stored_path);
   report.replayed_path = ml::ComputePath();
-  struct RestoreIsa {
-    ml::KernelIsa isa;
-    ~RestoreIsa() { (void)ml::SelectKernelIsa(isa); }
-  } restore{isa_before};
-  report.different_path = !report.stored_path.empty() && report.stored_path != report.replayed_path;
+  report.different_path = !report.stored_path.empty() &&
+                          ml::CanonicalComputePath(report.stored_path) != report.replayed_path;
 
   worker::DatasetCache datasets(worker::DatasetCacheOptions{.shapeset_sets = 1});
   const worker::TrialRunner runner(&datasets, &clock, options.runner);

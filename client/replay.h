@@ -9,8 +9,11 @@
 // compared on the checkpoints stored so far (the replay stops after the last of them).
 //
 // Compute path (ml::ComputePath): the replay runs the small-batch kernels of
-// the ISA the trial was trained on when this CPU has it (process-wide for the
-// duration of the call), so a trial trained on AVX2 replays bit for bit on an
+// the ISA the trial was trained on when this CPU has it, and the worker's
+// auto plan (which backend served which minibatch width; a path from before
+// plans were measured names none and ran ml::DefaultAutoPlan), process-wide
+// for the duration of the call (ml::ScopedComputePath), so a trial trained on
+// AVX2 by a worker that measured its own plan replays bit for bit on an
 // AVX-512 machine. When the stored path is known and the replay's still
 // differs (an ISA this CPU lacks, another OpenBLAS core), the report says so:
 // results may then differ in the last bits without anything being wrong.
@@ -19,7 +22,7 @@
 // compare), the runner's errors (unknown spec values, missing dataset files).
 // A mismatch is not an error: it is the report's first_difference.
 // Thread-safety: one replay per call; concurrent calls must replay trials of
-// one compute path (the kernel ISA is process-wide).
+// one compute path (the kernel ISA and the auto plan are process-wide).
 #ifndef DEEPSWEEP_CLIENT_REPLAY_H_
 #define DEEPSWEEP_CLIENT_REPLAY_H_
 

@@ -5,11 +5,17 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <deque>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "common/status_macros.h"
 #include "ml/kernel_threads.h"
 #include "ml/small_batch.h"
 
@@ -27,6 +33,23 @@ using Index = Eigen::Index;
 std::atomic<KernelIsa>& ActiveIsa() {
   static std::atomic<KernelIsa> isa{BestKernelIsa()};
   return isa;
+}
+
+// Every plan this process selected, kept until exit (a process selects a
+// handful), so the products read the active one through one atomic pointer.
+const AutoPlan* InternPlan(const AutoPlan& plan) {
+  static std::mutex mu;
+  static std::deque<AutoPlan> plans;
+  const std::lock_guard<std::mutex> lock(mu);
+  for (const AutoPlan& p : plans) {
+    if (p == plan) return &p;
+  }
+  return &plans.emplace_back(plan);
+}
+
+std::atomic<const AutoPlan*>& ActivePlan() {
+  static std::atomic<const AutoPlan*> plan{InternPlan(DefaultAutoPlan())};
+  return plan;
 }
 
 const small_batch::Kernels& ActiveKernels() {
@@ -134,24 +157,41 @@ void MultiplyAtThenAddOuterSmallBatch(float alpha, Eigen::Ref<MatrixF> w,
            });
 }
 
-// Which implementation serves one call (kAuto: see SmallBatchMaxColumns).
+// Which implementation serves one call (kAuto: the active plan's).
 enum class Impl { kEigen, kSmallBatch, kBlas };
 
 Impl Choose(GemmBackend backend, Index columns) {
+  if (backend == GemmBackend::kAuto) {
+    backend = ActivePlan().load(std::memory_order_acquire)->For(columns);
+  }
   switch (backend) {
     case GemmBackend::kEigen:
       return Impl::kEigen;
     case GemmBackend::kBlas:
       return Impl::kBlas;
     case GemmBackend::kSmallBatch:
-      return Impl::kSmallBatch;
-    case GemmBackend::kAuto:
+    case GemmBackend::kAuto:  // not in a valid plan
       break;
   }
-  if (columns <= SmallBatchMaxColumns(ActiveIsa().load(std::memory_order_relaxed))) {
-    return Impl::kSmallBatch;
+  return Impl::kSmallBatch;
+}
+
+absl::Status ValidateAutoPlan(const AutoPlan& plan) {
+  if (plan.ranges.empty() || plan.ranges.front().first != 1) {
+    return absl::InvalidArgumentError("an auto plan's first range must start at 1 column");
   }
-  return Impl::kBlas;
+  for (size_t i = 0; i < plan.ranges.size(); ++i) {
+    if (plan.ranges[i].backend == GemmBackend::kAuto) {
+      return absl::InvalidArgumentError("an auto plan's ranges name eigen, small_batch or blas");
+    }
+    if (i > 0 && plan.ranges[i].first <= plan.ranges[i - 1].first) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("an auto plan's ranges must start at "
+                       "increasing column counts; ",
+                       plan.ranges[i].first, " follows ", plan.ranges[i - 1].first));
+    }
+  }
+  return absl::OkStatus();
 }
 
 int BlasInt(Index v) { return static_cast<int>(v); }
@@ -239,26 +279,111 @@ absl::Status SelectKernelIsa(KernelIsa isa) {
   return absl::OkStatus();
 }
 
-int SmallBatchMaxColumns(KernelIsa isa) {
-  switch (isa) {
-    case KernelIsa::kGeneric:
-    case KernelIsa::kAvx2:
-    case KernelIsa::kAvx512:
-      break;
+GemmBackend AutoPlan::For(int64_t columns) const {
+  GemmBackend backend = GemmBackend::kSmallBatch;
+  for (const Range& range : ranges) {
+    if (columns < range.first) break;
+    backend = range.backend;
   }
-  return 32;
+  return backend;
+}
+
+AutoPlan DefaultAutoPlan() {
+  return AutoPlan{.ranges = {{.first = 1, .backend = GemmBackend::kSmallBatch},
+                             {.first = 33, .backend = GemmBackend::kBlas}}};
+}
+
+std::string AutoPlanText(const AutoPlan& plan) {
+  return absl::StrJoin(plan.ranges, ",", [](std::string* out, const AutoPlan::Range& range) {
+    absl::StrAppend(out, range.first, ":", std::string(GemmBackendName(range.backend)));
+  });
+}
+
+absl::StatusOr<AutoPlan> ParseAutoPlan(std::string_view text) {
+  AutoPlan plan;
+  for (absl::string_view part : absl::StrSplit(absl::string_view(text.data(), text.size()), ',')) {
+    const std::vector<absl::string_view> fields = absl::StrSplit(part, absl::MaxSplits(':', 1));
+    AutoPlan::Range range;
+    if (fields.size() != 2 || !absl::SimpleAtoi(fields[0], &range.first)) {
+      return absl::InvalidArgumentError(absl::StrCat("auto plan '", std::string(text),
+                                                     "': expected first:backend,... "
+                                                     "(e.g. 1:small_batch,33:blas), got '",
+                                                     std::string(part), "'"));
+    }
+    absl::StatusOr<GemmBackend> backend =
+        ParseGemmBackend(std::string_view(fields[1].data(), fields[1].size()));
+    if (!backend.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("auto plan '", std::string(text), "': ", backend.status().message()));
+    }
+    range.backend = *backend;
+    plan.ranges.push_back(range);
+  }
+  if (absl::Status valid = ValidateAutoPlan(plan); !valid.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("auto plan '", std::string(text), "': ", valid.message()));
+  }
+  return plan;
+}
+
+AutoPlan ActiveAutoPlan() { return *ActivePlan().load(std::memory_order_acquire); }
+
+absl::Status SelectAutoPlan(const AutoPlan& plan) {
+  RETURN_IF_ERROR(ValidateAutoPlan(plan));
+  ActivePlan().store(InternPlan(plan), std::memory_order_release);
+  return absl::OkStatus();
+}
+
+namespace {
+constexpr std::string_view kAutoWord = " auto=";
+}  // namespace
+
+std::string OpenBlasCoreName() {
+  const char* core = openblas_get_corename();
+  return core != nullptr ? core : "unknown";
 }
 
 std::string ComputePath() {
-  const char* core = openblas_get_corename();
   return absl::StrCat(std::string(KernelIsaName(ActiveKernelIsa())),
-                      " openblas=", core != nullptr ? core : "unknown");
+                      " openblas=", OpenBlasCoreName(), std::string(kAutoWord),
+                      AutoPlanText(ActiveAutoPlan()));
 }
 
 std::optional<KernelIsa> ComputePathIsa(std::string_view path) {
   absl::StatusOr<KernelIsa> isa = ParseKernelIsa(path.substr(0, path.find(' ')));
   if (!isa.ok()) return std::nullopt;
   return *isa;
+}
+
+std::optional<AutoPlan> ComputePathAutoPlan(std::string_view path) {
+  const size_t at = path.find(kAutoWord);
+  if (at == std::string_view::npos) return DefaultAutoPlan();
+  std::string_view text = path.substr(at + kAutoWord.size());
+  text = text.substr(0, text.find(' '));
+  absl::StatusOr<AutoPlan> plan = ParseAutoPlan(text);
+  if (!plan.ok()) return std::nullopt;
+  return *std::move(plan);
+}
+
+std::string CanonicalComputePath(std::string_view path) {
+  if (path.empty() || path.find(kAutoWord) != std::string_view::npos) return std::string(path);
+  return absl::StrCat(std::string(path), std::string(kAutoWord), AutoPlanText(DefaultAutoPlan()));
+}
+
+ScopedComputePath::ScopedComputePath(std::string_view path)
+    : isa_before_(ActiveKernelIsa()), plan_before_(ActiveAutoPlan()) {
+  if (const std::optional<KernelIsa> isa = ComputePathIsa(path);
+      isa.has_value() && KernelIsaSupported(*isa)) {
+    (void)SelectKernelIsa(*isa);  // supported: cannot fail
+  }
+  if (const std::optional<AutoPlan> plan = ComputePathAutoPlan(path); plan.has_value()) {
+    (void)SelectAutoPlan(*plan);  // parsed, so valid: cannot fail
+  }
+}
+
+ScopedComputePath::~ScopedComputePath() {
+  (void)SelectKernelIsa(isa_before_);
+  (void)SelectAutoPlan(plan_before_);
 }
 
 void SetBlasThreads(int threads) { openblas_set_num_threads(std::max(1, threads)); }

@@ -17,24 +17,31 @@
 //    by CPUID at start (the best this CPU has) or chosen with SelectKernelIsa;
 //  - OpenBLAS sgemm (cblas), which picks its own kernels by CPUID;
 //  - Eigen's own GEMM, kept as a selectable reference.
-// kAuto uses the small-batch kernels while the minibatch has at most
-// SmallBatchMaxColumns(isa) columns (measured per ISA with
-// bench/trainer_bench, figures in docs/PERFORMANCE.md), else OpenBLAS.
+// kAuto picks one of them by the product's column count (the minibatch
+// width) from the process's AutoPlan: DefaultAutoPlan() (the small-batch
+// kernels up to 32 columns, then OpenBLAS) unless a measured one was selected
+// (ml/auto_calibration.h times the three on whole training steps; the worker
+// does so at start, worker/auto_plan.h).
 //
 // double always uses Eigen (gradient checks, not speed).
 //
-// Determinism: for a given backend, shape, KernelIsa and OpenBLAS core
-// (ComputePath), results are bit-identical from run to run (fixed summation
-// order, no threads). Different ISAs round differently (FMA or not, lane
-// counts), so their results differ in the last bits.
+// Determinism: for a given backend, shape, KernelIsa and OpenBLAS core,
+// results are bit-identical from run to run (fixed summation order, no
+// threads). Different implementations and ISAs round differently (summation
+// order, FMA or not, lane counts), so their results differ in the last bits;
+// ComputePath() names everything kAuto's results depend on (the ISA, the
+// OpenBLAS core and the AutoPlan), so a replay can select the same.
 // Thread-safety: the products are reentrant (scratch space is thread_local);
-// SetBlasThreads and SelectKernelIsa change process-wide state.
+// SetBlasThreads, SelectKernelIsa and SelectAutoPlan change process-wide
+// state.
 #ifndef DEEPSWEEP_ML_KERNELS_H_
 #define DEEPSWEEP_ML_KERNELS_H_
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "Eigen/Core"
 #include "absl/status/statusor.h"
@@ -42,7 +49,7 @@
 namespace deepsweep::ml {
 
 enum class GemmBackend {
-  kAuto,        // small-batch kernels up to SmallBatchMaxColumns, else OpenBLAS
+  kAuto,        // by column count, from the process's AutoPlan
   kEigen,       // always Eigen's GEMM
   kSmallBatch,  // always the small-batch kernels
   kBlas,        // always OpenBLAS sgemm
@@ -74,19 +81,74 @@ KernelIsa BestKernelIsa();
 KernelIsa ActiveKernelIsa();
 absl::Status SelectKernelIsa(KernelIsa isa);
 
-// kAuto's crossover: the largest minibatch served by the small-batch kernels
-// of `isa`; wider ones go to OpenBLAS. Measured with whole training steps of
-// the 784-1000x5-10 net (bench/trainer_bench, docs/PERFORMANCE.md).
-int SmallBatchMaxColumns(KernelIsa isa);
+// kAuto's choice by column count: range i, from columns `first` up to the
+// next range's first - 1 (the last range: every wider product), is served by
+// `backend` (kEigen, kSmallBatch or kBlas). Valid plans start at 1 with
+// strictly increasing firsts. Text form (ComputePath, caches, flags): the
+// ranges as "first:backend" joined by commas, e.g. "1:small_batch,33:blas".
+struct AutoPlan {
+  struct Range {
+    int first = 1;
+    GemmBackend backend = GemmBackend::kSmallBatch;
+    bool operator==(const Range&) const = default;
+  };
+  std::vector<Range> ranges;
+
+  // The backend serving products of `columns` columns (>= 1).
+  GemmBackend For(int64_t columns) const;
+  bool operator==(const AutoPlan&) const = default;
+};
+
+// The plan without a measurement: the small-batch kernels up to 32 columns,
+// OpenBLAS beyond ("1:small_batch,33:blas"; measured on an AVX2 machine, and
+// what every binary before measured plans ran).
+AutoPlan DefaultAutoPlan();
+std::string AutoPlanText(const AutoPlan& plan);
+// InvalidArgument naming what is wrong (syntax, an unknown or `auto` backend,
+// not starting at 1, firsts not increasing).
+absl::StatusOr<AutoPlan> ParseAutoPlan(std::string_view text);
+
+// The plan kAuto uses in this process: DefaultAutoPlan() until SelectAutoPlan
+// changes it (InvalidArgument for an invalid plan; nothing changes then).
+AutoPlan ActiveAutoPlan();
+absl::Status SelectAutoPlan(const AutoPlan& plan);
+
+// The kernel core OpenBLAS picked for this CPU (by CPUID), e.g. "Cooperlake".
+std::string OpenBlasCoreName();
 
 // What the bits of this process's float products depend on besides the
-// inputs: the small-batch ISA and the OpenBLAS core, e.g.
-// "avx512 openblas=Haswell". Two processes with the same compute path (and
-// binary) compute the same results.
+// inputs and the binary: the small-batch ISA, the OpenBLAS core and kAuto's
+// plan, e.g. "avx512 openblas=Cooperlake auto=1:small_batch,33:blas". Two
+// processes with the same compute path (and binary) compute the same results.
 std::string ComputePath();
 // The ISA a ComputePath() string names (its first word); empty when it names
 // none this binary knows.
 std::optional<KernelIsa> ComputePathIsa(std::string_view path);
+// The plan a ComputePath() string names (its "auto=" word). Paths stored
+// before plans were measured have none: they ran DefaultAutoPlan(), which is
+// returned for them. Empty when the word is there but not a valid plan.
+std::optional<AutoPlan> ComputePathAutoPlan(std::string_view path);
+// `path` with its plan written out: a path without "auto=" gets
+// DefaultAutoPlan()'s, so paths from before and after compare as equal when
+// they computed the same way. "" stays "" (not recorded).
+std::string CanonicalComputePath(std::string_view path);
+
+// While it lives, this process computes on what `path` names as far as this
+// CPU can: its ISA when supported, its plan when valid (ComputePath() then
+// says what was reached); the destructor puts the previous ISA and plan back.
+// For replays and tests that reproduce a stored trial. Not thread-safe with
+// other computation in the process (both settings are process-wide).
+class ScopedComputePath {
+ public:
+  explicit ScopedComputePath(std::string_view path);
+  ~ScopedComputePath();
+  ScopedComputePath(const ScopedComputePath&) = delete;
+  ScopedComputePath& operator=(const ScopedComputePath&) = delete;
+
+ private:
+  KernelIsa isa_before_;
+  AutoPlan plan_before_;
+};
 
 // Threads OpenBLAS may use (process-wide; OpenBLAS's own default is one per
 // core). The trainer sets it from its config before training.

@@ -5,6 +5,7 @@
 #include "CLI/CLI.hpp"
 #include "common/logging.h"
 #include "spdlog/spdlog.h"
+#include "worker/auto_plan.h"
 #include "worker/worker_process.h"
 
 int main(int argc, char** argv) {
@@ -25,6 +26,16 @@ int main(int argc, char** argv) {
   std::string kernels;
   app.add_option("--kernels", kernels,
                  "small-batch kernels: avx512, avx2 or generic (default: the best this CPU has)");
+  std::string auto_plan = "measure";
+  app.add_option("--auto-plan", auto_plan,
+                 "which backend serves which minibatch width: measure (time them at start, or "
+                 "read the cache), default (1:small_batch,33:blas, no timing), or a plan such as "
+                 "1:small_batch,45:blas")
+      ->capture_default_str();
+  options.cache_dir = deepsweep::worker::DefaultCacheDir();
+  app.add_option("--cache-dir", options.cache_dir,
+                 "where measured auto plans are kept (\"\" = measure at every start)")
+      ->capture_default_str();
   app.add_option("--max-trials", options.loop.max_trials, "stop after N trials (0 = never)")
       ->capture_default_str();
   app.add_option("--timeout", timeout_s, "per-call deadline, seconds")->capture_default_str();
@@ -49,6 +60,16 @@ int main(int argc, char** argv) {
       return 2;
     }
     options.kernels = *isa;
+  }
+  if (auto_plan == "default") {
+    options.auto_plan = deepsweep::ml::DefaultAutoPlan();
+  } else if (auto_plan != "measure") {
+    absl::StatusOr<deepsweep::ml::AutoPlan> plan = deepsweep::ml::ParseAutoPlan(auto_plan);
+    if (!plan.ok()) {
+      std::fprintf(stderr, "--auto-plan: %s\n", std::string(plan.status().message()).c_str());
+      return 2;
+    }
+    options.auto_plan = *plan;
   }
   options.grace = absl::Seconds(grace_s);
   if (absl::Status status = deepsweep::worker::RunWorkerUntilSignal(options); !status.ok()) {

@@ -8,7 +8,8 @@
 // (training stream, Shapeset scenes, validation, test and probe sets) from
 // the trial's data_seed through the DatasetCache (ml::LoadDataset). Same TrialSpec + same binary =
 // the same checkpoints, bit for bit, on any machine with the same compute path
-// (ml::ComputePath: the small-batch kernels' ISA and OpenBLAS's core), except
+// (ml::ComputePath: the small-batch kernels' ISA, OpenBLAS's core and the
+// auto plan), except
 // Checkpoint::wall_seconds (read from the clock), whatever `threads`: the small-batch products
 // of a training step are split over `threads` threads in fixed output ranges, each element
 // computed the same way whatever range holds it (ml/kernel_threads.h); OpenBLAS (wider

@@ -14,10 +14,31 @@
 #include "ml/random.h"
 #include "rpc/read_file.h"
 #include "spdlog/spdlog.h"
+#include "worker/auto_plan.h"
 #include "worker/sleeper.h"
 #include "worker/worker_identity.h"
 
 namespace deepsweep::worker {
+namespace {
+
+// The process's auto plan: the given one, or the measured or cached one (after
+// the ISA: the plan is measured with the kernels the process runs).
+absl::Status SelectAutoPlan(const WorkerProcessOptions& options) {
+  if (options.auto_plan.has_value()) return ml::SelectAutoPlan(*options.auto_plan);
+  AutoPlanOptions plan_options{.cache_dir = options.cache_dir};
+  plan_options.timer.threads = options.runner.threads;
+  ASSIGN_OR_RETURN(const AutoPlanResult plan,
+                   LoadOrMeasureAutoPlan(plan_options, RealStepTimers()));
+  for (const std::string& warning : plan.warnings) spdlog::warn("{}", warning);
+  spdlog::info("auto plan {} ({})", ml::AutoPlanText(plan.plan),
+               plan.from_cache           ? "from the cache " + plan.cache_file
+               : plan.cache_file.empty() ? std::string("measured now, not cached")
+                                         : "measured now, cached in " + plan.cache_file);
+  for (const std::string& line : plan.summary) spdlog::info("  {}", line);
+  return ml::SelectAutoPlan(plan.plan);
+}
+
+}  // namespace
 
 absl::Status RunWorkerUntilSignal(WorkerProcessOptions options) {
   if (!options.token_file.empty()) {
@@ -27,7 +48,10 @@ absl::Status RunWorkerUntilSignal(WorkerProcessOptions options) {
     ASSIGN_OR_RETURN(std::string token, rpc::ReadFileContents(options.token_file, "token file"));
     options.coordinator.token = std::string(absl::StripAsciiWhitespace(token));
   }
+  // Before the measurement: a SIGTERM during it stops the worker cleanly after.
+  RETURN_IF_ERROR(InstallTerminationHandlers());
   if (options.kernels.has_value()) RETURN_IF_ERROR(ml::SelectKernelIsa(*options.kernels));
+  RETURN_IF_ERROR(SelectAutoPlan(options));
   if (options.loop.identity.worker_id.empty()) options.loop.identity = DescribeThisWorker();
   const WorkerInfo& me = options.loop.identity;
   // Distinct jitter per worker, even for equal pids on different hosts.
@@ -35,7 +59,6 @@ absl::Status RunWorkerUntilSignal(WorkerProcessOptions options) {
       ml::DeriveSeed(static_cast<uint64_t>(me.pid), std::hash<std::string>{}(me.host));
   ASSIGN_OR_RETURN(std::unique_ptr<rpc::CoordinatorClient> client,
                    rpc::ConnectCoordinator(options.coordinator));
-  RETURN_IF_ERROR(InstallTerminationHandlers());
 
   DatasetCache datasets(options.datasets);
   TrialRunner runner(&datasets, SystemClock::Default(), options.runner);

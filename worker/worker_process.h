@@ -39,6 +39,12 @@ struct WorkerProcessOptions {
   // The small-batch kernels' instruction set for the whole process; empty =
   // the best this CPU has (ml/kernels.h). One this CPU lacks is an error.
   std::optional<ml::KernelIsa> kernels;
+  // kAuto's plan (ml/kernels.h AutoPlan) for the whole process; empty =
+  // measured at start or read from what an earlier start on this machine
+  // measured (worker/auto_plan.h), with runner.threads threads.
+  std::optional<ml::AutoPlan> auto_plan;
+  // Where measured plans are cached; "" = measure at every start.
+  std::string cache_dir;
   // After SIGTERM/SIGINT the trial in training is snapshotted, uploaded and
   // released; a process still busy with that after `grace` exits at once
   // (its lease then expires; the last periodic snapshot stays). Kubernetes

@@ -126,7 +126,8 @@ class Cluster:
         with self._log_file(f"worker{slot}.log") as out:
             self.workers[slot] = subprocess.Popen(
                 [self.args.worker, "--server", self.address, "--timeout", "5",
-                 "--log-level", "warn", *extra_args], stdout=out, stderr=subprocess.STDOUT)
+                 "--auto-plan", "default", "--log-level", "warn", *extra_args],
+                stdout=out, stderr=subprocess.STDOUT)
 
     def worker_id(self, slot):
         return f"{self.host}:{self.workers[slot].pid}"

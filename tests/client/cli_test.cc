@@ -643,6 +643,7 @@ seeds: 2
       if (!ml::KernelIsaSupported(*train_isa_)) GTEST_SKIP() << "this CPU lacks the ISA";
       ASSERT_TRUE(ml::SelectKernelIsa(*train_isa_).ok());
     }
+    if (train_plan_.has_value()) ASSERT_TRUE(ml::SelectAutoPlan(*train_plan_).ok());
     const WorkerInfo worker{.worker_id = "w",
                             .host = "h",
                             .pid = 1,
@@ -676,9 +677,11 @@ seeds: 2
       ids_.push_back(acquisition->trial->id);
     }
     ASSERT_TRUE(ml::SelectKernelIsa(ml::BestKernelIsa()).ok());
+    ASSERT_TRUE(ml::SelectAutoPlan(ml::DefaultAutoPlan()).ok());
   }
   void TearDown() override {
     ASSERT_TRUE(ml::SelectKernelIsa(ml::BestKernelIsa()).ok());
+    ASSERT_TRUE(ml::SelectAutoPlan(ml::DefaultAutoPlan()).ok());
     std::filesystem::remove_all(dir_);
   }
 
@@ -694,6 +697,7 @@ seeds: 2
   double original_ = 0;
   double tampered_ = 0;
   std::optional<ml::KernelIsa> train_isa_;  // empty: the best ISA
+  std::optional<ml::AutoPlan> train_plan_;  // empty: the default plan
   std::optional<std::string> stored_path_;  // empty: the training path
 };
 
@@ -734,6 +738,45 @@ TEST_F(ReplayOnTheGenericPathTest, ReplaysOnTheStoredIsa) {
   EXPECT_THAT(r.out, ::testing::HasSubstr("replays bit for bit: 3 checkpoints"));
   EXPECT_THAT(r.out, ::testing::Not(::testing::HasSubstr("although")));
   EXPECT_EQ(ml::ActiveKernelIsa(), ml::BestKernelIsa());
+}
+
+// A trial trained by a worker that measured another auto plan (here Eigen's
+// GEMM at every width, where the default runs the small-batch kernels at the
+// spec's 5 columns) replays on that plan, bit for bit, and leaves this
+// process's plan as it was.
+class ReplayOnAMeasuredPlanTest : public ReplayTest {
+ protected:
+  void SetUp() override {
+    train_plan_ = ml::AutoPlan{.ranges = {{.first = 1, .backend = ml::GemmBackend::kEigen}}};
+    ReplayTest::SetUp();
+  }
+};
+
+TEST_F(ReplayOnAMeasuredPlanTest, ReplaysOnTheStoredPlan) {
+  const CliResult r = Cli({"replay", absl::StrCat(ids_[0])});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, ::testing::HasSubstr("replays bit for bit: 3 checkpoints"));
+  EXPECT_THAT(r.out, ::testing::Not(::testing::HasSubstr("although")));
+  EXPECT_EQ(ml::ActiveAutoPlan(), ml::DefaultAutoPlan());
+}
+
+// A path stored before plans were measured ("avx2 openblas=...", no auto=)
+// names the default plan: replayed on it, it is the same path.
+class ReplayOfAPathWithoutAPlanTest : public ReplayTest {
+ protected:
+  void SetUp() override {
+    if (!ml::KernelIsaSupported(ml::KernelIsa::kAvx2)) GTEST_SKIP() << "this CPU lacks AVX2";
+    train_isa_ = ml::KernelIsa::kAvx2;
+    stored_path_ = absl::StrCat("avx2 openblas=", ml::OpenBlasCoreName());
+    ReplayTest::SetUp();
+  }
+};
+
+TEST_F(ReplayOfAPathWithoutAPlanTest, IsTheSamePathAsTheDefaultPlan) {
+  const CliResult r = Cli({"replay", absl::StrCat(ids_[0])});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, ::testing::HasSubstr("replays bit for bit: 3 checkpoints"));
+  EXPECT_THAT(r.out, ::testing::Not(::testing::HasSubstr("although")));
 }
 
 // A stored path this process cannot reproduce (here another OpenBLAS core) is

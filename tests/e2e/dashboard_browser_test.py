@@ -163,7 +163,7 @@ def main():
         # Workers start now: the open sweep page must advance on its own.
         for n in (1, 2):
             procs.append(subprocess.Popen(
-                [args.worker, "--server", grpc_address, "--threads", "1"],
+                [args.worker, "--server", grpc_address, "--threads", "1", "--auto-plan", "default"],
                 stdout=subprocess.DEVNULL,
                 stderr=open(os.path.join(args.out, f"worker-{n}.log"), "w")))
         driver.get(f"{base}/#/sweep/{sweep_id}")

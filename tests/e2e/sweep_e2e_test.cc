@@ -1,7 +1,10 @@
 // End to end on loopback: a real deepsweep-server and real deepsweep-worker
 // processes run small real sweeps (Shapeset, depth 1 and 2, width 32).
 //  - Every stored checkpoint equals, bit for bit, an in-process TrialRunner
-//    run of the same trial, and both workers registered their identity.
+//    run of the same trial on its stored compute path, and both workers
+//    registered their identity; two workers starting together measure one
+//    auto plan (one cache file) and run on it; a worker given another plan
+//    stores it, and its trials reproduce on it.
 //  - SIGTERM to a worker in mid-trial releases the lease at once (the trial
 //    is pending again) and the worker exits 0; another worker finishes it.
 //  - kill -9 of the server in mid-sweep and a restart on the same file and
@@ -34,6 +37,7 @@
 #include "common/clock.h"
 #include "core/checkpoint_compare.h"
 #include "gtest/gtest.h"
+#include "ml/kernels.h"
 #include "rpc/database_backup.h"
 #include "rpc/grpc_coordinator_client.h"
 #include "store/file_snapshot_store.h"
@@ -106,6 +110,12 @@ class SweepE2eTest : public ::testing::Test {
                                             std::vector<std::string> extra = {}) {
     std::vector<std::string> argv = {DEEPSWEEP_WORKER_BINARY, "--server",
                                      absl::StrCat("127.0.0.1:", port_), "--threads", "1"};
+    // No timing at start unless a test asks for it (the plan is stored with
+    // each trial either way).
+    if (std::find(extra.begin(), extra.end(), "--auto-plan") == extra.end() &&
+        std::find(extra.begin(), extra.end(), "--cache-dir") == extra.end()) {
+      argv.insert(argv.end(), {"--auto-plan", "default"});
+    }
     argv.insert(argv.end(), extra.begin(), extra.end());
     auto worker = std::make_unique<ChildProcess>(argv, (dir_ / (name + ".log")).string());
     EXPECT_TRUE(worker->started());
@@ -132,7 +142,8 @@ class SweepE2eTest : public ::testing::Test {
     EXPECT_TRUE(watched.ok()) << watched;
   }
 
-  // Every trial succeeded, and its stored checkpoints equal an in-process run.
+  // Every trial succeeded, and its stored checkpoints equal an in-process run
+  // on the trial's stored compute path (its auto plan, its ISA).
   void ExpectStoredEqualsInProcess(rpc::CoordinatorClient& client, SweepId id, size_t trial_count) {
     TrialQuery query;
     query.sweep_id = id;
@@ -146,6 +157,7 @@ class SweepE2eTest : public ::testing::Test {
       auto stored = client.GetCheckpoints(t.id, std::nullopt, /*with_layer_stats=*/true);
       ASSERT_TRUE(stored.ok()) << stored.status();
       std::vector<Checkpoint> expected;
+      const ml::ScopedComputePath on_stored_path(t.compute_path);
       auto run = runner.RunTrial(t.spec, [&](const Checkpoint& c) {
         expected.push_back(c);
         return false;
@@ -175,8 +187,11 @@ TEST_F(SweepE2eTest, TwoWorkersRunASweepWithTheBitsOfAnInProcessRun) {
   auto client = Connect();
   auto sweep = client->CreateSweep(kSmallSweep);
   ASSERT_TRUE(sweep.ok()) << sweep.status();
-  auto w1 = StartWorker("worker1");
-  auto w2 = StartWorker("worker2");
+  // Both measure their auto plan at start, in one cache directory: one
+  // measures (the other waits for its lock), both run on the plan.
+  const std::string cache = (dir_ / "cache").string();
+  auto w1 = StartWorker("worker1", {"--cache-dir", cache});
+  auto w2 = StartWorker("worker2", {"--cache-dir", cache});
   WatchUntil(*client, sweep->id,
              [](const rpc::SweepProgress& p) { return p.state == SweepState::kFinished; });
   // Idle workers shut down cleanly on SIGTERM.
@@ -193,7 +208,39 @@ TEST_F(SweepE2eTest, TwoWorkersRunASweepWithTheBitsOfAnInProcessRun) {
     EXPECT_FALSE(w.info.version.empty());
     EXPECT_GT(w.info.cores, 0);
     EXPECT_EQ(w.info.worker_id, absl::StrCat(w.info.host, ":", w.info.pid));
+    EXPECT_TRUE(ml::ComputePathAutoPlan(w.info.compute_path).has_value()) << w.info.compute_path;
+    EXPECT_NE(w.info.compute_path.find(" auto="), std::string::npos) << w.info.compute_path;
   }
+  EXPECT_EQ((*workers)[0].info.compute_path, (*workers)[1].info.compute_path);
+  EXPECT_TRUE(std::filesystem::exists(
+      std::filesystem::path(cache) /
+      absl::StrCat("auto-plan-", std::string(ml::KernelIsaName(ml::BestKernelIsa())), "-1t.txt")));
+  client.reset();
+  EXPECT_TRUE(ExitedZero(server->Kill(SIGTERM)));
+}
+
+// A worker told to run Eigen's GEMM at every width stores that plan with its
+// trials, and they reproduce bit for bit on it (on the default plan the
+// 10-column products would run the small-batch kernels and round otherwise).
+TEST_F(SweepE2eTest, AWorkersAutoPlanIsStoredAndItsTrialsReproduceOnIt) {
+  auto server = StartServer();
+  auto client = Connect();
+  auto sweep = client->CreateSweep(kSmallSweep);
+  ASSERT_TRUE(sweep.ok()) << sweep.status();
+  auto worker = StartWorker("worker", {"--auto-plan", "1:eigen"});
+  WatchUntil(*client, sweep->id,
+             [](const rpc::SweepProgress& p) { return p.state == SweepState::kFinished; });
+  EXPECT_TRUE(ExitedZero(worker->Kill(SIGTERM)));
+  TrialQuery query;
+  query.sweep_id = sweep->id;
+  auto trials = client->ListTrials(query);
+  ASSERT_TRUE(trials.ok()) << trials.status();
+  for (const TrialRecord& t : *trials) {
+    const std::optional<ml::AutoPlan> plan = ml::ComputePathAutoPlan(t.compute_path);
+    ASSERT_TRUE(plan.has_value()) << t.compute_path;
+    EXPECT_EQ(ml::AutoPlanText(*plan), "1:eigen") << t.compute_path;
+  }
+  ExpectStoredEqualsInProcess(*client, sweep->id, 8);
   client.reset();
   EXPECT_TRUE(ExitedZero(server->Kill(SIGTERM)));
 }

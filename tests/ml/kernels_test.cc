@@ -216,5 +216,86 @@ TEST(SmallBatchKernels, BitIdenticalAcrossRuns) {
   EXPECT_EQ(0, std::memcmp(c1.data(), c2.data(), sizeof(float) * c1.size()));
 }
 
+TEST(AutoPlan, TextRoundTripsAndEachRangeServesItsWidths) {
+  absl::StatusOr<AutoPlan> plan = ParseAutoPlan("1:eigen,4:small_batch,91:blas");
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_EQ(AutoPlanText(*plan), "1:eigen,4:small_batch,91:blas");
+  EXPECT_EQ(plan->For(1), GemmBackend::kEigen);
+  EXPECT_EQ(plan->For(3), GemmBackend::kEigen);
+  EXPECT_EQ(plan->For(4), GemmBackend::kSmallBatch);
+  EXPECT_EQ(plan->For(90), GemmBackend::kSmallBatch);
+  EXPECT_EQ(plan->For(91), GemmBackend::kBlas);
+  EXPECT_EQ(plan->For(10000), GemmBackend::kBlas);
+  EXPECT_EQ(AutoPlanText(DefaultAutoPlan()), "1:small_batch,33:blas");
+}
+
+TEST(AutoPlan, RefusesInvalidPlansNamingTheProblem) {
+  for (const char* text :
+       {"", "small_batch", "1:small_batch,x:blas", "1:auto", "1:gpu", "2:small_batch",
+        "1:small_batch,33:blas,33:eigen", "1:small_batch,40:blas,33:eigen"}) {
+    absl::StatusOr<AutoPlan> plan = ParseAutoPlan(text);
+    EXPECT_EQ(plan.status().code(), absl::StatusCode::kInvalidArgument) << text;
+    EXPECT_NE(std::string(plan.status().message()).find("auto plan"), std::string::npos) << text;
+  }
+  const AutoPlan before = ActiveAutoPlan();
+  EXPECT_EQ(SelectAutoPlan(AutoPlan{}).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ActiveAutoPlan(), before);
+}
+
+// kAuto computes with the backend the active plan names: its bits are that
+// backend's, and the plan is part of the compute path.
+TEST(AutoPlan, SelectsWhatAutoComputesWith) {
+  ASSERT_EQ(ActiveAutoPlan(), DefaultAutoPlan());
+  const MatrixF a = RandomMatrix(64, 200, 8), b = RandomMatrix(200, 10, 9);
+  auto product = [&](GemmBackend backend) {
+    MatrixF c(64, 10);
+    Multiply(a, b, c, backend);
+    return c;
+  };
+  const MatrixF small = product(GemmBackend::kSmallBatch), eigen = product(GemmBackend::kEigen);
+  ASSERT_NE(0, std::memcmp(small.data(), eigen.data(), sizeof(float) * small.size()))
+      << "the two backends round alike here; the test cannot tell them apart";
+  MatrixF c = product(GemmBackend::kAuto);
+  EXPECT_EQ(0, std::memcmp(c.data(), small.data(), sizeof(float) * c.size()));
+
+  ASSERT_TRUE(SelectAutoPlan(*ParseAutoPlan("1:small_batch,5:eigen,11:blas")).ok());
+  c = product(GemmBackend::kAuto);
+  EXPECT_EQ(0, std::memcmp(c.data(), eigen.data(), sizeof(float) * c.size()));
+  EXPECT_NE(ComputePath().find(" auto=1:small_batch,5:eigen,11:blas"), std::string::npos)
+      << ComputePath();
+  ASSERT_TRUE(SelectAutoPlan(DefaultAutoPlan()).ok());
+}
+
+TEST(ComputePath, NamesItsIsaAndPlanAndPathsWithoutAPlanRanTheDefault) {
+  const std::string path = ComputePath();
+  EXPECT_EQ(ComputePathIsa(path), ActiveKernelIsa());
+  EXPECT_EQ(ComputePathAutoPlan(path), ActiveAutoPlan());
+  EXPECT_EQ(CanonicalComputePath(path), path);
+  // Stored before plans were measured.
+  EXPECT_EQ(ComputePathAutoPlan("avx2 openblas=Haswell"), DefaultAutoPlan());
+  EXPECT_EQ(CanonicalComputePath("avx2 openblas=Haswell"),
+            "avx2 openblas=Haswell auto=1:small_batch,33:blas");
+  EXPECT_EQ(CanonicalComputePath(""), "");
+  EXPECT_EQ(ComputePathAutoPlan("avx2 openblas=Haswell auto=1:eigen"),
+            (AutoPlan{.ranges = {{.first = 1, .backend = GemmBackend::kEigen}}}));
+  EXPECT_FALSE(ComputePathAutoPlan("avx2 openblas=Haswell auto=7:eigen").has_value());
+}
+
+TEST(ScopedComputePath, SelectsWhatThePathNamesAndPutsThePreviousBack) {
+  {
+    const ScopedComputePath scoped("generic openblas=Other auto=1:eigen");
+    EXPECT_EQ(ActiveKernelIsa(), KernelIsa::kGeneric);
+    EXPECT_EQ(AutoPlanText(ActiveAutoPlan()), "1:eigen");
+  }
+  EXPECT_EQ(ActiveKernelIsa(), BestKernelIsa());
+  EXPECT_EQ(ActiveAutoPlan(), DefaultAutoPlan());
+  {
+    // What the path names but this binary does not know stays as it was.
+    const ScopedComputePath scoped("sse9 openblas=Other auto=oops");
+    EXPECT_EQ(ActiveKernelIsa(), BestKernelIsa());
+    EXPECT_EQ(ActiveAutoPlan(), DefaultAutoPlan());
+  }
+}
+
 }  // namespace
 }  // namespace deepsweep::ml

@@ -204,7 +204,7 @@ def main():
 
         # 1. A leases the trial and reports a checkpoint over the veth pair.
         worker_a = start(ns.wrk, "worker_a", args.worker, "--server", address, "--timeout", "2",
-                         "--log-level", "info")
+                         "--auto-plan", "default", "--log-level", "info")
         wait_for(lambda: query("SELECT count(*) FROM checkpoints WHERE trial_id = 1 AND "
                                "attempt = 1 AND step > 0")[0][0] > 0, 120,
                  "worker A's first checkpoint")
@@ -221,7 +221,7 @@ def main():
 
         # 3. B leases attempt 2 and reports a checkpoint.
         worker_b = start(ns.srv, "worker_b", args.worker, "--server", address, "--timeout", "2",
-                         "--log-level", "info")
+                         "--auto-plan", "default", "--log-level", "info")
         wait_for(lambda: query("SELECT count(*) FROM checkpoints WHERE trial_id = 1 AND "
                                "attempt = 2 AND step > 0")[0][0] > 0, 120,
                  "worker B's first checkpoint")

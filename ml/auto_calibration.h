@@ -1,0 +1,136 @@
+// Calibration of kAuto's plan (ml/kernels.h AutoPlan): which of the
+// small-batch kernels (of the process's KernelIsa), Eigen's GEMM and OpenBLAS
+// runs whole training steps fastest on this machine, at a handful of minibatch
+// widths.
+//
+// Procedure (CalibrateAutoPlan): rounds; each round measures every candidate
+// at every width once (StepTimer::Measure: seconds per training step), the
+// widths in order and the candidates interleaved, so a change of load hits all
+// of them alike. A width's score for a candidate is its least seconds per
+// step over the rounds (the least disturbed measurement on a shared machine);
+// the winner is the least score (ties: the earlier candidate). Rounds go on
+// while the next one fits in the budget: at least one, at most max_rounds, and
+// a round starts only when the time spent so far plus the timed steps of the
+// previous round (warm-ups aside) stay within budget_seconds.
+//
+// From widths to a plan: a width between two calibrated ones c_i < c_j takes
+// the choice of the nearer on a log scale (c_j's from ceil(sqrt(c_i c_j)) on),
+// one below the first the first's, one above the last the last's; adjacent
+// ranges of one backend merge.
+//
+// The timer is injected: tests script its durations, TrainingStepTimer
+// measures real steps.
+#ifndef DEEPSWEEP_ML_AUTO_CALIBRATION_H_
+#define DEEPSWEEP_ML_AUTO_CALIBRATION_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/clock.h"
+#include "ml/dataset.h"
+#include "ml/kernels.h"
+#include "ml/mlp.h"
+
+namespace deepsweep::ml {
+
+// One measurement of one candidate at one width.
+struct StepTiming {
+  double seconds_per_step = 0;  // of the timed steps
+  int64_t steps = 0;            // timed steps
+  double elapsed_seconds = 0;   // the whole call, warm-up included
+};
+
+class StepTimer {
+ public:
+  virtual ~StepTimer() = default;
+  // Times training steps of minibatch `columns` on `backend` (not kAuto).
+  virtual StepTiming Measure(GemmBackend backend, int columns) = 0;
+};
+
+struct CalibrationOptions {
+  // Minibatch widths measured, increasing, >= 1.
+  std::vector<int> columns = {1, 10, 32, 64, 128, 256};
+  // Backends compared (not kAuto).
+  std::vector<GemmBackend> candidates = {GemmBackend::kSmallBatch, GemmBackend::kEigen,
+                                         GemmBackend::kBlas};
+  double budget_seconds = 1.8;  // see the header comment; > 0
+  int max_rounds = 5;           // >= 1
+};
+
+struct Calibration {
+  AutoPlan plan;
+  // best_seconds[i][j]: least seconds per step of candidates[j] at columns[i].
+  std::vector<std::vector<double>> best_seconds;
+  int rounds = 0;
+  double elapsed_seconds = 0;  // the timer's, all rounds
+};
+
+// InvalidArgument naming the bad option.
+absl::StatusOr<Calibration> CalibrateAutoPlan(StepTimer& timer,
+                                              const CalibrationOptions& options = {});
+
+// One line per width for logs and cache files, e.g.
+// "10 columns: small_batch 3.21 ms, eigen 6.02 ms, blas 5.40 ms -> small_batch".
+std::vector<std::string> CalibrationSummary(const Calibration& calibration,
+                                            const CalibrationOptions& options);
+
+// The calling thread's CPU time, as a Clock (Now() = the Unix epoch plus the
+// CPU time this thread has used; only differences mean anything): a step
+// timed with it is not lengthened by other processes taking the core, which
+// on a shared machine wall time is.
+class ThreadCpuClock final : public Clock {
+ public:
+  absl::Time Now() const override;
+};
+
+// The real timer: plain-SGD training steps (Sgd::Step, NLL) of a net of
+// `shape` on random inputs. Steps are timed with `step_clock`
+// (seconds_per_step), the whole call with `wall_clock` (elapsed_seconds, what
+// the budget bounds); RealStepTimers (worker/auto_plan.h) times steps in the
+// thread's CPU time with one thread, in wall time with more (the helper
+// threads' time is not the caller's). The first Measure of each
+// (backend, width) runs one untimed step (first touch of its buffers,
+// OpenBLAS's start-up), then steps until min_seconds have passed (at most
+// max_steps). With
+// threads > 1 the small-batch products are split over that many threads
+// (ml/kernel_threads.h), as a trial with that many threads runs them.
+struct StepTimerOptions {
+  // The paper's largest net, the shape of its sweeps.
+  MlpShape shape{.input_dim = 784,
+                 .hidden = {1000, 1000, 1000, 1000, 1000},
+                 .output_dim = 10,
+                 .activation = Activation::kTanh};
+  int threads = 1;
+  double min_seconds = 0.005;
+  int64_t max_steps = 1000;
+  uint64_t seed = 1;  // weights and inputs
+};
+
+class TrainingStepTimer final : public StepTimer {
+ public:
+  // The clocks must outlive the timer. InvalidArgument for a bad shape.
+  static absl::StatusOr<std::unique_ptr<TrainingStepTimer>> Create(const Clock* wall_clock,
+                                                                   const Clock* step_clock,
+                                                                   StepTimerOptions options = {});
+  StepTiming Measure(GemmBackend backend, int columns) override;
+
+ private:
+  TrainingStepTimer(const Clock* wall_clock, const Clock* step_clock, StepTimerOptions options,
+                    Mlp<float> net);
+
+  const Clock* wall_clock_;
+  const Clock* step_clock_;
+  StepTimerOptions options_;
+  Mlp<float> net_;
+  Pass<float> pass_;
+  std::map<int, Examples> inputs_;            // by width
+  std::map<std::pair<int, int>, bool> warm_;  // (backend, width) measured before
+};
+
+}  // namespace deepsweep::ml
+
+#endif  // DEEPSWEEP_ML_AUTO_CALIBRATION_H_

@@ -1,0 +1,198 @@
+// The auto plan's calibration with a scripted timer: the decision logic
+// (fastest per width, least over rounds, log-scale ranges), the budget, and
+// the real timer's step loop on a FakeClock. Nothing here depends on speed.
+#include "ml/auto_calibration.h"
+
+#include <map>
+#include <ostream>
+#include <utility>
+#include <vector>
+
+#include "common/clock.h"
+#include "gtest/gtest.h"
+
+namespace deepsweep::ml {
+
+// Readable failures (gtest finds it by argument-dependent lookup).
+inline void PrintTo(const AutoPlan& plan, std::ostream* out) { *out << AutoPlanText(plan); }
+
+namespace {
+
+constexpr GemmBackend kSmall = GemmBackend::kSmallBatch;
+constexpr GemmBackend kEigen = GemmBackend::kEigen;
+constexpr GemmBackend kBlas = GemmBackend::kBlas;
+
+// Seconds per step by (backend, width), one value per round (the last one
+// repeats); every call takes `elapsed` seconds and times `steps` steps.
+class ScriptedTimer final : public StepTimer {
+ public:
+  void Script(GemmBackend backend, int columns, std::vector<double> seconds) {
+    script_[{backend, columns}] = std::move(seconds);
+  }
+  StepTiming Measure(GemmBackend backend, int columns) override {
+    calls.emplace_back(backend, columns);
+    const std::vector<double>& s = script_.at({backend, columns});
+    int& round = rounds_[{backend, columns}];
+    const double seconds = s[std::min<size_t>(round++, s.size() - 1)];
+    return StepTiming{.seconds_per_step = seconds, .steps = steps, .elapsed_seconds = elapsed};
+  }
+
+  double elapsed = 0.01;
+  int64_t steps = 1;
+  std::vector<std::pair<GemmBackend, int>> calls;
+
+ private:
+  std::map<std::pair<GemmBackend, int>, std::vector<double>> script_;
+  std::map<std::pair<GemmBackend, int>, int> rounds_;
+};
+
+AutoPlan Plan(std::vector<AutoPlan::Range> ranges) { return AutoPlan{.ranges = std::move(ranges)}; }
+
+TEST(CalibrateAutoPlan, PicksTheFastestAtEachWidthWithLogScaleRanges) {
+  ScriptedTimer timer;
+  const CalibrationOptions options{.columns = {1, 10, 32, 64, 128, 256}, .max_rounds = 1};
+  // small_batch wins to 32, blas at 64, eigen at 128 and 256.
+  const std::map<int, std::vector<double>> seconds = {{1, {1, 2, 3}},   {10, {1, 2, 3}},
+                                                      {32, {1, 3, 2}},  {64, {3, 2, 1}},
+                                                      {128, {3, 1, 2}}, {256, {3, 1, 2}}};
+  for (const auto& [columns, s] : seconds) {
+    timer.Script(kSmall, columns, {s[0]});
+    timer.Script(kEigen, columns, {s[1]});
+    timer.Script(kBlas, columns, {s[2]});
+  }
+  absl::StatusOr<Calibration> c = CalibrateAutoPlan(timer, options);
+  ASSERT_TRUE(c.ok()) << c.status();
+  // blas from ceil(sqrt(32 * 64)) = 46, eigen from ceil(sqrt(64 * 128)) = 91.
+  EXPECT_EQ(AutoPlanText(c->plan), "1:small_batch,46:blas,91:eigen");
+  EXPECT_EQ(c->plan.For(45), kSmall);
+  EXPECT_EQ(c->plan.For(46), kBlas);
+  EXPECT_EQ(c->plan.For(90), kBlas);
+  EXPECT_EQ(c->plan.For(1000), kEigen);
+  EXPECT_EQ(c->rounds, 1);
+  EXPECT_EQ(c->best_seconds[3], (std::vector<double>{3, 2, 1}));
+  // Widths in order, candidates interleaved within each.
+  ASSERT_EQ(timer.calls.size(), 18u);
+  EXPECT_EQ(timer.calls[0], std::make_pair(kSmall, 1));
+  EXPECT_EQ(timer.calls[1], std::make_pair(kEigen, 1));
+  EXPECT_EQ(timer.calls[2], std::make_pair(kBlas, 1));
+  EXPECT_EQ(timer.calls[3], std::make_pair(kSmall, 10));
+}
+
+TEST(CalibrateAutoPlan, ScoresEachCandidateByItsLeastTimeOverRounds) {
+  ScriptedTimer timer;
+  // Round 1 disturbed small_batch (5 s); its round 2 (1 s) beats blas's best (2 s).
+  timer.Script(kSmall, 10, {5, 1, 3});
+  timer.Script(kBlas, 10, {2, 2, 2});
+  absl::StatusOr<Calibration> c = CalibrateAutoPlan(
+      timer,
+      {.columns = {10}, .candidates = {kSmall, kBlas}, .budget_seconds = 100, .max_rounds = 3});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->rounds, 3);
+  EXPECT_EQ(c->plan, Plan({{1, kSmall}}));
+  EXPECT_EQ(c->best_seconds[0], (std::vector<double>{1, 2}));
+
+  // With one round, the disturbed measurement decides.
+  ScriptedTimer once;
+  once.Script(kSmall, 10, {5, 1});
+  once.Script(kBlas, 10, {2});
+  c = CalibrateAutoPlan(once, {.columns = {10}, .candidates = {kSmall, kBlas}, .max_rounds = 1});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->plan, Plan({{1, kBlas}}));
+}
+
+TEST(CalibrateAutoPlan, TiesGoToTheEarlierCandidate) {
+  ScriptedTimer timer;
+  timer.Script(kBlas, 64, {1});
+  timer.Script(kEigen, 64, {1});
+  absl::StatusOr<Calibration> c =
+      CalibrateAutoPlan(timer, {.columns = {64}, .candidates = {kBlas, kEigen}, .max_rounds = 1});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->plan, Plan({{1, kBlas}}));
+}
+
+TEST(CalibrateAutoPlan, StartsARoundOnlyWhenItFitsTheBudget) {
+  ScriptedTimer timer;
+  for (int columns : {10, 100}) {
+    timer.Script(kSmall, columns, {0.05});
+    timer.Script(kBlas, columns, {0.04});
+  }
+  // A call takes 0.1 s of which 0.045 s on average are timed steps: a round
+  // is 0.4 s, and the next one is estimated at its 0.18 s of timed steps.
+  timer.elapsed = 0.1;
+  const CalibrationOptions options{
+      .columns = {10, 100}, .candidates = {kSmall, kBlas}, .budget_seconds = 0.95, .max_rounds = 9};
+  absl::StatusOr<Calibration> c = CalibrateAutoPlan(timer, options);
+  ASSERT_TRUE(c.ok()) << c.status();
+  // Round 2 starts at 0.4 + 0.18 <= 0.95; round 3 would at 0.8 + 0.18 > 0.95.
+  EXPECT_EQ(c->rounds, 2);
+  EXPECT_DOUBLE_EQ(c->elapsed_seconds, 0.8);
+  EXPECT_EQ(timer.calls.size(), 8u);
+
+  // Always one round, however long it took; never more than max_rounds.
+  ScriptedTimer slow;
+  slow.Script(kSmall, 10, {0.05});
+  slow.elapsed = 50;
+  c = CalibrateAutoPlan(slow, {.columns = {10}, .candidates = {kSmall}, .budget_seconds = 1});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->rounds, 1);
+  ScriptedTimer fast;
+  fast.Script(kSmall, 10, {0.05});
+  fast.elapsed = 0;
+  c = CalibrateAutoPlan(fast, {.columns = {10}, .candidates = {kSmall}, .max_rounds = 4});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->rounds, 4);
+}
+
+TEST(CalibrateAutoPlan, RefusesBadOptions) {
+  ScriptedTimer timer;
+  const std::vector<CalibrationOptions> bad = {
+      {.columns = {}},
+      {.columns = {0, 10}},
+      {.columns = {32, 10}},
+      {.candidates = {}},
+      {.candidates = {kSmall, GemmBackend::kAuto}},
+      {.budget_seconds = 0},
+      {.max_rounds = 0},
+  };
+  for (const CalibrationOptions& options : bad) {
+    EXPECT_EQ(CalibrateAutoPlan(timer, options).status().code(),
+              absl::StatusCode::kInvalidArgument);
+  }
+  EXPECT_TRUE(timer.calls.empty());
+}
+
+TEST(CalibrationSummary, OneLinePerWidth) {
+  ScriptedTimer timer;
+  timer.Script(kSmall, 10, {0.00321});
+  timer.Script(kBlas, 10, {0.0054});
+  const CalibrationOptions options{.columns = {10}, .candidates = {kSmall, kBlas}, .max_rounds = 1};
+  absl::StatusOr<Calibration> c = CalibrateAutoPlan(timer, options);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(
+      CalibrationSummary(*c, options),
+      std::vector<std::string>{"10 columns: small_batch 3.210 ms, blas 5.400 ms -> small_batch"});
+}
+
+// The real timer's loop, on clocks that do not move: one untimed warm-up the
+// first time, then max_steps steps (min_seconds never passes).
+TEST(TrainingStepTimer, WarmsUpOnceThenStepsUntilItsLimit) {
+  FakeClock wall, steps;
+  StepTimerOptions options{
+      .shape = {.input_dim = 6, .hidden = {5}, .output_dim = 3}, .min_seconds = 1, .max_steps = 4};
+  absl::StatusOr<std::unique_ptr<TrainingStepTimer>> timer =
+      TrainingStepTimer::Create(&wall, &steps, options);
+  ASSERT_TRUE(timer.ok()) << timer.status();
+  for (GemmBackend backend : {kSmall, kEigen, kBlas}) {
+    const StepTiming t = (*timer)->Measure(backend, 7);
+    EXPECT_EQ(t.steps, 4);
+    EXPECT_EQ(t.seconds_per_step, 0);
+    EXPECT_EQ(t.elapsed_seconds, 0);
+  }
+  EXPECT_EQ(TrainingStepTimer::Create(&wall, &steps, {.threads = 0}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(TrainingStepTimer::Create(&wall, &steps, {.shape = {.input_dim = 0}}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace deepsweep::ml
