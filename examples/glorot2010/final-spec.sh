@@ -10,9 +10,19 @@ set -euo pipefail
 base=$1 sweep=$2
 shift 2
 deepsweep=${DEEPSWEEP:-build/client/deepsweep}
-# activation,init,<dataset>_mean,..,<dataset>_selected with selected = learning_rate=R
+# activation,init,<dataset>_mean,..,<dataset>_selected with selected = learning_rate=R; a
+# model with one succeeded rate has nothing to choose from (selected empty): that rate.
 choices=$("$deepsweep" "$@" table "$sweep" --format csv | tail -n +2 |
-  awk -F, '$NF ~ /^learning_rate=/ { sub(/^learning_rate=/, "", $NF); print $1, $2, $NF }')
+  while IFS=, read -r activation init mean _ _ selected; do
+    if [[ $selected == learning_rate=* ]]; then
+      echo "$activation $init ${selected#learning_rate=}"
+    elif [[ -n $mean ]]; then
+      rates=$("$deepsweep" "$@" results "$sweep" activation="$activation" init="$init" \
+        state=succeeded --columns learning_rate --format csv | tail -n +2 | sort -u)
+      [[ $(wc -l <<<"$rates") == 1 ]] || { echo "$0: $activation $init: rates '$rates'" >&2; exit 1; }
+      echo "$activation $init $rates"
+    fi
+  done)
 [[ -n "$choices" ]] || { echo "$0: sweep '$sweep' has no model with a chosen rate yet" >&2; exit 1; }
 rates=$(awk '{ print $3 }' <<<"$choices" | sort -g -u | paste -sd, - | sed 's/,/, /g')
 cat "$base"

@@ -12,7 +12,7 @@
 set -euo pipefail
 db=$1 out=$2 ds=${3:-build/client/deepsweep}
 lr_sweep=${LR_SWEEP:-glorot2010-shapeset-medium-lr}
-final=${FINAL_SWEEP:-glorot2010-shapeset-medium}
+final=${FINAL_SWEEP:-glorot2010-shapeset-medium-final}
 mkdir -p "$out"
 
 cli() { "$ds" --db "$db" "$@"; }
