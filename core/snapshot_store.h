@@ -49,6 +49,8 @@ class SnapshotStore {
   virtual absl::StatusOr<std::string> Read(TrialId trial, int64_t step) = 0;
   // Removes all but the newest `keep` snapshots of the trial (0 = all).
   virtual absl::Status Prune(TrialId trial, int keep) = 0;
+  // The trials holding at least one snapshot, ascending.
+  virtual absl::StatusOr<std::vector<TrialId>> Trials() = 0;
 };
 
 }  // namespace deepsweep

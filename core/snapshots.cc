@@ -90,6 +90,22 @@ absl::Status Snapshots::TrialEnded(TrialId trial) {
   return store_->Prune(trial, has_final ? 1 : 0);
 }
 
+absl::StatusOr<int> Snapshots::PruneEndedTrials() {
+  ASSIGN_OR_RETURN(std::vector<TrialId> trials, store_->Trials());
+  int pruned = 0;
+  for (const TrialId trial : trials) {
+    absl::StatusOr<TrialRecord> record = coordinator_->GetTrial(trial);
+    // Snapshots of a trial the database does not know (e.g. a restored older
+    // backup) are left for the operator: they may be all that is left of it.
+    if (absl::IsNotFound(record.status())) continue;
+    RETURN_IF_ERROR(record.status());
+    if (!IsTerminal(record->state)) continue;
+    RETURN_IF_ERROR(TrialEnded(trial));
+    ++pruned;
+  }
+  return pruned;
+}
+
 absl::StatusOr<std::string> Snapshots::FinalWeights(TrialId trial) {
   ASSIGN_OR_RETURN(TrialRecord record, coordinator_->GetTrial(trial));
   if (record.state != TrialState::kSucceeded) {

@@ -19,6 +19,10 @@
 //   - TrialEnded: after the trial ends, keep_weights "final" keeps only a
 //     snapshot taken after the last update (the trained net), "none" keeps
 //     nothing. Called by the adapter once CompleteTrial succeeded.
+//   - PruneEndedTrials: TrialEnded for every ended trial that still holds
+//     snapshots. A trial can end without a call that prunes it (a lease that
+//     expires in a cancelled sweep, a coordinator killed in between): the
+//     server runs this at start and after a cancel.
 //   - FinalWeights: the final snapshot of a finished trial, for `deepsweep
 //     weights` (NOT_FOUND naming why when there is none).
 //
@@ -66,7 +70,10 @@ class Snapshots {
   // (or its newest when unset) with the bytes, verified; nullopt when none.
   absl::StatusOr<std::optional<StoredSnapshot>> Fetch(TrialId trial, std::string_view lease_id,
                                                       std::optional<int64_t> step);
+  // Applies the retention rule of an ended trial (no-op while it runs).
   absl::Status TrialEnded(TrialId trial);
+  // Returns how many ended trials it applied TrialEnded to.
+  absl::StatusOr<int> PruneEndedTrials();
   absl::StatusOr<std::string> FinalWeights(TrialId trial);
 
  private:

@@ -62,6 +62,13 @@ CoordinatorServiceImpl::CoordinatorServiceImpl(Coordinator* coordinator,
       snapshots_(snapshots),
       failed_logins_(options_.failed_login_log_interval) {}
 
+void CoordinatorServiceImpl::ApplyRetention(TrialId trial) {
+  if (snapshots_ == nullptr) return;
+  if (absl::Status kept = snapshots_->TrialEnded(trial); !kept.ok()) {
+    spdlog::error("trial {}: snapshot retention: {}", trial, kept.ToString());
+  }
+}
+
 absl::StatusOr<Snapshots*> CoordinatorServiceImpl::RequireSnapshots() const {
   if (snapshots_ == nullptr) {
     return absl::FailedPreconditionError(
@@ -152,6 +159,14 @@ grpc::Status CoordinatorServiceImpl::CancelSweep(grpc::ServerContext* context,
   return Handle(context, "CancelSweep", Access::kSubmit, [&]() -> absl::Status {
     RETURN_IF_ERROR(coordinator_->CancelSweep(request->sweep_id()));
     spdlog::info("cancelled sweep {}", request->sweep_id());
+    // Its pending trials ended now; the leased ones end later, pruned by the
+    // call that ends them or at the server's next start.
+    if (snapshots_ != nullptr) {
+      if (absl::StatusOr<int> pruned = snapshots_->PruneEndedTrials(); !pruned.ok()) {
+        spdlog::error("snapshot retention after cancelling sweep {}: {}", request->sweep_id(),
+                      pruned.status().ToString());
+      }
+    }
     return absl::OkStatus();
   });
 }
@@ -276,6 +291,7 @@ grpc::Status CoordinatorServiceImpl::RenewLease(grpc::ServerContext* context,
   return Handle(context, "RenewLease", Access::kWork, [&]() -> absl::Status {
     ASSIGN_OR_RETURN(RenewResult renewal,
                      coordinator_->RenewLease(request->trial_id(), request->lease_id()));
+    if (renewal.stopped.has_value()) ApplyRetention(request->trial_id());
     ToProto(renewal, response);
     return absl::OkStatus();
   });
@@ -290,6 +306,8 @@ grpc::Status CoordinatorServiceImpl::ReportCheckpoints(grpc::ServerContext* cont
     ASSIGN_OR_RETURN(
         RenewResult renewal,
         coordinator_->ReportCheckpoints(request->trial_id(), request->lease_id(), checkpoints));
+    // A schedule's rule may have ended the trial (pruned, or diverged by the stuck rule).
+    if (renewal.stopped.has_value()) ApplyRetention(request->trial_id());
     ToProto(renewal, response);
     return absl::OkStatus();
   });
@@ -302,12 +320,7 @@ grpc::Status CoordinatorServiceImpl::CompleteTrial(grpc::ServerContext* context,
     TrialOutcome outcome;
     RETURN_IF_ERROR(FromProto(*request, &outcome));
     RETURN_IF_ERROR(coordinator_->CompleteTrial(request->trial_id(), request->lease_id(), outcome));
-    // Retention (keep_weights); the completion stands even if it fails.
-    if (snapshots_ != nullptr) {
-      if (absl::Status kept = snapshots_->TrialEnded(request->trial_id()); !kept.ok()) {
-        spdlog::error("trial {}: snapshot retention: {}", request->trial_id(), kept.ToString());
-      }
-    }
+    ApplyRetention(request->trial_id());  // keep_weights
     return absl::OkStatus();
   });
 }
@@ -316,8 +329,10 @@ grpc::Status CoordinatorServiceImpl::FailTrial(grpc::ServerContext* context,
                                                const v1::FailTrialRequest* request,
                                                v1::FailTrialResponse* /*response*/) {
   return Handle(context, "FailTrial", Access::kWork, [&]() -> absl::Status {
-    return coordinator_->FailTrial(request->trial_id(), request->lease_id(), request->reason(),
-                                   request->retryable());
+    RETURN_IF_ERROR(coordinator_->FailTrial(request->trial_id(), request->lease_id(),
+                                            request->reason(), request->retryable()));
+    ApplyRetention(request->trial_id());  // failed for good, or pending again (kept)
+    return absl::OkStatus();
   });
 }
 
@@ -325,7 +340,9 @@ grpc::Status CoordinatorServiceImpl::ReleaseTrial(grpc::ServerContext* context,
                                                   const v1::ReleaseTrialRequest* request,
                                                   v1::ReleaseTrialResponse* /*response*/) {
   return Handle(context, "ReleaseTrial", Access::kWork, [&]() -> absl::Status {
-    return coordinator_->ReleaseTrial(request->trial_id(), request->lease_id());
+    RETURN_IF_ERROR(coordinator_->ReleaseTrial(request->trial_id(), request->lease_id()));
+    ApplyRetention(request->trial_id());  // a released trial of a cancelled sweep has ended
+    return absl::OkStatus();
   });
 }
 

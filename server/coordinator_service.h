@@ -124,6 +124,10 @@ class CoordinatorServiceImpl final : public v1::CoordinatorService::Service {
  private:
   // The snapshot use cases, or FAILED_PRECONDITION without storage.
   absl::StatusOr<Snapshots*> RequireSnapshots() const;
+  // The snapshot retention of a trial that may have just ended (no-op while
+  // it runs or without storage); the call that ended it stands even if this
+  // fails, which is logged.
+  void ApplyRetention(TrialId trial);
 
   // Authenticates, checks the caller's role allows `access`, runs `body`
   // (which returns absl::Status), logs a failure and maps the status to gRPC's.

@@ -182,6 +182,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(Options options) {
                      FileSnapshotStore::Open(SnapshotDirFor(opts.database_path)));
     server->snapshots_ =
         std::make_unique<Snapshots>(server->coordinator_.get(), server->snapshot_store_.get());
+    // Trials that ended while no call pruned them (e.g. the server was killed in between).
+    if (absl::StatusOr<int> pruned = server->snapshots_->PruneEndedTrials(); !pruned.ok()) {
+      spdlog::error("snapshot retention at start: {}", pruned.status().ToString());
+    } else if (*pruned > 0) {
+      spdlog::info("snapshot retention applied to {} ended trials", *pruned);
+    }
   }
   const size_t credential_count = credentials.size();
   server->authenticator_ = std::make_unique<TokenAuthenticator>(std::move(credentials), required);

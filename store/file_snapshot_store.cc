@@ -215,4 +215,24 @@ absl::Status FileSnapshotStore::Prune(TrialId trial, int keep) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::vector<TrialId>> FileSnapshotStore::Trials() {
+  absl::MutexLock lock(&mu_);
+  std::vector<TrialId> out;
+  std::error_code ec;
+  if (!fs::exists(dir_, ec)) return out;
+  for (const auto& entry : fs::directory_iterator(dir_, ec)) {
+    const std::string name = entry.path().filename().string();
+    TrialId trial = 0;
+    if (!entry.is_directory() || !name.starts_with("trial-") ||
+        !absl::SimpleAtoi(name.substr(6), &trial)) {
+      continue;
+    }
+    ASSIGN_OR_RETURN(std::vector<SnapshotInfo> held, ListLocked(trial));
+    if (!held.empty()) out.push_back(trial);
+  }
+  if (ec) return absl::InternalError(absl::StrCat("list ", dir_, ": ", ec.message()));
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 }  // namespace deepsweep

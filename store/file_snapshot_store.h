@@ -36,6 +36,7 @@ class FileSnapshotStore final : public SnapshotStore {
   absl::StatusOr<std::vector<SnapshotInfo>> List(TrialId trial) override;
   absl::StatusOr<std::string> Read(TrialId trial, int64_t step) override;
   absl::Status Prune(TrialId trial, int keep) override;
+  absl::StatusOr<std::vector<TrialId>> Trials() override;
 
   const std::string& dir() const { return dir_; }
 

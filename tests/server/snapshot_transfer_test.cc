@@ -1,12 +1,16 @@
 // Snapshots over the wire: a 19 MB snapshot (a 5 x 1000 net's size) streams
 // to the server in chunks under the default 4 MiB message limit and comes
-// back whole; stale leases and bad checksums store nothing.
+// back whole; stale leases and bad checksums store nothing; an ended trial
+// keeps only what its retention rule says, however it ended.
 #include <filesystem>
 #include <memory>
 #include <random>
 #include <string>
+#include <vector>
 
+#include "common/crc32.h"
 #include "gtest/gtest.h"
+#include "store/file_snapshot_store.h"
 #include "tests/server/test_server.h"
 
 namespace deepsweep::server {
@@ -15,6 +19,7 @@ namespace {
 using testing::Connect;
 using testing::FreshDirectory;
 using testing::LoopbackOptions;
+using testing::TestCheckpoint;
 using testing::TestWorker;
 
 class SnapshotTransferTest : public ::testing::Test {
@@ -38,6 +43,16 @@ class SnapshotTransferTest : public ::testing::Test {
     std::string out(n, '\0');
     for (char& c : out) c = static_cast<char>(rng());
     return out;
+  }
+
+  // Snapshot files under the server's snapshot directory.
+  int SnapshotFiles() const {
+    int files = 0;
+    for (const auto& f :
+         std::filesystem::recursive_directory_iterator(dir_ / "sweeps.db.snapshots")) {
+      files += f.is_regular_file() ? 1 : 0;
+    }
+    return files;
   }
 
   std::filesystem::path dir_;
@@ -83,12 +98,70 @@ TEST_F(SnapshotTransferTest, WeightsExistOnlyForSucceededTrialsThatKeptThem) {
   EXPECT_EQ(weights->step, 1000);
   EXPECT_EQ(weights->bytes, final_bytes);
   // Retention: only the final snapshot is left.
-  int files = 0;
-  for (const auto& f :
-       std::filesystem::recursive_directory_iterator(dir_ / "sweeps.db.snapshots")) {
-    files += f.is_regular_file() ? 1 : 0;
+  EXPECT_EQ(SnapshotFiles(), 1);
+}
+
+// A trial a rule stops at a report (here the stuck rule: diverged; ASHA's
+// pruned ends the same way) never completes, and keeps nothing.
+TEST_F(SnapshotTransferTest, ATrialStoppedByARuleKeepsNoSnapshot) {
+  ASSERT_TRUE(client_
+                  ->CreateSweep("name: stuck\nmodel: {depth: 1}\ntraining: {updates: 1000, "
+                                "stuck_after_updates: 100, stuck_error: 0.4}\n")
+                  .ok());
+  auto acquired = client_->AcquireTrial(TestWorker("w2"));
+  ASSERT_TRUE(acquired.ok() && acquired->trial.has_value()) << acquired.status();
+  const TrialId trial = acquired->trial->id;
+  const std::string lease = acquired->lease->lease_id;
+  ASSERT_TRUE(client_->UploadSnapshot(trial, lease, 50, Bytes(500, 4)).ok());
+  ASSERT_EQ(SnapshotFiles(), 1);
+  // Validation error 0.45 >= 0.4 at update 100: the trial ends diverged.
+  auto stopped = client_->ReportCheckpoints(trial, lease, {TestCheckpoint(100, 1)});
+  ASSERT_TRUE(stopped.ok()) << stopped.status();
+  ASSERT_EQ(stopped->stopped, TrialState::kDiverged);
+  EXPECT_EQ(SnapshotFiles(), 0);
+}
+
+// Released with a snapshot (a worker told to stop), then its sweep cancelled:
+// the trial ends without a worker ever calling again.
+TEST_F(SnapshotTransferTest, CancellingASweepDropsTheSnapshotsOfItsEndedTrials) {
+  ASSERT_TRUE(client_->UploadSnapshot(trial_, lease_, 300, Bytes(500, 5)).ok());
+  ASSERT_TRUE(client_->ReleaseTrial(trial_, lease_).ok());
+  EXPECT_EQ(SnapshotFiles(), 1);  // pending again: the next attempt resumes from it
+  ASSERT_TRUE(client_->CancelSweep(1).ok());
+  EXPECT_EQ(SnapshotFiles(), 0);
+}
+
+// Snapshots of a trial that ended while nothing pruned them (the server was
+// killed in between) are dropped at the next start; a running trial's stay.
+TEST_F(SnapshotTransferTest, AtStartTheSnapshotsOfEndedTrialsAreDropped) {
+  ASSERT_TRUE(client_->CreateSweep("name: other\ntraining: {updates: 1000}\n").ok());
+  auto running = client_->AcquireTrial(TestWorker("w2"));
+  ASSERT_TRUE(running.ok() && running->trial.has_value()) << running.status();
+  ASSERT_TRUE(
+      client_->UploadSnapshot(running->trial->id, running->lease->lease_id, 200, Bytes(300, 6))
+          .ok());
+  ASSERT_TRUE(client_->FailTrial(trial_, lease_, "broken", /*retryable=*/false).ok());
+  client_.reset();
+  server_.reset();
+  // What a kill between the trial's end and its pruning leaves behind.
+  {
+    auto store = FileSnapshotStore::Open((dir_ / "sweeps.db.snapshots").string());
+    ASSERT_TRUE(store.ok()) << store.status();
+    const std::string bytes = Bytes(400, 7);
+    ASSERT_TRUE(
+        (*store)
+            ->Put({.trial_id = trial_, .step = 100, .attempt = 1, .crc32 = Crc32(bytes)}, bytes)
+            .ok());
   }
-  EXPECT_EQ(files, 1);
+  ASSERT_EQ(SnapshotFiles(), 2);
+  auto server = Server::Start(LoopbackOptions(dir_ / "sweeps.db"));
+  ASSERT_TRUE(server.ok()) << server.status();
+  EXPECT_EQ(SnapshotFiles(), 1);
+  auto store = FileSnapshotStore::Open((dir_ / "sweeps.db.snapshots").string());
+  ASSERT_TRUE(store.ok());
+  auto left = (*store)->Trials();
+  ASSERT_TRUE(left.ok()) << left.status();
+  EXPECT_EQ(*left, std::vector<TrialId>{running->trial->id});
 }
 
 }  // namespace
