@@ -72,10 +72,12 @@ std::string SeriesStyle(size_t series) {
   return absl::StrCat("lc rgb '", Colour(series), "' dt ", series / kPalette.size() % 5 + 1);
 }
 
-// Below the plot for a few short entries; to its right, one per line, for a
-// long legend that would otherwise crowd or cover the plot.
+// Below the plot for a few short entries; to its right, one per line, for
+// many short ones; long labels (a configuration's fields) below, one per line,
+// since beside the plot they would squeeze it to a sliver.
 std::string KeyPlacement(size_t entries, size_t longest_label) {
-  if (entries > 6 || longest_label > 40) return "set key outside right top vertical\n";
+  if (longest_label > 40) return "set key below vertical maxcols 1\n";
+  if (entries > 6) return "set key outside right top vertical\n";
   return "set key below\n";
 }
 

@@ -222,6 +222,16 @@ TEST(BuildFigureTest, PaletteStaysDistinctAndLongLegendsGoOutside) {
                          std::vector<TrialSeries>(many.begin(), many.begin() + 3), {});
   ASSERT_TRUE(few.ok());
   EXPECT_THAT(few->script, HasSubstr("set key below"));
+  // Long labels (five configurations named by their fields) go below, one per
+  // line, whatever their number: to the right they leave the plot a sliver.
+  std::vector<TrialSeries> configurations;
+  for (int i = 0; i < 5; ++i) {
+    configurations.push_back(
+        Series(absl::StrCat("activation=softsign init=normalized learning_rate=0.0", i)));
+  }
+  auto long_labels = BuildFigure(FigureKind::kTestError, configurations, {});
+  ASSERT_TRUE(long_labels.ok());
+  EXPECT_THAT(long_labels->script, HasSubstr("set key below vertical maxcols 1"));
 }
 
 // --x updates and epochs: the same points on another axis; epochs need the
