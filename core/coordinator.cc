@@ -106,10 +106,18 @@ using LiveTrial = UnfinishedTrial;
 struct LiveSweep {
   SweepState state = SweepState::kActive;
   int max_attempts = 3;
-  absl::btree_set<std::pair<int, TrialId>> pending;  // by trial index
+  // By lease order: (LeaseOrderKey, trial id); AcquireTrial takes the first.
+  absl::btree_set<std::pair<uint64_t, TrialId>> pending;
   int64_t leased = 0;
   // The spec's early-stopping rule and its trials' stuck rules.
   std::shared_ptr<Scheduler> scheduler;
+  uint64_t seed = 0;  // the spec's seed, which orders the leases of a scheduled sweep
+
+  // Makes trial `id` (at `index` in the expansion) pending, at its place in the lease order:
+  // a trial that comes back (expired, released, retried) takes the place it had.
+  void AddPending(int index, TrialId id) {
+    pending.emplace(LeaseOrderKey(scheduler ? scheduler->spec() : ScheduleSpec{}, seed, index), id);
+  }
 };
 
 // Spec limits for re-reading a stored spec: it was accepted once, and the
@@ -180,6 +188,7 @@ class Coordinator::Impl {
     SweepPlan plan;
     ASSIGN_OR_RETURN(plan.trials, ExpandSweep(spec, limits));
     plan.schedule = spec.schedule;
+    plan.seed = spec.seed;
     plan.sweep =
         SweepRecord{.name = spec.name,
                     .spec_yaml = std::string(spec_yaml),
@@ -212,6 +221,7 @@ class Coordinator::Impl {
       LiveSweep& live = sweeps_[created.id];
       live.max_attempts = max_attempts;
       live.scheduler = std::make_shared<Scheduler>(plan.schedule);
+      live.seed = plan.seed;
       for (size_t i = 0; i < created.trial_ids.size(); ++i) {
         const TrialId id = created.trial_ids[i];
         live_[id] = LiveTrial{.id = id,
@@ -219,7 +229,7 @@ class Coordinator::Impl {
                               .index = static_cast<int>(i),
                               .attempt_limit = max_attempts,
                               .spec = trials[i]};
-        live.pending.emplace(static_cast<int>(i), id);
+        live.AddPending(static_cast<int>(i), id);
       }
       record = SweepRecord{.id = created.id,
                            .name = sweep.name,
@@ -274,7 +284,7 @@ class Coordinator::Impl {
       if (sweep.state == SweepState::kCancelled) return absl::OkStatus();
 
       StoreMutation m{.now = now};
-      for (const auto& [index, trial_id] : sweep.pending) {
+      for (const auto& [key, trial_id] : sweep.pending) {
         const LiveTrial& t = live_.at(trial_id);
         m.trials.push_back(Update(t, TrialState::kCancelled, t.attempt_limit, "sweep cancelled"));
       }
@@ -283,7 +293,7 @@ class Coordinator::Impl {
       m.sweeps.push_back({id, SweepState::kCancelled, finished_at});
       writes.push_back(store_->Submit(std::move(m)));
 
-      for (const auto& [index, trial_id] : sweep.pending) live_.erase(trial_id);
+      for (const auto& [key, trial_id] : sweep.pending) live_.erase(trial_id);
       sweep.pending.clear();
       ShrinkLocked();
       sweep.state = SweepState::kCancelled;
@@ -340,7 +350,7 @@ class Coordinator::Impl {
         m.trials.push_back(std::move(u));
         t.state = TrialState::kPending;
         t.attempt_limit = t.attempt + sweep.max_attempts;
-        live.pending.emplace(t.index, t.id);
+        live.AddPending(t.index, t.id);
         live_[t.id] = std::move(t);
       }
       m.sweeps.push_back({id, SweepState::kActive, std::nullopt});
@@ -631,6 +641,7 @@ class Coordinator::Impl {
     // a grid, now random_crossed_with_grid); schedules did not exist then.
     auto scheduler = std::make_shared<Scheduler>(spec.ok() ? spec->schedule : ScheduleSpec{});
     live.scheduler = scheduler;
+    live.seed = spec.ok() ? spec->seed : 0;
     if (!scheduler->KeepsHistory()) return absl::OkStatus();
     TrialQuery query{.sweep_id = sweep.id};
     ASSIGN_OR_RETURN(const std::vector<TrialRecord> trials, store_->ListTrials(query));
@@ -728,7 +739,7 @@ class Coordinator::Impl {
         deadlines_.emplace(t.lease->deadline, t.id);
         ++sweep.leased;
       } else {
-        sweep.pending.emplace(t.index, t.id);
+        sweep.AddPending(t.index, t.id);
       }
       live_[t.id] = std::move(t);
     }
@@ -871,7 +882,7 @@ class Coordinator::Impl {
         t.state = TrialState::kPending;
         t.attempt_limit = e.attempt_limit;
         t.lease.reset();
-        s.pending.emplace(t.index, t.id);
+        s.AddPending(t.index, t.id);
       } else {
         live_.erase(t.id);
       }

@@ -192,6 +192,7 @@ struct SweepPlan {
   SweepRecord sweep;              // id 0, state active, every trial pending
   std::vector<TrialSpec> trials;  // in trial index order
   ScheduleSpec schedule;          // the spec's early-stopping rule
+  uint64_t seed = 0;              // the spec's seed (with the schedule, orders the leases)
 };
 
 // How the coordinator's writes to its store are going, for health checks and
@@ -318,7 +319,10 @@ class Coordinator {
 
   // --- Workers ---------------------------------------------------------------
   // Registers or refreshes `worker` and leases it the next PENDING trial,
-  // fairly across active sweeps (round-robin by sweep, then trial index).
+  // fairly across active sweeps (round-robin by sweep), then in the sweep's
+  // lease order (core/scheduler.h, LeaseOrderKey): trial index, or a seeded
+  // permutation of it for an asha or median schedule. A trial back to PENDING
+  // (expired, released, retried) takes its place in that order again.
   absl::StatusOr<Acquisition> AcquireTrial(const WorkerInfo& worker);
   absl::StatusOr<RenewResult> RenewLease(TrialId trial, std::string_view lease_id);
   // Stores checkpoints (idempotent by (trial, attempt, step)) and renews. With

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "core/splitmix64.h"
 
 namespace deepsweep {
 namespace {
@@ -34,6 +35,25 @@ std::vector<int64_t> AshaRungs(int64_t min_updates, int64_t eta, int64_t updates
     r *= eta;
   }
   return rungs;
+}
+
+uint64_t LeaseOrderKey(const ScheduleSpec& schedule, uint64_t sweep_seed, int index) {
+  if (schedule.rule != ScheduleSpec::Rule::kAsha && schedule.rule != ScheduleSpec::Rule::kMedian) {
+    return static_cast<uint64_t>(index);
+  }
+  const uint64_t base = Mix64(sweep_seed ^ 0x6c656173656f7264ULL);  // "leaseord"
+  return Mix64(base + static_cast<uint64_t>(index));
+}
+
+std::vector<int> LeaseOrder(const ScheduleSpec& schedule, uint64_t sweep_seed, int trials) {
+  std::vector<std::pair<uint64_t, int>> keyed;
+  keyed.reserve(static_cast<size_t>(std::max(trials, 0)));
+  for (int i = 0; i < trials; ++i) keyed.emplace_back(LeaseOrderKey(schedule, sweep_seed, i), i);
+  std::sort(keyed.begin(), keyed.end());
+  std::vector<int> order;
+  order.reserve(keyed.size());
+  for (const auto& [key, index] : keyed) order.push_back(index);
+  return order;
 }
 
 Scheduler::Scheduler(ScheduleSpec spec) : spec_(std::move(spec)) {}

@@ -77,6 +77,23 @@ std::optional<StopDecision> StuckRule(int64_t after_updates, double error, std::
 // min_updates * eta^k below updates, ascending.
 std::vector<int64_t> AshaRungs(int64_t min_updates, int64_t eta, int64_t updates);
 
+// The lease order of a sweep's pending trials: the Coordinator leases the
+// trial of the smallest key first (then, among equal keys, by trial id).
+// - asha and median: key = Mix64(Mix64(sweep_seed ^ "leaseord") + index), a
+//   bijection of the index, so the keys are distinct and sorting by them is a
+//   pseudo-random permutation of the trial indices, the same on every machine
+//   and after every restart (recomputed, never stored). These rules compare a
+//   report with the ones that came before it in its group, so an order
+//   correlated with quality biases them: in index order a grid's learning
+//   rates come in ascending order, and when quality rises with the rate every
+//   trial beats all before it and nothing is stopped.
+// - none and stuck: key = index (the expansion order: seed_index outermost,
+//   so a half-done sweep covers every configuration once); their decisions
+//   look at one trial alone, so the order cannot bias them.
+uint64_t LeaseOrderKey(const ScheduleSpec& schedule, uint64_t sweep_seed, int index);
+// Trial indices 0 .. trials-1 in lease order (ascending LeaseOrderKey).
+std::vector<int> LeaseOrder(const ScheduleSpec& schedule, uint64_t sweep_seed, int trials);
+
 class Scheduler {
  public:
   explicit Scheduler(ScheduleSpec spec);

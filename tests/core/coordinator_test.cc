@@ -1053,6 +1053,74 @@ TEST_P(CoordinatorTest, ScheduleDecisionsAreRebuiltFromTheStoreAfterARestart) {
   }
 }
 
+// Twelve learning rates under ASHA, spec seed 7.
+constexpr char kSeededAshaSpec[] = R"(
+name: seeded
+seed: 7
+training: {updates: 40, checkpoint_every: 10}
+grid:
+  learning_rate: [0.001, 0.002, 0.003, 0.004, 0.005, 0.006, 0.007, 0.008, 0.009, 0.01, 0.02, 0.03]
+schedule: {rule: asha, min_updates: 10, eta: 3}
+)";
+
+// A scheduled sweep is leased in the seeded permutation of core/scheduler.h
+// (LeaseOrder), which a restarted coordinator recomputes; a trial given back
+// takes its place in that order again.
+TEST_P(CoordinatorTest, AScheduledSweepIsLeasedInItsSeededOrderAlsoAfterARestart) {
+  const SweepId id = Create(kSeededAshaSpec);
+  auto parsed = ParseSweepSpec(kSeededAshaSpec);
+  ASSERT_TRUE(parsed.ok());
+  const std::vector<int> want = LeaseOrder(parsed->schedule, 7, 12);
+  EXPECT_THAT(want, ::testing::ElementsAre(11, 8, 2, 6, 4, 3, 7, 10, 9, 0, 5, 1));
+  std::vector<int> got;
+  std::vector<Acquisition> leases;
+  for (int i = 0; i < 4; ++i) {
+    leases.push_back(Acquire(absl::StrCat("w", i)));
+    got.push_back(leases.back().trial->index);
+  }
+  EXPECT_EQ(got, std::vector<int>(want.begin(), want.begin() + 4));
+  // Released: the trial is leased again before any later in the order.
+  ASSERT_TRUE(coordinator_->ReleaseTrial(leases[1].trial->id, leases[1].lease->lease_id).ok());
+  EXPECT_EQ(Acquire("w1").trial->index, want[1]);
+  Restart();
+  got.clear();
+  for (int i = 4; i < 7; ++i) got.push_back(Acquire(absl::StrCat("w", i)).trial->index);
+  EXPECT_EQ(got, std::vector<int>(want.begin() + 4, want.begin() + 7));
+  // Expired after the restart's grace: all seven come back, in the order's
+  // places, before the five never leased.
+  clock_.Advance(absl::Seconds(61));
+  ASSERT_EQ(*coordinator_->ExpireLeases(), 7);
+  got.clear();
+  for (int i = 0; i < 12; ++i) got.push_back(Acquire(absl::StrCat("w", i)).trial->index);
+  EXPECT_EQ(got, want);
+  EXPECT_FALSE(Acquire().trial.has_value());
+  EXPECT_EQ(Sweep(id).counts.leased, 12);
+}
+
+// Without a rule that compares trials (none, stuck) the order is the index:
+// seed_index outermost, so a half-done sweep covers every configuration once.
+TEST_P(CoordinatorTest, UnscheduledAndStuckSweepsAreLeasedInIndexOrderAlsoAfterARestart) {
+  for (const std::string schedule : {"", "schedule: {rule: stuck, after_updates: 20}\n"}) {
+    SCOPED_TRACE(schedule);
+    const std::string spec = absl::StrCat(R"(
+name: in-order
+seed: 7
+training: {updates: 40, checkpoint_every: 10}
+grid:
+  learning_rate: [0.001, 0.002, 0.003, 0.004, 0.005, 0.006, 0.007, 0.008]
+)",
+                                          schedule);
+    const SweepId id = Create(spec.c_str());
+    std::vector<int> got;
+    for (int i = 0; i < 3; ++i) got.push_back(Acquire(absl::StrCat("w", i)).trial->index);
+    Restart();
+    for (int i = 3; i < 8; ++i) got.push_back(Acquire(absl::StrCat("w", i)).trial->index);
+    EXPECT_EQ(got, (std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7}));
+    EXPECT_FALSE(Acquire().trial.has_value());
+    ASSERT_TRUE(coordinator_->CancelSweep(id).ok());
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Stores, CoordinatorTest,
     ::testing::Values(StoreKind{"Memory", [] { return std::make_unique<MemoryFixture>(); }},
