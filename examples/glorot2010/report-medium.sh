@@ -57,6 +57,9 @@ net() {
   echo "$ids"
 }
 sig=$(net sigmoid standard)
+# Fig. 2 at a rate where sigmoid moves: the rate sweep's 0.1 trial, which ran to the end.
+sig_fast=$(cli results "$lr_sweep" activation=sigmoid learning_rate=0.1 state=succeeded \
+  --columns id --format csv | tail -n +2)
 tanh=$(net tanh standard)
 tanh_n=$(net tanh normalized)
 soft=$(net softsign standard)
@@ -68,6 +71,7 @@ plot() {  # FILE KIND TRIAL... [flags]
 }
 plot medium_fig11_test_error.png test-error "$final" --bands --x updates
 plot medium_fig2_sigmoid_activations.png activations "$sig" --x updates
+[[ -z $sig_fast ]] || plot medium_fig2_sigmoid_lr0.1_activations.png activations "$sig_fast" --x updates
 plot medium_fig3_tanh_standard_percentiles.png percentiles "$tanh" --x updates
 plot medium_fig3_softsign_standard_percentiles.png percentiles "$soft" --x updates
 plot medium_fig4_tanh_standard_end_hist.png histogram "$tanh"
