@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "common/json_writer.h"
 #include "core/trial_query.h"
 
@@ -82,6 +83,9 @@ std::string TerminalSafe(std::string_view text);
 
 // Quotes `field` for CSV when it needs it.
 std::string CsvField(std::string_view field);
+
+// `t` in UTC to the second, e.g. "2026-12-03T06:38:03Z".
+std::string UtcTimestamp(absl::Time t);
 
 }  // namespace deepsweep::client
 

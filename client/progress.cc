@@ -71,11 +71,10 @@ std::vector<std::string> SweepStatusLines(const SweepRecord& sweep,
 
 std::string SweepStatusLine(const SweepRecord& sweep, const ProgressEstimate& estimate,
                             absl::Time now) {
-  return absl::StrCat(absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", now, absl::UTCTimeZone()), " sweep ",
-                      sweep.id, " ", std::string(SweepStateName(sweep.state)), " ",
-                      sweep.counts.done(), "/", sweep.counts.total(), " done (",
-                      Percent(estimate.fraction), "): ", CountsText(sweep.counts, ", "), "; ",
-                      RateText(sweep, estimate));
+  return absl::StrCat(UtcTimestamp(now), " sweep ", sweep.id, " ",
+                      std::string(SweepStateName(sweep.state)), " ", sweep.counts.done(), "/",
+                      sweep.counts.total(), " done (", Percent(estimate.fraction),
+                      "): ", CountsText(sweep.counts, ", "), "; ", RateText(sweep, estimate));
 }
 
 }  // namespace deepsweep::client

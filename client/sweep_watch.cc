@@ -45,18 +45,27 @@ double TrialFraction(int64_t steps_done, int64_t updates) {
   return std::clamp(static_cast<double>(steps_done) / static_cast<double>(updates), 0.0, 1.0);
 }
 
-std::vector<std::string> RunningLines(const std::vector<rpc::RunningTrial>& running,
-                                      const absl::flat_hash_map<TrialId, TrialSpec>& specs,
-                                      size_t limit) {
+std::vector<std::string> RunningLines(
+    const std::vector<rpc::RunningTrial>& running,
+    const absl::flat_hash_map<TrialId, TrialSpec>& specs, size_t limit,
+    const absl::flat_hash_map<TrialId, std::optional<int64_t>>* snapshot_steps) {
   std::vector<std::string> lines;
   for (size_t i = 0; i < running.size() && i < limit; ++i) {
     const rpc::RunningTrial& r = running[i];
     const auto spec = specs.find(r.trial_id);
-    lines.push_back(absl::StrCat(
+    std::string line = absl::StrCat(
         "  ",
         spec != specs.end() ? TrialLabel(r.trial_id, spec->second) : absl::StrCat("#", r.trial_id),
-        ": step ", r.steps_done, "/", r.updates, " on ", r.worker_id, " (attempt ", r.attempt,
-        ")"));
+        ": step ", r.steps_done, "/", r.updates, " on ", r.worker_id, " (attempt ", r.attempt, ")");
+    if (snapshot_steps != nullptr) {
+      const auto snapshot = snapshot_steps->find(r.trial_id);
+      if (snapshot != snapshot_steps->end()) {
+        absl::StrAppend(&line, snapshot->second.has_value()
+                                   ? absl::StrCat(", snapshot at step ", *snapshot->second)
+                                   : std::string(", no snapshot yet"));
+      }
+    }
+    lines.push_back(std::move(line));
   }
   if (running.size() > limit)
     lines.push_back(absl::StrCat("  ... and ", running.size() - limit, " more"));

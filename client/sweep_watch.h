@@ -39,10 +39,13 @@ double TrialFraction(int64_t steps_done, int64_t updates);
 
 // "running:" and one line per running trial (at most `limit`, then
 // "... and N more"); labels come from `specs` when the trial is there.
-// Empty when nothing runs.
-std::vector<std::string> RunningLines(const std::vector<rpc::RunningTrial>& running,
-                                      const absl::flat_hash_map<TrialId, TrialSpec>& specs,
-                                      size_t limit);
+// With `snapshot_steps`, a trial found there also shows where it would resume
+// if interrupted now: "snapshot at step N" (its newest acknowledged
+// snapshot), or "no snapshot yet". Empty when nothing runs.
+std::vector<std::string> RunningLines(
+    const std::vector<rpc::RunningTrial>& running,
+    const absl::flat_hash_map<TrialId, TrialSpec>& specs, size_t limit,
+    const absl::flat_hash_map<TrialId, std::optional<int64_t>>* snapshot_steps = nullptr);
 
 struct SweepWatchOptions {
   // Redraw a block in place (a terminal) rather than print plain lines.

@@ -22,6 +22,22 @@
 
 namespace deepsweep {
 
+AttemptTotals SumAttempts(absl::Span<const TrialAttempt> attempts) {
+  AttemptTotals totals;
+  for (const TrialAttempt& a : attempts) {
+    ++totals.attempts;
+    totals.snapshots += a.snapshots;
+    if (a.snapshot_step.has_value()) {
+      totals.snapshot_step =
+          std::max(totals.snapshot_step.value_or(*a.snapshot_step), *a.snapshot_step);
+    }
+    if (a.attempt > attempts.front().attempt) ++totals.interruptions;
+    // Negative: it resumed past the previous attempt's last checkpoint.
+    totals.updates_redone += std::max<int64_t>(0, a.updates_redone.value_or(0));
+  }
+  return totals;
+}
+
 std::string_view SweepStateName(SweepState state) {
   switch (state) {
     case SweepState::kActive:
@@ -601,12 +617,27 @@ class Coordinator::Impl {
   }
 
   absl::Status RecordResume(TrialId id, std::string_view lease_id, int64_t step) {
+    return RecordOnLease(id, lease_id, [step](StoreMutation& m, TrialId trial, int attempt) {
+      m.lease_resumes.push_back({.trial_id = trial, .attempt = attempt, .step = step});
+    });
+  }
+
+  absl::Status RecordSnapshot(TrialId id, std::string_view lease_id, int64_t step) {
+    return RecordOnLease(id, lease_id, [step](StoreMutation& m, TrialId trial, int attempt) {
+      m.lease_snapshots.push_back({.trial_id = trial, .attempt = attempt, .step = step});
+    });
+  }
+
+  // One mutation about the current lease of `id` under `lease_id`, which
+  // `fill` writes given the trial and its attempt.
+  absl::Status RecordOnLease(TrialId id, std::string_view lease_id,
+                             const std::function<void(StoreMutation&, TrialId, int)>& fill) {
     Writes writes;
     {
       absl::MutexLock lock(&mu_);
       ASSIGN_OR_RETURN(LiveTrial * t, CurrentLeaseLocked(id, lease_id, writes));
       StoreMutation m{.now = ToMicros(clock_->Now())};
-      m.lease_resumes.push_back({.trial_id = id, .attempt = t->attempt, .step = step});
+      fill(m, id, t->attempt);
       writes.push_back(store_->Submit(std::move(m)));
     }
     return Await(writes);
@@ -981,6 +1012,9 @@ absl::StatusOr<std::vector<Checkpoint>> Coordinator::GetCheckpoints(TrialId id,
 absl::StatusOr<std::vector<WorkerRecord>> Coordinator::ListWorkers() {
   return impl_->store()->ListWorkers();
 }
+absl::StatusOr<std::vector<TrialAttempt>> Coordinator::ListAttempts(TrialId id) {
+  return impl_->store()->ListAttempts(id);
+}
 absl::StatusOr<Acquisition> Coordinator::AcquireTrial(const WorkerInfo& worker) {
   return impl_->AcquireTrial(worker);
 }
@@ -1010,6 +1044,9 @@ absl::StatusOr<int> Coordinator::CheckLease(TrialId trial, std::string_view leas
 }
 absl::Status Coordinator::RecordResume(TrialId trial, std::string_view lease_id, int64_t step) {
   return impl_->RecordResume(trial, lease_id, step);
+}
+absl::Status Coordinator::RecordSnapshot(TrialId trial, std::string_view lease_id, int64_t step) {
+  return impl_->RecordSnapshot(trial, lease_id, step);
 }
 uint64_t Coordinator::WaitForChange(uint64_t seen, absl::Duration max_wait) {
   return impl_->WaitForChange(seen, max_wait);

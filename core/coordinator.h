@@ -131,6 +131,43 @@ struct WorkerRecord {
   std::optional<TrialId> current_trial;
 };
 
+// One attempt of a trial (its lease, kept as history) and what interrupting it
+// cost: the trial_attempts view (docs/SCHEMA.md).
+struct TrialAttempt {
+  TrialId trial_id = 0;
+  int attempt = 0;
+  std::string worker_id;
+  std::string outcome;  // empty while the lease is current
+  absl::Time acquired_at;
+  std::optional<absl::Time> ended_at;
+  // The update it started from: the step of the snapshot it resumed from, 0
+  // when it started from scratch.
+  int64_t started_at_step = 0;
+  // Its last stored checkpoint (none yet: nullopt).
+  std::optional<int64_t> reached_step;
+  // The stored updates it trained again: the previous attempt's reached_step
+  // minus started_at_step. Nullopt for the first attempt, or when the previous
+  // one stored no checkpoint. Negative when it resumed from a snapshot taken
+  // past the previous attempt's last checkpoint (SIGTERM): nothing redone.
+  std::optional<int64_t> updates_redone;
+  // Training-state snapshots acknowledged under this attempt (counted when
+  // the coordinator stored one, before it answered the upload; retention
+  // deletes older files, so this is not what is on disk), and the step of
+  // the newest of them.
+  int64_t snapshots = 0;
+  std::optional<int64_t> snapshot_step;
+};
+
+// A trial's attempts added up (the trial_snapshots view, docs/SCHEMA.md).
+struct AttemptTotals {
+  int attempts = 0;
+  int64_t snapshots = 0;                 // over all attempts
+  std::optional<int64_t> snapshot_step;  // the newest acknowledged snapshot's step
+  int interruptions = 0;                 // attempts after the first
+  int64_t updates_redone = 0;            // sum of updates_redone, negative ones as 0
+};
+AttemptTotals SumAttempts(absl::Span<const TrialAttempt> attempts);
+
 struct Lease {
   TrialId trial_id = 0;
   std::string lease_id;
@@ -316,6 +353,9 @@ class Coordinator {
   absl::StatusOr<std::vector<Checkpoint>> GetCheckpoints(TrialId id, std::optional<int> attempt,
                                                          bool with_layer_stats);
   absl::StatusOr<std::vector<WorkerRecord>> ListWorkers();
+  // The trial's attempts ordered by attempt (empty before its first lease);
+  // NOT_FOUND for an unknown trial.
+  absl::StatusOr<std::vector<TrialAttempt>> ListAttempts(TrialId id);
 
   // --- Workers ---------------------------------------------------------------
   // Registers or refreshes `worker` and leases it the next PENDING trial,
@@ -349,6 +389,10 @@ class Coordinator {
   // starts from the snapshot taken after update `step`: the lease row keeps it
   // (docs/SCHEMA.md, trial_attempts). ABORTED / NOT_FOUND as CheckLease.
   absl::Status RecordResume(TrialId trial, std::string_view lease_id, int64_t step);
+  // Records that a snapshot of `trial` at update `step`, taken under
+  // `lease_id`, was stored: the lease row counts it (TrialAttempt::snapshots).
+  // ABORTED / NOT_FOUND as CheckLease.
+  absl::Status RecordSnapshot(TrialId trial, std::string_view lease_id, int64_t step);
 
   // --- Housekeeping ----------------------------------------------------------
   // Expires every lease whose deadline is before now. Returns how many. Also

@@ -31,6 +31,9 @@ absl::Status Snapshots::Upload(TrialId trial, std::string_view lease_id, int64_t
   }
   RETURN_IF_ERROR(store_->Put(
       SnapshotInfo{.trial_id = trial, .step = step, .attempt = attempt, .crc32 = crc32}, bytes));
+  // Counted once durable and before the answer: a coordinator killed between
+  // the two leaves a stored snapshot uncounted, never a count without one.
+  RETURN_IF_ERROR(coordinator_->RecordSnapshot(trial, lease_id, step));
   return store_->Prune(trial, options_.keep_running);
 }
 

@@ -4,7 +4,8 @@
 //   - Upload: a worker stores a snapshot of the trial it leases. The lease
 //     must be current (ABORTED otherwise, nothing stored), the step within
 //     the trial's budget and the bytes must match their CRC-32 (DATA_LOSS);
-//     OK means durable (core/snapshot_store.h). Retention while the trial
+//     OK means durable (core/snapshot_store.h) and counted on the lease
+//     (TrialAttempt::snapshots). Retention while the trial
 //     runs: its newest two (the newest may turn out damaged on resume; the
 //     one before is the fallback).
 //   - Fetch: the worker that leases a trial again downloads its newest

@@ -110,6 +110,14 @@ struct LeaseResume {
   int64_t step = 0;
 };
 
+// A snapshot of (trial, attempt) after update `step` was stored: the lease
+// counts one more and keeps the highest step (TrialAttempt::snapshots).
+struct LeaseSnapshot {
+  TrialId trial_id = 0;
+  int attempt = 0;
+  int64_t step = 0;
+};
+
 // Marks the lease of (trial, attempt) ended at the mutation's time.
 struct LeaseEnd {
   TrialId trial_id = 0;
@@ -152,6 +160,7 @@ struct StoreMutation {
   std::vector<LeaseGrant> lease_grants;
   std::vector<LeaseRenewal> lease_renewals;
   std::vector<LeaseResume> lease_resumes;
+  std::vector<LeaseSnapshot> lease_snapshots;
   std::vector<CheckpointBatch> checkpoints;
   std::vector<WorkerUpdate> workers;
 };
@@ -282,6 +291,10 @@ class SweepStore {
                                                                  bool with_layer_stats) = 0;
   // Ordered by worker_id.
   virtual absl::StatusOr<std::vector<WorkerRecord>> ListWorkers() = 0;
+  // The trial's attempts (one per lease row) ordered by attempt, as the
+  // trial_attempts view defines them (TrialAttempt). NOT_FOUND for an unknown
+  // trial; empty before its first lease.
+  virtual absl::StatusOr<std::vector<TrialAttempt>> ListAttempts(TrialId trial) = 0;
 
   // --- Aggregates for dashboards (computed by the store, in SQL for SQLite) ---
   // The sweep's configurations ordered by first_trial. NOT_FOUND for an

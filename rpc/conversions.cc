@@ -455,6 +455,35 @@ absl::Status FromProto(const v1::Worker& proto, WorkerRecord* out) {
   return absl::OkStatus();
 }
 
+void ToProto(const TrialAttempt& attempt, v1::TrialAttempt* out) {
+  out->set_trial_id(attempt.trial_id);
+  out->set_attempt(attempt.attempt);
+  out->set_worker_id(attempt.worker_id);
+  out->set_outcome(attempt.outcome);
+  ToProto(attempt.acquired_at, out->mutable_acquire_time());
+  if (attempt.ended_at) ToProto(*attempt.ended_at, out->mutable_end_time());
+  out->set_started_at_step(attempt.started_at_step);
+  if (attempt.reached_step) out->set_reached_step(*attempt.reached_step);
+  if (attempt.updates_redone) out->set_updates_redone(*attempt.updates_redone);
+  out->set_snapshots(attempt.snapshots);
+  if (attempt.snapshot_step) out->set_snapshot_step(*attempt.snapshot_step);
+}
+
+absl::Status FromProto(const v1::TrialAttempt& proto, TrialAttempt* out) {
+  out->trial_id = proto.trial_id();
+  out->attempt = proto.attempt();
+  out->worker_id = proto.worker_id();
+  out->outcome = proto.outcome();
+  out->acquired_at = FromProto(proto.acquire_time());
+  out->ended_at = proto.has_end_time() ? std::optional(FromProto(proto.end_time())) : std::nullopt;
+  out->started_at_step = proto.started_at_step();
+  out->reached_step = OptionalOf(proto.has_reached_step(), proto.reached_step());
+  out->updates_redone = OptionalOf(proto.has_updates_redone(), proto.updates_redone());
+  out->snapshots = proto.snapshots();
+  out->snapshot_step = OptionalOf(proto.has_snapshot_step(), proto.snapshot_step());
+  return absl::OkStatus();
+}
+
 // --- Requests and responses ----------------------------------------------------
 
 void ToProto(const TrialCondition& condition, v1::TrialFilter* out) {

@@ -70,6 +70,8 @@ void ToProto(const WorkerInfo& info, v1::WorkerInfo* out);
 absl::Status FromProto(const v1::WorkerInfo& proto, WorkerInfo* out);
 void ToProto(const WorkerRecord& worker, v1::Worker* out);
 absl::Status FromProto(const v1::Worker& proto, WorkerRecord* out);
+void ToProto(const TrialAttempt& attempt, v1::TrialAttempt* out);
+absl::Status FromProto(const v1::TrialAttempt& proto, TrialAttempt* out);
 
 // --- Requests and responses ----------------------------------------------------
 void ToProto(const TrialCondition& condition, v1::TrialFilter* out);

@@ -79,6 +79,8 @@ class CoordinatorClient {
                                                                  std::optional<int> attempt,
                                                                  bool with_layer_stats) = 0;
   virtual absl::StatusOr<std::vector<WorkerRecord>> ListWorkers() = 0;
+  // Coordinator::ListAttempts.
+  virtual absl::StatusOr<std::vector<TrialAttempt>> ListAttempts(TrialId id) = 0;
   // Calls `on_progress` with the sweep's progress at once, after every change
   // (counts, state, a running trial's steps) and, while nothing changes, at
   // least once a second (a heartbeat), until the sweep is finished (or

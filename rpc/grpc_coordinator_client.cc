@@ -110,6 +110,14 @@ class GrpcCoordinatorClient final : public CoordinatorClient {
     return ConvertedList<WorkerRecord>(response.workers(), "workers");
   }
 
+  absl::StatusOr<std::vector<TrialAttempt>> ListAttempts(TrialId id) override {
+    v1::ListAttemptsRequest request;
+    request.set_trial_id(id);
+    v1::ListAttemptsResponse response;
+    RETURN_IF_ERROR(Call(&Stub::ListAttempts, request, &response));
+    return ConvertedList<TrialAttempt>(response.attempts(), "attempts");
+  }
+
   absl::Status WatchSweep(SweepId id,
                           const std::function<bool(const SweepProgress&)>& on_progress) override {
     v1::WatchSweepRequest request;

@@ -66,6 +66,9 @@ absl::StatusOr<std::vector<Checkpoint>> LocalCoordinatorClient::GetCheckpoints(
 absl::StatusOr<std::vector<WorkerRecord>> LocalCoordinatorClient::ListWorkers() {
   return coordinator_.ListWorkers();
 }
+absl::StatusOr<std::vector<TrialAttempt>> LocalCoordinatorClient::ListAttempts(TrialId id) {
+  return coordinator_.ListAttempts(id);
+}
 
 absl::Status LocalCoordinatorClient::WatchSweep(
     SweepId id, const std::function<bool(const SweepProgress&)>& on_progress) {

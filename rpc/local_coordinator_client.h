@@ -60,6 +60,7 @@ class LocalCoordinatorClient final : public CoordinatorClient {
   absl::StatusOr<std::vector<Checkpoint>> GetCheckpoints(TrialId id, std::optional<int> attempt,
                                                          bool with_layer_stats) override;
   absl::StatusOr<std::vector<WorkerRecord>> ListWorkers() override;
+  absl::StatusOr<std::vector<TrialAttempt>> ListAttempts(TrialId id) override;
   absl::Status WatchSweep(SweepId id,
                           const std::function<bool(const SweepProgress&)>& on_progress) override;
 

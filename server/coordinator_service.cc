@@ -232,6 +232,17 @@ grpc::Status CoordinatorServiceImpl::ListWorkers(grpc::ServerContext* context,
   });
 }
 
+grpc::Status CoordinatorServiceImpl::ListAttempts(grpc::ServerContext* context,
+                                                  const v1::ListAttemptsRequest* request,
+                                                  v1::ListAttemptsResponse* response) {
+  return Handle(context, "ListAttempts", Access::kRead, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(std::vector<TrialAttempt> attempts,
+                     coordinator_->ListAttempts(request->trial_id()));
+    rpc::ToProtoList(attempts, response->mutable_attempts());
+    return absl::OkStatus();
+  });
+}
+
 grpc::Status CoordinatorServiceImpl::WatchSweep(grpc::ServerContext* context,
                                                 const v1::WatchSweepRequest* request,
                                                 grpc::ServerWriter<v1::SweepProgress>* writer) {

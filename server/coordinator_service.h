@@ -93,6 +93,8 @@ class CoordinatorServiceImpl final : public v1::CoordinatorService::Service {
                               v1::GetCheckpointsResponse* response) override;
   grpc::Status ListWorkers(grpc::ServerContext* context, const v1::ListWorkersRequest* request,
                            v1::ListWorkersResponse* response) override;
+  grpc::Status ListAttempts(grpc::ServerContext* context, const v1::ListAttemptsRequest* request,
+                            v1::ListAttemptsResponse* response) override;
   grpc::Status WatchSweep(grpc::ServerContext* context, const v1::WatchSweepRequest* request,
                           grpc::ServerWriter<v1::SweepProgress>* writer) override;
   grpc::Status AcquireTrial(grpc::ServerContext* context, const v1::AcquireTrialRequest* request,

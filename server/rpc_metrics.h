@@ -25,11 +25,11 @@ namespace deepsweep::server {
 class RpcMetrics {
  public:
   // The CoordinatorService methods, in the proto's order.
-  static constexpr std::array<std::string_view, 16> kMethods = {
-      "CreateSweep",       "GetSweep",      "ListSweeps",   "CancelSweep",
-      "RetryTrials",       "ListTrials",    "GetTrial",     "GetCheckpoints",
-      "ListWorkers",       "WatchSweep",    "AcquireTrial", "RenewLease",
-      "ReportCheckpoints", "CompleteTrial", "FailTrial",    "ReleaseTrial"};
+  static constexpr std::array<std::string_view, 17> kMethods = {
+      "CreateSweep", "GetSweep",     "ListSweeps",     "CancelSweep",       "RetryTrials",
+      "ListTrials",  "GetTrial",     "GetCheckpoints", "ListWorkers",       "ListAttempts",
+      "WatchSweep",  "AcquireTrial", "RenewLease",     "ReportCheckpoints", "CompleteTrial",
+      "FailTrial",   "ReleaseTrial"};
 
   struct MethodStats {
     std::string_view method;

@@ -1,6 +1,7 @@
 #include "store/memory_sweep_store.h"
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <functional>
 
@@ -83,6 +84,9 @@ absl::Status MemorySweepStore::CheckReferences(const StoreMutation& m) const {
     RETURN_IF_ERROR(lease_exists(r.trial_id, r.attempt));
   }
   for (const LeaseResume& r : m.lease_resumes) RETURN_IF_ERROR(lease_exists(r.trial_id, r.attempt));
+  for (const LeaseSnapshot& r : m.lease_snapshots) {
+    RETURN_IF_ERROR(lease_exists(r.trial_id, r.attempt));
+  }
   for (const CheckpointBatch& b : m.checkpoints) {
     if (!trials_.contains(b.trial_id)) return TrialNotFound(b.trial_id);
     for (const Checkpoint& c : b.checkpoints) RETURN_IF_ERROR(CheckLayerStatsDistinct(c));
@@ -158,6 +162,11 @@ PendingWrite MemorySweepStore::Submit(StoreMutation m) {
   }
   for (const LeaseResume& r : m.lease_resumes) {
     leases_.at({r.trial_id, r.attempt}).resumed_from = r.step;
+  }
+  for (const LeaseSnapshot& r : m.lease_snapshots) {
+    LeaseRow& row = leases_.at({r.trial_id, r.attempt});
+    ++row.snapshots;
+    row.snapshot_step = std::max(row.snapshot_step.value_or(r.step), r.step);
   }
   for (const CheckpointBatch& b : m.checkpoints) {
     StoreCheckpoints(b);
@@ -282,6 +291,42 @@ absl::StatusOr<std::vector<WorkerRecord>> MemorySweepStore::ListWorkers() {
   absl::MutexLock lock(&mu_);
   std::vector<WorkerRecord> out;
   for (const auto& [id, w] : workers_) out.push_back(w);
+  return out;
+}
+
+std::optional<int64_t> MemorySweepStore::ReachedStep(TrialId trial, int attempt) const {
+  auto last = checkpoints_.lower_bound({trial, attempt + 1, INT64_MIN});
+  if (last == checkpoints_.begin()) return std::nullopt;
+  --last;
+  const auto& [trial_id, at, step] = last->first;
+  if (trial_id != trial || at != attempt) return std::nullopt;
+  return step;
+}
+
+absl::StatusOr<std::vector<TrialAttempt>> MemorySweepStore::ListAttempts(TrialId trial) {
+  absl::MutexLock lock(&mu_);
+  if (!trials_.contains(trial)) return TrialNotFound(trial);
+  std::vector<TrialAttempt> out;
+  for (auto it = leases_.lower_bound({trial, INT_MIN});
+       it != leases_.end() && it->first.first == trial; ++it) {
+    const LeaseRow& row = it->second;
+    const int attempt = it->first.second;
+    TrialAttempt a{.trial_id = trial,
+                   .attempt = attempt,
+                   .worker_id = row.worker_id,
+                   .outcome = row.outcome,
+                   .acquired_at = row.acquired_at,
+                   .ended_at = row.ended_at,
+                   .started_at_step = row.resumed_from.value_or(0),
+                   .reached_step = ReachedStep(trial, attempt),
+                   .snapshots = row.snapshots,
+                   .snapshot_step = row.snapshot_step};
+    // As the view: the attempt numbered one less, whether or not it has a lease row.
+    if (std::optional<int64_t> before = ReachedStep(trial, attempt - 1)) {
+      a.updates_redone = *before - a.started_at_step;
+    }
+    out.push_back(std::move(a));
+  }
   return out;
 }
 

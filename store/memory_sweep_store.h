@@ -37,6 +37,7 @@ class MemorySweepStore final : public SweepStore {
   absl::StatusOr<std::vector<Checkpoint>> GetCheckpoints(TrialId trial, int attempt,
                                                          bool with_layer_stats) override;
   absl::StatusOr<std::vector<WorkerRecord>> ListWorkers() override;
+  absl::StatusOr<std::vector<TrialAttempt>> ListAttempts(TrialId trial) override;
   absl::StatusOr<std::vector<ConfigAggregate>> AggregateConfigs(SweepId sweep) override;
   absl::StatusOr<std::vector<StepAggregate>> AggregateCheckpoints(SweepId sweep,
                                                                   const TrialSpec& config) override;
@@ -50,6 +51,8 @@ class MemorySweepStore final : public SweepStore {
     std::optional<absl::Time> ended_at;
     std::string outcome;
     std::optional<int64_t> resumed_from;  // LeaseResume
+    int64_t snapshots = 0;                // LeaseSnapshot
+    std::optional<int64_t> snapshot_step;
   };
   using CheckpointKey = std::tuple<TrialId, int, int64_t>;  // (trial, attempt, step)
 
@@ -57,6 +60,9 @@ class MemorySweepStore final : public SweepStore {
   void SetState(TrialRecord& trial, TrialState state) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void StoreCheckpoints(const CheckpointBatch& batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   SweepRecord WithCounts(const SweepRecord& sweep) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // The highest step stored for (trial, attempt), if any.
+  std::optional<int64_t> ReachedStep(TrialId trial, int attempt) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
   mutable absl::Mutex mu_;
   SweepId next_sweep_id_ ABSL_GUARDED_BY(mu_) = 1;

@@ -558,6 +558,36 @@ SELECT l.trial_id, l.attempt, l.worker_id, l.outcome,
 FROM leases l;
 )sql";
 
+// Version 9: each lease counts the snapshots acknowledged under it and keeps
+// the newest one's step (core/snapshots.h: the files are pruned, the count
+// stays); trial_attempts shows them, and trial_snapshots adds a trial's
+// attempts up.
+constexpr char kVersion9[] = R"sql(
+ALTER TABLE leases ADD COLUMN snapshots INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE leases ADD COLUMN snapshot_step INTEGER;
+DROP VIEW trial_attempts;
+CREATE VIEW trial_attempts AS
+SELECT l.trial_id, l.attempt, l.worker_id, l.outcome,
+       datetime(l.acquired_at_us / 1000000, 'unixepoch') AS acquired_at,
+       datetime(l.ended_at_us / 1000000, 'unixepoch') AS ended_at,
+       COALESCE(l.resumed_from, 0) AS started_at_step,
+       (SELECT max(c.step) FROM checkpoints c
+        WHERE c.trial_id = l.trial_id AND c.attempt = l.attempt) AS reached_step,
+       (SELECT max(c.step) FROM checkpoints c
+        WHERE c.trial_id = l.trial_id AND c.attempt = l.attempt - 1)
+         - COALESCE(l.resumed_from, 0) AS updates_redone,
+       l.snapshots, l.snapshot_step
+FROM leases l;
+CREATE VIEW trial_snapshots AS
+SELECT t.id AS trial_id, t.sweep_id, t.state, t.attempt AS attempts, t.steps_done, t.updates,
+       max((SELECT count(*) FROM leases l WHERE l.trial_id = t.id) - 1, 0) AS interruptions,
+       (SELECT COALESCE(sum(l.snapshots), 0) FROM leases l WHERE l.trial_id = t.id) AS snapshots,
+       (SELECT max(l.snapshot_step) FROM leases l WHERE l.trial_id = t.id) AS snapshot_step,
+       (SELECT COALESCE(sum(max(a.updates_redone, 0)), 0) FROM trial_attempts a
+        WHERE a.trial_id = t.id) AS updates_redone
+FROM trials t;
+)sql";
+
 struct Migration {
   int version;
   const char* sql;  // or
@@ -574,6 +604,7 @@ constexpr Migration kMigrations[] = {
     {6, kVersion6},
     {7, kVersion7},
     {8, kVersion8},
+    {9, kVersion9},
 };
 
 }  // namespace

@@ -190,6 +190,14 @@ void BindConfig(SqliteStatement& s, int first, const TrialSpec& t) {
   s.Bind(p++, t.stuck_error);
 }
 
+absl::Status RequireTrial(SqliteDb& db, TrialId trial) {
+  ASSIGN_OR_RETURN(SqliteStatement s, db.Prepare("SELECT 1 FROM trials WHERE id = ?1"));
+  s.Bind(1, trial);
+  ASSIGN_OR_RETURN(bool found, s.Step());
+  if (!found) return absl::NotFoundError(absl::StrCat("trial ", trial, " not found"));
+  return absl::OkStatus();
+}
+
 absl::Status RequireSweep(SqliteDb& db, SweepId sweep) {
   ASSIGN_OR_RETURN(SqliteStatement s, db.Prepare("SELECT 1 FROM sweeps WHERE id = ?1"));
   s.Bind(1, sweep);
@@ -492,25 +500,28 @@ absl::Status ApplyMutation(SqliteDb& db, const StoreMutation& m) {
     s.Bind(6, Us(g.deadline));
     RETURN_IF_ERROR(s.Run());
   }
-  for (const LeaseRenewal& r : m.lease_renewals) {
-    ASSIGN_OR_RETURN(SqliteStatement s, db.Prepare("UPDATE leases SET deadline_us = ?3 "
-                                                   "WHERE trial_id = ?1 AND attempt = ?2"));
-    s.Bind(1, r.trial_id);
-    s.Bind(2, r.attempt);
-    s.Bind(3, Us(r.deadline));
+  // `set` changes the lease row of (trial, attempt) with ?3 = `value`.
+  auto update_lease = [&db](const char* set, TrialId trial, int attempt,
+                            int64_t value) -> absl::Status {
+    ASSIGN_OR_RETURN(SqliteStatement s,
+                     db.Prepare(absl::StrCat("UPDATE leases SET ", set,
+                                             " WHERE trial_id = ?1 AND attempt = ?2")));
+    s.Bind(1, trial);
+    s.Bind(2, attempt);
+    s.Bind(3, value);
     RETURN_IF_ERROR(s.Run());
-    RETURN_IF_ERROR(
-        RequireOneChange(s, absl::StrCat("lease of trial ", r.trial_id, " attempt ", r.attempt)));
+    return RequireOneChange(s, absl::StrCat("lease of trial ", trial, " attempt ", attempt));
+  };
+  for (const LeaseRenewal& r : m.lease_renewals) {
+    RETURN_IF_ERROR(update_lease("deadline_us = ?3", r.trial_id, r.attempt, Us(r.deadline)));
   }
   for (const LeaseResume& r : m.lease_resumes) {
-    ASSIGN_OR_RETURN(SqliteStatement s, db.Prepare("UPDATE leases SET resumed_from = ?3 "
-                                                   "WHERE trial_id = ?1 AND attempt = ?2"));
-    s.Bind(1, r.trial_id);
-    s.Bind(2, r.attempt);
-    s.Bind(3, r.step);
-    RETURN_IF_ERROR(s.Run());
-    RETURN_IF_ERROR(
-        RequireOneChange(s, absl::StrCat("lease of trial ", r.trial_id, " attempt ", r.attempt)));
+    RETURN_IF_ERROR(update_lease("resumed_from = ?3", r.trial_id, r.attempt, r.step));
+  }
+  for (const LeaseSnapshot& r : m.lease_snapshots) {
+    RETURN_IF_ERROR(update_lease(
+        "snapshots = snapshots + 1, snapshot_step = max(COALESCE(snapshot_step, ?3), ?3)",
+        r.trial_id, r.attempt, r.step));
   }
   for (const CheckpointBatch& b : m.checkpoints) RETURN_IF_ERROR(StoreCheckpoints(db, b, m.now));
   for (const WorkerUpdate& w : m.workers) RETURN_IF_ERROR(UpdateWorker(db, w, now));
@@ -1138,12 +1149,7 @@ absl::StatusOr<std::vector<Checkpoint>> SqliteSweepStore::GetCheckpoints(TrialId
                                                                          bool with_layer_stats) {
   std::vector<Checkpoint> checkpoints;
   RETURN_IF_ERROR(Read([&](SqliteDb& db) -> absl::Status {
-    {
-      ASSIGN_OR_RETURN(SqliteStatement s, db.Prepare("SELECT 1 FROM trials WHERE id = ?1"));
-      s.Bind(1, trial);
-      ASSIGN_OR_RETURN(bool found, s.Step());
-      if (!found) return absl::NotFoundError(absl::StrCat("trial ", trial, " not found"));
-    }
+    RETURN_IF_ERROR(RequireTrial(db, trial));
     {
       ASSIGN_OR_RETURN(SqliteStatement s,
                        db.Prepare("SELECT step, examples_seen, train_nll, test_error, test_nll, "
@@ -1224,6 +1230,38 @@ absl::StatusOr<std::vector<WorkerRecord>> SqliteSweepStore::ListWorkers() {
     });
   }));
   return workers;
+}
+
+absl::StatusOr<std::vector<TrialAttempt>> SqliteSweepStore::ListAttempts(TrialId trial) {
+  std::vector<TrialAttempt> attempts;
+  RETURN_IF_ERROR(Read([&](SqliteDb& db) -> absl::Status {
+    RETURN_IF_ERROR(RequireTrial(db, trial));
+    // The view is the definition (docs/SCHEMA.md); the lease row adds exact times.
+    ASSIGN_OR_RETURN(
+        SqliteStatement s,
+        db.Prepare("SELECT a.attempt, a.worker_id, COALESCE(a.outcome, ''), l.acquired_at_us, "
+                   "l.ended_at_us, a.started_at_step, a.reached_step, a.updates_redone, "
+                   "a.snapshots, a.snapshot_step FROM trial_attempts a JOIN leases l "
+                   "ON l.trial_id = a.trial_id AND l.attempt = a.attempt "
+                   "WHERE a.trial_id = ?1 ORDER BY a.attempt"));
+    s.Bind(1, trial);
+    return s.ForEachRow([&]() -> absl::Status {
+      TrialAttempt a{.trial_id = trial,
+                     .attempt = static_cast<int>(s.Int(0)),
+                     .worker_id = s.Text(1),
+                     .outcome = s.Text(2),
+                     .acquired_at = FromUs(s.Int(3)),
+                     .started_at_step = s.Int(5),
+                     .reached_step = s.OptionalInt(6),
+                     .updates_redone = s.OptionalInt(7),
+                     .snapshots = s.Int(8),
+                     .snapshot_step = s.OptionalInt(9)};
+      if (!s.IsNull(4)) a.ended_at = FromUs(s.Int(4));
+      attempts.push_back(std::move(a));
+      return absl::OkStatus();
+    });
+  }));
+  return attempts;
 }
 
 absl::StatusOr<std::vector<ConfigAggregate>> SqliteSweepStore::AggregateConfigs(SweepId sweep) {

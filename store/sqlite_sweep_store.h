@@ -124,6 +124,7 @@ class SqliteSweepStore final : public SweepStore {
   absl::StatusOr<std::vector<Checkpoint>> GetCheckpoints(TrialId trial, int attempt,
                                                          bool with_layer_stats) override;
   absl::StatusOr<std::vector<WorkerRecord>> ListWorkers() override;
+  absl::StatusOr<std::vector<TrialAttempt>> ListAttempts(TrialId trial) override;
   absl::StatusOr<std::vector<ConfigAggregate>> AggregateConfigs(SweepId sweep) override;
   absl::StatusOr<std::vector<StepAggregate>> AggregateCheckpoints(SweepId sweep,
                                                                   const TrialSpec& config) override;

@@ -48,24 +48,11 @@ absl::StatusOr<std::optional<LayerQuantity>> ParseQuantity(const std::string& na
   return quantity;
 }
 
-// A trial's record and checkpoints; NOT_FOUND says which trial is missing.
+// A trial's record and checkpoints.
 struct TrialData {
   TrialRecord trial;
   std::vector<Checkpoint> checkpoints;
 };
-
-absl::StatusOr<TrialData> FetchTrial(rpc::CoordinatorClient& coordinator, TrialId id,
-                                     std::optional<int> attempt, bool with_layer_stats) {
-  TrialData data;
-  absl::StatusOr<TrialRecord> trial = coordinator.GetTrial(id);
-  if (trial.status().code() == absl::StatusCode::kNotFound) {
-    return absl::NotFoundError(absl::StrCat("no trial ", id));
-  }
-  RETURN_IF_ERROR(trial.status());
-  data.trial = *std::move(trial);
-  ASSIGN_OR_RETURN(data.checkpoints, coordinator.GetCheckpoints(id, attempt, with_layer_stats));
-  return data;
-}
 
 // Why `trial` has no checkpoints, in words that say what to do.
 absl::Status NoCheckpoints(const TrialRecord& trial) {
@@ -84,34 +71,62 @@ absl::Status NoCheckpoints(const TrialRecord& trial) {
   }
 }
 
-// The trials the arguments name: trial ids, or, when any argument is a
-// condition or the first is no id, "[SWEEP] FILTER..." as `results` reads them. Named trials
-// without checkpoints are errors when `need_checkpoints`; selected ones are skipped with a note on
-// the error stream (an error when none is left).
-absl::StatusOr<std::vector<TrialData>> FetchTrials(CommandContext& context,
-                                                   const std::vector<std::string>& args,
-                                                   std::optional<int> attempt,
-                                                   bool with_layer_stats, bool need_checkpoints) {
+// The trials the arguments name: trial ids (each must exist), or, when any
+// argument is a condition or the first is no id, "[SWEEP] FILTER..." as
+// `results` reads them (NOT_FOUND when none matches). `named` says which.
+struct TrialSelection {
+  std::vector<TrialRecord> trials;
+  bool named = false;
+};
+
+absl::StatusOr<TrialSelection> SelectTrials(CommandContext& context,
+                                            const std::vector<std::string>& args) {
   // A first argument that is not a number names a sweep: "curves tiny" is
   // every trial of sweep tiny.
   const bool selecting = (!args.empty() && !absl::c_all_of(args.front(), absl::ascii_isdigit)) ||
                          std::any_of(args.begin(), args.end(), [](const std::string& arg) {
                            return LooksLikeTrialCondition(arg);
                          });
+  TrialSelection selection{.named = !selecting};
+  if (selecting) {
+    ASSIGN_OR_RETURN(selection.trials, QueryTrials(context, args, "id", 0));
+    if (selection.trials.empty()) return absl::NotFoundError("no trials match");
+    return selection;
+  }
+  ASSIGN_OR_RETURN(const std::vector<TrialId> ids, ParseTrialIds(args));
+  ASSIGN_OR_RETURN(rpc::CoordinatorClient * coordinator, context.Reader());
+  for (TrialId id : ids) {
+    absl::StatusOr<TrialRecord> trial = coordinator->GetTrial(id);
+    if (trial.status().code() == absl::StatusCode::kNotFound) {
+      return absl::NotFoundError(absl::StrCat("no trial ", id));
+    }
+    RETURN_IF_ERROR(trial.status());
+    selection.trials.push_back(*std::move(trial));
+  }
+  return selection;
+}
+
+// SelectTrials with each trial's checkpoints. Named trials without
+// checkpoints are errors when `need_checkpoints`; selected ones are skipped
+// with a note on the error stream (an error when none is left).
+absl::StatusOr<std::vector<TrialData>> FetchTrials(CommandContext& context,
+                                                   const std::vector<std::string>& args,
+                                                   std::optional<int> attempt,
+                                                   bool with_layer_stats, bool need_checkpoints) {
+  ASSIGN_OR_RETURN(TrialSelection selection, SelectTrials(context, args));
+  ASSIGN_OR_RETURN(rpc::CoordinatorClient * coordinator, context.Reader());
   std::vector<TrialData> trials;
-  if (!selecting) {
-    ASSIGN_OR_RETURN(const std::vector<TrialId> ids, ParseTrialIds(args));
-    ASSIGN_OR_RETURN(rpc::CoordinatorClient * coordinator, context.Reader());
-    for (TrialId id : ids) {
-      ASSIGN_OR_RETURN(TrialData data, FetchTrial(*coordinator, id, attempt, with_layer_stats));
+  if (selection.named) {
+    for (TrialRecord& trial : selection.trials) {
+      TrialData data{.trial = std::move(trial)};
+      ASSIGN_OR_RETURN(data.checkpoints,
+                       coordinator->GetCheckpoints(data.trial.id, attempt, with_layer_stats));
       if (need_checkpoints && data.checkpoints.empty()) return NoCheckpoints(data.trial);
       trials.push_back(std::move(data));
     }
     return trials;
   }
-  ASSIGN_OR_RETURN(const std::vector<TrialRecord> selected, QueryTrials(context, args, "id", 0));
-  if (selected.empty()) return absl::NotFoundError("no trials match");
-  ASSIGN_OR_RETURN(rpc::CoordinatorClient * coordinator, context.Reader());
+  const std::vector<TrialRecord>& selected = selection.trials;
   for (const TrialRecord& trial : selected) {
     TrialData data{.trial = trial};
     ASSIGN_OR_RETURN(data.checkpoints,
@@ -224,6 +239,71 @@ absl::Status ShowLayers(CommandContext& context, const LayersOptions& options) {
   return absl::OkStatus();
 }
 
+absl::Status ShowAttempts(CommandContext& context, const AttemptsOptions& options) {
+  ASSIGN_OR_RETURN(const OutputFormat format, ParseOutputFormat(options.format));
+  ASSIGN_OR_RETURN(const TrialSelection selection, SelectTrials(context, options.trials));
+  ASSIGN_OR_RETURN(rpc::CoordinatorClient * coordinator, context.Reader());
+  auto optional = [](const std::optional<int64_t>& v) { return v ? Value{*v} : Value{}; };
+  Table per_trial({{"trial_id"},
+                   {"state"},
+                   {"steps_done"},
+                   {"updates"},
+                   {"attempts"},
+                   {"interruptions"},
+                   {"updates_redone"},
+                   {"snapshots"},
+                   {"snapshot_step"}});
+  Table per_attempt({{"trial_id"},
+                     {"attempt"},
+                     {"worker_id"},
+                     {"outcome"},
+                     {"acquired_at"},
+                     {"ended_at"},
+                     {"started_at_step"},
+                     {"reached_step"},
+                     {"updates_redone"},
+                     {"snapshots"},
+                     {"snapshot_step"}});
+  std::vector<std::string> totals;  // one line per trial under the text table
+  for (const TrialRecord& trial : selection.trials) {
+    ASSIGN_OR_RETURN(const std::vector<TrialAttempt> attempts, coordinator->ListAttempts(trial.id));
+    const AttemptTotals sum = SumAttempts(attempts);
+    per_trial.AddRow({trial.id, std::string(TrialStateName(trial.state)), trial.steps_done,
+                      trial.spec.updates, int64_t{sum.attempts}, int64_t{sum.interruptions},
+                      sum.updates_redone, sum.snapshots, optional(sum.snapshot_step)});
+    for (const TrialAttempt& a : attempts) {
+      per_attempt.AddRow({trial.id, int64_t{a.attempt}, TerminalSafe(a.worker_id),
+                          a.outcome.empty() ? Value{} : Value{TerminalSafe(a.outcome)},
+                          UtcTimestamp(a.acquired_at),
+                          a.ended_at ? Value{UtcTimestamp(*a.ended_at)} : Value{},
+                          a.started_at_step, optional(a.reached_step), optional(a.updates_redone),
+                          a.snapshots, optional(a.snapshot_step)});
+    }
+    std::string line =
+        absl::StrCat("trial ", trial.id, " (", std::string(TrialStateName(trial.state)), ", ",
+                     trial.steps_done, "/", trial.spec.updates, " updates): ");
+    if (attempts.empty()) {
+      absl::StrAppend(&line, "no attempt yet");
+    } else {
+      absl::StrAppend(
+          &line, sum.attempts, sum.attempts == 1 ? " attempt, " : " attempts, ", sum.interruptions,
+          sum.interruptions == 1 ? " interruption, " : " interruptions, ", sum.updates_redone,
+          " updates redone; ", sum.snapshots, sum.snapshots == 1 ? " snapshot" : " snapshots");
+      if (sum.snapshot_step) absl::StrAppend(&line, ", the latest at step ", *sum.snapshot_step);
+    }
+    totals.push_back(std::move(line));
+  }
+  if (options.per_trial) {
+    WriteTable(per_trial, format, context.out());
+    return absl::OkStatus();
+  }
+  WriteTable(per_attempt, format, context.out());
+  if (format == OutputFormat::kTable) {
+    for (const std::string& line : totals) context.out() << line << '\n';
+  }
+  return absl::OkStatus();
+}
+
 namespace {
 
 // Legend labels: the fields that vary among the plotted trials (and the
@@ -326,6 +406,19 @@ void AddSeriesCommands(CLI::App& app, CommandContext& context) {
   AddFormatOption(layers_command, &layers->format);
   layers_command->callback(
       [&context, layers] { context.Run([&] { return ShowLayers(context, *layers); }); });
+
+  auto attempts = std::make_shared<AttemptsOptions>();
+  CLI::App* attempts_command = app.add_subcommand(
+      "attempts",
+      "Each attempt of the trials: where it started and got to, the updates it redid after an "
+      "interruption, the snapshots taken; --per-trial adds them up per trial");
+  attempts_command->add_option("TRIAL", attempts->trials, kTrialsHelp)->required();
+  attempts_command->add_flag("--per-trial", attempts->per_trial,
+                             "One row per trial: attempts, interruptions, updates redone, "
+                             "snapshots and the latest snapshot's step");
+  AddFormatOption(attempts_command, &attempts->format);
+  attempts_command->callback(
+      [&context, attempts] { context.Run([&] { return ShowAttempts(context, *attempts); }); });
 
   auto plot = std::make_shared<PlotOptions>();
   CLI::App* plot_command = app.add_subcommand(

@@ -4,6 +4,9 @@
 //   layers TRIALS [--attempt N] [--quantity Q] [--layer L] [--histogram] [--format F]
 //       one row per checkpoint, layer and quantity: mean, std, percentiles,
 //       saturation, Jacobian singular value (and the histogram with --histogram)
+//   attempts TRIALS [--per-trial] [--format F]
+//       one row per attempt (lease): where it started and got to, the updates
+//       it redid, the snapshots acknowledged; --per-trial: their totals
 //   plot KIND TRIALS --out FILE.png|svg|pdf [--quantity Q] [--step N] [--log-y]
 //        [--size WxH] [--title T] [--script-dir DIR] [--attempt N]
 //        [--x examples|updates|epochs] [--bands [--confidence C]] [--ids]
@@ -41,6 +44,13 @@ struct LayersOptions {
   std::string format = "csv";
 };
 absl::Status ShowLayers(CommandContext& context, const LayersOptions& options);
+
+struct AttemptsOptions {
+  std::vector<std::string> trials;
+  bool per_trial = false;  // one row per trial with the attempts' totals
+  std::string format = "table";
+};
+absl::Status ShowAttempts(CommandContext& context, const AttemptsOptions& options);
 
 struct PlotOptions {
   std::string kind;

@@ -95,9 +95,7 @@ Table SweepTable(const std::vector<SweepRecord>& sweeps, OutputFormat format, ab
     if (pruned) row.push_back(s.counts.pruned);
     row.push_back(s.counts.leased);
     row.push_back(s.counts.pending);
-    row.push_back(people
-                      ? HumanDuration(now - s.created_at)
-                      : absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", s.created_at, absl::UTCTimeZone()));
+    row.push_back(people ? HumanDuration(now - s.created_at) : UtcTimestamp(s.created_at));
     table.AddRow(std::move(row));
   }
   return table;
@@ -246,7 +244,17 @@ absl::Status ShowStatus(CommandContext& context, const std::optional<std::string
                        .updates = t.spec.updates});
     specs.emplace(t.id, t.spec);
   }
-  for (const std::string& line : RunningLines(running, specs, 10)) context.out() << line << '\n';
+  // Where each shown trial would resume if its worker were lost now.
+  constexpr size_t kRunningShown = 10;
+  absl::flat_hash_map<TrialId, std::optional<int64_t>> snapshot_steps;
+  for (size_t i = 0; i < running.size() && i < kRunningShown; ++i) {
+    ASSIGN_OR_RETURN(const std::vector<TrialAttempt> attempts,
+                     coordinator->ListAttempts(running[i].trial_id));
+    snapshot_steps[running[i].trial_id] = SumAttempts(attempts).snapshot_step;
+  }
+  for (const std::string& line : RunningLines(running, specs, kRunningShown, &snapshot_steps)) {
+    context.out() << line << '\n';
+  }
   if (!ended.rows().empty()) {
     constexpr size_t kShown = 10;
     context.out() << "failed or diverged, newest first:\n";
@@ -314,14 +322,11 @@ absl::Status ListWorkers(CommandContext& context, OutputFormat format) {
                {"last_seen"},
                {"seconds_since_seen"},
                {"first_seen"}});
-  auto timestamp = [](absl::Time t) {
-    return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
-  };
   for (const WorkerRecord& w : workers) {
     table.AddRow({w.info.worker_id, w.info.host, w.info.pid, w.info.version, int64_t{w.info.cores},
                   w.current_trial.has_value() ? Value{*w.current_trial} : Value{},
-                  timestamp(w.last_seen), absl::ToInt64Seconds(now - w.last_seen),
-                  timestamp(w.first_seen)});
+                  UtcTimestamp(w.last_seen), absl::ToInt64Seconds(now - w.last_seen),
+                  UtcTimestamp(w.first_seen)});
   }
   WriteTable(table, format, context.out());
   return absl::OkStatus();

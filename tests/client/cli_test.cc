@@ -30,10 +30,12 @@
 #include "rpc/grpc_coordinator_client.h"
 #include "rpc/local_coordinator_client.h"
 #include "server/server.h"
+#include "store/file_snapshot_store.h"
 #include "store/sqlite_db.h"
 #include "store/sqlite_sweep_store.h"
 #include "tests/client/cli_runner.h"
 #include "tests/client/prepared_sweeps.h"
+#include "tests/client/sample_checkpoints.h"
 #include "worker/dataset_cache.h"
 #include "worker/trial_runner.h"
 
@@ -61,7 +63,10 @@ std::string TestDir(std::string_view prefix) {
 // deepsweep server on a loopback port.
 class PreparedBackendTest {
  protected:
-  void StartBackend(Backend backend) {
+  // `more`, when given, writes more through the same client after the
+  // prepared sweeps (with snapshots: a file backend's writer has a store).
+  void StartBackend(Backend backend,
+                    const std::function<void(rpc::CoordinatorClient&)>& more = nullptr) {
     backend_ = backend;
     dir_ = TestDir("cli_test");
     db_ = (dir_ / "results.db").string();
@@ -70,11 +75,15 @@ class PreparedBackendTest {
     if (backend == Backend::kResultsFile) {
       auto store = SqliteSweepStore::Open(db_);
       ASSERT_TRUE(store.ok()) << store.status();
+      auto snapshots = FileSnapshotStore::Open(SnapshotDirFor(db_));
+      ASSERT_TRUE(snapshots.ok()) << snapshots.status();
       rpc::LocalCoordinatorClient writer(*std::move(store), &clock_,
-                                         rpc::LocalClientOptions{.coordinator = coordinator});
+                                         rpc::LocalClientOptions{.coordinator = coordinator},
+                                         *std::move(snapshots));
       auto prepared = testing::PrepareSweeps(writer, clock_);
       ASSERT_TRUE(prepared.ok()) << prepared.status();
       prepared_ = *std::move(prepared);
+      if (more) more(writer);
       return;
     }
     server::Server::Options options;
@@ -94,6 +103,7 @@ class PreparedBackendTest {
     auto prepared = testing::PrepareSweeps(*client_, clock_);
     ASSERT_TRUE(prepared.ok()) << prepared.status();
     prepared_ = *std::move(prepared);
+    if (more) more(*client_);
   }
 
   void StopBackend() {
@@ -134,6 +144,157 @@ INSTANTIATE_TEST_SUITE_P(Backends, CliTest,
                          [](const ::testing::TestParamInfo<Backend>& info) {
                            return info.param == Backend::kServer ? "Server" : "ResultsFile";
                          });
+
+// One trial interrupted twice, written as workers would write it: attempt 1
+// (spot-1) reports checkpoints 0..500, snapshots at 200 and 400, and is lost
+// (its lease expires); attempt 2 (spot-2) resumes from 400 (redoing the
+// stored 500 - 400 = 100 updates), reports to 700, snapshots at 600 and,
+// told to stop, at 750, and releases the trial; attempt 3 (spot-3) resumes
+// from 750 (past the last checkpoint: -50, nothing redone), reports to 1000,
+// snapshots at 1000 and succeeds. The sweep's second trial runs on spot-4:
+// checkpoints to 300, a snapshot at 200.
+class AttemptsCliTest : public PreparedBackendTest, public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    StartBackend(GetParam(), [this](rpc::CoordinatorClient& client) { Interrupt(client); });
+  }
+  void TearDown() override { StopBackend(); }
+
+  void Interrupt(rpc::CoordinatorClient& client) {
+    // Only this sweep's trial is to be leased.
+    ASSERT_TRUE(client.CancelSweep(prepared_.active).ok());
+    auto sweep = client.CreateSweep(
+        "name: spot\nseeds: 2\ntraining: {updates: 1000, checkpoint_every: 100}\n");
+    ASSERT_TRUE(sweep.ok()) << sweep.status();
+    testing::SampleCurve curve{.depth = 1, .checkpoints = 11, .every = 100, .layer_stats = false};
+    const std::vector<Checkpoint> series = testing::MakeCheckpoints(curve);
+    auto steps = [&](int64_t from, int64_t to) {
+      return std::vector<Checkpoint>(series.begin() + from / 100, series.begin() + to / 100 + 1);
+    };
+    auto acquire = [&](const std::string& worker) {
+      started_.push_back(clock_.Now());
+      auto acquired = client.AcquireTrial({.worker_id = worker, .host = "spot", .cores = 1});
+      EXPECT_TRUE(acquired.ok() && acquired->lease.has_value()) << acquired.status();
+      return std::pair(acquired->trial->id, acquired->lease->lease_id);
+    };
+    std::string first;
+    std::tie(trial_, first) = acquire("spot-1");
+    ASSERT_TRUE(client.ReportCheckpoints(trial_, first, steps(0, 500)).ok());
+    ASSERT_TRUE(client.UploadSnapshot(trial_, first, 200, "state at 200").ok());
+    ASSERT_TRUE(client.UploadSnapshot(trial_, first, 400, "state at 400").ok());
+    clock_.Advance(absl::Hours(2));  // past the lease's hour: spot-1 is gone
+    const auto [second_trial, second] = acquire("spot-2");
+    ASSERT_EQ(second_trial, trial_);
+    auto resumed = client.DownloadSnapshot(trial_, second, std::nullopt);
+    ASSERT_TRUE(resumed.ok() && resumed->has_value()) << resumed.status();
+    EXPECT_EQ((*resumed)->step, 400);
+    ASSERT_TRUE(client.ReportCheckpoints(trial_, second, steps(500, 700)).ok());
+    ASSERT_TRUE(client.UploadSnapshot(trial_, second, 600, "state at 600").ok());
+    ASSERT_TRUE(client.UploadSnapshot(trial_, second, 750, "state at 750").ok());
+    ASSERT_TRUE(client.ReleaseTrial(trial_, second).ok());
+    ended_.push_back(clock_.Now());
+    clock_.Advance(absl::Minutes(1));
+    const auto [third_trial, third] = acquire("spot-3");
+    ASSERT_EQ(third_trial, trial_);
+    resumed = client.DownloadSnapshot(trial_, third, std::nullopt);
+    ASSERT_TRUE(resumed.ok() && resumed->has_value()) << resumed.status();
+    EXPECT_EQ((*resumed)->step, 750);
+    ASSERT_TRUE(client.ReportCheckpoints(trial_, third, steps(800, 1000)).ok());
+    ASSERT_TRUE(client.UploadSnapshot(trial_, third, 1000, "state at 1000").ok());
+    clock_.Advance(absl::Minutes(1));
+    ASSERT_TRUE(client.CompleteTrial(trial_, third, {.state = TrialState::kSucceeded}).ok());
+    ended_.push_back(clock_.Now());
+    std::string fourth;
+    std::tie(running_, fourth) = acquire("spot-4");
+    ASSERT_NE(running_, trial_);
+    ASSERT_TRUE(client.ReportCheckpoints(running_, fourth, steps(0, 300)).ok());
+    ASSERT_TRUE(client.UploadSnapshot(running_, fourth, 200, "state at 200").ok());
+  }
+
+  TrialId trial_ = 0;                // interrupted twice, succeeded
+  TrialId running_ = 0;              // running on spot-4
+  std::vector<absl::Time> started_;  // when each attempt was leased
+  std::vector<absl::Time> ended_;    // when attempts 2 and 3 ended
+};
+
+INSTANTIATE_TEST_SUITE_P(Backends, AttemptsCliTest,
+                         ::testing::Values(Backend::kResultsFile, Backend::kServer),
+                         [](const ::testing::TestParamInfo<Backend>& info) {
+                           return info.param == Backend::kServer ? "Server" : "ResultsFile";
+                         });
+
+TEST_P(AttemptsCliTest, EachAttemptShowsWhereItStartedWhatItRedidAndItsSnapshots) {
+  const std::string id = absl::StrCat(trial_);
+  // Attempt 1 expired when spot-2 asked, two hours on.
+  const std::string t1 = UtcTimestamp(started_[0]), t2 = UtcTimestamp(started_[1]),
+                    t3 = UtcTimestamp(started_[2]), e2 = UtcTimestamp(ended_[0]),
+                    e3 = UtcTimestamp(ended_[1]);
+  CliResult csv = Cli({"attempts", id, "--format", "csv"});
+  ASSERT_EQ(csv.exit_code, 0) << csv.err;
+  EXPECT_EQ(csv.out,
+            absl::StrCat("trial_id,attempt,worker_id,outcome,acquired_at,ended_at,started_at_step,"
+                         "reached_step,updates_redone,snapshots,snapshot_step\n",
+                         id, ",1,spot-1,expired,", t1, ",", t2, ",0,500,,2,400\n",        //
+                         id, ",2,spot-2,released,", t2, ",", e2, ",400,700,100,2,750\n",  //
+                         id, ",3,spot-3,succeeded,", t3, ",", e3, ",750,1000,-50,1,1000\n"));
+
+  CliResult per_trial = Cli({"attempts", "spot", "--per-trial", "--format", "json"});
+  ASSERT_EQ(per_trial.exit_code, 0) << per_trial.err;
+  auto object = [](const std::vector<std::pair<std::string, std::string>>& fields) {
+    std::string text = "  {\n";
+    for (size_t i = 0; i < fields.size(); ++i) {
+      absl::StrAppend(&text, "    \"", fields[i].first, "\": ", fields[i].second,
+                      i + 1 < fields.size() ? ",\n" : "\n");
+    }
+    return text + "  }";
+  };
+  EXPECT_EQ(per_trial.out, absl::StrCat("[\n",
+                                        object({{"trial_id", id},
+                                                {"state", "\"succeeded\""},
+                                                {"steps_done", "1000"},
+                                                {"updates", "1000"},
+                                                {"attempts", "3"},
+                                                {"interruptions", "2"},
+                                                {"updates_redone", "100"},
+                                                {"snapshots", "5"},
+                                                {"snapshot_step", "1000"}}),
+                                        ",\n",
+                                        object({{"trial_id", absl::StrCat(running_)},
+                                                {"state", "\"leased\""},
+                                                {"steps_done", "300"},
+                                                {"updates", "1000"},
+                                                {"attempts", "1"},
+                                                {"interruptions", "0"},
+                                                {"updates_redone", "0"},
+                                                {"snapshots", "1"},
+                                                {"snapshot_step", "200"}}),
+                                        "\n]\n"));
+
+  // status: where a running trial would resume if its worker were lost now.
+  CliResult status = Cli({"status", "spot"});
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_THAT(status.out,
+              HasSubstr(": step 300/1000 on spot-4 (attempt 1), snapshot at step 200\n"));
+
+  CliResult table = Cli({"attempts", id});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_THAT(table.out, HasSubstr(absl::StrCat(
+                             "trial ", id,
+                             " (succeeded, 1000/1000 updates): 3 attempts, 2 interruptions, 100 "
+                             "updates redone; 5 snapshots, the latest at step 1000\n")));
+  EXPECT_THAT(table.out, HasSubstr("spot-2"));
+
+  // A trial never interrupted, without snapshots; an unknown one is an error.
+  CliResult plain = Cli(
+      {"attempts", absl::StrCat(prepared_.finished_trials[0]), "--per-trial", "--format", "csv"});
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  EXPECT_EQ(plain.out, absl::StrCat("trial_id,state,steps_done,updates,attempts,interruptions,"
+                                    "updates_redone,snapshots,snapshot_step\n",
+                                    prepared_.finished_trials[0], ",succeeded,500,500,1,0,0,0,\n"));
+  CliResult unknown = Cli({"attempts", "9999"});
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_EQ(unknown.err, "deepsweep: no trial 9999\n");
+}
 
 class ResultsFileOnlyTest : public PreparedBackendTest, public ::testing::Test {
  protected:
@@ -447,7 +608,7 @@ TEST_P(CliTest, StatusOfAllSweepsAndOne) {
                                 "  #",
                                 prepared_.running,
                                 " tanh normalized, depth 1, lr 0.01, seed 0: step 200/500 on "
-                                "worker-b (attempt 1)\n"
+                                "worker-b (attempt 1), no snapshot yet\n"
                                 "failed or diverged, newest first:\n"
                                 "trial  state   attempt  worker_id  reason\n",
                                 std::string(5 - absl::StrCat(prepared_.failed).size(), ' '),

@@ -58,6 +58,8 @@ std::vector<Method> AllMethods() {
   retry.set_sweep_id(999);
   v1::GetTrialRequest get_trial;
   get_trial.set_trial_id(999);
+  v1::ListAttemptsRequest attempts;
+  attempts.set_trial_id(999);
   v1::GetCheckpointsRequest checkpoints;
   checkpoints.set_trial_id(999);
   v1::RenewLeaseRequest renew;
@@ -85,6 +87,7 @@ std::vector<Method> AllMethods() {
       {"GetTrial", Access::kRead, Unary(&Stub::GetTrial, get_trial)},
       {"GetCheckpoints", Access::kRead, Unary(&Stub::GetCheckpoints, checkpoints)},
       {"ListWorkers", Access::kRead, Unary(&Stub::ListWorkers)},
+      {"ListAttempts", Access::kRead, Unary(&Stub::ListAttempts, attempts)},
       {"WatchSweep", Access::kRead,
        [](Stub& stub, grpc::ClientContext* context) {
          v1::WatchSweepRequest request;
@@ -237,10 +240,10 @@ TEST(RolesTest, EveryMethodAgainstEveryRole) {
       EXPECT_THAT(status.error_message(), HasSubstr("DEEPSWEEP_TOKEN"));
     }
   }
-  // 8 work methods x {worker, admin} + 8 reads x {reader, submitter, admin}
+  // 8 work methods x {worker, admin} + 9 reads x {reader, submitter, admin}
   // + 3 submits x {submitter, admin} + the backup x {admin}.
-  EXPECT_EQ(allowed, 8 * 2 + 8 * 3 + 3 * 2 + 1);
-  EXPECT_EQ(denied, 20 * 4 - allowed);
+  EXPECT_EQ(allowed, 8 * 2 + 9 * 3 + 3 * 2 + 1);
+  EXPECT_EQ(denied, 21 * 4 - allowed);
 }
 
 TEST(RolesTest, TheRoleTable) {

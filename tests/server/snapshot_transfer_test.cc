@@ -85,6 +85,12 @@ TEST_F(SnapshotTransferTest, AStaleLeaseOrAStepPastTheBudgetStoresNothing) {
   EXPECT_FALSE(back->has_value());
   EXPECT_EQ(client_->DownloadSnapshot(trial_, "not-the-lease", std::nullopt).status().code(),
             absl::StatusCode::kAborted);
+  // Refused uploads are not counted.
+  auto attempts = client_->ListAttempts(trial_);
+  ASSERT_TRUE(attempts.ok()) << attempts.status();
+  ASSERT_EQ(attempts->size(), 1u);
+  EXPECT_EQ((*attempts)[0].snapshots, 0);
+  EXPECT_FALSE((*attempts)[0].snapshot_step.has_value());
 }
 
 TEST_F(SnapshotTransferTest, WeightsExistOnlyForSucceededTrialsThatKeptThem) {
@@ -99,6 +105,23 @@ TEST_F(SnapshotTransferTest, WeightsExistOnlyForSucceededTrialsThatKeptThem) {
   EXPECT_EQ(weights->bytes, final_bytes);
   // Retention: only the final snapshot is left.
   EXPECT_EQ(SnapshotFiles(), 1);
+  // The attempt counts both snapshots it had acknowledged, though retention
+  // kept one file.
+  auto attempts = client_->ListAttempts(trial_);
+  ASSERT_TRUE(attempts.ok()) << attempts.status();
+  ASSERT_EQ(attempts->size(), 1u);
+  const TrialAttempt& attempt = (*attempts)[0];
+  EXPECT_EQ(attempt.trial_id, trial_);
+  EXPECT_EQ(attempt.attempt, 1);
+  EXPECT_EQ(attempt.worker_id, "w");
+  EXPECT_EQ(attempt.outcome, "succeeded");
+  EXPECT_TRUE(attempt.ended_at.has_value());
+  EXPECT_EQ(attempt.started_at_step, 0);
+  EXPECT_FALSE(attempt.reached_step.has_value());  // no checkpoint was reported
+  EXPECT_FALSE(attempt.updates_redone.has_value());
+  EXPECT_EQ(attempt.snapshots, 2);
+  EXPECT_EQ(attempt.snapshot_step, 1000);
+  EXPECT_EQ(client_->ListAttempts(trial_ + 100).status().code(), absl::StatusCode::kNotFound);
 }
 
 // A trial a rule stops at a report (here the stuck rule: diverged; ASHA's

@@ -510,6 +510,76 @@ TEST_F(SqliteStoreTest, TrialAttemptsShowWhereEachAttemptStartedAndWhatItRedid) 
   EXPECT_FALSE(store->Apply(std::move(missing)).ok());
 }
 
+// Version 9: leases count the snapshots acknowledged under them. A version 8
+// file's leases read as having none (snapshots 0, snapshot_step NULL) and keep
+// what trial_attempts showed; new snapshots are counted; trial_snapshots adds a
+// trial's attempts up as SumAttempts does (the CLI's `attempts --per-trial`).
+TEST_F(SqliteStoreTest, VersionNineCountsSnapshotsPerAttemptAndTrialSnapshotsAddsThemUp) {
+  {
+    auto db = SqliteDb::Open(path_, /*create=*/true);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE(MigrateTo(**db, 8).ok());
+    ASSERT_TRUE((*db)
+                    ->Exec("INSERT INTO sweeps (id, name, spec_yaml, state, max_attempts, "
+                           "created_at_us) VALUES (1, 'old', 'name: old', 'active', 3, 0);"
+                           "INSERT INTO trials (id, sweep_id, trial_index, state, attempt, "
+                           "attempt_limit, worker_id, "
+                           "dataset, dataset_path, train_examples, validation_examples, "
+                           "test_examples, preprocess, activation, init, init_gain, depth, "
+                           "width, loss, learning_rate, momentum, lr_decay, batch_size, "
+                           "updates, checkpoint_every, probe_examples, seed, seed_index, "
+                           "steps_done, created_at_us, updated_at_us) VALUES (7, 1, 0, 'leased', "
+                           "2, 3, 'w2', 'shapeset', '', 0, 100, 100, 'pm1', 'tanh', "
+                           "'normalized', 1, 2, 8, 'nll', 0.01, 0, 0, 10, 2000, 100, 16, 4242, "
+                           "0, 400, 0, 0);"
+                           "INSERT INTO leases (trial_id, attempt, lease_id, worker_id, "
+                           "acquired_at_us, deadline_us, ended_at_us, outcome, resumed_from) "
+                           "VALUES (7, 1, 'l1', 'w1', 1000000, 0, 2000000, 'expired', NULL), "
+                           "(7, 2, 'l2', 'w2', 3000000, 9000000, NULL, NULL, 200);"
+                           "INSERT INTO checkpoints (trial_id, attempt, step, examples_seen, "
+                           "recorded_at_us) VALUES (7, 1, 0, 0, 0), (7, 1, 100, 1000, 0), "
+                           "(7, 1, 200, 2000, 0), (7, 1, 300, 3000, 0), (7, 2, 0, 0, 0), "
+                           "(7, 2, 100, 1000, 0), (7, 2, 200, 2000, 0), (7, 2, 300, 3000, 0), "
+                           "(7, 2, 400, 4000, 0);")
+                    .ok());
+  }
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(Shell("PRAGMA user_version"),
+            (std::vector<std::vector<std::string>>{{absl::StrCat(LatestSchemaVersion())}}));
+  EXPECT_EQ(Shell("SELECT attempt, started_at_step, reached_step, coalesce(updates_redone, "
+                  "'null'), snapshots, coalesce(snapshot_step, 'null') FROM trial_attempts "
+                  "ORDER BY attempt"),
+            (std::vector<std::vector<std::string>>{{"1", "0", "300", "null", "0", "null"},
+                                                   {"2", "200", "400", "100", "0", "null"}}));
+  for (int64_t step : {500, 250, 1000}) {  // the highest step is kept, whatever the order
+    StoreMutation m{.now = absl::FromUnixSeconds(5)};
+    m.lease_snapshots.push_back({.trial_id = 7, .attempt = 2, .step = step});
+    ASSERT_TRUE(store->Apply(std::move(m)).ok());
+  }
+  EXPECT_EQ(Shell("SELECT attempt, snapshots, coalesce(snapshot_step, 'null') FROM "
+                  "trial_attempts ORDER BY attempt"),
+            (std::vector<std::vector<std::string>>{{"1", "0", "null"}, {"2", "3", "1000"}}));
+  EXPECT_EQ(Shell("SELECT trial_id, sweep_id, state, attempts, steps_done, updates, "
+                  "interruptions, snapshots, snapshot_step, updates_redone FROM trial_snapshots"),
+            (std::vector<std::vector<std::string>>{
+                {"7", "1", "leased", "2", "400", "2000", "1", "3", "1000", "100"}}));
+
+  auto attempts = store->ListAttempts(7);
+  ASSERT_TRUE(attempts.ok()) << attempts.status();
+  ASSERT_EQ(attempts->size(), 2u);
+  EXPECT_EQ((*attempts)[0].acquired_at, absl::FromUnixSeconds(1));
+  EXPECT_EQ((*attempts)[0].ended_at, absl::FromUnixSeconds(2));
+  EXPECT_EQ((*attempts)[1].outcome, "");
+  EXPECT_EQ((*attempts)[1].updates_redone, 100);
+  const AttemptTotals totals = SumAttempts(*attempts);
+  EXPECT_EQ(totals.attempts, 2);
+  EXPECT_EQ(totals.interruptions, 1);
+  EXPECT_EQ(totals.snapshots, 3);
+  EXPECT_EQ(totals.snapshot_step, 1000);
+  EXPECT_EQ(totals.updates_redone, 100);
+}
+
 TEST_F(SqliteStoreTest, KillNineLosesNothingAcknowledged) {
   int acks[2];
   ASSERT_EQ(pipe(acks), 0);

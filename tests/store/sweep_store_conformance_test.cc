@@ -555,6 +555,104 @@ TYPED_TEST(SweepStoreTest, ANewAttemptClearsResultsButKeepsOldCheckpoints) {
   EXPECT_EQ(this->store_->GetTrial(id)->final_test_error, 0.2);
 }
 
+// Attempt 1 stores checkpoints to 700 and snapshots at 300 and 600, then its
+// lease expires; attempt 2 resumes from 600 (redoing 700 - 600 = 100 stored
+// updates), snapshots at 900 and is released past its last checkpoint (a
+// SIGTERM snapshot at 1050, after the checkpoint at 1000); attempt 3 resumes
+// from 1050 (-50: nothing redone) and is still running.
+TYPED_TEST(SweepStoreTest, AttemptsShowWhereEachStartedTheUpdatesRedoneAndTheSnapshots) {
+  const CreatedSweep s = this->CreateFour();
+  const TrialId id = s.trial_ids[1];
+  EXPECT_TRUE(this->store_->ListAttempts(id)->empty());
+  EXPECT_EQ(this->store_->ListAttempts(999).status().code(), absl::StatusCode::kNotFound);
+  auto end = [&](int attempt, const std::string& outcome, absl::Time at) {
+    StoreMutation m{.now = at};
+    m.trials.push_back({.id = id,
+                        .expect_state = TrialState::kLeased,
+                        .expect_attempt = attempt,
+                        .state = TrialState::kPending,
+                        .attempt = attempt,
+                        .attempt_limit = 3});
+    m.lease_ends.push_back({id, attempt, outcome});
+    ASSERT_TRUE(this->store_->Apply(std::move(m)).ok());
+  };
+  auto snapshot = [&](int attempt, int64_t step) {
+    StoreMutation m{.now = kT0};
+    m.lease_snapshots.push_back({.trial_id = id, .attempt = attempt, .step = step});
+    ASSERT_TRUE(this->store_->Apply(std::move(m)).ok());
+  };
+  auto resume = [&](int attempt, int64_t step) {
+    StoreMutation m{.now = kT0};
+    m.lease_resumes.push_back({.trial_id = id, .attempt = attempt, .step = step});
+    ASSERT_TRUE(this->store_->Apply(std::move(m)).ok());
+  };
+  auto report = [&](int attempt, int64_t from, int64_t to) {
+    std::vector<Checkpoint> series;
+    for (int64_t step = from; step <= to; step += 100) {
+      series.push_back(this->MakeCheckpoint(step, 0.5, 0));
+    }
+    ASSERT_TRUE(this->Report(id, attempt, series).ok());
+  };
+
+  this->Lease(id, 1, "a", kT0 + absl::Seconds(30));
+  report(1, 0, 700);
+  snapshot(1, 300);
+  snapshot(1, 600);
+  end(1, "expired", kT0 + absl::Seconds(40));
+  this->Lease(id, 2, "b", kT0 + absl::Seconds(90));
+  resume(2, 600);
+  report(2, 0, 1000);  // the carried series to 600, then its own
+  snapshot(2, 900);
+  snapshot(2, 1050);
+  end(2, "released", kT0 + absl::Seconds(50));
+  this->Lease(id, 3, "c", kT0 + absl::Seconds(120));
+  resume(3, 1050);
+
+  auto attempts = this->store_->ListAttempts(id);
+  ASSERT_TRUE(attempts.ok()) << attempts.status();
+  ASSERT_EQ(attempts->size(), 3u);
+  const TrialAttempt& first = (*attempts)[0];
+  EXPECT_EQ(first.trial_id, id);
+  EXPECT_EQ(first.attempt, 1);
+  EXPECT_EQ(first.worker_id, "a");
+  EXPECT_EQ(first.outcome, "expired");
+  EXPECT_EQ(first.acquired_at, kT0);
+  EXPECT_EQ(first.ended_at, kT0 + absl::Seconds(40));
+  EXPECT_EQ(first.started_at_step, 0);
+  EXPECT_EQ(first.reached_step, 700);
+  EXPECT_EQ(first.updates_redone, std::nullopt);
+  EXPECT_EQ(first.snapshots, 2);
+  EXPECT_EQ(first.snapshot_step, 600);
+  const TrialAttempt& second = (*attempts)[1];
+  EXPECT_EQ(second.outcome, "released");
+  EXPECT_EQ(second.started_at_step, 600);
+  EXPECT_EQ(second.reached_step, 1000);
+  EXPECT_EQ(second.updates_redone, 100);
+  EXPECT_EQ(second.snapshots, 2);
+  EXPECT_EQ(second.snapshot_step, 1050);
+  const TrialAttempt& third = (*attempts)[2];
+  EXPECT_EQ(third.worker_id, "c");
+  EXPECT_EQ(third.outcome, "");
+  EXPECT_EQ(third.ended_at, std::nullopt);
+  EXPECT_EQ(third.started_at_step, 1050);
+  EXPECT_EQ(third.reached_step, std::nullopt);
+  EXPECT_EQ(third.updates_redone, -50);
+  EXPECT_EQ(third.snapshots, 0);
+  EXPECT_EQ(third.snapshot_step, std::nullopt);
+
+  const AttemptTotals totals = SumAttempts(*attempts);
+  EXPECT_EQ(totals.attempts, 3);
+  EXPECT_EQ(totals.interruptions, 2);
+  EXPECT_EQ(totals.updates_redone, 100);  // the -50 counts as 0
+  EXPECT_EQ(totals.snapshots, 4);
+  EXPECT_EQ(totals.snapshot_step, 1050);
+
+  StoreMutation stale{.now = kT0};
+  stale.lease_snapshots.push_back({.trial_id = id, .attempt = 4, .step = 1});
+  EXPECT_EQ(this->store_->Apply(std::move(stale)).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ((*this->store_->ListAttempts(id))[2].snapshots, 0);
+}
+
 TYPED_TEST(SweepStoreTest, WorkersAreRegisteredHeardAndFreed) {
   const CreatedSweep s = this->CreateFour();
   this->Lease(s.trial_ids[0], 1, "b", kT0);

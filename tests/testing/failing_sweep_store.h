@@ -44,6 +44,9 @@ class FailingSweepStore final : public SweepStore {
     return store_->GetCheckpoints(trial, attempt, with_layer_stats);
   }
   absl::StatusOr<std::vector<WorkerRecord>> ListWorkers() override { return store_->ListWorkers(); }
+  absl::StatusOr<std::vector<TrialAttempt>> ListAttempts(TrialId trial) override {
+    return store_->ListAttempts(trial);
+  }
   absl::StatusOr<std::vector<ConfigAggregate>> AggregateConfigs(SweepId sweep) override {
     return store_->AggregateConfigs(sweep);
   }

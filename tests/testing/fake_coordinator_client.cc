@@ -240,6 +240,9 @@ absl::StatusOr<std::vector<Checkpoint>> FakeCoordinatorClient::GetCheckpoints(Tr
 absl::StatusOr<std::vector<WorkerRecord>> FakeCoordinatorClient::ListWorkers() {
   return Unimplemented();
 }
+absl::StatusOr<std::vector<TrialAttempt>> FakeCoordinatorClient::ListAttempts(TrialId) {
+  return Unimplemented();
+}
 absl::Status FakeCoordinatorClient::UploadSnapshot(TrialId trial, std::string_view lease_id,
                                                    int64_t step, std::string_view bytes) {
   absl::MutexLock lock(&mu_);

@@ -108,6 +108,7 @@ class FakeCoordinatorClient final : public rpc::CoordinatorClient {
   absl::StatusOr<std::vector<Checkpoint>> GetCheckpoints(TrialId, std::optional<int>,
                                                          bool) override;
   absl::StatusOr<std::vector<WorkerRecord>> ListWorkers() override;
+  absl::StatusOr<std::vector<TrialAttempt>> ListAttempts(TrialId) override;
   absl::Status WatchSweep(SweepId, const std::function<bool(const rpc::SweepProgress&)>&) override;
 
  private:

@@ -43,6 +43,9 @@ class ForwardingCoordinatorClient : public rpc::CoordinatorClient {
     return inner_->GetCheckpoints(id, attempt, with_layer_stats);
   }
   absl::StatusOr<std::vector<WorkerRecord>> ListWorkers() override { return inner_->ListWorkers(); }
+  absl::StatusOr<std::vector<TrialAttempt>> ListAttempts(TrialId id) override {
+    return inner_->ListAttempts(id);
+  }
   absl::Status WatchSweep(
       SweepId id, const std::function<bool(const rpc::SweepProgress&)>& on_progress) override {
     return inner_->WatchSweep(id, on_progress);
