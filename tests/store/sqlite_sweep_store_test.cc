@@ -677,7 +677,12 @@ TEST_F(SqliteStoreTest, WalStaysNearTheDatabaseSizeUnderManySmallTrials) {
   const std::uintmax_t database = std::filesystem::file_size(path_);
   std::printf("database %ju bytes; largest -wal %ju bytes (database then %ju)\n", database,
               largest_wal, database_at_largest);
-  EXPECT_LE(largest_wal, 2 * database + SqliteStoreOptions{}.wal_size_limit_bytes);
+  // The writer catches up when idle, and in any case once the WAL is four
+  // times over its threshold (the database's size here): that, plus the size
+  // SQLite cuts the file back to, is the bound under any scheduling (2x held
+  // alone, 4.4x was seen under ctest -j2 on a loaded machine). Before the fix:
+  // 23x.
+  EXPECT_LE(largest_wal, 4 * database + SqliteStoreOptions{}.wal_size_limit_bytes);
 }
 
 // Backup() while another thread keeps committing checkpoints: the copy is a
