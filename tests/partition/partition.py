@@ -81,7 +81,12 @@ def can_make_namespaces():
     made = run("ip", "netns", "add", probe, check=False)
     if made.returncode != 0:
         return f"cannot create a network namespace: {made.stderr.strip()}"
+    # Created is not usable: in a chroot without its own /run/netns mount,
+    # `ip netns add` succeeds and entering the namespace then fails.
+    used = run("ip", "-n", probe, "link", "set", "lo", "up", check=False)
     run("ip", "netns", "del", probe, check=False)
+    if used.returncode != 0:
+        return f"cannot use a new network namespace: {used.stderr.strip()}"
     return None
 
 
