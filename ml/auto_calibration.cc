@@ -39,8 +39,11 @@ absl::Status ValidateOptions(const CalibrationOptions& options) {
   if (!(options.budget_seconds > 0)) {
     return absl::InvalidArgumentError("calibration: budget_seconds must be > 0");
   }
-  if (options.max_rounds < 1) {
-    return absl::InvalidArgumentError("calibration: max_rounds must be >= 1");
+  if (options.min_rounds < 1) {
+    return absl::InvalidArgumentError("calibration: min_rounds must be >= 1");
+  }
+  if (options.max_rounds < options.min_rounds) {
+    return absl::InvalidArgumentError("calibration: max_rounds must be >= min_rounds");
   }
   return absl::OkStatus();
 }
@@ -62,10 +65,14 @@ absl::StatusOr<Calibration> CalibrateAutoPlan(StepTimer& timer, const Calibratio
                           std::vector<double>(candidates, std::numeric_limits<double>::infinity()));
   double last_round_timed = 0;
   while (out.rounds < options.max_rounds) {
-    if (out.rounds > 0 && out.elapsed_seconds + last_round_timed > options.budget_seconds) break;
+    if (out.rounds >= options.min_rounds &&
+        out.elapsed_seconds + last_round_timed > options.budget_seconds) {
+      break;
+    }
     last_round_timed = 0;
     for (size_t i = 0; i < widths; ++i) {
-      for (size_t j = 0; j < candidates; ++j) {
+      for (size_t k = 0; k < candidates; ++k) {
+        const size_t j = (static_cast<size_t>(out.rounds) + k) % candidates;
         const StepTiming t = timer.Measure(options.candidates[j], options.columns[i]);
         out.best_seconds[i][j] = std::min(out.best_seconds[i][j], t.seconds_per_step);
         out.elapsed_seconds += t.elapsed_seconds;

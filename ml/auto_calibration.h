@@ -6,12 +6,16 @@
 // Procedure (CalibrateAutoPlan): rounds; each round measures every candidate
 // at every width once (StepTimer::Measure: seconds per training step), the
 // widths in order and the candidates interleaved, so a change of load hits all
-// of them alike. A width's score for a candidate is its least seconds per
-// step over the rounds (the least disturbed measurement on a shared machine);
-// the winner is the least score (ties: the earlier candidate). Rounds go on
-// while the next one fits in the budget: at least one, at most max_rounds, and
-// a round starts only when the time spent so far plus the timed steps of the
-// previous round (warm-ups aside) stay within budget_seconds.
+// of them alike; round r starts at candidate r mod n, so no candidate is
+// always the first timed after a change of width. A width's score for a
+// candidate is its least seconds per step over the rounds (the least disturbed
+// measurement on a shared machine); the winner is the least score (ties: the
+// earlier candidate). At least min_rounds rounds, whatever they cost: one
+// sample per candidate is not a measurement (a single disturbed round once
+// chose blas at minibatch 1, where small_batch is 1.7x faster). Further rounds,
+// up to max_rounds, while the next one fits in the budget: a round starts only
+// when the time spent so far plus the timed steps of the previous round
+// (warm-ups aside) stay within budget_seconds.
 //
 // From widths to a plan: a width between two calibrated ones c_i < c_j takes
 // the choice of the nearer on a log scale (c_j's from ceil(sqrt(c_i c_j)) on),
@@ -57,8 +61,9 @@ struct CalibrationOptions {
   // Backends compared (not kAuto).
   std::vector<GemmBackend> candidates = {GemmBackend::kSmallBatch, GemmBackend::kEigen,
                                          GemmBackend::kBlas};
-  double budget_seconds = 1.8;  // see the header comment; > 0
-  int max_rounds = 5;           // >= 1
+  double budget_seconds = 3;  // see the header comment; > 0
+  int min_rounds = 2;         // >= 1
+  int max_rounds = 5;         // >= min_rounds
 };
 
 struct Calibration {
@@ -105,7 +110,7 @@ struct StepTimerOptions {
                  .output_dim = 10,
                  .activation = Activation::kTanh};
   int threads = 1;
-  double min_seconds = 0.005;
+  double min_seconds = 0.02;  // per measurement: >= 8 steps at minibatch 1
   int64_t max_steps = 1000;
   uint64_t seed = 1;  // weights and inputs
 };

@@ -64,7 +64,7 @@ absl::Status RunWorkerUntilSignal(WorkerProcessOptions options) {
   TrialRunner runner(&datasets, SystemClock::Default(), options.runner);
   RealSleeper sleeper;
   WorkerLoop loop(client.get(), &runner, SystemClock::Default(), &sleeper, options.loop);
-  spdlog::info("worker {} (version {}, {} cores, {} BLAS threads, compute path {}) serving {}",
+  spdlog::info("worker {} (version {}, {} cores, {} threads per trial, compute path {}) serving {}",
                me.worker_id, me.version, me.cores, options.runner.threads, ml::ComputePath(),
                options.coordinator.target);
 

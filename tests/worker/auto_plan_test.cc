@@ -44,6 +44,7 @@ class AutoPlanCacheTest : public ::testing::Test {
     options_.cache_dir = (dir_ / "cache").string();
     options_.cpu_model = "Test CPU 9000";
     options_.binary = "0.1.0 exe=1@2";
+    options_.calibration.min_rounds = 1;
     options_.calibration.max_rounds = 1;
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
