@@ -106,9 +106,8 @@ TEST(CalibrateAutoPlan, TiesGoToTheEarlierCandidate) {
   ScriptedTimer timer;
   timer.Script(kBlas, 64, {1});
   timer.Script(kEigen, 64, {1});
-  absl::StatusOr<Calibration> c =
-      CalibrateAutoPlan(timer, {.columns = {64}, .candidates = {kBlas, kEigen}, .min_rounds = 1,
-                                .max_rounds = 1});
+  absl::StatusOr<Calibration> c = CalibrateAutoPlan(
+      timer, {.columns = {64}, .candidates = {kBlas, kEigen}, .min_rounds = 1, .max_rounds = 1});
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->plan, Plan({{1, kBlas}}));
 }
@@ -136,10 +135,9 @@ TEST(CalibrateAutoPlan, StartsARoundOnlyWhenItFitsTheBudget) {
     ScriptedTimer slow;
     slow.Script(kSmall, 10, {0.05});
     slow.elapsed = 50;
-    c = CalibrateAutoPlan(slow, {.columns = {10},
-                                 .candidates = {kSmall},
-                                 .budget_seconds = 1,
-                                 .min_rounds = min_rounds});
+    c = CalibrateAutoPlan(
+        slow,
+        {.columns = {10}, .candidates = {kSmall}, .budget_seconds = 1, .min_rounds = min_rounds});
     ASSERT_TRUE(c.ok()) << c.status();
     EXPECT_EQ(c->rounds, min_rounds);
   }
@@ -164,9 +162,9 @@ TEST(CalibrateAutoPlan, RotatesWhichCandidateGoesFirst) {
   ASSERT_TRUE(c.ok()) << c.status();
   ASSERT_EQ(timer.calls.size(), 18u);
   const std::vector<std::pair<GemmBackend, int>> expected = {
-      {kSmall, 1},  {kEigen, 1}, {kBlas, 1},  {kSmall, 10}, {kEigen, 10}, {kBlas, 10},
-      {kEigen, 1},  {kBlas, 1},  {kSmall, 1}, {kEigen, 10}, {kBlas, 10},  {kSmall, 10},
-      {kBlas, 1},   {kSmall, 1}, {kEigen, 1}, {kBlas, 10},  {kSmall, 10}, {kEigen, 10}};
+      {kSmall, 1}, {kEigen, 1}, {kBlas, 1},  {kSmall, 10}, {kEigen, 10}, {kBlas, 10},
+      {kEigen, 1}, {kBlas, 1},  {kSmall, 1}, {kEigen, 10}, {kBlas, 10},  {kSmall, 10},
+      {kBlas, 1},  {kSmall, 1}, {kEigen, 1}, {kBlas, 10},  {kSmall, 10}, {kEigen, 10}};
   EXPECT_EQ(timer.calls, expected);
   // Ties still go to the earlier candidate in `candidates`, whatever the order of timing.
   EXPECT_EQ(c->plan, Plan({{1, kSmall}}));
