@@ -10,6 +10,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -154,8 +155,12 @@ struct LeaseEnding {
   bool worker_heard = true;     // false when the lease ran out in silence
 };
 
-// The store writes one call submitted; the caller's own write comes last.
-using Writes = std::vector<PendingWrite>;
+// The store writes one call submitted (the caller's own write comes last) and
+// the sweeps they change, whose versions move once they are committed.
+struct Writes {
+  std::vector<PendingWrite> pending;
+  absl::flat_hash_set<SweepId> sweeps;
+};
 
 // A failed write that is the store's fault (full disk, I/O error, corrupt or
 // read-only file), not the caller's: workers could not renew meanwhile.
@@ -254,7 +259,7 @@ class Coordinator::Impl {
                            .created_at = now};
       record.counts.pending = static_cast<int64_t>(trials.size());
     }
-    Bump();
+    Bump({record.id});
     return SubmittedSweep{.sweep = std::move(record)};
   }
 
@@ -307,7 +312,7 @@ class Coordinator::Impl {
       std::optional<absl::Time> finished_at;
       if (sweep.leased == 0) finished_at = now;
       m.sweeps.push_back({id, SweepState::kCancelled, finished_at});
-      writes.push_back(store_->Submit(std::move(m)));
+      SubmitLocked(std::move(m), writes);
 
       for (const auto& [key, trial_id] : sweep.pending) live_.erase(trial_id);
       sweep.pending.clear();
@@ -370,7 +375,7 @@ class Coordinator::Impl {
         live_[t.id] = std::move(t);
       }
       m.sweeps.push_back({id, SweepState::kActive, std::nullopt});
-      writes.push_back(store_->Submit(std::move(m)));
+      SubmitLocked(std::move(m), writes);
       retried = static_cast<int64_t>(trials.size());
     }
     RETURN_IF_ERROR(Await(writes));
@@ -446,7 +451,7 @@ class Coordinator::Impl {
                              .updated_at = now};
       }
       m.workers.push_back(std::move(seen));
-      writes.push_back(store_->Submit(std::move(m)));
+      SubmitLocked(std::move(m), writes);
     }
     RETURN_IF_ERROR(Await(writes));
     if (!lease.has_value()) return Acquisition{.retry_after = options_.idle_retry_after};
@@ -496,7 +501,7 @@ class Coordinator::Impl {
         m.lease_renewals.push_back({t->id, t->attempt, deadline});
         if (!checkpoints.empty()) m.checkpoints.push_back({t->id, t->attempt, checkpoints});
         m.workers.push_back({.info = {.worker_id = t->worker_id}});
-        writes.push_back(store_->Submit(std::move(m)));
+        SubmitLocked(std::move(m), writes);
         deadlines_.erase({t->lease->deadline, t->id});
         t->lease->deadline = deadline;
         deadlines_.emplace(deadline, t->id);
@@ -585,6 +590,17 @@ class Coordinator::Impl {
     return version_;
   }
 
+  uint64_t version() {
+    absl::MutexLock lock(&version_mu_);
+    return version_;
+  }
+
+  uint64_t sweep_version(SweepId id) {
+    absl::MutexLock lock(&version_mu_);
+    auto it = sweep_versions_.find(id);
+    return it == sweep_versions_.end() ? 0 : it->second;
+  }
+
   SweepStore* store() const { return store_; }
 
   StoreHealth store_health() const {
@@ -638,7 +654,7 @@ class Coordinator::Impl {
       ASSIGN_OR_RETURN(LiveTrial * t, CurrentLeaseLocked(id, lease_id, writes));
       StoreMutation m{.now = ToMicros(clock_->Now())};
       fill(m, id, t->attempt);
-      writes.push_back(store_->Submit(std::move(m)));
+      SubmitLocked(std::move(m), writes);
     }
     return Await(writes);
   }
@@ -695,9 +711,10 @@ class Coordinator::Impl {
     return absl::StrFormat("%d-%d-%016x", id, attempt, SecureRandom64());
   }
 
-  void Bump() {
+  void Bump(const absl::flat_hash_set<SweepId>& sweeps = {}) {
     absl::MutexLock lock(&version_mu_);
     ++version_;
+    for (SweepId id : sweeps) sweep_versions_[id] = version_;
     changed_.SignalAll();
   }
 
@@ -706,7 +723,7 @@ class Coordinator::Impl {
   // first error.
   absl::Status Await(Writes& writes) ABSL_LOCKS_EXCLUDED(mu_) {
     absl::Status status;
-    for (PendingWrite& w : writes) status.Update(w.Wait());
+    for (PendingWrite& w : writes.pending) status.Update(w.Wait());
     if (!status.ok()) {
       {
         absl::MutexLock lock(&mu_);
@@ -716,11 +733,28 @@ class Coordinator::Impl {
       NoteWrite(status);
       return status;
     }
-    if (!writes.empty()) {
+    if (!writes.pending.empty()) {
       NoteWrite(status);
-      Bump();
+      Bump(writes.sweeps);
     }
     return status;
+  }
+
+  // Submits `m` and notes the sweeps it changes: those it names and those of
+  // the live trials it names (every trial a decision changes is live until
+  // its mutation is submitted).
+  void SubmitLocked(StoreMutation m, Writes& writes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    for (const SweepUpdate& s : m.sweeps) writes.sweeps.insert(s.id);
+    const auto note = [&](TrialId id) {
+      if (auto it = live_.find(id); it != live_.end()) writes.sweeps.insert(it->second.sweep_id);
+    };
+    for (const TrialUpdate& u : m.trials) note(u.id);
+    for (const LeaseEnd& e : m.lease_ends) note(e.trial_id);
+    for (const LeaseGrant& g : m.lease_grants) note(g.trial_id);
+    for (const LeaseRenewal& r : m.lease_renewals) note(r.trial_id);
+    for (const LeaseResume& r : m.lease_resumes) note(r.trial_id);
+    for (const CheckpointBatch& c : m.checkpoints) note(c.trial_id);
+    writes.pending.push_back(store_->Submit(std::move(m)));
   }
 
   // Keeps StoreHealth from the outcome of a write, and tells the listener
@@ -902,7 +936,7 @@ class Coordinator::Impl {
       finished.push_back(sweep_id);
       m.sweeps.push_back({sweep_id, FinalState(s), now});
     }
-    writes.push_back(store_->Submit(std::move(m)));
+    SubmitLocked(std::move(m), writes);
 
     for (LeaseEnding& e : endings) {
       LiveTrial& t = *e.trial;
@@ -965,6 +999,8 @@ class Coordinator::Impl {
   absl::Mutex version_mu_;
   absl::CondVar changed_;
   uint64_t version_ ABSL_GUARDED_BY(version_mu_) = 0;
+  // Per sweep: version_ after its last committed change (absent: none yet).
+  absl::flat_hash_map<SweepId, uint64_t> sweep_versions_ ABSL_GUARDED_BY(version_mu_);
 
   // Apart from mu_: read by health checks, written after commits.
   mutable absl::Mutex health_mu_;
@@ -1051,6 +1087,8 @@ absl::Status Coordinator::RecordSnapshot(TrialId trial, std::string_view lease_i
 uint64_t Coordinator::WaitForChange(uint64_t seen, absl::Duration max_wait) {
   return impl_->WaitForChange(seen, max_wait);
 }
+uint64_t Coordinator::version() const { return impl_->version(); }
+uint64_t Coordinator::sweep_version(SweepId id) const { return impl_->sweep_version(id); }
 StoreHealth Coordinator::store_health() const { return impl_->store_health(); }
 int64_t Coordinator::unfinished_trials() const { return impl_->unfinished_trials(); }
 

@@ -405,6 +405,15 @@ class Coordinator {
   // pace itself (e.g. one GetSweep per 200 ms at most), since GetSweep counts
   // the sweep's trials in the store.
   uint64_t WaitForChange(uint64_t seen, absl::Duration max_wait);
+  // That counter now, for readers that cache what they show (web/): once a
+  // change is committed the version differs from any read before it.
+  uint64_t version() const;
+  // The version after the last committed change to sweep `id` or any of its
+  // trials (a lease granted, renewed or ended, checkpoints, a cancel, a
+  // retry; a new sweep too); 0 when none was made since this coordinator
+  // started. Unchanged means what the store holds of the sweep is unchanged.
+  // Never waits for the decisions' mutex.
+  uint64_t sweep_version(SweepId id) const;
   // Whether writes are failing by the store's fault, and how many have.
   StoreHealth store_health() const;
   // PENDING and LEASED trials in the in-memory index (0 before its first

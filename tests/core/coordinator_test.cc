@@ -828,6 +828,43 @@ TEST_P(CoordinatorTest, WaitForChangeWakesOnMutation) {
   EXPECT_GT(seen, v0);
 }
 
+// A sweep's version moves with every committed change to it or its trials,
+// and only then: another sweep's work leaves it as it was.
+TEST_P(CoordinatorTest, SweepVersionMovesOnlyWithItsOwnChanges) {
+  const SweepId a = Create();
+  const uint64_t created = coordinator_->sweep_version(a);
+  EXPECT_GT(created, 0u);
+  EXPECT_EQ(coordinator_->sweep_version(a + 100), 0u);  // never changed
+
+  const Acquisition lease = Acquire();  // sweep a has the only pending trials
+  ASSERT_TRUE(lease.trial.has_value());
+  const uint64_t leased = coordinator_->sweep_version(a);
+  EXPECT_GT(leased, created);
+  EXPECT_EQ(coordinator_->version(), leased);
+
+  const SweepId b = Create(kOtherSpec);
+  EXPECT_EQ(coordinator_->sweep_version(a), leased);  // b's creation is not a's change
+  EXPECT_GT(coordinator_->sweep_version(b), leased);
+
+  ASSERT_TRUE(coordinator_
+                  ->ReportCheckpoints(lease.trial->id, lease.lease->lease_id,
+                                      std::vector<Checkpoint>{MakeCheckpoint(10, 0.5)})
+                  .ok());
+  const uint64_t reported = coordinator_->sweep_version(a);
+  EXPECT_GT(reported, coordinator_->sweep_version(b));
+  ASSERT_TRUE(coordinator_->CompleteTrial(lease.trial->id, lease.lease->lease_id, {}).ok());
+  EXPECT_GT(coordinator_->sweep_version(a), reported);
+
+  // A rejected call (a stale lease) changes nothing stored, nor the version.
+  const uint64_t done = coordinator_->sweep_version(a);
+  EXPECT_FALSE(coordinator_->RenewLease(lease.trial->id, lease.lease->lease_id).ok());
+  EXPECT_EQ(coordinator_->sweep_version(a), done);
+  ASSERT_TRUE(coordinator_->CancelSweep(b).ok());
+  EXPECT_EQ(coordinator_->sweep_version(a), done);
+  ASSERT_TRUE(coordinator_->CancelSweep(a).ok());
+  EXPECT_GT(coordinator_->sweep_version(a), done);
+}
+
 // The inverse of SplitMix64's output mix, to show an attacker's view: with
 // the old ids (SplitMix64 from one seed), one id gave away the generator's
 // state and so every later id.
