@@ -3,8 +3,10 @@
 does (web/static/dashboard.js: refresh, then wait POLL_MS = 1 s, then refresh again). One
 refresh of the sweep view fetches /api/sweeps (to find the sweep), /api/sweeps/ID,
 /api/sweeps/ID/trials?offset=0&limit=50 and /api/sweeps/ID/curves?config=T for the best
-configuration's first trial. Stops when --until-pid exits or after --seconds (a bound), then
-prints refreshes, requests, errors and latency per page. Loopback only (bench/, run by hand:
+configuration's first trial. Like the page (fetch with cache: 'no-cache'), each viewer keeps
+every answer with its ETag and asks again with If-None-Match, taking a 304 as "unchanged".
+Stops when --until-pid exits or after --seconds (a bound), then prints refreshes, requests,
+304s, errors and latency per page. Loopback only (bench/, run by hand:
 bench/run_dashboard_load.sh).
 """
 import argparse
@@ -14,6 +16,7 @@ import statistics
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 
 
@@ -26,16 +29,29 @@ def alive(pid):
 
 
 def viewer(base, stop, stats, lock):
+    kept = {}  # path -> (etag, body), as a browser's cache keeps them
+
     def get(page, path):
         begin = time.monotonic()
+        request = urllib.request.Request(base + path)
+        if path in kept:
+            request.add_header("If-None-Match", kept[path][0])
+        unchanged = False
         try:
-            with urllib.request.urlopen(base + path, timeout=30) as response:
+            with urllib.request.urlopen(request, timeout=30) as response:
                 body = json.loads(response.read())
+                if response.headers.get("ETag"):
+                    kept[path] = (response.headers["ETag"], body)
             ok = True
+        except urllib.error.HTTPError as e:
+            unchanged = e.code == 304 and path in kept
+            body, ok = (kept[path][1], True) if unchanged else (None, False)
         except Exception:  # any failure counts as an error of that page
             body, ok = None, False
         with lock:
             stats.setdefault(page, []).append(time.monotonic() - begin)
+            if unchanged:
+                stats["unchanged"] = stats.get("unchanged", 0) + 1
             if not ok:
                 stats["errors"] = stats.get("errors", 0) + 1
         return body
@@ -77,7 +93,8 @@ def main():
     pages = {k: v for k, v in stats.items() if isinstance(v, list)}
     cpu = os.times()
     print(f"dashboards: {args.viewers} viewers, {stats.get('refreshes', 0)} refreshes, "
-          f"{sum(len(v) for v in pages.values())} requests, {stats.get('errors', 0)} errors; "
+          f"{sum(len(v) for v in pages.values())} requests ({stats.get('unchanged', 0)} answered 304), "
+          f"{stats.get('errors', 0)} errors; "
           f"the viewers' own CPU {cpu.user + cpu.system:.1f} s")
     for page, times in sorted(pages.items()):
         print(f"  {page:<7} {len(times):6} requests  median {1000 * statistics.median(times):7.1f} ms"

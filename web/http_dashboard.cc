@@ -40,16 +40,48 @@ int HttpStatusOf(absl::StatusCode code) {
   }
 }
 
-void Reply(httplib::Response& res, const absl::StatusOr<std::string>& body) {
+void ReplyError(httplib::Response& res, const absl::Status& status) {
   res.set_header("Cache-Control", "no-store");
-  if (body.ok()) {
-    res.status = 200;
-    res.set_content(*body, kJson);
+  res.status = HttpStatusOf(status.code());
+  res.set_content(absl::StrCat("{\"error\":", JsonString(std::string(status.message())), "}"),
+                  kJson);
+}
+
+// Whether an If-None-Match header names `etag` (or is "*"). Weak tags
+// ("W/...") compare by their opaque part, as RFC 9110 asks for this header.
+bool NoneMatchHolds(const std::string& header, const std::string& etag) {
+  for (absl::string_view tag : absl::StrSplit(header, ',')) {
+    tag = absl::StripAsciiWhitespace(tag);
+    absl::ConsumePrefix(&tag, "W/");
+    if (tag == "*" || tag == etag) return true;
+  }
+  return false;
+}
+
+// A JSON answer with its entity tag. Browsers keep it and ask again with
+// If-None-Match (Cache-Control: no-cache), and get a bodiless 304 while it is
+// unchanged.
+void ReplyPage(const httplib::Request& req, httplib::Response& res,
+               const absl::StatusOr<std::shared_ptr<const CachedPage>>& page) {
+  if (!page.ok()) return ReplyError(res, page.status());
+  res.set_header("Cache-Control", "private, no-cache");
+  res.set_header("ETag", (*page)->etag);
+  if (req.has_header("If-None-Match") &&
+      NoneMatchHolds(req.get_header_value("If-None-Match"), (*page)->etag)) {
+    res.status = 304;
     return;
   }
-  res.status = HttpStatusOf(body.status().code());
-  res.set_content(
-      absl::StrCat("{\"error\":", JsonString(std::string(body.status().message())), "}"), kJson);
+  res.status = 200;
+  res.set_content((*page)->body, kJson);
+}
+
+// An answer computed for this request alone, with its entity tag.
+void Reply(const httplib::Request& req, httplib::Response& res,
+           const absl::StatusOr<std::string>& body) {
+  if (!body.ok()) return ReplyError(res, body.status());
+  ReplyPage(
+      req, res,
+      std::make_shared<const CachedPage>(CachedPage{.body = *body, .etag = EntityTag(*body)}));
 }
 
 absl::StatusOr<int64_t> IdParam(const httplib::Request& req, size_t match) {
@@ -137,7 +169,9 @@ absl::StatusOr<std::unique_ptr<HttpDashboard>> HttpDashboard::Start(Coordinator*
   std::unique_ptr<HttpDashboard> dashboard(new HttpDashboard());
   dashboard->options_ = std::move(options);
   const HttpDashboardOptions& opts = dashboard->options_;
+  dashboard->coordinator_ = coordinator;
   dashboard->api_ = std::make_unique<DashboardApi>(coordinator, store, clock, opts.api);
+  dashboard->cache_ = std::make_unique<PageCache>(clock, opts.cache);
   if (opts.tls_cert_path.empty()) {
     dashboard->http_ = std::make_unique<httplib::Server>();
   } else {
@@ -170,6 +204,12 @@ HttpDashboard::~HttpDashboard() { Shutdown(); }
 void HttpDashboard::Shutdown() {
   if (http_ != nullptr) http_->stop();
   if (thread_.joinable()) thread_.join();
+}
+
+void HttpDashboard::ServeCached(const httplib::Request& req, httplib::Response& res,
+                                const std::string& key, uint64_t version,
+                                absl::FunctionRef<absl::StatusOr<std::string>()> compute) {
+  ReplyPage(req, res, cache_->Get(key, version, compute));
 }
 
 void HttpDashboard::Route() {
@@ -247,50 +287,64 @@ void HttpDashboard::Route() {
                                 "; Path=/; HttpOnly; SameSite=Strict", tls_ ? "; Secure" : ""));
   });
 
-  http.Get("/api/sweeps",
-           [this](const httplib::Request&, httplib::Response& res) { Reply(res, api_->Sweeps()); });
+  // Pages of a sweep are kept per sweep version, the rest per coordinator
+  // version (web/page_cache.h); /api/workers is computed per request (its
+  // seconds_since_seen moves with time alone, and it costs next to nothing).
+  http.Get("/api/sweeps", [this](const httplib::Request& req, httplib::Response& res) {
+    ServeCached(req, res, "sweeps", coordinator_->version(), [&] { return api_->Sweeps(); });
+  });
   http.Get(R"(/api/sweeps/(\d+))", [this](const httplib::Request& req, httplib::Response& res) {
     absl::StatusOr<int64_t> id = IdParam(req, 1);
-    Reply(res, id.ok() ? api_->Sweep(*id) : absl::StatusOr<std::string>(id.status()));
+    if (!id.ok()) return ReplyError(res, id.status());
+    ServeCached(req, res, absl::StrCat("sweep/", *id), coordinator_->sweep_version(*id),
+                [&] { return api_->Sweep(*id); });
   });
-  http.Get(R"(/api/sweeps/(\d+)/curves)",
-           [this](const httplib::Request& req, httplib::Response& res) {
-             absl::StatusOr<int64_t> id = IdParam(req, 1);
-             absl::StatusOr<int64_t> config = IntParam(req, "config", 0);
-             if (!id.ok() || !config.ok()) {
-               Reply(res, !id.ok() ? id.status() : config.status());
-               return;
-             }
-             Reply(res, api_->Curves(*id, *config));
-           });
   http.Get(
-      R"(/api/sweeps/(\d+)/trials)", [this](const httplib::Request& req, httplib::Response& res) {
+      R"(/api/sweeps/(\d+)/curves)", [this](const httplib::Request& req, httplib::Response& res) {
         absl::StatusOr<int64_t> id = IdParam(req, 1);
-        absl::StatusOr<int64_t> offset = IntParam(req, "offset", 0);
-        absl::StatusOr<int64_t> limit = IntParam(req, "limit", 0);
-        for (const absl::Status& s : {id.status(), offset.status(), limit.status()}) {
-          if (!s.ok()) return Reply(res, s);
+        absl::StatusOr<int64_t> config = IntParam(req, "config", 0);
+        if (!id.ok() || !config.ok()) {
+          return ReplyError(res, !id.ok() ? id.status() : config.status());
         }
-        TrialPage page{.offset = *offset, .limit = *limit};
-        if (req.has_param("state") && !req.get_param_value("state").empty()) {
-          page.state = ParseTrialState(req.get_param_value("state"));
-          if (!page.state.has_value()) {
-            return Reply(res, absl::InvalidArgumentError("query parameter state: unknown state"));
-          }
-        }
-        Reply(res, api_->Trials(*id, page));
+        ServeCached(req, res, absl::StrCat("curves/", *id, "/", *config),
+                    coordinator_->sweep_version(*id), [&] { return api_->Curves(*id, *config); });
       });
+  http.Get(R"(/api/sweeps/(\d+)/trials)", [this](const httplib::Request& req,
+                                                 httplib::Response& res) {
+    absl::StatusOr<int64_t> id = IdParam(req, 1);
+    absl::StatusOr<int64_t> offset = IntParam(req, "offset", 0);
+    absl::StatusOr<int64_t> limit = IntParam(req, "limit", 0);
+    for (const absl::Status& s : {id.status(), offset.status(), limit.status()}) {
+      if (!s.ok()) return ReplyError(res, s);
+    }
+    TrialPage page{.offset = *offset, .limit = *limit};
+    if (req.has_param("state") && !req.get_param_value("state").empty()) {
+      page.state = ParseTrialState(req.get_param_value("state"));
+      if (!page.state.has_value()) {
+        return ReplyError(res, absl::InvalidArgumentError("query parameter state: unknown state"));
+      }
+    }
+    ServeCached(
+        req, res,
+        absl::StrCat("trials/", *id, "/", page.offset, "/", page.limit, "/",
+                     page.state.has_value() ? std::string(TrialStateName(*page.state)) : ""),
+        coordinator_->sweep_version(*id), [&] { return api_->Trials(*id, page); });
+  });
   http.Get(R"(/api/trials/(\d+))", [this](const httplib::Request& req, httplib::Response& res) {
     absl::StatusOr<int64_t> id = IdParam(req, 1);
-    Reply(res, id.ok() ? api_->Trial(*id) : absl::StatusOr<std::string>(id.status()));
+    if (!id.ok()) return ReplyError(res, id.status());
+    ServeCached(req, res, absl::StrCat("trial/", *id), coordinator_->version(),
+                [&] { return api_->Trial(*id); });
   });
-  http.Get(R"(/api/trials/(\d+)/checkpoints)", [this](const httplib::Request& req,
-                                                      httplib::Response& res) {
-    absl::StatusOr<int64_t> id = IdParam(req, 1);
-    Reply(res, id.ok() ? api_->Checkpoints(*id) : absl::StatusOr<std::string>(id.status()));
-  });
-  http.Get("/api/workers", [this](const httplib::Request&, httplib::Response& res) {
-    Reply(res, api_->Workers());
+  http.Get(R"(/api/trials/(\d+)/checkpoints)",
+           [this](const httplib::Request& req, httplib::Response& res) {
+             absl::StatusOr<int64_t> id = IdParam(req, 1);
+             if (!id.ok()) return ReplyError(res, id.status());
+             ServeCached(req, res, absl::StrCat("checkpoints/", *id), coordinator_->version(),
+                         [&] { return api_->Checkpoints(*id); });
+           });
+  http.Get("/api/workers", [this](const httplib::Request& req, httplib::Response& res) {
+    Reply(req, res, api_->Workers());
   });
   if (options_.metrics) {
     http.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {

@@ -12,6 +12,15 @@
 // and styles from this origin only, so data rendered by the page can never run
 // as code even if it were inserted as HTML (the page uses textContent).
 //
+// JSON answers carry an ETag (web/page_cache.h: from their bytes) and
+// "Cache-Control: private, no-cache": a browser asks again with
+// If-None-Match and gets a bodiless 304 while the answer is unchanged. The
+// pages of a sweep, of the sweep list and of a trial come from a PageCache:
+// computed once per change of their data and at most once per
+// cache.min_interval, whatever the number of open dashboards. Reads never
+// take the coordinator's decision lock (the Coordinator's read use cases go
+// to the store's own read connection).
+//
 // Which addresses need a token is the caller's rule (server/: loopback by
 // default, the gRPC rules elsewhere).
 //
@@ -26,6 +35,7 @@
 #include <string_view>
 #include <thread>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -33,9 +43,12 @@
 #include "core/coordinator.h"
 #include "core/sweep_store.h"
 #include "web/dashboard_api.h"
+#include "web/page_cache.h"
 
 namespace httplib {
 class Server;
+struct Request;
+struct Response;
 }  // namespace httplib
 
 namespace deepsweep::web {
@@ -54,6 +67,8 @@ struct HttpDashboardOptions {
   // The text of /metrics; empty = no /metrics.
   std::function<std::string()> metrics;
   DashboardApiOptions api;
+  // How often pages are recomputed (web/page_cache.h).
+  PageCacheOptions cache;
 };
 
 class HttpDashboard {
@@ -78,9 +93,14 @@ class HttpDashboard {
  private:
   HttpDashboard() = default;
   void Route();
+  // Answers with the page `key` at `version` from cache_ (or 304).
+  void ServeCached(const httplib::Request& req, httplib::Response& res, const std::string& key,
+                   uint64_t version, absl::FunctionRef<absl::StatusOr<std::string>()> compute);
 
   HttpDashboardOptions options_;
+  Coordinator* coordinator_ = nullptr;
   std::unique_ptr<DashboardApi> api_;
+  std::unique_ptr<PageCache> cache_;
   std::unique_ptr<httplib::Server> http_;
   std::thread thread_;
   int port_ = 0;

@@ -72,6 +72,60 @@ TEST_F(HttpDashboardTest, ServesThePageTheApiAndSecurityHeaders) {
   EXPECT_EQ(client_->Get("/metrics")->status, 404);  // no metrics source given
 }
 
+// The sweep page is computed once per change and at most once per
+// min_interval (500 ms), and answers carry an ETag a browser revalidates with.
+TEST_F(HttpDashboardTest, SweepPageIsKeptBetweenChangesAndRevalidatedByETag) {
+  Start("");
+  auto sweep = coordinator_->CreateSweep(
+      "name: web\nmodel: {width: 8}\ntraining: {updates: 100, checkpoint_every: 10}\n"
+      "grid: {depth: [1, 2]}\n");
+  ASSERT_TRUE(sweep.ok());
+  auto first = client_->Get("/api/sweeps/1");
+  ASSERT_TRUE(first);
+  ASSERT_EQ(first->status, 200);
+  const std::string etag = first->get_header_value("ETag");
+  EXPECT_FALSE(etag.empty());
+  EXPECT_EQ(first->get_header_value("Cache-Control"), "private, no-cache");
+  EXPECT_EQ(nlohmann::json::parse(first->body)["sweep"]["counts"]["leased"], 0);
+
+  // Unchanged: the browser's copy stands (304, no body), for as long as the
+  // page lives (max_age 5 s).
+  clock_.Advance(absl::Seconds(2));
+  auto same = client_->Get("/api/sweeps/1", {{"If-None-Match", etag}});
+  EXPECT_EQ(same->status, 304);
+  EXPECT_TRUE(same->body.empty());
+  EXPECT_EQ(client_->Get("/api/sweeps/1", {{"If-None-Match", "W/" + etag}})->status, 304);
+  EXPECT_EQ(client_->Get("/api/sweeps/1", {{"If-None-Match", "\"other\""}})->status, 200);
+
+  // A change shows at once when the page is older than 500 ms...
+  auto lease = coordinator_->AcquireTrial({.worker_id = "w", .host = "h"});
+  ASSERT_TRUE(lease.ok() && lease->trial.has_value());
+  auto changed = client_->Get("/api/sweeps/1", {{"If-None-Match", etag}});
+  ASSERT_EQ(changed->status, 200);
+  const std::string etag2 = changed->get_header_value("ETag");
+  EXPECT_NE(etag2, etag);
+  EXPECT_EQ(nlohmann::json::parse(changed->body)["sweep"]["counts"]["leased"], 1);
+
+  // ... and otherwise once 500 ms have passed since the page was computed:
+  // until then every viewer gets the kept page.
+  ASSERT_TRUE(coordinator_->CompleteTrial(lease->trial->id, lease->lease->lease_id, {}).ok());
+  clock_.Advance(absl::Milliseconds(499));
+  EXPECT_EQ(client_->Get("/api/sweeps/1", {{"If-None-Match", etag2}})->status, 304);
+  clock_.Advance(absl::Milliseconds(1));
+  auto fresh = client_->Get("/api/sweeps/1", {{"If-None-Match", etag2}});
+  ASSERT_EQ(fresh->status, 200);
+  EXPECT_EQ(nlohmann::json::parse(fresh->body)["sweep"]["counts"]["succeeded"], 1);
+
+  // Uncached pages carry tags too, and errors are never kept.
+  auto workers = client_->Get("/api/workers");
+  EXPECT_EQ(
+      client_->Get("/api/workers", {{"If-None-Match", workers->get_header_value("ETag")}})->status,
+      304);
+  EXPECT_EQ(client_->Get("/api/sweeps/2")->status, 404);
+  ASSERT_TRUE(coordinator_->CreateSweep("name: two\nmodel: {width: 8}\n").ok());
+  EXPECT_EQ(client_->Get("/api/sweeps/2")->status, 200);
+}
+
 TEST_F(HttpDashboardTest, OnlyReadsAreServed) {
   Start("");
   EXPECT_EQ(client_->Post("/api/sweeps", "name: x", "text/yaml")->status, 405);
