@@ -5,8 +5,11 @@
 #include <limits>
 #include <numeric>
 
+#include "absl/base/attributes.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "common/status_macros.h"
 #include "core/student_t.h"
 
@@ -28,9 +31,28 @@ absl::Status CheckConfidence(double confidence) {
   return absl::InvalidArgumentError(absl::StrCat("confidence must be in (0, 1), got ", confidence));
 }
 
+// The two-sided `confidence` quantile of Student's t with n - 1 degrees of
+// freedom. StudentTQuantile bisects on the CDF (~60 incomplete beta
+// evaluations, tens of us), and a sweep's page asks for one per configuration
+// with a handful of distinct n, so each (confidence, n) is computed once.
+double TwoSidedT(double confidence, int64_t n) {
+  ABSL_CONST_INIT static absl::Mutex mu(absl::kConstInit);
+  static auto* const kept = new absl::flat_hash_map<std::pair<double, int64_t>, double>();
+  {
+    absl::MutexLock lock(&mu);
+    auto it = kept->find({confidence, n});
+    if (it != kept->end()) return it->second;
+  }
+  const double t = StudentTQuantile(1 - (1 - confidence) / 2, static_cast<double>(n - 1));
+  absl::MutexLock lock(&mu);
+  if (kept->size() >= 4096) kept->clear();  // a bound; real use has a few entries
+  kept->emplace(std::pair{confidence, n}, t);
+  return t;
+}
+
 // Fills the spread and the interval of `summary` (n >= 2) from its sample std.
 void SetInterval(double std, double confidence, SampleSummary& summary) {
-  const double t = StudentTQuantile(1 - (1 - confidence) / 2, static_cast<double>(summary.n - 1));
+  const double t = TwoSidedT(confidence, summary.n);
   summary.std = std;
   summary.ci_half = t * std / std::sqrt(static_cast<double>(summary.n));
   summary.ci_low = summary.mean - *summary.ci_half;

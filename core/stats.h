@@ -9,7 +9,8 @@
 // INVALID_ARGUMENT. The special functions take arguments in their domain as a
 // precondition and return NaN outside it.
 //
-// Thread-safety: pure functions, no shared state.
+// Thread-safety: every function may be called concurrently (Student-t
+// quantiles are kept in one locked table, so each is computed once).
 #ifndef DEEPSWEEP_CORE_STATS_H_
 #define DEEPSWEEP_CORE_STATS_H_
 

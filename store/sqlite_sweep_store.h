@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/metrics.h"
@@ -188,6 +189,17 @@ class SqliteSweepStore final : public SweepStore {
   // with the writer (see the .cc).
   void CheckpointFromWriter(bool idle);
 
+  // Which configuration each trial of a sweep is in (AggregateConfigs):
+  // fixed once the sweep is stored, so read once and kept.
+  struct ConfigGrouping {
+    std::vector<ConfigAggregate> configs;         // first_trial and config; sums zero
+    absl::flat_hash_map<TrialId, int> config_of;  // index into configs
+  };
+  // Sweeps whose grouping is kept; a new one beyond this drops them all.
+  static constexpr size_t kMaxGroupings = 16;
+  // The grouping of `sweep`, kept or read with `db` (inside Read()).
+  absl::StatusOr<std::shared_ptr<const ConfigGrouping>> ReadGrouping(SqliteDb& db, SweepId sweep);
+
   const int max_batch_;
   absl::Mutex queue_mu_;
   std::deque<Job> queue_ ABSL_GUARDED_BY(queue_mu_);
@@ -204,6 +216,10 @@ class SqliteSweepStore final : public SweepStore {
   // The writer when reader_ is null (":memory:").
   absl::Mutex read_mu_;
   std::unique_ptr<SqliteDb> reader_ ABSL_GUARDED_BY(read_mu_);
+
+  absl::Mutex groupings_mu_;
+  absl::flat_hash_map<SweepId, std::shared_ptr<const ConfigGrouping>> groupings_
+      ABSL_GUARDED_BY(groupings_mu_);
 
   // The cap SimulateFullDisk(true) replaced; 0 while none is in place.
   int64_t uncapped_max_pages_ ABSL_GUARDED_BY(write_mu_) = 0;

@@ -881,6 +881,42 @@ TYPED_TEST(SweepStoreTest, AggregateConfigsGroupsSeedsAndSumsSucceededErrors) {
             absl::StatusCode::kNotFound);
 }
 
+// A store may keep which configuration each trial is in; what the trials
+// hold now is summed again on every call.
+TYPED_TEST(SweepStoreTest, AggregateConfigsFollowsChangesAfterAnEarlierCall) {
+  const AggregateSweep s = CreateAggregateSweep(*this);
+  ASSERT_TRUE(this->store_->AggregateConfigs(s.id).ok());
+  this->Lease(s.c[0], 1, "w", kT0 + absl::Seconds(30));
+  ASSERT_TRUE(this->Report(s.c[0], 1, {TestFixture::MakeCheckpoint(100, 0.25)}).ok());
+  StoreMutation m{.now = kT0 + absl::Seconds(5)};
+  m.trials.push_back({.id = s.c[0],
+                      .expect_state = TrialState::kLeased,
+                      .expect_attempt = 1,
+                      .state = TrialState::kSucceeded,
+                      .attempt = 1,
+                      .attempt_limit = 3,
+                      .worker_id = "w"});
+  ASSERT_TRUE(this->store_->Apply(std::move(m)).ok());
+  // Another sweep in between is grouped on its own.
+  TrialSpec other = TestFixture::Spec(1, "tanh", 0.1);
+  ASSERT_TRUE(this->store_
+                  ->CreateSweep({.name = "other", .spec_yaml = "name: other\n", .created_at = kT0},
+                                std::vector<TrialSpec>{other})
+                  .ok());
+
+  auto configs = this->store_->AggregateConfigs(s.id);
+  ASSERT_TRUE(configs.ok()) << configs.status();
+  ASSERT_EQ(configs->size(), 3u);
+  const ConfigAggregate& c = (*configs)[2];
+  EXPECT_EQ(c.first_trial, s.c[0]);
+  EXPECT_EQ(c.counts.pending, 0);
+  EXPECT_EQ(c.counts.succeeded, 1);
+  EXPECT_EQ(c.n, 1);
+  EXPECT_DOUBLE_EQ(c.sum_test_error, 0.25);
+  EXPECT_EQ((*configs)[0].counts.succeeded, 2);  // the others as they were
+  EXPECT_EQ((*configs)[0].counts.total(), 3);
+}
+
 TYPED_TEST(SweepStoreTest, AggregateCheckpointsUsesEachTrialsLatestAttempt) {
   const AggregateSweep s = CreateAggregateSweep(*this);
   auto steps = this->store_->AggregateCheckpoints(s.id, s.spec_a);
