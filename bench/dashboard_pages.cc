@@ -1,13 +1,17 @@
 // Server time of the dashboard's JSON pages on a large sweep (by hand; the
 // figures are in docs/PERFORMANCE.md):
-//   build/bench/dashboard_pages [--trials 10000] [--done 10000] [--db FILE]
+//   build/bench/dashboard_pages [--trials 10000] [--done 10000] [--db FILE] [--reuse 1]
 // Creates a sweep of `trials` trials (100 learning rates x 5 depths x seeds)
 // in a fresh SQLite file, runs `done` of them through the Coordinator (7
 // checkpoints each with 5 layers of statistics, then completed), and times
-// every DashboardApi page (best of 5), printing milliseconds and bytes.
+// every DashboardApi page: the first call, then the best of 5 in real time
+// and in this thread's CPU time (on a shared machine real time includes
+// waiting for a core), printing milliseconds and bytes. --reuse 1 times the
+// pages of the file's first sweep as it is, without creating one.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -31,6 +35,13 @@ int64_t Flag(int argc, char** argv, const std::string& name, int64_t fallback) {
     if (name == argv[i]) return std::stoll(argv[i + 1]);
   }
   return fallback;
+}
+
+// CPU time of the calling thread, in ms.
+double ThreadCpuMs() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return 1e3 * static_cast<double>(t.tv_sec) + 1e-6 * static_cast<double>(t.tv_nsec);
 }
 
 std::vector<Checkpoint> Checkpoints(uint64_t seed) {
@@ -74,9 +85,12 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; ++i) {
     if (std::string(argv[i]) == "--db") db = argv[i + 1];
   }
-  std::filesystem::remove(db);
-  std::filesystem::remove(db + "-wal");
-  std::filesystem::remove(db + "-shm");
+  const bool reuse = Flag(argc, argv, "--reuse", 0) != 0;
+  if (!reuse) {
+    std::filesystem::remove(db);
+    std::filesystem::remove(db + "-wal");
+    std::filesystem::remove(db + "-shm");
+  }
   auto store = deepsweep::SqliteSweepStore::Open(db);
   if (!store.ok()) {
     std::fprintf(stderr, "%s\n", store.status().ToString().c_str());
@@ -87,16 +101,18 @@ int main(int argc, char** argv) {
   std::vector<std::string> rates;
   for (int i = 1; i <= 100; ++i) rates.push_back(absl::StrCat(0.001 * i));
   const int64_t seeds = std::max<int64_t>(1, trials / 500);
-  auto sweep = coordinator.CreateSweep(
-      absl::StrCat("name: big\nmodel: {width: 8}\ntraining: {updates: 600, checkpoint_every: 100}\n"
-                   "grid:\n  depth: [1, 2, 3, 4, 5]\n  learning_rate: [",
-                   absl::StrJoin(rates, ", "), "]\nseeds: ", seeds, "\n"));
+  auto sweep =
+      reuse ? coordinator.GetSweep(1)
+            : coordinator.CreateSweep(absl::StrCat(
+                  "name: big\nmodel: {width: 8}\ntraining: {updates: 600, checkpoint_every: 100}\n"
+                  "grid:\n  depth: [1, 2, 3, 4, 5]\n  learning_rate: [",
+                  absl::StrJoin(rates, ", "), "]\nseeds: ", seeds, "\n"));
   if (!sweep.ok()) {
     std::fprintf(stderr, "%s\n", sweep.status().ToString().c_str());
     return 1;
   }
   const auto fill_start = std::chrono::steady_clock::now();
-  for (int64_t i = 0; i < done; ++i) {
+  for (int64_t i = 0; i < (reuse ? 0 : done); ++i) {
     auto a = coordinator.AcquireTrial({.worker_id = "bench", .host = "h"});
     if (!a.ok() || !a->trial.has_value()) break;
     const std::vector<Checkpoint> checkpoints = Checkpoints(a->trial->spec.seed);
@@ -109,7 +125,7 @@ int main(int argc, char** argv) {
   std::printf(
       "sweep of %lld trials (%lld configurations x %lld seeds), %lld run, filled in %.1f s\n",
       static_cast<long long>(sweep->counts.total()), static_cast<long long>(500),
-      static_cast<long long>(seeds), static_cast<long long>(done),
+      static_cast<long long>(seeds), static_cast<long long>(reuse ? sweep->counts.done() : done),
       std::chrono::duration<double>(std::chrono::steady_clock::now() - fill_start).count());
 
   deepsweep::web::DashboardApi api(&coordinator, store->get(), clock);
@@ -127,23 +143,31 @@ int main(int argc, char** argv) {
       {"/api/trials/T/checkpoints", [&] { return api.Checkpoints(trial); }},
       {"/api/workers", [&] { return api.Workers(); }},
   };
+  std::printf("%-45s %9s %9s %9s %9s\n", "page", "first ms", "best ms", "best CPU", "bytes");
   for (const auto& [name, page] : pages) {
-    double best = 1e9;
+    double first = 0, best = 1e9, best_cpu = 1e9;
     size_t bytes = 0;
-    for (int r = 0; r < 5; ++r) {
+    for (int r = 0; r < 6; ++r) {
+      const double cpu_start = ThreadCpuMs();
       const auto start = std::chrono::steady_clock::now();
       absl::StatusOr<std::string> body = page();
       const double ms =
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
               .count();
+      const double cpu_ms = ThreadCpuMs() - cpu_start;
       if (!body.ok()) {
         std::fprintf(stderr, "%s: %s\n", name.c_str(), body.status().ToString().c_str());
         return 1;
       }
+      if (r == 0) {
+        first = ms;
+        continue;
+      }
       best = std::min(best, ms);
+      best_cpu = std::min(best_cpu, cpu_ms);
       bytes = body->size();
     }
-    std::printf("%-45s %8.1f ms %9zu bytes\n", name.c_str(), best, bytes);
+    std::printf("%-45s %9.1f %9.1f %9.1f %9zu\n", name.c_str(), first, best, best_cpu, bytes);
   }
   return 0;
 }
