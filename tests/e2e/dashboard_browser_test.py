@@ -117,7 +117,12 @@ def main():
                 f.write(spec)
             subprocess.run([args.cli, "--server", grpc_address, "submit", path], check=True,
                            stdout=subprocess.DEVNULL)
-        sweeps = api(base, "/api/sweeps")
+        # A page is recomputed at most every 0.5 s (web/page_cache.h): the empty
+        # list fetched above may be served until then.
+        def both_listed():
+            sweeps = api(base, "/api/sweeps")
+            return sweeps if len(sweeps) == 2 else None
+        sweeps = wait_for(both_listed, "both sweeps in /api/sweeps", timeout=10)
         xss_id = next(s["id"] for s in sweeps if s["name"] == XSS_NAME)
         sweep_id = next(s["id"] for s in sweeps if s["name"] == "browser-test")
 
