@@ -7,7 +7,8 @@
 # updates and wall time of each and the verdicts (docs/PERFORMANCE.md).
 # Usage: bench/run_asha_bench.sh [OUT_DIR]   (default run/asha-bench; refused
 # if it already holds a database). Needs the Release build in build/
-# (scripts/build.sh); DEEPSWEEP_BUILD_DIR overrides it. Takes ~10-40 min.
+# (scripts/build.sh), brought up to date first; DEEPSWEEP_BUILD_DIR overrides it.
+# Takes ~10 min on an idle 2-core machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-run/asha-bench}
@@ -15,9 +16,9 @@ build_dir=${DEEPSWEEP_BUILD_DIR:-build}
 server=$build_dir/server/deepsweep-server
 worker=$build_dir/worker/deepsweep-worker
 cli=$build_dir/client/deepsweep
-for b in "$server" "$worker" "$cli"; do
-  [[ -x "$b" ]] || { echo "missing $b: run scripts/build.sh first" >&2; exit 2; }
-done
+[[ -f "$build_dir/CMakeCache.txt" ]] || { echo "no build in $build_dir: run scripts/build.sh first" >&2; exit 2; }
+# The programs of this checkout, so the commit recorded below is what runs.
+cmake --build "$build_dir" --target deepsweep-server deepsweep-worker deepsweep >/dev/null
 mkdir -p "$out"
 if compgen -G "$out/*.db" >/dev/null; then
   echo "$out already holds a database; choose another OUT_DIR" >&2
