@@ -113,14 +113,39 @@ void ForParts(Index total, Index granule, double flops, const Range& range) {
 
 double Flops(Index m, Index k, Index n) { return 2.0 * static_cast<double>(m * k * n); }
 
+// C = A B in blocks of kForwardBlock columns of A (rows of B), fixed by the
+// shape: C = ((C_0 + C_1) + C_2) + ..., C_j = A[:, block j] B[block j, :] by
+// the small-batch kernel. Threads take consecutive blocks, so each streams
+// whole columns of the column-major A (a row split streams half of every
+// column, and scales 1.5x on two cores where this does 2x) and holds the
+// columns that the backward pass, split by A's columns, updates. The blocks
+// and the order of the sum do not depend on the thread count, so neither do
+// the bits.
+constexpr Index kForwardBlock = 256;
+
 void MultiplySmallBatch(const Eigen::Ref<const MatrixF>& a, const Eigen::Ref<const MatrixF>& b,
                         Eigen::Ref<MatrixF> c) {
   const small_batch::Kernels& kernels = ActiveKernels();
-  ForParts(a.rows(), kernels.row_tile, Flops(a.rows(), a.cols(), b.cols()),
-           [&](Index begin, Index end) {
-             kernels.multiply(a.cols(), b.cols(), a.data(), a.outerStride(), b.data(),
-                              b.outerStride(), c.data(), c.outerStride(), begin, end);
-           });
+  const Index k = a.cols(), rows = a.rows(), cols = b.cols();
+  const Index blocks = (k + kForwardBlock - 1) / kForwardBlock;
+  // C_0 goes to c, C_j (j >= 1) to partials[(j - 1) rows cols ...].
+  // (The caller's buffer: a thread_local named inside the lambda would be each
+  // helper's own.)
+  thread_local std::vector<float> partials;
+  if (blocks > 1) partials.resize(static_cast<size_t>((blocks - 1) * rows * cols));
+  float* const scratch = partials.data();
+  ForParts(blocks, 1, Flops(rows, k, cols), [&](Index begin, Index end) {
+    for (Index j = begin; j < end; ++j) {
+      const Index k0 = j * kForwardBlock, k1 = std::min(k, k0 + kForwardBlock);
+      float* out = j == 0 ? c.data() : scratch + (j - 1) * rows * cols;
+      kernels.multiply(k1 - k0, cols, a.data() + k0 * a.outerStride(), a.outerStride(),
+                       b.data() + k0, b.outerStride(), out, j == 0 ? c.outerStride() : rows, 0,
+                       rows);
+    }
+  });
+  for (Index j = 1; j < blocks; ++j) {
+    c.noalias() += Eigen::Map<const MatrixF>(scratch + (j - 1) * rows * cols, rows, cols);
+  }
 }
 
 void MultiplyAtSmallBatch(const Eigen::Ref<const MatrixF>& a, const Eigen::Ref<const MatrixF>& b,
@@ -343,10 +368,19 @@ std::string OpenBlasCoreName() {
   return core != nullptr ? core : "unknown";
 }
 
+// The small-batch forward's summation (MultiplySmallBatch): "blocks256" since
+// it sums blocks of kForwardBlock columns; paths stored before the word was
+// written ran one sum over all columns ("rows": split by output rows).
+constexpr std::string_view kForwardWord = " forward=";
+constexpr std::string_view kForwardNow = "blocks256";
+constexpr std::string_view kForwardBefore = "rows";
+static_assert(kForwardBlock == 256, "kForwardNow names the block width");
+
 std::string ComputePath() {
   return absl::StrCat(std::string(KernelIsaName(ActiveKernelIsa())),
                       " openblas=", OpenBlasCoreName(), std::string(kAutoWord),
-                      AutoPlanText(ActiveAutoPlan()));
+                      AutoPlanText(ActiveAutoPlan()), std::string(kForwardWord),
+                      std::string(kForwardNow));
 }
 
 std::optional<KernelIsa> ComputePathIsa(std::string_view path) {
@@ -365,9 +399,25 @@ std::optional<AutoPlan> ComputePathAutoPlan(std::string_view path) {
   return *std::move(plan);
 }
 
+namespace {
+// The value of `path`'s word `key` (" key=value"), up to the next space.
+std::optional<std::string_view> WordValue(std::string_view path, std::string_view key) {
+  const size_t at = path.find(key);
+  if (at == std::string_view::npos) return std::nullopt;
+  const std::string_view value = path.substr(at + key.size());
+  return value.substr(0, value.find(' '));
+}
+}  // namespace
+
 std::string CanonicalComputePath(std::string_view path) {
-  if (path.empty() || path.find(kAutoWord) != std::string_view::npos) return std::string(path);
-  return absl::StrCat(std::string(path), std::string(kAutoWord), AutoPlanText(DefaultAutoPlan()));
+  if (path.empty()) return "";
+  const std::string_view head =
+      path.substr(0, std::min(path.find(kAutoWord), path.find(kForwardWord)));
+  const std::optional<std::string_view> plan = WordValue(path, kAutoWord);
+  const std::optional<std::string_view> forward = WordValue(path, kForwardWord);
+  return absl::StrCat(std::string(head), std::string(kAutoWord),
+                      plan ? std::string(*plan) : AutoPlanText(DefaultAutoPlan()),
+                      std::string(kForwardWord), std::string(forward.value_or(kForwardBefore)));
 }
 
 ScopedComputePath::ScopedComputePath(std::string_view path)

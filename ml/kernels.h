@@ -117,8 +117,9 @@ absl::Status SelectAutoPlan(const AutoPlan& plan);
 std::string OpenBlasCoreName();
 
 // What the bits of this process's float products depend on besides the
-// inputs and the binary: the small-batch ISA, the OpenBLAS core and kAuto's
-// plan, e.g. "avx512 openblas=Cooperlake auto=1:small_batch,33:blas". Two
+// inputs and the binary: the small-batch ISA, the OpenBLAS core, kAuto's
+// plan and the small-batch forward's summation, e.g. "avx512
+// openblas=Cooperlake auto=1:small_batch,33:blas forward=blocks256". Two
 // processes with the same compute path (and binary) compute the same results.
 std::string ComputePath();
 // The ISA a ComputePath() string names (its first word); empty when it names
@@ -128,9 +129,10 @@ std::optional<KernelIsa> ComputePathIsa(std::string_view path);
 // before plans were measured have none: they ran DefaultAutoPlan(), which is
 // returned for them. Empty when the word is there but not a valid plan.
 std::optional<AutoPlan> ComputePathAutoPlan(std::string_view path);
-// `path` with its plan written out: a path without "auto=" gets
-// DefaultAutoPlan()'s, so paths from before and after compare as equal when
-// they computed the same way. "" stays "" (not recorded).
+// `path` with its plan and forward summation written out: a path without
+// "auto=" gets DefaultAutoPlan()'s, one without "forward=" gets "rows" (the
+// forward before blocks), so paths from before and after compare as equal
+// exactly when they computed the same way. "" stays "" (not recorded).
 std::string CanonicalComputePath(std::string_view path);
 
 // While it lives, this process computes on what `path` names as far as this

@@ -921,14 +921,14 @@ TEST_F(ReplayOnAMeasuredPlanTest, ReplaysOnTheStoredPlan) {
   EXPECT_EQ(ml::ActiveAutoPlan(), ml::DefaultAutoPlan());
 }
 
-// A path stored before plans were measured ("avx2 openblas=...", no auto=)
-// names the default plan: replayed on it, it is the same path.
+// A path stored without a plan ("avx2 openblas=... forward=blocks256", no
+// auto=) names the default plan: replayed on it, it is the same path.
 class ReplayOfAPathWithoutAPlanTest : public ReplayTest {
  protected:
   void SetUp() override {
     if (!ml::KernelIsaSupported(ml::KernelIsa::kAvx2)) GTEST_SKIP() << "this CPU lacks AVX2";
     train_isa_ = ml::KernelIsa::kAvx2;
-    stored_path_ = absl::StrCat("avx2 openblas=", ml::OpenBlasCoreName());
+    stored_path_ = absl::StrCat("avx2 openblas=", ml::OpenBlasCoreName(), " forward=blocks256");
     ReplayTest::SetUp();
   }
 };
@@ -938,6 +938,25 @@ TEST_F(ReplayOfAPathWithoutAPlanTest, IsTheSamePathAsTheDefaultPlan) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, ::testing::HasSubstr("replays bit for bit: 3 checkpoints"));
   EXPECT_THAT(r.out, ::testing::Not(::testing::HasSubstr("although")));
+}
+
+// A path stored before the blocked forward (no forward=) ran the old forward
+// sum: a replay says the paths differ rather than claiming the same one.
+class ReplayOfAPathBeforeTheBlockedForwardTest : public ReplayTest {
+ protected:
+  void SetUp() override {
+    if (!ml::KernelIsaSupported(ml::KernelIsa::kAvx2)) GTEST_SKIP() << "this CPU lacks AVX2";
+    train_isa_ = ml::KernelIsa::kAvx2;
+    stored_path_ = absl::StrCat("avx2 openblas=", ml::OpenBlasCoreName());
+    ReplayTest::SetUp();
+  }
+};
+
+TEST_F(ReplayOfAPathBeforeTheBlockedForwardTest, IsReportedAsAnotherPath) {
+  const CliResult r = Cli({"replay", absl::StrCat(ids_[0])});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, ::testing::HasSubstr("although trained on compute path"));
+  EXPECT_THAT(r.out, ::testing::HasSubstr("forward=blocks256"));
 }
 
 // A stored path this process cannot reproduce (here another OpenBLAS core) is

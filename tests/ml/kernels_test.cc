@@ -124,6 +124,14 @@ TEST_P(IsaTest, SmallBatchMatchesDoubleReference) {
       }
     }
   }
+  // Inner dimensions of one, two and three forward blocks (256 columns of A
+  // each, summed in order).
+  for (int k : {256, 257, 600}) {
+    for (int n : {1, 10}) {
+      CheckProducts(GemmBackend::kSmallBatch, 40, k, n);
+      if (HasFailure()) return;
+    }
+  }
 }
 
 // Same path, same inputs, same bits, run after run.
@@ -183,11 +191,15 @@ TEST_P(IsaTest, EveryThreadCountGivesTheSameBits) {
   for (int m : {75, 300}) {
     const MatrixF a = RandomMatrix(m, 200, 8), b = RandomMatrix(200, 10, 9);
     const MatrixF d = RandomMatrix(m, 10, 10), at = RandomMatrix(200, 10, 11);
+    // Three forward blocks (256 + 256 + 88 columns of A).
+    const MatrixF a_wide = RandomMatrix(m, 600, 12), b_wide = RandomMatrix(600, 10, 13);
     auto run = [&](int threads) {
       const KernelThreads pool(threads);
-      std::vector<MatrixF> out(5);
+      std::vector<MatrixF> out(6);
       out[0].resize(m, 10);
       Multiply(a, b, out[0], GemmBackend::kSmallBatch);
+      out[5].resize(m, 10);
+      Multiply(a_wide, b_wide, out[5], GemmBackend::kSmallBatch);
       out[1].resize(200, 10);
       MultiplyAt(a, d, out[1], GemmBackend::kSmallBatch);
       out[2] = a;
@@ -271,10 +283,17 @@ TEST(ComputePath, NamesItsIsaAndPlanAndPathsWithoutAPlanRanTheDefault) {
   EXPECT_EQ(ComputePathIsa(path), ActiveKernelIsa());
   EXPECT_EQ(ComputePathAutoPlan(path), ActiveAutoPlan());
   EXPECT_EQ(CanonicalComputePath(path), path);
-  // Stored before plans were measured.
+  EXPECT_NE(path.find(" forward=blocks256"), std::string::npos) << path;
+  // Stored before plans were measured (and before the blocked forward).
   EXPECT_EQ(ComputePathAutoPlan("avx2 openblas=Haswell"), DefaultAutoPlan());
   EXPECT_EQ(CanonicalComputePath("avx2 openblas=Haswell"),
-            "avx2 openblas=Haswell auto=1:small_batch,33:blas");
+            "avx2 openblas=Haswell auto=1:small_batch,33:blas forward=rows");
+  // Stored with a plan, before the blocked forward.
+  EXPECT_EQ(CanonicalComputePath("avx512 openblas=Cooperlake auto=1:small_batch,91:blas"),
+            "avx512 openblas=Cooperlake auto=1:small_batch,91:blas forward=rows");
+  EXPECT_NE(CanonicalComputePath("avx512 openblas=Cooperlake auto=1:small_batch,91:blas"),
+            CanonicalComputePath("avx512 openblas=Cooperlake auto=1:small_batch,91:blas "
+                                 "forward=blocks256"));
   EXPECT_EQ(CanonicalComputePath(""), "");
   EXPECT_EQ(ComputePathAutoPlan("avx2 openblas=Haswell auto=1:eigen"),
             (AutoPlan{.ranges = {{.first = 1, .backend = GemmBackend::kEigen}}}));
