@@ -3,10 +3,12 @@
 // While a KernelThreads object lives, the small-batch products (ml/kernels.h)
 // called on the thread that made it split their output over its threads: the
 // caller computes the first part and threads - 1 helper threads the others,
-// each a fixed range of output rows (or of W's columns) that depends only on
-// the shape and the thread count. Each output element is computed by the same
-// operations in the same order whatever range holds it (ml/small_batch.h), so
-// the results are bit-identical for every thread count.
+// each a fixed range of W's columns (the backward and update; the forward's
+// blocks of 256 columns, summed in block order afterwards, ml/kernels.cc) or
+// of output rows, that depends only on the shape and the thread count. Each
+// output element is computed by the same operations in the same order
+// whatever range holds it (ml/small_batch.h), so the results are
+// bit-identical for every thread count.
 //
 // Thread-safety: one KernelThreads per thread; it must be destroyed on the
 // thread that made it. Nested objects on one thread: the innermost is used.
