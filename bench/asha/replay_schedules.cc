@@ -172,11 +172,8 @@ std::string ModelName(const TrialSpec& s) {
   return s.init == "normalized" ? name + " N" : name;
 }
 
-double Mean(const std::vector<double>& v) {
-  double sum = 0;
-  for (double x : v) sum += x;
-  return sum / static_cast<double>(v.size());
-}
+// The mean of `v` (not empty) by core's Summarize, the one the tables use.
+double Mean(const std::vector<double>& v) { return Summarize(v).value().mean; }
 
 // The rate of `cells` with the lowest mean final validation error among the
 // trials `finished` says ran to the end (ties: the lower rate); nullopt when
@@ -619,15 +616,14 @@ absl::Status Study(const Flags& f, const Sweep& grid, const std::vector<Model>& 
         Score(grid, models, Simulate(grid, schedule, order, speed, f.overhead, f.workers),
               grid_runs[static_cast<size_t>(r)], t);
       }
-      const auto mean = [](const std::vector<double>& v) { return Mean(v); };
       const auto max = [](const std::vector<double>& v) {
         return *std::max_element(v.begin(), v.end());
       };
       const double reps = f.replications;
       std::printf("| %s | %s, %s | %s | %s | %s | %s |", label.c_str(),
                   Pct(nominal_tally.update_fraction[0]).c_str(),
-                  nominal_tally.all_pass ? "yes" : "no", Pct(mean(t.update_fraction)).c_str(),
-                  Pct(max(t.update_fraction)).c_str(), Pct(mean(t.wall_fraction)).c_str(),
+                  nominal_tally.all_pass ? "yes" : "no", Pct(Mean(t.update_fraction)).c_str(),
+                  Pct(max(t.update_fraction)).c_str(), Pct(Mean(t.wall_fraction)).c_str(),
                   Pct(max(t.wall_fraction)).c_str());
       for (int p : t.model_pass) std::printf(" %s |", Pct(p / reps).c_str());
       std::printf(" %s | %s |\n", Pct(t.all_pass / reps).c_str(), Pct(t.both_goals / reps).c_str());
