@@ -45,6 +45,9 @@ absl::Status ValidateOptions(const CalibrationOptions& options) {
   if (options.max_rounds < options.min_rounds) {
     return absl::InvalidArgumentError("calibration: max_rounds must be >= min_rounds");
   }
+  if (!(options.contender_margin >= 0)) {
+    return absl::InvalidArgumentError("calibration: contender_margin must be >= 0");
+  }
   return absl::OkStatus();
 }
 
@@ -55,6 +58,27 @@ int RangeStart(const std::vector<int>& columns, size_t i) {
   return std::max(columns[i - 1] + 1, static_cast<int>(std::ceil(mid)));
 }
 
+// Which candidates the next round measures at each width: every one in the
+// first min_rounds rounds; then, at widths with two or more, the contenders
+// (score <= (1 + contender_margin) x the width's best score).
+std::vector<std::vector<bool>> NextRound(const Calibration& c, const CalibrationOptions& options) {
+  const size_t candidates = options.candidates.size();
+  std::vector<std::vector<bool>> measured(c.best_seconds.size(),
+                                          std::vector<bool>(candidates, true));
+  if (c.rounds < options.min_rounds) return measured;
+  for (size_t i = 0; i < measured.size(); ++i) {
+    const std::vector<double>& row = c.best_seconds[i];
+    const double limit = (1 + options.contender_margin) * *std::min_element(row.begin(), row.end());
+    size_t contenders = 0;
+    for (size_t j = 0; j < candidates; ++j) {
+      measured[i][j] = row[j] <= limit;
+      contenders += measured[i][j];
+    }
+    if (contenders < 2) measured[i].assign(candidates, false);
+  }
+  return measured;
+}
+
 }  // namespace
 
 absl::StatusOr<Calibration> CalibrateAutoPlan(StepTimer& timer, const CalibrationOptions& options) {
@@ -63,20 +87,32 @@ absl::StatusOr<Calibration> CalibrateAutoPlan(StepTimer& timer, const Calibratio
   Calibration out;
   out.best_seconds.assign(widths,
                           std::vector<double>(candidates, std::numeric_limits<double>::infinity()));
-  double last_round_timed = 0;
+  out.measurements.assign(widths, std::vector<int>(candidates, 0));
+  // Timed seconds (steps x seconds per step) of each one's last measurement.
+  std::vector<std::vector<double>> last_timed(widths, std::vector<double>(candidates, 0));
   while (out.rounds < options.max_rounds) {
-    if (out.rounds >= options.min_rounds &&
-        out.elapsed_seconds + last_round_timed > options.budget_seconds) {
-      break;
+    const std::vector<std::vector<bool>> measured = NextRound(out, options);
+    if (out.rounds >= options.min_rounds) {
+      double next_timed = 0;
+      bool any = false;
+      for (size_t i = 0; i < widths; ++i) {
+        for (size_t j = 0; j < candidates; ++j) {
+          if (!measured[i][j]) continue;
+          any = true;
+          next_timed += last_timed[i][j];
+        }
+      }
+      if (!any || out.elapsed_seconds + next_timed > options.budget_seconds) break;
     }
-    last_round_timed = 0;
     for (size_t i = 0; i < widths; ++i) {
       for (size_t k = 0; k < candidates; ++k) {
         const size_t j = (static_cast<size_t>(out.rounds) + k) % candidates;
+        if (!measured[i][j]) continue;
         const StepTiming t = timer.Measure(options.candidates[j], options.columns[i]);
         out.best_seconds[i][j] = std::min(out.best_seconds[i][j], t.seconds_per_step);
+        ++out.measurements[i][j];
         out.elapsed_seconds += t.elapsed_seconds;
-        last_round_timed += t.seconds_per_step * static_cast<double>(t.steps);
+        last_timed[i][j] = t.seconds_per_step * static_cast<double>(t.steps);
       }
     }
     ++out.rounds;
@@ -101,6 +137,9 @@ std::vector<std::string> CalibrationSummary(const Calibration& calibration,
       absl::StrAppend(&line, j == 0 ? " " : ", ",
                       std::string(GemmBackendName(options.candidates[j])), " ",
                       absl::StrFormat("%.3f ms", 1e3 * calibration.best_seconds[i][j]));
+      if (i < calibration.measurements.size() && j < calibration.measurements[i].size()) {
+        absl::StrAppend(&line, " (", calibration.measurements[i][j], ")");
+      }
     }
     absl::StrAppend(&line, " -> ",
                     std::string(GemmBackendName(calibration.plan.For(options.columns[i]))));

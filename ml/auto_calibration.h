@@ -10,12 +10,18 @@
 // always the first timed after a change of width. A width's score for a
 // candidate is its least seconds per step over the rounds (the least disturbed
 // measurement on a shared machine); the winner is the least score (ties: the
-// earlier candidate). At least min_rounds rounds, whatever they cost: one
-// sample per candidate is not a measurement (a single disturbed round once
-// chose blas at minibatch 1, where small_batch is 1.7x faster). Further rounds,
-// up to max_rounds, while the next one fits in the budget: a round starts only
-// when the time spent so far plus the timed steps of the previous round
-// (warm-ups aside) stay within budget_seconds.
+// earlier candidate). At least min_rounds rounds of every candidate at every
+// width, whatever they cost: one sample per candidate is not a measurement (a
+// single disturbed round once chose blas at minibatch 1, where small_batch is
+// 1.7x faster). Later rounds measure only the contenders: at each width, the
+// candidates whose score is within contender_margin of the width's best
+// (score <= (1 + margin) best); a width with one contender is decided. So the
+// budget goes to the close calls (small_batch against eigen at minibatch 1,
+// against blas at 128) and not to a backend that is 2x behind (the portable
+// build's eigen). Further rounds, up to max_rounds, while some width is
+// undecided and the next round fits in the budget: a round starts only when
+// the time spent so far plus the timed steps its contenders took when last
+// measured (warm-ups aside) stay within budget_seconds.
 //
 // From widths to a plan: a width between two calibrated ones c_i < c_j takes
 // the choice of the nearer on a log scale (c_j's from ceil(sqrt(c_i c_j)) on),
@@ -61,15 +67,18 @@ struct CalibrationOptions {
   // Backends compared (not kAuto).
   std::vector<GemmBackend> candidates = {GemmBackend::kSmallBatch, GemmBackend::kEigen,
                                          GemmBackend::kBlas};
-  double budget_seconds = 3;  // see the header comment; > 0
-  int min_rounds = 2;         // >= 1
-  int max_rounds = 5;         // >= min_rounds
+  double budget_seconds = 3;       // see the header comment; > 0
+  int min_rounds = 2;              // >= 1
+  int max_rounds = 8;              // >= min_rounds
+  double contender_margin = 0.25;  // >= 0
 };
 
 struct Calibration {
   AutoPlan plan;
   // best_seconds[i][j]: least seconds per step of candidates[j] at columns[i].
   std::vector<std::vector<double>> best_seconds;
+  // measurements[i][j]: how many times candidates[j] was measured at columns[i].
+  std::vector<std::vector<int>> measurements;
   int rounds = 0;
   double elapsed_seconds = 0;  // the timer's, all rounds
 };
@@ -78,8 +87,9 @@ struct Calibration {
 absl::StatusOr<Calibration> CalibrateAutoPlan(StepTimer& timer,
                                               const CalibrationOptions& options = {});
 
-// One line per width for logs and cache files, e.g.
-// "10 columns: small_batch 3.21 ms, eigen 6.02 ms, blas 5.40 ms -> small_batch".
+// One line per width for logs and cache files: each candidate's score and
+// (in parentheses) how many times it was measured, e.g. "10 columns:
+// small_batch 3.210 ms (5), eigen 6.020 ms (2), blas 5.400 ms (2) -> small_batch".
 std::vector<std::string> CalibrationSummary(const Calibration& calibration,
                                             const CalibrationOptions& options);
 

@@ -97,8 +97,8 @@ TEST_F(AutoPlanCacheTest, MeasuresOnceThenReadsTheCache) {
   EXPECT_THAT(text, HasSubstr("deepsweep auto plan 1\ncpu: Test CPU 9000\n"));
   EXPECT_THAT(text, HasSubstr("\nbinary: 0.1.0 exe=1@2\nthreads: 1\n"));
   EXPECT_THAT(text, HasSubstr("\nplan: 1:small_batch\n"));
-  EXPECT_THAT(text, HasSubstr("\n# 10 columns: small_batch 1.000 ms, eigen 3.000 ms, blas 2.000 "
-                              "ms -> small_batch\n"));
+  EXPECT_THAT(text, HasSubstr("\n# 10 columns: small_batch 1.000 ms (1), eigen 3.000 ms (1), "
+                              "blas 2.000 ms (1) -> small_batch\n"));
 
   // The next start reads it, even though small_batch would now lose.
   small_ = 1;
