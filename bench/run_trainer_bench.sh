@@ -7,14 +7,25 @@
 # `auto` in the same repeats. Each trainer_bench run measures its auto plan at
 # start, as a worker does, and prints it ("auto plan: ..."), so `auto` can be
 # compared with the fixed backends (small_batch, eigen, blas) it chose from.
+# Every row is sampled `samples` times per repeat in a random order across the
+# rows (Google Benchmark's random interleaving), so a stretch of noise from the
+# machine's neighbours hits all rows alike; the console shows each repeat's
+# medians, and bench/summarize_trainer_bench.py prints the issue-20 table and
+# goals from all samples of all repeats (kept as JSON in the run's directory).
 # Usage: bench/run_trainer_bench.sh [build_dir] [repeats] [portable_build_dir]
+#   (environment: SAMPLES, default 3; OUT, the run's directory, default a new
+#   one under /tmp)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir=${1:-build}
 repeats=${2:-3}
 portable=${3:-}
+samples=${SAMPLES:-3}
+out=${OUT:-$(mktemp -d /tmp/trainer-bench.XXXXXX)}
+mkdir -p "$out"
 scripts/install-deps.sh --peers
 cmake --build "$build_dir" --target trainer_bench >/dev/null
+[[ -z "$portable" ]] || cmake --build "$portable" --target trainer_bench >/dev/null
 
 echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores"
 # One thread everywhere: OpenBLAS (ours and PyTorch's libblas.so.3), OpenMP.
@@ -22,17 +33,24 @@ export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 echo "flags: $(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' |
   grep -E '^(avx2|fma|avx512f|avx512dq|avx512vl|avx512bw|avx512_vnni|avx512_bf16)$' | xargs)"
 echo "libblas.so.3 -> $(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3)"
+echo "samples per row per repeat: $samples; JSON in $out"
+sampled=(--benchmark_repetitions="$samples" --benchmark_enable_random_interleaving=true
+  --benchmark_min_time=0.5 --benchmark_display_aggregates_only=true --benchmark_out_format=json)
 for ((r = 1; r <= repeats; r++)); do
   echo "== repeat $r/$repeats, load: $(cut -d' ' -f1-3 /proc/loadavg)"
-  "$build_dir/bench/trainer_bench" \
+  "$build_dir/bench/trainer_bench" "${sampled[@]}" --benchmark_out="$out/native-$r.json" \
     --benchmark_filter='BM_TrainStep/((auto|eigen|blas|small_batch|small_batch@avx2)/batch|auto/threads)' \
-    --benchmark_min_time=1 2>/dev/null | grep -E '^(BM_|auto plan)'
+    2>/dev/null | grep -E '^(BM_.*_median|auto plan)'
   if [[ -n "$portable" ]]; then
-    "$portable/bench/trainer_bench" --benchmark_filter='BM_TrainStep/auto/batch' \
-      --benchmark_min_time=1 2>/dev/null | grep -E '^(BM_|auto plan)' | sed 's/^/portable /'
+    "$portable/bench/trainer_bench" "${sampled[@]}" --benchmark_out="$out/portable-$r.json" \
+      --benchmark_filter='BM_TrainStep/auto/batch' 2>/dev/null |
+      grep -E '^(BM_.*_median|auto plan)' | sed 's/^/portable /'
   fi
-  /usr/bin/python3 bench/torch_trainer_bench.py --seconds 2 --repeats 1 | grep batch
+  /usr/bin/python3 bench/torch_trainer_bench.py --seconds 2 --repeats 1 | grep batch |
+    tee "$out/torch-$r.txt"
 done
+echo "== summary"
+/usr/bin/python3 bench/summarize_trainer_bench.py "$out"
 echo "== monitoring cost, load: $(cut -d' ' -f1-3 /proc/loadavg)"
 "$build_dir/bench/trainer_bench" --benchmark_filter='BM_(LayerProbe|Evaluate)' --auto_plan=default \
   2>/dev/null | grep BM_
