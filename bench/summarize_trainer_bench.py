@@ -92,8 +92,8 @@ def fmt_ratio(r):
     value, per_repeat = r
     if value is None:
         return "-"
-    spread = ", ".join(f"{x:.2f}" for x in per_repeat)
-    return f"{value:.2f} ({spread})"
+    spread = ", ".join(f"{x:.3f}" for x in per_repeat)
+    return f"{value:.3f} ({spread})"
 
 
 def main():
