@@ -40,11 +40,12 @@ for ((r = 1; r <= repeats; r++)); do
   echo "== repeat $r/$repeats, load: $(cut -d' ' -f1-3 /proc/loadavg)"
   "$build_dir/bench/trainer_bench" "${sampled[@]}" --benchmark_out="$out/native-$r.json" \
     --benchmark_filter='BM_TrainStep/((auto|eigen|blas|small_batch|small_batch@avx2)/batch|auto/threads)' \
-    2>/dev/null | grep -E '^(BM_.*_median|auto plan)'
+    2>/dev/null >"$out/native-$r.txt"
+  grep -E '^(BM_.*_median|auto plan)' "$out/native-$r.txt"
   if [[ -n "$portable" ]]; then
     "$portable/bench/trainer_bench" "${sampled[@]}" --benchmark_out="$out/portable-$r.json" \
-      --benchmark_filter='BM_TrainStep/auto/batch' 2>/dev/null |
-      grep -E '^(BM_.*_median|auto plan)' | sed 's/^/portable /'
+      --benchmark_filter='BM_TrainStep/auto/batch' 2>/dev/null >"$out/portable-$r.txt"
+    grep -E '^(BM_.*_median|auto plan)' "$out/portable-$r.txt" | sed 's/^/portable /'
   fi
   /usr/bin/python3 bench/torch_trainer_bench.py --seconds 2 --repeats 1 | grep batch |
     tee "$out/torch-$r.txt"
