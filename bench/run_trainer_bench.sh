@@ -12,15 +12,19 @@
 # machine's neighbours hits all rows alike; the console shows each repeat's
 # medians, and bench/summarize_trainer_bench.py prints the issue-20 table and
 # goals from all samples of all repeats (kept as JSON in the run's directory).
+# With a portable build, AB_ROUNDS rounds (default 6) then alternate processes
+# of the two builds on one plan at minibatch 10 and 128: the builds' code
+# compared without their calibrations.
 # Usage: bench/run_trainer_bench.sh [build_dir] [repeats] [portable_build_dir]
-#   (environment: SAMPLES, default 3; OUT, the run's directory, default a new
-#   one under /tmp)
+#   (environment: SAMPLES, default 3; AB_ROUNDS; OUT, the run's directory,
+#   default a new one under /tmp)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir=${1:-build}
 repeats=${2:-3}
 portable=${3:-}
 samples=${SAMPLES:-3}
+AB_ROUNDS=${AB_ROUNDS:-6}
 out=${OUT:-$(mktemp -d /tmp/trainer-bench.XXXXXX)}
 mkdir -p "$out"
 scripts/install-deps.sh --peers
@@ -50,6 +54,22 @@ for ((r = 1; r <= repeats; r++)); do
   /usr/bin/python3 bench/torch_trainer_bench.py --seconds 2 --repeats 1 | grep batch |
     tee "$out/torch-$r.txt"
 done
+if [[ -n "$portable" ]]; then
+  # The builds' code side by side: processes of the two alternating, both on
+  # the plan the first native repeat measured, so neither calibration nor a
+  # drift of the machine between their runs above decides the ratio.
+  plan=$(sed -n 's/^auto plan: \([^ ]*\) (measured now)$/\1/p' "$out/native-1.txt")
+  echo "== portable / native, $AB_ROUNDS rounds alternating the builds, plan $plan"
+  for ((i = 1; i <= AB_ROUNDS; i++)); do
+    for kind in native portable; do
+      dir=$build_dir
+      [[ $kind == portable ]] && dir=$portable
+      "$dir/bench/trainer_bench" "${sampled[@]}" --auto_plan="$plan" \
+        --benchmark_filter='BM_TrainStep/auto/batch:(10|128)/' \
+        --benchmark_out="$out/ab-$kind-$i.json" >/dev/null 2>&1
+    done
+  done
+fi
 echo "== summary"
 /usr/bin/python3 bench/summarize_trainer_bench.py "$out"
 echo "== monitoring cost, load: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,14 +1,15 @@
 #!/usr/bin/python3
-"""The figures of issue 20 from one bench/run_trainer_bench.sh run.
+"""The figures of issue 20 from bench/run_trainer_bench.sh runs.
 
-Reads the run's directory: native-R.json and portable-R.json (Google
+Reads each run's directory: native-R.json and portable-R.json (Google
 Benchmark's JSON, --benchmark_repetitions samples of every row) and torch-R.txt
 (bench/torch_trainer_bench.py) for each repeat R. A row's rate is the median
 of all its samples over all repeats (examples/s per second of CPU time; the
 threads rows per second of wall time); a ratio is the ratio of those medians,
 and beside it the range of the same ratio taken repeat by repeat (each
-repeat's medians), so a noisy repeat shows as a wide range, not as a figure.
-Usage: bench/summarize_trainer_bench.py DIR
+repeat's medians), so a noisy repeat shows as a wide range, not as a figure. Several
+directories (runs of the same binaries) pool their repeats.
+Usage: bench/summarize_trainer_bench.py DIR...
 """
 import glob
 import json
@@ -139,12 +140,12 @@ def fmt_ratio(r):
 
 
 def main():
-    if len(sys.argv) != 2:
-        sys.exit("usage: summarize_trainer_bench.py DIR")
-    directory = sys.argv[1]
-    repeats = load(directory)
+    if len(sys.argv) < 2:
+        sys.exit("usage: summarize_trainer_bench.py DIR...")
+    directories = sys.argv[1:]
+    repeats = [rows for d in directories for rows in load(d)]
     if not repeats:
-        sys.exit(f"summarize_trainer_bench.py: no native-R.json in {directory}")
+        sys.exit(f"summarize_trainer_bench.py: no native-R.json in {' '.join(directories)}")
     samples = max(len(s) for (v, _), s in repeats[0].items() if v != "torch")
     median = statistics.median
     print(f"{len(repeats)} repeats, {samples} samples per row per repeat; "
@@ -172,21 +173,38 @@ def main():
         print(f"| {batch} | " + " | ".join(cells) + " |")
 
     for kind in ("native", "portable"):
-        plans = read_plans(directory, kind)
+        plans = [p for d in directories for p in read_plans(d, kind)]
         if plans:
             print(f"\n{kind} plans: {'; '.join(plans)}")
             print("  auto ran: " + ", ".join(
                 f"{b}: {'/'.join(backend_for(p, b) for p in plans)}" for b in BATCHES))
 
-    # Noise on a shared machine only ever slows a sample down, so the fastest
-    # sample of a row is its least disturbed; the goals from both.
-    for title, stat in (("medians", median), ("fastest samples", max)):
+    ab = [(read_bench(n), read_bench(n.replace("ab-native-", "ab-portable-")))
+          for d in directories
+          for n in sorted(glob.glob(os.path.join(d, "ab-native-*.json")))
+          if os.path.exists(n.replace("ab-native-", "ab-portable-"))]
+    if ab:
+        print(f"\nportable / native on one plan, {len(ab)} rounds alternating the builds "
+              "(medians; per round in parentheses):")
+        for b in (10, 128):
+            rounds = [{"native": n, "portable": p} for n, p in ab]
+            r = ratio(rounds, lambda reps: rate([x["portable"] for x in reps], ("auto", b)),
+                      lambda reps: rate([x["native"] for x in reps], ("auto", b)))
+            if r[0] is not None:
+                print(f"  minibatch {b} >= 0.95: {fmt_ratio(r)} {'met' if r[0] >= 0.95 else 'NOT met'}")
+
+    # The verdicts are the medians'. Noise on a shared machine only ever slows
+    # a sample down, so each row's fastest sample is its least disturbed one:
+    # printed for reference (one extreme sample each, so noisier still).
+    for title, stat in (("medians", median), ("fastest samples, for reference", max)):
         print(f"\ngoals (issue 20), from the {title}:")
         for name, r, floor in goals(repeats, stat):
             if r[0] is None:
                 print(f"  {name}: not measured")
-                continue
-            print(f"  {name}: {fmt_ratio(r)} {'met' if r[0] >= floor else 'NOT met'}")
+            elif stat is median:
+                print(f"  {name}: {fmt_ratio(r)} {'met' if r[0] >= floor else 'NOT met'}")
+            else:
+                print(f"  {name}: {fmt_ratio(r)}")
 
 
 if __name__ == "__main__":
