@@ -804,7 +804,9 @@ seeds: 2
       if (!ml::KernelIsaSupported(*train_isa_)) GTEST_SKIP() << "this CPU lacks the ISA";
       ASSERT_TRUE(ml::SelectKernelIsa(*train_isa_).ok());
     }
-    if (train_plan_.has_value()) ASSERT_TRUE(ml::SelectAutoPlan(*train_plan_).ok());
+    if (train_plan_.has_value()) {
+      ASSERT_TRUE(ml::SelectAutoPlan(*train_plan_).ok());
+    }
     const WorkerInfo worker{.worker_id = "w",
                             .host = "h",
                             .pid = 1,
