@@ -389,16 +389,6 @@ std::optional<KernelIsa> ComputePathIsa(std::string_view path) {
   return *isa;
 }
 
-std::optional<AutoPlan> ComputePathAutoPlan(std::string_view path) {
-  const size_t at = path.find(kAutoWord);
-  if (at == std::string_view::npos) return DefaultAutoPlan();
-  std::string_view text = path.substr(at + kAutoWord.size());
-  text = text.substr(0, text.find(' '));
-  absl::StatusOr<AutoPlan> plan = ParseAutoPlan(text);
-  if (!plan.ok()) return std::nullopt;
-  return *std::move(plan);
-}
-
 namespace {
 // The value of `path`'s word `key` (" key=value"), up to the next space.
 std::optional<std::string_view> WordValue(std::string_view path, std::string_view key) {
@@ -408,6 +398,14 @@ std::optional<std::string_view> WordValue(std::string_view path, std::string_vie
   return value.substr(0, value.find(' '));
 }
 }  // namespace
+
+std::optional<AutoPlan> ComputePathAutoPlan(std::string_view path) {
+  const std::optional<std::string_view> text = WordValue(path, kAutoWord);
+  if (!text.has_value()) return DefaultAutoPlan();
+  absl::StatusOr<AutoPlan> plan = ParseAutoPlan(*text);
+  if (!plan.ok()) return std::nullopt;
+  return *std::move(plan);
+}
 
 std::string CanonicalComputePath(std::string_view path) {
   if (path.empty()) return "";
