@@ -24,7 +24,7 @@ build_dir=${1:-build}
 repeats=${2:-3}
 portable=${3:-}
 samples=${SAMPLES:-3}
-AB_ROUNDS=${AB_ROUNDS:-6}
+ab_rounds=${AB_ROUNDS:-6}
 out=${OUT:-$(mktemp -d /tmp/trainer-bench.XXXXXX)}
 mkdir -p "$out"
 scripts/install-deps.sh --peers
@@ -59,8 +59,8 @@ if [[ -n "$portable" ]]; then
   # the plan the first native repeat measured, so neither calibration nor a
   # drift of the machine between their runs above decides the ratio.
   plan=$(sed -n 's/^auto plan: \([^ ]*\) (measured now)$/\1/p' "$out/native-1.txt")
-  echo "== portable / native, $AB_ROUNDS rounds alternating the builds, plan $plan"
-  for ((i = 1; i <= AB_ROUNDS; i++)); do
+  echo "== portable / native, $ab_rounds rounds alternating the builds, plan $plan"
+  for ((i = 1; i <= ab_rounds; i++)); do
     for kind in native portable; do
       dir=$build_dir
       [[ $kind == portable ]] && dir=$portable
