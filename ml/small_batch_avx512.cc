@@ -32,11 +32,17 @@ struct V {
   }
   DS_TARGET static Reg Broadcast(const float* p) { return _mm512_set1_ps(*p); }
   DS_TARGET static Reg MulAdd(Reg a, Reg b, Reg acc) { return _mm512_fmadd_ps(a, b, acc); }
+  // The 256-bit half `i` of v. Zero-masked with every lane kept, so the same
+  // values as _mm512_extractf64x4_pd and _mm512_castps512_ps256, whose
+  // _mm256_undefined_pd() GCC 12.2 reports as used uninitialized (GCC bug
+  // 105593).
+  template <int i>
+  DS_TARGET static __m256 Half(Reg v) {
+    return _mm256_castpd_ps(_mm512_maskz_extractf64x4_pd(0xF, _mm512_castps_pd(v), i));
+  }
   // Halves added pairwise down to one lane (256, 128, 64, 32 bits).
   DS_TARGET static float Sum(Reg v) {
-    const __m256 h =
-        _mm256_add_ps(_mm512_castps512_ps256(v),
-                      _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+    const __m256 h = _mm256_add_ps(Half<0>(v), Half<1>(v));
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
