@@ -58,17 +58,21 @@ if [[ -n "$portable" ]]; then
   # The builds' code side by side: processes of the two alternating, both on
   # the plan the first native repeat measured, so neither calibration nor a
   # drift of the machine between their runs above decides the ratio.
-  plan=$(sed -n 's/^auto plan: \([^ ]*\) (measured now)$/\1/p' "$out/native-1.txt")
-  echo "== portable / native, $ab_rounds rounds alternating the builds, plan $plan"
-  for ((i = 1; i <= ab_rounds; i++)); do
-    for kind in native portable; do
-      dir=$build_dir
-      [[ $kind == portable ]] && dir=$portable
-      "$dir/bench/trainer_bench" "${sampled[@]}" --auto_plan="$plan" \
-        --benchmark_filter='BM_TrainStep/auto/batch:(10|128)/' \
-        --benchmark_out="$out/ab-$kind-$i.json" >/dev/null 2>&1
+  plan=$(sed -n 's/^auto plan: \([^ ]*\) (\(measured now\|cached\))$/\1/p' "$out/native-1.txt")
+  if [[ -z $plan ]]; then
+    echo "== no auto plan in $out/native-1.txt: the portable / native A/B is skipped" >&2
+  else
+    echo "== portable / native, $ab_rounds rounds alternating the builds, plan $plan"
+    for ((i = 1; i <= ab_rounds; i++)); do
+      for kind in native portable; do
+        dir=$build_dir
+        [[ $kind == portable ]] && dir=$portable
+        "$dir/bench/trainer_bench" "${sampled[@]}" --auto_plan="$plan" \
+          --benchmark_filter='BM_TrainStep/auto/batch:(10|128)/' \
+          --benchmark_out="$out/ab-$kind-$i.json" >"$out/ab-$kind-$i.txt" 2>&1
+      done
     done
-  done
+  fi
 fi
 echo "== summary"
 /usr/bin/python3 bench/summarize_trainer_bench.py "$out"
